@@ -1,0 +1,215 @@
+//! `phone-agent`: check, show and (later) apply a VoIP desk phone's `cfg.xml`.
+//!
+//! ```text
+//! phone-agent check [--json] [--deny-warnings] FILE...
+//! phone-agent show [--json] FILE
+//! ```
+//! `check` prints diagnostics like a compiler (`file:line:col: severity[kind]: parameter:
+//! message`, then the hint) and exits 0 when clean, 1 on warnings with `--deny-warnings`,
+//! 2 on errors (and when a file cannot be read).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use phone_config::{Diagnostic, Origin, Parsed, Severity};
+use serde_json::{Value as Json, json};
+
+#[derive(Parser)]
+#[command(
+    name = "phone-agent",
+    version,
+    about = "Check and show a VoIP desk phone's cfg.xml security settings"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Report malformed, inconsistent or unsafe settings in one or more cfg.xml files.
+    Check {
+        /// Print one JSON document instead of compiler-style lines.
+        #[arg(long)]
+        json: bool,
+        /// Exit 1 when there are warnings (and no errors).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// The cfg.xml files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the effective settings: the file's values over the phone's defaults, secrets redacted.
+    Show {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// The cfg.xml file.
+        file: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check {
+            json,
+            deny_warnings,
+            files,
+        } => check(&files, json, deny_warnings),
+        Command::Show { json, file } => show(&file, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("phone-agent: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A file's diagnostics, fatal or not, and its settings when it parsed.
+fn load(path: &PathBuf) -> Result<(Vec<Diagnostic>, Option<Parsed>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(match phone_config::parse(&bytes) {
+        Ok(parsed) => (parsed.diagnostics.clone(), Some(parsed)),
+        Err(e) => (vec![e.into_diagnostic()], None),
+    })
+}
+
+fn check(files: &[PathBuf], json: bool, deny_warnings: bool) -> Result<ExitCode> {
+    let mut worst = None;
+    let mut reports = Vec::new();
+    let (mut notes, mut warnings, mut errors) = (0usize, 0usize, 0usize);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    for path in files {
+        let (diagnostics, _) = load(path)?;
+        worst = worst.max(diagnostics.iter().map(|d| d.severity).max());
+        for d in &diagnostics {
+            match d.severity {
+                Severity::Note => notes += 1,
+                Severity::Warning => warnings += 1,
+                Severity::Error => errors += 1,
+            }
+        }
+        if json {
+            reports.push(json!({
+                "file": path.display().to_string(),
+                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            }));
+        } else {
+            for d in &diagnostics {
+                write_diagnostic(&mut out, path, d)?;
+            }
+        }
+    }
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&json!({ "files": reports }))?
+        )?;
+    } else {
+        eprintln!(
+            "phone-agent check: {} file(s): {errors} error(s), {warnings} warning(s), {notes} note(s)",
+            files.len()
+        );
+    }
+    Ok(match worst {
+        Some(Severity::Error) => ExitCode::from(2),
+        Some(Severity::Warning) if deny_warnings => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn write_diagnostic(out: &mut impl Write, path: &PathBuf, d: &Diagnostic) -> Result<()> {
+    let file = path.display();
+    match d.location {
+        Some(l) => write!(out, "{file}:{}:{}: ", l.line, l.column)?,
+        None => write!(out, "{file}: ")?,
+    }
+    write!(out, "{}[{}]: ", d.severity, d.kind.code())?;
+    if let Some(p) = &d.parameter {
+        write!(out, "{p}: ")?;
+    }
+    writeln!(out, "{}", d.message)?;
+    if let Some(h) = &d.hint {
+        writeln!(out, "  = hint: {h}")?;
+    }
+    Ok(())
+}
+
+fn diagnostic_json(d: &Diagnostic) -> Json {
+    json!({
+        "severity": d.severity.as_str(),
+        "kind": d.kind.code(),
+        "parameter": d.parameter,
+        "line": d.line(),
+        "column": d.column(),
+        "message": d.message,
+        "hint": d.hint,
+    })
+}
+
+fn show(path: &PathBuf, json: bool) -> Result<ExitCode> {
+    let (diagnostics, parsed) = load(path)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let Some(parsed) = parsed else {
+        for d in &diagnostics {
+            write_diagnostic(&mut std::io::stderr(), path, d)?;
+        }
+        return Ok(ExitCode::from(2));
+    };
+    let entries = parsed.settings.entries();
+    if json {
+        let settings: serde_json::Map<String, Json> = entries
+            .iter()
+            .map(|e| {
+                let (source, line) = match &e.origin {
+                    Origin::Default => ("default", None),
+                    Origin::File(l) => ("file", Some(l.line)),
+                    Origin::Rejected { location, .. } => ("rejected", Some(location.line)),
+                };
+                let v = json!({ "value": e.value, "ua": e.access.map(|a| a.as_str()), "source": source, "line": line });
+                (e.name.clone(), v)
+            })
+            .collect();
+        let unknown: Vec<Json> = parsed
+            .settings
+            .unknown
+            .iter()
+            .map(|u| json!({ "name": u.name, "value": u.value, "ua": u.access.map(|a| a.as_str()), "line": u.location.line }))
+            .collect();
+        let doc = json!({ "file": path.display().to_string(), "settings": settings, "unknown": unknown });
+        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
+        for e in &entries {
+            let ua = e.access.map_or("  ", |a| a.as_str());
+            let source = match &e.origin {
+                Origin::Default => "default".to_owned(),
+                Origin::File(l) => format!("line {}", l.line),
+                Origin::Rejected { location, .. } => format!("line {} rejected: default used", location.line),
+            };
+            writeln!(out, "{:width$}  {ua}  {:<40}  ({source})", e.name, e.value)?;
+        }
+        for u in &parsed.settings.unknown {
+            let ua = u.access.map_or("  ", |a| a.as_str());
+            writeln!(
+                out,
+                "{:width$}  {ua}  {:<40}  (line {}, unknown parameter)",
+                u.name, u.value, u.location.line
+            )?;
+        }
+    }
+    Ok(if parsed.has_errors() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,274 @@
+//! Checks that look at more than one parameter.
+
+use crate::diagnostic::{Diagnostic, Kind, Severity};
+use crate::host::{DomainList, Host, ProvisioningRule};
+use crate::settings::Settings;
+use crate::value::{Origin, ProxyMode, Transport, Value};
+
+pub(crate) fn check(s: &Settings, out: &mut Vec<Diagnostic>) {
+    restricted_domains(s, out);
+    rtp_range(s, out);
+    ldap(s, out);
+    http_proxy(s, out);
+    lines(s, out);
+}
+
+fn diag<T>(severity: Severity, kind: Kind, name: &str, at: &Value<T>, message: String) -> Diagnostic {
+    Diagnostic::new(severity, kind, message)
+        .param(name)
+        .at(at.location())
+}
+
+fn from_file<T>(v: &Value<T>) -> bool {
+    matches!(v.origin(), Origin::File(_))
+}
+
+/// SPEC §1: every server named by these parameters must be inside the list.
+fn restricted_domains(s: &Settings, out: &mut Vec<Diagnostic>) {
+    let list = s.restricted_access.restricted_access_domains.get();
+    if list.is_empty() {
+        return;
+    }
+    let p = &s.provisioning;
+    let rules: [(&str, &Value<Option<ProvisioningRule>>); 8] = [
+        ("Profile_Rule", &p.profile_rule),
+        ("Profile_Rule_B", &p.profile_rule_b),
+        ("Profile_Rule_C", &p.profile_rule_c),
+        ("Profile_Rule_D", &p.profile_rule_d),
+        ("Upgrade_Rule", &p.upgrade_rule),
+        ("Cisco_Headset_Upgrade_Rule", &p.cisco_headset_upgrade_rule),
+        ("Report_Rule", &p.report_rule),
+        ("Custom_CA_Rule", &p.custom_ca_rule),
+    ];
+    for (name, value) in rules {
+        let Some(rule) = value.get() else { continue };
+        match &rule.host {
+            Some(host) => check_host(list, name, value, host, out),
+            None if from_file(value) => out.push(
+                diag(Severity::Note, Kind::RestrictedDomain, name, value,
+                     "the rule names no server: it uses the one DHCP gives, which the phone checks against Restricted_Access_Domains when it provisions".into()),
+            ),
+            None => {}
+        }
+    }
+    for (i, line) in s.lines.iter().enumerate() {
+        for (base, value) in [("Proxy", &line.proxy), ("Outbound_Proxy", &line.outbound_proxy)] {
+            if let Some(hp) = value.get() {
+                let name = format!("{base}_{}_", i + 1);
+                check_host(list, &name, value, &hp.host, out);
+            }
+        }
+    }
+}
+
+fn check_host<T>(list: &DomainList, name: &str, value: &Value<T>, host: &Host, out: &mut Vec<Diagnostic>) {
+    match list.allows(host) {
+        Some(true) => {}
+        Some(false) => {
+            let hint = match host {
+                Host::Ipv4(_) | Host::Ipv6(_) => "an IP address is never inside a list of domains; use the server's DNS name".to_owned(),
+                _ => format!("the phone refuses this server; add its domain to Restricted_Access_Domains or use a server under {list}"),
+            };
+            out.push(
+                diag(Severity::Error, Kind::RestrictedDomain, name, value,
+                     format!("`{host}` is not inside Restricted_Access_Domains ({list})"))
+                .hint(hint),
+            );
+        }
+        None => out.push(
+            diag(Severity::Warning, Kind::RestrictedDomain, name, value,
+                 format!("the server `{host}` is a macro and cannot be checked against Restricted_Access_Domains here"))
+            .hint("the phone checks the expanded name; make sure the macro expands to a host inside the list"),
+        ),
+    }
+}
+
+fn rtp_range(s: &Settings, out: &mut Vec<Diagnostic>) {
+    let f = &s.firewall;
+    if f.rtp_port_min.get() > f.rtp_port_max.get() {
+        out.push(
+            diag(
+                Severity::Error,
+                Kind::Value,
+                "RTP_Port_Max",
+                &f.rtp_port_max,
+                format!(
+                    "RTP_Port_Max ({}) is below RTP_Port_Min ({})",
+                    f.rtp_port_max.get(),
+                    f.rtp_port_min.get()
+                ),
+            )
+            .hint("RTP_Port_Min must not be greater than RTP_Port_Max"),
+        );
+    }
+}
+
+/// SPEC §5: the URL scheme decides TLS; StartTLS only upgrades `ldap://`.
+fn ldap(s: &Settings, out: &mut Vec<Diagnostic>) {
+    let l = &s.ldap;
+    let Some(server) = l.ldap_server.get() else {
+        if l.ldap_starttls_enable.get().0 && from_file(&l.ldap_starttls_enable) {
+            out.push(diag(
+                Severity::Note,
+                Kind::Ldap,
+                "LDAP_StartTLS_Enable",
+                &l.ldap_starttls_enable,
+                "StartTLS is enabled but no LDAP_Server is set".into(),
+            ));
+        }
+        return;
+    };
+    let starttls = l.ldap_starttls_enable.get().0;
+    if server.is_ldaps() {
+        if starttls {
+            out.push(
+                diag(Severity::Warning, Kind::Ldap, "LDAP_StartTLS_Enable", &l.ldap_starttls_enable,
+                     format!("StartTLS has no effect with `{server}`: an ldaps:// connection is TLS from its first byte"))
+                .hint("set LDAP_StartTLS_Enable to No, or use ldap:// to upgrade with StartTLS"),
+            );
+        }
+    } else if starttls {
+        out.push(
+            diag(
+                Severity::Note,
+                Kind::Ldap,
+                "LDAP_StartTLS_Enable",
+                &l.ldap_starttls_enable,
+                "the guide says the phone continues in clear text when the server does not support StartTLS"
+                    .into(),
+            )
+            .hint("use ldaps:// where the directory offers it: TLS cannot then be skipped"),
+        );
+    } else {
+        let method = *l.ldap_auth_method.get();
+        let what = match method {
+            crate::LdapAuthMethod::None => "directory look-ups",
+            _ => "directory look-ups and the bind credentials",
+        };
+        out.push(
+            diag(
+                Severity::Warning,
+                Kind::Ldap,
+                "LDAP_Server",
+                &l.ldap_server,
+                format!("`{server}` without StartTLS: {what} travel in clear text"),
+            )
+            .hint("use ldaps://, or set LDAP_StartTLS_Enable to Yes"),
+        );
+    }
+}
+
+/// SPEC §13.
+fn http_proxy(s: &Settings, out: &mut Vec<Diagnostic>) {
+    let p = &s.http_proxy;
+    let mode = *p.proxy_mode.get();
+    match mode {
+        ProxyMode::Manual if p.proxy_host.get().is_none() => out.push(
+            diag(
+                Severity::Error,
+                Kind::HttpProxy,
+                "Proxy_Mode",
+                &p.proxy_mode,
+                "Proxy_Mode is Manual but Proxy_Host is not set".into(),
+            )
+            .hint("set Proxy_Host to the proxy's host name or IP address (no scheme)"),
+        ),
+        ProxyMode::Auto if !p.use_auto_discovery_wpad.get().0 && p.pac_url.get().is_none() => out.push(
+            diag(
+                Severity::Error,
+                Kind::HttpProxy,
+                "PAC_URL",
+                &p.pac_url,
+                "Proxy_Mode is Auto and Use_Auto_Discovery__WPAD_ is No, but PAC_URL is not set".into(),
+            )
+            .hint("set PAC_URL to the PAC file's tftp://, http:// or https:// URL, or turn WPAD on"),
+        ),
+        _ => {}
+    }
+    if p.proxy_server_requires_authentication.get().0 {
+        let mut missing = Vec::new();
+        if p.proxy_username.get().is_empty() {
+            missing.push("Proxy_Username");
+        }
+        if p.proxy_password.get().is_empty() {
+            missing.push("Proxy_Password");
+        }
+        if !missing.is_empty() {
+            let severity = if mode == ProxyMode::Manual {
+                Severity::Error
+            } else {
+                Severity::Warning
+            };
+            out.push(
+                diag(
+                    severity,
+                    Kind::HttpProxy,
+                    "Proxy_Server_Requires_Authentication",
+                    &p.proxy_server_requires_authentication,
+                    format!(
+                        "the proxy requires authentication but {} not set",
+                        match missing.as_slice() {
+                            [one] => format!("{one} is"),
+                            _ => format!("{} are", missing.join(" and ")),
+                        }
+                    ),
+                )
+                .hint("set both Proxy_Username and Proxy_Password"),
+            );
+        }
+    }
+}
+
+/// SPEC §10, §11, per line.
+fn lines(s: &Settings, out: &mut Vec<Diagnostic>) {
+    for (i, line) in s.lines.iter().enumerate() {
+        let n = i + 1;
+        let transport = *line.sip_transport.get();
+        if line.mediasec_over_tls_only.get().0 && transport != Transport::Tls {
+            let name = format!("MediaSec_Over_TLS_Only_{n}_");
+            let (message, hint) = if transport == Transport::Auto {
+                (
+                    format!(
+                        "media security is negotiated only over TLS, and SIP_Transport_{n}_ is AUTO: there is none when DNS picks UDP or TCP"
+                    ),
+                    format!("set SIP_Transport_{n}_ to TLS"),
+                )
+            } else {
+                (
+                    format!(
+                        "media security is negotiated only over TLS, but SIP_Transport_{n}_ is {transport}: it never happens on this line"
+                    ),
+                    format!("set SIP_Transport_{n}_ to TLS, or MediaSec_Over_TLS_Only_{n}_ to No"),
+                )
+            };
+            out.push(
+                diag(
+                    Severity::Warning,
+                    Kind::MediaSec,
+                    &name,
+                    &line.mediasec_over_tls_only,
+                    message,
+                )
+                .hint(hint),
+            );
+        }
+        if !line.tls_name_validate.get().0 {
+            let name = format!("TLS_Name_Validate_{n}_");
+            let d = if matches!(transport, Transport::Tls | Transport::Auto) {
+                diag(Severity::Warning, Kind::TlsNameValidation, &name, &line.tls_name_validate,
+                     "the SIP server's TLS name is not checked: the server is not authenticated and anyone on the path can impersonate it".into())
+            } else {
+                diag(
+                    Severity::Note,
+                    Kind::TlsNameValidation,
+                    &name,
+                    &line.tls_name_validate,
+                    format!(
+                        "no effect while SIP_Transport_{n}_ is {transport}; with TLS the server would not be authenticated"
+                    ),
+                )
+            };
+            out.push(d.hint(format!("set TLS_Name_Validate_{n}_ to Yes")));
+        }
+    }
+}

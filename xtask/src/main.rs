@@ -1,0 +1,205 @@
+//! Project automation. `cargo xtask help` lists the commands.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+  ci               set up what is missing, then fmt check, clippy -D warnings, tests, docs,
+                   publish dry-runs and the fuzz smoke (when the nightly toolchain is present)
+  setup            install the cargo tools the tests need (cargo-fuzz)
+  fuzz --smoke     run every fuzz target briefly (default 30 s each, at most 60); fail on a crash
+  fuzz TARGET [S]  run one fuzz target for S seconds (default 300)
+";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["ci"] => ci(),
+        ["setup"] => setup(),
+        ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
+        ["fuzz", target] => fuzz_run(target, 300),
+        ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),
+        [] | ["help"] | ["--help"] | ["-h"] => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}\n\n{HELP}"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(mut cmd: Command) -> Result<()> {
+    eprintln!("$ {cmd:?}");
+    let status = cmd
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.args(args);
+    c
+}
+
+fn has_nightly() -> bool {
+    Command::new("rustup")
+        .args(["run", "nightly", "rustc", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn has_cargo_fuzz() -> bool {
+    Command::new("cargo")
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Installs what a fresh machine lacks for the tests. Idempotent.
+fn setup() -> Result<()> {
+    if has_nightly() && !has_cargo_fuzz() {
+        run(cargo(&["install", "--locked", "cargo-fuzz"]))?;
+    }
+    Ok(())
+}
+
+fn ci() -> Result<()> {
+    let started = Instant::now();
+    setup()?;
+    run(cargo(&["fmt", "--all", "--", "--check"]))?;
+    run(cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "-j2",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    if Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        run(cargo(&["nextest", "run", "--workspace", "-j2", "--no-fail-fast"]))?;
+    } else {
+        run(cargo(&["test", "--workspace", "-j2", "--no-fail-fast"]))?;
+    }
+    run(cargo(&["test", "--workspace", "--doc", "-j2"]))?;
+    let mut doc = cargo(&["doc", "--workspace", "--no-deps", "-j2"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    run(doc)?;
+    publish_dry_run()?;
+    if has_nightly() && has_cargo_fuzz() {
+        fuzz_smoke(smoke_seconds()?)?;
+    } else {
+        eprintln!("xtask: no nightly toolchain or cargo-fuzz: fuzz smoke skipped");
+    }
+    eprintln!("xtask ci: green in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// `cargo publish --dry-run` for every publishable crate. A crate whose workspace
+/// dependencies are not on crates.io yet cannot be verified this way (cargo resolves them
+/// from the registry); such crates are listed here only once their dependencies are.
+fn publish_dry_run() -> Result<()> {
+    for krate in ["phone-config"] {
+        run(cargo(&["publish", "--dry-run", "--allow-dirty", "-p", krate]))?;
+    }
+    Ok(())
+}
+
+fn smoke_seconds() -> Result<u64> {
+    let secs = match std::env::var("FUZZ_SMOKE_SECONDS") {
+        Ok(s) => s.parse().context("FUZZ_SMOKE_SECONDS must be a number")?,
+        Err(_) => 30,
+    };
+    Ok(secs.min(60))
+}
+
+fn fuzz_targets() -> Result<Vec<String>> {
+    let dir = root().join("fuzz/fuzz_targets");
+    let mut targets = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
+                targets.push(stem.to_owned());
+            }
+        }
+    }
+    targets.sort();
+    Ok(targets)
+}
+
+fn fuzz_smoke(secs: u64) -> Result<()> {
+    let mut report = Vec::new();
+    for target in fuzz_targets()? {
+        let started = Instant::now();
+        let execs = fuzz(&target, secs)?;
+        report.push((target, execs, started.elapsed()));
+    }
+    eprintln!("fuzz smoke: no crash");
+    for (target, execs, took) in report {
+        eprintln!("  {target}: {execs} runs in {:.1?} (incl. build)", took);
+    }
+    Ok(())
+}
+
+fn fuzz_run(target: &str, secs: u64) -> Result<()> {
+    let execs = fuzz(target, secs)?;
+    eprintln!("{target}: {execs} runs, no crash");
+    Ok(())
+}
+
+/// Runs one target from its seed corpus for `secs` seconds; returns libFuzzer's run count.
+fn fuzz(target: &str, secs: u64) -> Result<String> {
+    let corpus = root().join("fuzz/corpus").join(target);
+    std::fs::create_dir_all(&corpus)?;
+    let seeds = root().join("fuzz/seeds").join(target);
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "fuzz", "run", target])
+        .arg(&corpus)
+        .arg(&seeds)
+        .arg("--")
+        .arg(format!("-max_total_time={secs}"))
+        .arg("-rss_limit_mb=2048")
+        .arg("-print_final_stats=1")
+        .current_dir(root().join("fuzz"));
+    eprintln!("$ {cmd:?}");
+    let out = cmd
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .with_context(|| format!("starting cargo fuzz for {target}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        eprintln!("{stderr}");
+        bail!(
+            "fuzz target {target} failed (crash or build error): {}",
+            out.status
+        );
+    }
+    let runs = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "?".into());
+    Ok(runs)
+}
