@@ -116,14 +116,16 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// `cargo publish --dry-run` for every publishable crate. A crate whose workspace
-/// dependencies are not on crates.io yet cannot be verified this way (cargo resolves them
-/// from the registry); such crates are listed here only once their dependencies are.
+/// `cargo publish --dry-run` for every publishable crate of the workspace at once, so that a
+/// crate depending on another workspace crate not yet on crates.io is verified against it.
 fn publish_dry_run() -> Result<()> {
-    for krate in ["phone-config"] {
-        run(cargo(&["publish", "--dry-run", "--allow-dirty", "-p", krate]))?;
-    }
-    Ok(())
+    run(cargo(&[
+        "publish",
+        "--workspace",
+        "--dry-run",
+        "--allow-dirty",
+        "-j2",
+    ]))
 }
 
 fn smoke_seconds() -> Result<u64> {

@@ -9,7 +9,7 @@
 //! 2 on errors (and when a file cannot be read).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
 }
 
 /// A file's diagnostics, fatal or not, and its settings when it parsed.
-fn load(path: &PathBuf) -> Result<(Vec<Diagnostic>, Option<Parsed>)> {
+fn load(path: &Path) -> Result<(Vec<Diagnostic>, Option<Parsed>)> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(match phone_config::parse(&bytes) {
         Ok(parsed) => (parsed.diagnostics.clone(), Some(parsed)),
@@ -126,7 +126,7 @@ fn check(files: &[PathBuf], json: bool, deny_warnings: bool) -> Result<ExitCode>
     })
 }
 
-fn write_diagnostic(out: &mut impl Write, path: &PathBuf, d: &Diagnostic) -> Result<()> {
+fn write_diagnostic(out: &mut impl Write, path: &Path, d: &Diagnostic) -> Result<()> {
     let file = path.display();
     match d.location {
         Some(l) => write!(out, "{file}:{}:{}: ", l.line, l.column)?,
@@ -155,7 +155,7 @@ fn diagnostic_json(d: &Diagnostic) -> Json {
     })
 }
 
-fn show(path: &PathBuf, json: bool) -> Result<ExitCode> {
+fn show(path: &Path, json: bool) -> Result<ExitCode> {
     let (diagnostics, parsed) = load(path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

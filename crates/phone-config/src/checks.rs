@@ -181,6 +181,11 @@ fn http_proxy(s: &Settings, out: &mut Vec<Diagnostic>) {
                 &p.pac_url,
                 "Proxy_Mode is Auto and Use_Auto_Discovery__WPAD_ is No, but PAC_URL is not set".into(),
             )
+            .at(p
+                .pac_url
+                .location()
+                .or(p.use_auto_discovery_wpad.location())
+                .or(p.proxy_mode.location()))
             .hint("set PAC_URL to the PAC file's tftp://, http:// or https:// URL, or turn WPAD on"),
         ),
         _ => {}

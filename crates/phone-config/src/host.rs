@@ -136,8 +136,11 @@ impl HostPort {
     }
 }
 
+/// A port's text and its byte offset in the text it was split from.
+type PortText<'a> = Option<(&'a str, usize)>;
+
 /// Splits `host[:port]` (host may be `[v6]`); the port comes with its offset.
-fn split_host_port(text: &str) -> Result<(&str, Option<(&str, usize)>), Problem> {
+fn split_host_port(text: &str) -> Result<(&str, PortText<'_>), Problem> {
     if text.starts_with('[') {
         let end = text
             .find(']')
@@ -502,6 +505,9 @@ impl Param for DomainList {
     }
     fn parse_param(text: &str, problems: &mut Vec<Problem>) -> Option<Self> {
         let mut domains = Vec::new();
+        if text.is_empty() {
+            return Some(DomainList(domains));
+        }
         let mut offset = 0;
         let mut ok = true;
         for entry in text.split(',') {

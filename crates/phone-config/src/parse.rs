@@ -200,6 +200,8 @@ pub fn parse(input: &[u8]) -> Result<Parsed, ParseError> {
         read_param(node, name, &index, &mut settings, &mut seen, &mut out);
     }
     crate::checks::check(&settings, &mut out);
+    // File order; findings about the file as a whole last.
+    out.sort_by_key(|d| d.location.map_or((u32::MAX, u32::MAX), |l| (l.line, l.column)));
     Ok(Parsed {
         settings,
         diagnostics: out,
