@@ -6,6 +6,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod oracle_ciphers;
+
 const HELP: &str = "\
 cargo xtask <command>
 
@@ -14,6 +16,8 @@ cargo xtask <command>
   setup            install the cargo tools the tests need (cargo-fuzz)
   fuzz --smoke     run every fuzz target briefly (default 30 s each, at most 60); fail on a crash
   fuzz TARGET [S]  run one fuzz target for S seconds (default 300)
+  oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
+                   suite table and golden file from it; not part of ci
 ";
 
 fn main() -> Result<()> {
@@ -22,6 +26,7 @@ fn main() -> Result<()> {
     match args.as_slice() {
         ["ci"] => ci(),
         ["setup"] => setup(),
+        ["oracle-ciphers"] => oracle_ciphers::oracle_ciphers(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),

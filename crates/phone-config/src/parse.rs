@@ -418,40 +418,85 @@ fn suggest(name: &str) -> Option<String> {
         .map(|(_, n)| n)
         .or_else(|| split_line_suffix(&format!("{name}_")).map(|(_, n)| n))
         .unwrap_or(1);
-    let candidates = system_names()
-        .map(str::to_owned)
-        .chain(Line::NAMES.iter().map(|b| format!("{b}_{line_n}_")));
-    let mut best: Option<(usize, String)> = None;
+    let suffix_len = line_n.to_string().len() + 2;
+    let candidates = system_names().map(std::borrow::Cow::Borrowed).chain(
+        Line::NAMES
+            .iter()
+            .filter(|b| (b.len() + suffix_len).abs_diff(name.len()) <= 2)
+            .map(|b| std::borrow::Cow::Owned(format!("{b}_{line_n}_"))),
+    );
+    let mut best: Option<(usize, std::borrow::Cow<'static, str>)> = None;
+    let name_hist = histogram(name);
     for c in candidates {
-        let d = if c.eq_ignore_ascii_case(name) {
-            0
-        } else {
-            edit_distance(&c, name)
-        };
         let limit = if c.len() >= 8 { 2 } else { 1 };
-        if d <= limit && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
+        if c.len().abs_diff(name.len()) > limit {
+            continue; // the edit distance is at least the difference in length
+        }
+        // Each edit changes the character counts by at most 2: a cheap test first.
+        let hist_diff: u32 = histogram(&c)
+            .iter()
+            .zip(&name_hist)
+            .map(|(a, b)| a.abs_diff(*b))
+            .sum();
+        if hist_diff > 2 * limit as u32 {
+            continue;
+        }
+        let Some(d) = edit_distance(&c, name, limit) else {
+            continue;
+        };
+        if best.as_ref().is_none_or(|(bd, _)| d < *bd) {
             best = Some((d, c));
         }
     }
-    best.map(|(_, c)| c)
+    best.map(|(_, c)| c.into_owned())
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
+/// Counts of characters by class (ASCII case-insensitive letters, digits, `_`, others).
+fn histogram(s: &str) -> [u32; 40] {
+    let mut h = [0u32; 40];
+    for b in s.bytes() {
+        let class = match b.to_ascii_lowercase() {
+            c @ b'a'..=b'z' => usize::from(c - b'a'),
+            c @ b'0'..=b'9' => 26 + usize::from(c - b'0'),
+            b'_' => 36,
+            b'.' => 37,
+            b'-' => 38,
+            _ => 39,
+        };
+        if let Some(slot) = h.get_mut(class) {
+            *slot += 1;
+        }
+    }
+    h
+}
+
+/// Levenshtein distance between `a` and `b` if it is at most `limit` (ASCII case-insensitive).
+/// Stops as soon as every cell of a row exceeds the limit, so unrelated names cost a few rows.
+fn edit_distance(a: &str, b: &str, limit: usize) -> Option<usize> {
+    let b: Vec<u8> = b.bytes().map(|c| c.to_ascii_lowercase()).collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.bytes().map(|c| c.to_ascii_lowercase()).enumerate() {
+        if let Some(first) = cur.first_mut() {
+            *first = i + 1;
+        }
+        let mut row_min = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let sub = prev.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
             let del = prev.get(j + 1).copied().unwrap_or(0) + 1;
             let ins = cur.get(j).copied().unwrap_or(0) + 1;
+            let d = sub.min(del).min(ins);
+            row_min = row_min.min(d);
             if let Some(slot) = cur.get_mut(j + 1) {
-                *slot = sub.min(del).min(ins);
+                *slot = d;
             }
         }
-        prev = cur;
+        if row_min > limit {
+            return None;
+        }
+        std::mem::swap(&mut prev, &mut cur);
     }
-    prev.last().copied().unwrap_or(0)
+    prev.last().copied().filter(|d| *d <= limit)
 }
 
 #[cfg(test)]
