@@ -1,4 +1,5 @@
 //! `phone-agent check` and `show` as an administrator runs them.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,5 +1,6 @@
 //! The example files in `examples/cfg/` give exactly the diagnostics `examples/README.md`
 //! promises, each at its line and column.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use phone_config::{Diagnostic, Kind, Severity, parse};
 

@@ -1,4 +1,5 @@
 //! Properties that hold for every input.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use phone_config::{Origin, Settings, parse};
 use proptest::prelude::*;
