@@ -1,5 +1,6 @@
 //! How long `parse` takes on a full cfg.xml, next to roxmltree alone on the same bytes
 //! (the XML parse every approach pays); the ratio is our model-building and checking cost.
+#![allow(missing_docs)] // criterion's generated functions
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use criterion::{Criterion, criterion_group, criterion_main};
