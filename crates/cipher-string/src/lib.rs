@@ -60,6 +60,10 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+// pest_derive without its `std` feature (which would pull in a stack-growing runtime the grammar
+// does not need) writes `::alloc::` paths.
+extern crate alloc;
+
 mod defaults;
 mod diagnostic;
 mod engine;
