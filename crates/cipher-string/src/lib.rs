@@ -185,3 +185,8 @@ impl fmt::Display for CipherList {
         Ok(())
     }
 }
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(all(doctest, feature = "rustls"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;
