@@ -141,6 +141,9 @@ fn smoke_seconds() -> Result<u64> {
     Ok(secs.min(60))
 }
 
+/// Directories of the repository that double as seed corpora for a fuzz target.
+const EXTRA_SEEDS: &[(&str, &str)] = &[("phone_config_parse", "examples/cfg")];
+
 fn fuzz_targets() -> Result<Vec<String>> {
     let dir = root().join("fuzz/fuzz_targets");
     let mut targets = Vec::new();
@@ -180,12 +183,14 @@ fn fuzz_run(target: &str, secs: u64) -> Result<()> {
 fn fuzz(target: &str, secs: u64) -> Result<String> {
     let corpus = root().join("fuzz/corpus").join(target);
     std::fs::create_dir_all(&corpus)?;
-    let seeds = root().join("fuzz/seeds").join(target);
     let mut cmd = Command::new("cargo");
-    cmd.args(["+nightly", "fuzz", "run", target])
-        .arg(&corpus)
-        .arg(&seeds)
-        .arg("--")
+    cmd.args(["+nightly", "fuzz", "run", target]).arg(&corpus);
+    // Read-only seed directories: fuzz/seeds/TARGET, plus the project's own examples.
+    let seeds = [root().join("fuzz/seeds").join(target)]
+        .into_iter()
+        .chain(EXTRA_SEEDS.iter().filter(|(t, _)| *t == target).map(|(_, dir)| root().join(dir)));
+    cmd.args(seeds.filter(|d| d.is_dir()));
+    cmd.arg("--")
         .arg(format!("-max_total_time={secs}"))
         .arg("-rss_limit_mb=2048")
         .arg("-print_final_stats=1")
