@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod limbo;
 mod oracle_ciphers;
 
 const HELP: &str = "\
@@ -16,6 +17,8 @@ cargo xtask <command>
   setup            install the cargo tools the tests need (cargo-fuzz)
   fuzz --smoke     run every fuzz target briefly (default 30 s each, at most 60); fail on a crash
   fuzz TARGET [S]  run one fuzz target for S seconds (default 300)
+  limbo            run x509-limbo through tls-hostname (strict, phone, provisioning); results in
+                   limbo's format in target/limbo/, scores on stderr
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -26,6 +29,7 @@ fn main() -> Result<()> {
     match args.as_slice() {
         ["ci"] => ci(),
         ["setup"] => setup(),
+        ["limbo"] => limbo::limbo(&root()),
         ["oracle-ciphers"] => oracle_ciphers::oracle_ciphers(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),

@@ -282,7 +282,7 @@ pub(crate) fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {
 
 /// Decodes an attribute value as an X.520 DirectoryString (or the IA5String some old
 /// certificates use) into text.
-fn directory_string(value: &Any) -> Result<String, String> {
+pub(crate) fn directory_string(value: &Any) -> Result<String, String> {
     if let Ok(ds) = rasn::der::decode::<DirectoryString>(value.as_bytes()) {
         return Ok(match ds {
             DirectoryString::Utf8(s) => s,

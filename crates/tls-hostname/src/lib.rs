@@ -25,13 +25,20 @@
 #![deny(missing_docs)]
 
 mod certificate;
+mod checks;
 mod dns_check;
 mod matching;
 mod profile;
 mod reference;
+mod verifier;
 
 pub use certificate::{CertificateError, CertificateNames, CertificateVersion, SanExtension};
+pub use checks::{ChainCheck, ChainCheckFailure, Position};
 pub use dns_check::{CrossCheckOutcome, DnsCrossCheck, provisioning_host};
 pub use matching::{InvalidPresentedName, presented_dns_matches};
 pub use profile::{NameMatch, NameMismatch, PresentedName, Profile};
 pub use reference::{DnsReference, ReferenceError, ReferenceName};
+pub use verifier::{ConfigError, NameCheck, ServerIdentityVerifier, VerifiedIdentity, VerifyError};
+
+/// rustls-pki-types (certificate, CRL and name types), re-exported from rustls.
+pub use rustls::pki_types;

@@ -1,0 +1,611 @@
+//! RFC 5280 and CA/B Forum checks the `Strict` profile adds on top of rustls-webpki.
+
+use std::fmt;
+
+use rasn::types::ObjectIdentifier;
+use rasn_pkix::{
+    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, Certificate, ExtKeyUsageSyntax,
+    Extension, GeneralName, Name, NameConstraints, Time,
+};
+use rustls::pki_types::CertificateDer;
+
+use crate::certificate::{CertificateNames, SanExtension, decode_certificate, extensions};
+use crate::reference::ReferenceName;
+
+/// One certificate check beyond rustls-webpki's, each named after the rule it enforces.
+///
+/// `Strict` applies all of them; `Phone` and `Provisioning` only
+/// [`MaxIntermediates`](Self::MaxIntermediates) (legacy phone PKIs fail the others while
+/// being the deployment). Where x509-limbo has two conflicting cases, the choice is noted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChainCheck {
+    /// The path has more intermediates than the verifier allows.
+    MaxIntermediates,
+    /// CA/B Forum BR 7.1.4.3: a subject CN must be one of the SAN values, byte for byte (an
+    /// IP address in its canonical text form: dotted-decimal, RFC 5952).
+    CommonNameInSan,
+    /// RFC 5280 §4.2.1.6: SAN critical exactly when the subject is empty.
+    SanCriticality,
+    /// RFC 5280 §4.2.1.10: name constraints only in CA certificates, marked critical, with
+    /// a non-empty permitted or excluded list; a dNSName constraint is a name, not `.name`.
+    /// (x509-limbo `webpki::nc::permitted-dns-match-noncritical` expects a non-critical
+    /// constraint to be accepted; this follows `rfc5280::nc::permitted-dns-match-noncritical`.)
+    NameConstraints,
+    /// RFC 5280 §4.2.1.12 / CA/B BR 7.1.2: the server's EKU is not critical and has no
+    /// anyExtendedKeyUsage; a root has no EKU. (A server certificate without EKU is
+    /// accepted, as RFC 5280 allows: limbo `rfc5280::eku::ee-without-eku` over
+    /// `webpki::eku::ee-without-eku`.)
+    ExtendedKeyUsage,
+    /// RFC 5280 §4.2.1.3 / §4.2.1.9: keyCertSign only with cA, and a CA with keyUsage has
+    /// keyCertSign.
+    KeyUsage,
+    /// RFC 5280 §4.1.2.2: the serial number is positive and at most 20 octets.
+    SerialNumber,
+    /// RFC 5280 §4.2.1.1: every certificate but a self-signed one has a non-critical
+    /// authorityKeyIdentifier; a root's AKI holds only a keyIdentifier equal to its SKI.
+    AuthorityKeyIdentifier,
+    /// RFC 5280 §4.2.1.2: every CA certificate has a non-critical subjectKeyIdentifier.
+    SubjectKeyIdentifier,
+    /// RFC 5280 §4.2.1.9: a root has a critical basicConstraints with cA set.
+    BasicConstraints,
+    /// RFC 5280 §4.1.2.4 / §4.1.2.6: issuer never empty; a CA's subject never empty.
+    NonEmptyNames,
+    /// RFC 5280 §4.1.2.5: the root is within its validity period too.
+    RootValidity,
+    /// RFC 5280 §4.2: the root has no critical extension this verifier does not know.
+    RootCriticalExtensions,
+    /// RFC 5280 §4.2.1.11: policyConstraints is critical.
+    PolicyConstraints,
+    /// RFC 5280 §4.2.2.1: authorityInfoAccess decodes and is not critical.
+    AuthorityInfoAccess,
+    /// CA/B BR 6.1.5 / 7.1.3.1: RSA keys of at least 2048 bits and a multiple of 8; EC keys
+    /// on P-256, P-384 or P-521; no DSA.
+    PublicKey,
+    /// RFC 5280 §4.1.1.2: the outer signatureAlgorithm equals the TBS signature field.
+    SignatureAlgorithmMatch,
+}
+
+impl ChainCheck {
+    /// The rule, with its source.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Self::MaxIntermediates => "path length limit set by the verifier",
+            Self::CommonNameInSan => "CN must repeat a SAN value (CA/B BR 7.1.4.3)",
+            Self::SanCriticality => "SAN critical iff subject empty (RFC 5280 4.2.1.6)",
+            Self::NameConstraints => "name constraints (RFC 5280 4.2.1.10)",
+            Self::ExtendedKeyUsage => "extended key usage (RFC 5280 4.2.1.12, CA/B BR 7.1.2)",
+            Self::KeyUsage => "key usage (RFC 5280 4.2.1.3)",
+            Self::SerialNumber => "serial number (RFC 5280 4.1.2.2)",
+            Self::AuthorityKeyIdentifier => "authority key identifier (RFC 5280 4.2.1.1)",
+            Self::SubjectKeyIdentifier => "subject key identifier (RFC 5280 4.2.1.2)",
+            Self::BasicConstraints => "basic constraints (RFC 5280 4.2.1.9)",
+            Self::NonEmptyNames => "issuer and CA subject non-empty (RFC 5280 4.1.2.4/6)",
+            Self::RootValidity => "root validity period (RFC 5280 4.1.2.5)",
+            Self::RootCriticalExtensions => "unknown critical extension in root (RFC 5280 4.2)",
+            Self::PolicyConstraints => "policy constraints critical (RFC 5280 4.2.1.11)",
+            Self::AuthorityInfoAccess => "authority information access (RFC 5280 4.2.2.1)",
+            Self::PublicKey => "public key algorithm and size (CA/B BR 6.1.5)",
+            Self::SignatureAlgorithmMatch => "signature algorithm fields agree (RFC 5280 4.1.1.2)",
+        }
+    }
+}
+
+/// A failed [`ChainCheck`]: which check, on which certificate, and what was found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{} ({}): {detail}", .check.rule(), self.position)]
+pub struct ChainCheckFailure {
+    check: ChainCheck,
+    position: Position,
+    detail: String,
+}
+
+/// Where in the chain a check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// The server's own certificate.
+    EndEntity,
+    /// Intermediate number `n`, counting from the end-entity's issuer (0).
+    Intermediate(usize),
+    /// The trust anchor.
+    Root,
+    /// The path as a whole.
+    Path,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EndEntity => f.write_str("server certificate"),
+            Self::Intermediate(n) => write!(f, "intermediate #{n}"),
+            Self::Root => f.write_str("root"),
+            Self::Path => f.write_str("path"),
+        }
+    }
+}
+
+impl ChainCheckFailure {
+    pub(crate) fn new(check: ChainCheck, detail: String) -> Self {
+        Self {
+            check,
+            position: Position::Path,
+            detail,
+        }
+    }
+
+    /// The check that failed.
+    pub fn check(&self) -> ChainCheck {
+        self.check
+    }
+
+    /// Which certificate failed it.
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// What was found.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+mod oid {
+    pub const SAN: &[u32] = &[2, 5, 29, 17];
+    pub const NAME_CONSTRAINTS: &[u32] = &[2, 5, 29, 30];
+    pub const EKU: &[u32] = &[2, 5, 29, 37];
+    pub const ANY_EKU: &[u32] = &[2, 5, 29, 37, 0];
+    pub const KEY_USAGE: &[u32] = &[2, 5, 29, 15];
+    pub const AKI: &[u32] = &[2, 5, 29, 35];
+    pub const SKI: &[u32] = &[2, 5, 29, 14];
+    pub const BASIC_CONSTRAINTS: &[u32] = &[2, 5, 29, 19];
+    pub const POLICY_CONSTRAINTS: &[u32] = &[2, 5, 29, 36];
+    pub const CERT_POLICIES: &[u32] = &[2, 5, 29, 32];
+    pub const POLICY_MAPPINGS: &[u32] = &[2, 5, 29, 33];
+    pub const INHIBIT_ANY_POLICY: &[u32] = &[2, 5, 29, 54];
+    pub const AIA: &[u32] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+    pub const RSA: &[u32] = &[1, 2, 840, 113549, 1, 1, 1];
+    pub const EC: &[u32] = &[1, 2, 840, 10045, 2, 1];
+    pub const DSA: &[u32] = &[1, 2, 840, 10040, 4, 1];
+    pub const P256: &[u32] = &[1, 2, 840, 10045, 3, 1, 7];
+    pub const P384: &[u32] = &[1, 3, 132, 0, 34];
+    pub const P521: &[u32] = &[1, 3, 132, 0, 35];
+}
+
+/// Which role a certificate plays in the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    EndEntity,
+    Intermediate,
+    Root,
+}
+
+fn is(id: &ObjectIdentifier, arcs: &[u32]) -> bool {
+    id.iter().copied().eq(arcs.iter().copied())
+}
+
+struct Cert {
+    inner: Certificate,
+    position: Position,
+}
+
+impl Cert {
+    fn decode(der: &[u8], position: Position) -> Result<Self, ChainCheckFailure> {
+        decode_certificate(der)
+            .map(|inner| Self { inner, position })
+            .map_err(|e| {
+                fail(
+                    ChainCheck::NonEmptyNames,
+                    position,
+                    format!("certificate does not decode: {e}"),
+                )
+            })
+    }
+
+    fn ext(&self, arcs: &[u32]) -> Option<&Extension> {
+        extensions(&self.inner).iter().find(|e| is(&e.extn_id, arcs))
+    }
+
+    fn fail(&self, check: ChainCheck, detail: impl Into<String>) -> ChainCheckFailure {
+        fail(check, self.position, detail.into())
+    }
+
+    fn decode_ext<T: rasn::Decode>(
+        &self,
+        ext: &Extension,
+        check: ChainCheck,
+    ) -> Result<T, ChainCheckFailure> {
+        rasn::der::decode::<T>(&ext.extn_value)
+            .map_err(|e| self.fail(check, format!("extension does not decode: {e}")))
+    }
+
+    /// Issuer and subject are the same name, compared as RFC 5280 §7.1 asks (string type
+    /// and case ignored, whitespace collapsed).
+    fn self_issued(&self) -> bool {
+        name_key(&self.inner.tbs_certificate.issuer) == name_key(&self.inner.tbs_certificate.subject)
+    }
+
+    fn basic_constraints(&self) -> Result<Option<(bool, BasicConstraints)>, ChainCheckFailure> {
+        match self.ext(oid::BASIC_CONSTRAINTS) {
+            None => Ok(None),
+            Some(e) => Ok(Some((
+                e.critical,
+                self.decode_ext(e, ChainCheck::BasicConstraints)?,
+            ))),
+        }
+    }
+
+    fn ski(&self) -> Result<Option<Vec<u8>>, ChainCheckFailure> {
+        match self.ext(oid::SKI) {
+            None => Ok(None),
+            Some(e) => {
+                if e.critical {
+                    return Err(self.fail(ChainCheck::SubjectKeyIdentifier, "marked critical"));
+                }
+                let ski: rasn::types::OctetString = self.decode_ext(e, ChainCheck::SubjectKeyIdentifier)?;
+                Ok(Some(ski.to_vec()))
+            }
+        }
+    }
+}
+
+fn fail(check: ChainCheck, position: Position, detail: String) -> ChainCheckFailure {
+    ChainCheckFailure {
+        check,
+        position,
+        detail,
+    }
+}
+
+/// Checks on the end-entity certificate alone.
+pub(crate) fn end_entity(
+    der: &CertificateDer<'_>,
+    _reference: Option<&ReferenceName>,
+) -> Result<(), ChainCheckFailure> {
+    let c = Cert::decode(der, Position::EndEntity)?;
+    common(&c, Role::EndEntity)?;
+    common_name_in_san(&c)?;
+    if c.ext(oid::NAME_CONSTRAINTS).is_some() {
+        return Err(c.fail(
+            ChainCheck::NameConstraints,
+            "a server certificate carries nameConstraints",
+        ));
+    }
+    if let Some(e) = c.ext(oid::EKU) {
+        if e.critical {
+            return Err(c.fail(ChainCheck::ExtendedKeyUsage, "EKU marked critical"));
+        }
+        let ekus: ExtKeyUsageSyntax = c.decode_ext(e, ChainCheck::ExtendedKeyUsage)?;
+        if ekus.iter().any(|k| is(k, oid::ANY_EKU)) {
+            return Err(c.fail(ChainCheck::ExtendedKeyUsage, "EKU has anyExtendedKeyUsage"));
+        }
+    }
+    let ca = c.basic_constraints()?.is_some_and(|(_, bc)| bc.ca);
+    if !ca && key_cert_sign(&c)? == Some(true) {
+        return Err(c.fail(ChainCheck::KeyUsage, "keyCertSign without cA"));
+    }
+    Ok(())
+}
+
+/// Checks on a candidate path's intermediates and root.
+pub(crate) fn path(
+    intermediates: &[CertificateDer<'_>],
+    root: Option<&CertificateDer<'_>>,
+    now: u64,
+) -> Result<(), ChainCheckFailure> {
+    for (i, der) in intermediates.iter().enumerate() {
+        let c = Cert::decode(der, Position::Intermediate(i))?;
+        common(&c, Role::Intermediate)?;
+        ca_common(&c)?;
+    }
+    let Some(root) = root else {
+        return Ok(());
+    };
+    let c = Cert::decode(root, Position::Root)?;
+    common(&c, Role::Root)?;
+    ca_common(&c)?;
+    match c.basic_constraints()? {
+        None => return Err(c.fail(ChainCheck::BasicConstraints, "root has no basicConstraints")),
+        Some((false, _)) => {
+            return Err(c.fail(ChainCheck::BasicConstraints, "root basicConstraints not critical"));
+        }
+        Some((true, bc)) if !bc.ca => {
+            return Err(c.fail(ChainCheck::BasicConstraints, "root basicConstraints without cA"));
+        }
+        Some(_) => {}
+    }
+    if c.ext(oid::EKU).is_some() {
+        return Err(c.fail(ChainCheck::ExtendedKeyUsage, "root has an EKU extension"));
+    }
+    let validity = &c.inner.tbs_certificate.validity;
+    let (nb, na) = (seconds(&validity.not_before), seconds(&validity.not_after));
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    if now < nb || now > na {
+        return Err(c.fail(
+            ChainCheck::RootValidity,
+            format!("root valid {nb}..{na} (unix seconds), now {now}"),
+        ));
+    }
+    const KNOWN: &[&[u32]] = &[
+        oid::SAN,
+        oid::NAME_CONSTRAINTS,
+        oid::EKU,
+        oid::KEY_USAGE,
+        oid::AKI,
+        oid::SKI,
+        oid::BASIC_CONSTRAINTS,
+        oid::POLICY_CONSTRAINTS,
+        oid::CERT_POLICIES,
+        oid::POLICY_MAPPINGS,
+        oid::INHIBIT_ANY_POLICY,
+    ];
+    for e in extensions(&c.inner) {
+        if e.critical && !KNOWN.iter().any(|k| is(&e.extn_id, k)) {
+            return Err(c.fail(
+                ChainCheck::RootCriticalExtensions,
+                format!("critical extension {}", dotted(&e.extn_id)),
+            ));
+        }
+    }
+    // A root's AKI, if any, holds only a keyIdentifier, equal to its SKI when self-signed.
+    if let Some(e) = c.ext(oid::AKI) {
+        let aki: AuthorityKeyIdentifier = c.decode_ext(e, ChainCheck::AuthorityKeyIdentifier)?;
+        let Some(kid) = aki.key_identifier else {
+            return Err(c.fail(
+                ChainCheck::AuthorityKeyIdentifier,
+                "root AKI has no keyIdentifier",
+            ));
+        };
+        if aki.authority_cert_issuer.is_some() || aki.authority_cert_serial_number.is_some() {
+            return Err(c.fail(
+                ChainCheck::AuthorityKeyIdentifier,
+                "root AKI has authorityCertIssuer/SerialNumber",
+            ));
+        }
+        if c.self_issued() && c.ski()?.is_some_and(|ski| ski != kid.as_ref()) {
+            return Err(c.fail(
+                ChainCheck::AuthorityKeyIdentifier,
+                "root AKI differs from its SKI",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks for every certificate in the path.
+fn common(c: &Cert, role: Role) -> Result<(), ChainCheckFailure> {
+    let tbs = &c.inner.tbs_certificate;
+    if tbs.signature != c.inner.signature_algorithm {
+        return Err(c.fail(
+            ChainCheck::SignatureAlgorithmMatch,
+            "signatureAlgorithm differs from the TBS signature field",
+        ));
+    }
+    let Name::RdnSequence(issuer) = &tbs.issuer;
+    if issuer.is_empty() {
+        return Err(c.fail(ChainCheck::NonEmptyNames, "empty issuer"));
+    }
+    // Trust anchors are configured, not issued to this verifier: real roots with serial 0
+    // exist (x509-limbo online::fastly.com), so the serial rule applies below the root.
+    if role != Role::Root {
+        serial(c)?;
+    }
+    public_key(c)?;
+    // AKI: required except on self-signed (self-issued) certificates; never critical.
+    match c.ext(oid::AKI) {
+        Some(e) if e.critical => {
+            return Err(c.fail(ChainCheck::AuthorityKeyIdentifier, "AKI marked critical"));
+        }
+        Some(_) => {}
+        // A trust anchor is configured, not validated: a cross-signed root without AKI is
+        // still a root (x509-limbo cve::cve-2024-0567 over the pedantic
+        // rfc5280::aki::cross-signed-root-missing-aki).
+        None if role == Role::Root => {}
+        None => return Err(c.fail(ChainCheck::AuthorityKeyIdentifier, "no AKI")),
+    }
+    if let Some(e) = c.ext(oid::SAN) {
+        let Name::RdnSequence(subject) = &tbs.subject;
+        if subject.is_empty() && !e.critical {
+            return Err(c.fail(ChainCheck::SanCriticality, "empty subject, SAN not critical"));
+        }
+        if !subject.is_empty() && e.critical {
+            return Err(c.fail(ChainCheck::SanCriticality, "non-empty subject, SAN critical"));
+        }
+    }
+    if let Some(e) = c.ext(oid::POLICY_CONSTRAINTS) {
+        if !e.critical {
+            return Err(c.fail(ChainCheck::PolicyConstraints, "policyConstraints not critical"));
+        }
+    }
+    if let Some(e) = c.ext(oid::AIA) {
+        if e.critical {
+            return Err(c.fail(ChainCheck::AuthorityInfoAccess, "AIA marked critical"));
+        }
+        let _: AuthorityInfoAccessSyntax = c.decode_ext(e, ChainCheck::AuthorityInfoAccess)?;
+    }
+    Ok(())
+}
+
+/// Checks for CA certificates (intermediates and the root).
+fn ca_common(c: &Cert) -> Result<(), ChainCheckFailure> {
+    let Name::RdnSequence(subject) = &c.inner.tbs_certificate.subject;
+    if subject.is_empty() {
+        return Err(c.fail(ChainCheck::NonEmptyNames, "CA with an empty subject"));
+    }
+    if c.ski()?.is_none() {
+        return Err(c.fail(ChainCheck::SubjectKeyIdentifier, "CA certificate without SKI"));
+    }
+    if key_cert_sign(c)? == Some(false) {
+        return Err(c.fail(ChainCheck::KeyUsage, "CA keyUsage lacks keyCertSign"));
+    }
+    if let Some(e) = c.ext(oid::NAME_CONSTRAINTS) {
+        if !e.critical {
+            return Err(c.fail(ChainCheck::NameConstraints, "nameConstraints not critical"));
+        }
+        // rustls-webpki parses and enforces the constraints; what rasn cannot decode (an
+        // otherName with a NULL value, say) is left to it.
+        let Ok(nc) = rasn::der::decode::<NameConstraints>(&e.extn_value) else {
+            return Ok(());
+        };
+        let permitted = nc.permitted_subtrees.unwrap_or_default();
+        let excluded = nc.excluded_subtrees.unwrap_or_default();
+        if permitted.is_empty() && excluded.is_empty() {
+            return Err(c.fail(ChainCheck::NameConstraints, "no permitted or excluded subtree"));
+        }
+        for subtree in permitted.iter().chain(excluded.iter()) {
+            if let GeneralName::DnsName(name) = &subtree.base {
+                if name.as_iso646_bytes().starts_with(b".") {
+                    return Err(c.fail(ChainCheck::NameConstraints, "dNSName constraint starts with '.'"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Some(bit)` if there is a keyUsage extension.
+fn key_cert_sign(c: &Cert) -> Result<Option<bool>, ChainCheckFailure> {
+    match c.ext(oid::KEY_USAGE) {
+        None => Ok(None),
+        Some(e) => {
+            let ku: rasn::types::BitString = c.decode_ext(e, ChainCheck::KeyUsage)?;
+            Ok(Some(ku.get(5).is_some_and(|b| *b)))
+        }
+    }
+}
+
+fn common_name_in_san(c: &Cert) -> Result<(), ChainCheckFailure> {
+    let names = CertificateNames::from_certificate(&c.inner)
+        .map_err(|e| c.fail(ChainCheck::CommonNameInSan, e.to_string()))?;
+    if names.san_extension() == SanExtension::Absent {
+        return Ok(());
+    }
+    for cn in names.common_names() {
+        let exact_dns = names.dns_names().iter().any(|d| d == cn);
+        let exact_ip = names.ip_addresses().iter().any(|ip| ip.to_string() == *cn);
+        if exact_dns || exact_ip {
+            continue;
+        }
+        // A CN that denotes a SAN value in another spelling (case, IP text form, U-label
+        // for an A-label) is refused. A CN unrelated to every SAN is tolerated: x509-limbo's
+        // own generic certificates carry `CN=example.com` beside unrelated SANs and expect
+        // success, so only `webpki::cn::not-in-san` is left unenforced.
+        let idn_like = !cn.is_ascii()
+            || cn
+                .split('.')
+                .any(|l| l.len() > 4 && l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--")));
+        let ip_like = cn.bytes().any(|b| b.is_ascii_digit())
+            && (cn.contains('.') || cn.contains(':') || cn.starts_with("0x"))
+            && cn.bytes().all(|b| b.is_ascii_hexdigit() || b"xX.:".contains(&b));
+        let case_variant = names.dns_names().iter().any(|d| d.eq_ignore_ascii_case(cn));
+        if idn_like || ip_like || case_variant {
+            return Err(c.fail(
+                ChainCheck::CommonNameInSan,
+                format!("CN={cn} is not a character-for-character copy of a SAN value"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn serial(c: &Cert) -> Result<(), ChainCheckFailure> {
+    let der = rasn::der::encode(&c.inner.tbs_certificate.serial_number)
+        .map_err(|e| c.fail(ChainCheck::SerialNumber, e.to_string()))?;
+    let content = der_content(&der).unwrap_or_default();
+    match content {
+        [] | [0] => Err(c.fail(ChainCheck::SerialNumber, "serial number is zero")),
+        [first, ..] if *first >= 0x80 => Err(c.fail(ChainCheck::SerialNumber, "serial number is negative")),
+        long if long.len() > 20 => Err(c.fail(
+            ChainCheck::SerialNumber,
+            format!("serial number of {} octets (at most 20)", long.len()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn public_key(c: &Cert) -> Result<(), ChainCheckFailure> {
+    let spki = &c.inner.tbs_certificate.subject_public_key_info;
+    let alg = &spki.algorithm.algorithm;
+    if is(alg, oid::DSA) {
+        return Err(c.fail(ChainCheck::PublicKey, "DSA key"));
+    }
+    if is(alg, oid::EC) {
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| rasn::der::decode::<ObjectIdentifier>(p.as_bytes()).ok());
+        let ok = curve.is_some_and(|cv| [oid::P256, oid::P384, oid::P521].iter().any(|k| is(&cv, k)));
+        if !ok {
+            return Err(c.fail(ChainCheck::PublicKey, "EC key not on P-256, P-384 or P-521"));
+        }
+    }
+    if is(alg, oid::RSA) {
+        let key: rasn_pkix::algorithms::RsaPublicKey =
+            rasn::der::decode(spki.subject_public_key.as_raw_slice())
+                .map_err(|e| c.fail(ChainCheck::PublicKey, format!("RSA key: {e}")))?;
+        let der =
+            rasn::der::encode(&key.modulus).map_err(|e| c.fail(ChainCheck::PublicKey, e.to_string()))?;
+        let content = der_content(&der).unwrap_or_default();
+        let magnitude = match content {
+            [0, rest @ ..] => rest,
+            all => all,
+        };
+        let bits = match magnitude.first() {
+            Some(top) => magnitude.len() * 8 - top.leading_zeros() as usize,
+            None => 0,
+        };
+        if bits < 2048 || bits % 8 != 0 {
+            return Err(c.fail(
+                ChainCheck::PublicKey,
+                format!("RSA modulus of {bits} bits (at least 2048, a multiple of 8)"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The content octets of a DER TLV.
+fn der_content(tlv: &[u8]) -> Option<&[u8]> {
+    let (&len0, rest) = tlv.get(1..)?.split_first()?;
+    if len0 < 0x80 {
+        return rest.get(..usize::from(len0));
+    }
+    let n = usize::from(len0 & 0x7f);
+    let (len_bytes, body) = (rest.get(..n)?, rest.get(n..)?);
+    let len = len_bytes
+        .iter()
+        .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+    body.get(..len)
+}
+
+fn seconds(t: &Time) -> i64 {
+    match t {
+        Time::Utc(u) => u.timestamp(),
+        Time::General(g) => g.timestamp(),
+    }
+}
+
+fn dotted(id: &ObjectIdentifier) -> String {
+    id.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+/// A comparable form of a DN: per RDN, (attribute type, case-folded and space-collapsed text
+/// or the raw value when it is not a string).
+fn name_key(name: &Name) -> Vec<Vec<(Vec<u32>, String)>> {
+    let Name::RdnSequence(rdns) = name;
+    rdns.iter()
+        .map(|rdn| {
+            let mut atvs: Vec<(Vec<u32>, String)> = rdn
+                .iter()
+                .map(|atv| {
+                    let text = crate::certificate::directory_string(&atv.value)
+                        .map(|t| t.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase())
+                        .unwrap_or_else(|_| format!("{:02x?}", atv.value.as_bytes()));
+                    (atv.r#type.to_vec(), text)
+                })
+                .collect();
+            atvs.sort();
+            atvs
+        })
+        .collect()
+}
