@@ -71,12 +71,12 @@ fn main() -> ExitCode {
     }
 }
 
-/// A file's diagnostics, fatal or not, and its settings when it parsed.
-fn load(path: &Path) -> Result<(Vec<Diagnostic>, Option<Parsed>)> {
+/// A file's bytes, its diagnostics, fatal or not, and its settings when it parsed.
+fn load(path: &Path) -> Result<(Vec<u8>, Vec<Diagnostic>, Option<Parsed>)> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(match phone_config::parse(&bytes) {
-        Ok(parsed) => (parsed.diagnostics.clone(), Some(parsed)),
-        Err(e) => (vec![e.into_diagnostic()], None),
+        Ok(parsed) => (bytes, parsed.diagnostics.clone(), Some(parsed)),
+        Err(e) => (bytes, vec![e.into_diagnostic()], None),
     })
 }
 
@@ -87,7 +87,7 @@ fn check(files: &[PathBuf], json: bool, deny_warnings: bool) -> Result<ExitCode>
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     for path in files {
-        let (diagnostics, _) = load(path)?;
+        let (source, diagnostics, _) = load(path)?;
         worst = worst.max(diagnostics.iter().map(|d| d.severity).max());
         for d in &diagnostics {
             match d.severity {
@@ -103,7 +103,7 @@ fn check(files: &[PathBuf], json: bool, deny_warnings: bool) -> Result<ExitCode>
             }));
         } else {
             for d in &diagnostics {
-                write_diagnostic(&mut out, path, d)?;
+                write_diagnostic(&mut out, path, &source, d)?;
             }
         }
     }
@@ -126,7 +126,9 @@ fn check(files: &[PathBuf], json: bool, deny_warnings: bool) -> Result<ExitCode>
     })
 }
 
-fn write_diagnostic(out: &mut impl Write, path: &Path, d: &Diagnostic) -> Result<()> {
+/// `file:line:col: severity[kind]: parameter: message`, the source line with a caret under the
+/// column, then the hint.
+fn write_diagnostic(out: &mut impl Write, path: &Path, source: &[u8], d: &Diagnostic) -> Result<()> {
     let file = path.display();
     match d.location {
         Some(l) => write!(out, "{file}:{}:{}: ", l.line, l.column)?,
@@ -137,6 +139,23 @@ fn write_diagnostic(out: &mut impl Write, path: &Path, d: &Diagnostic) -> Result
         write!(out, "{p}: ")?;
     }
     writeln!(out, "{}", d.message)?;
+    if let Some(l) = d.location {
+        let text = String::from_utf8_lossy(source);
+        let line_no = usize::try_from(l.line).unwrap_or(usize::MAX);
+        if let Some(line) = line_no.checked_sub(1).and_then(|i| text.lines().nth(i)) {
+            let column = usize::try_from(l.column).unwrap_or(1).saturating_sub(1);
+            // Keep tabs so that the caret lines up under the same character.
+            let pad: String = line
+                .chars()
+                .take(column)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
+            let gutter = " ".repeat(l.line.to_string().len());
+            writeln!(out, "{gutter} |")?;
+            writeln!(out, "{} | {}", l.line, line.trim_end())?;
+            writeln!(out, "{gutter} | {pad}^")?;
+        }
+    }
     if let Some(h) = &d.hint {
         writeln!(out, "  = hint: {h}")?;
     }
@@ -156,12 +175,12 @@ fn diagnostic_json(d: &Diagnostic) -> Json {
 }
 
 fn show(path: &Path, json: bool) -> Result<ExitCode> {
-    let (diagnostics, parsed) = load(path)?;
+    let (source, diagnostics, parsed) = load(path)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let Some(parsed) = parsed else {
         for d in &diagnostics {
-            write_diagnostic(&mut std::io::stderr(), path, d)?;
+            write_diagnostic(&mut std::io::stderr(), path, &source, d)?;
         }
         return Ok(ExitCode::from(2));
     };

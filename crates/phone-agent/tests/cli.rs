@@ -41,9 +41,15 @@ fn errors_print_like_a_compiler_and_exit_two() {
     assert!(first.ends_with(
         "examples/cfg/bad-values.xml:4:29: error[value]: SIP_Transport_1_: `SCTP` is not one of the values this parameter takes"
     ), "{first}");
+    let next: Vec<&str> = out.lines().skip(1).take(4).collect();
     assert_eq!(
-        out.lines().nth(1),
-        Some("  = hint: expected one of UDP, TCP, TLS, AUTO")
+        next,
+        [
+            "  |",
+            "4 |   <SIP_Transport_1_ ua=\"na\">SCTP</SIP_Transport_1_>",
+            "  |                             ^",
+            "  = hint: expected one of UDP, TCP, TLS, AUTO",
+        ]
     );
 }
 
