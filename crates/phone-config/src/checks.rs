@@ -1,12 +1,13 @@
 //! Checks that look at more than one parameter.
 
-use crate::diagnostic::{Diagnostic, Kind, Severity};
+use crate::diagnostic::{Diagnostic, Kind, Location, Severity};
 use crate::host::{DomainList, Host, ProvisioningRule};
+use crate::parse::LineIndex;
 use crate::settings::Settings;
 use crate::value::{Origin, ProxyMode, Transport, Value};
 
-pub(crate) fn check(s: &Settings, out: &mut Vec<Diagnostic>) {
-    restricted_domains(s, out);
+pub(crate) fn check(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnostic>) {
+    restricted_domains(s, index, out);
     rtp_range(s, out);
     ldap(s, out);
     http_proxy(s, out);
@@ -24,7 +25,7 @@ fn from_file<T>(v: &Value<T>) -> bool {
 }
 
 /// SPEC §1: every server named by these parameters must be inside the list.
-fn restricted_domains(s: &Settings, out: &mut Vec<Diagnostic>) {
+fn restricted_domains(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnostic>) {
     let list = s.restricted_access.restricted_access_domains.get();
     if list.is_empty() {
         return;
@@ -43,7 +44,10 @@ fn restricted_domains(s: &Settings, out: &mut Vec<Diagnostic>) {
     for (name, value) in rules {
         let Some(rule) = value.get() else { continue };
         match &rule.host {
-            Some(host) => check_host(list, name, value, host, out),
+            Some(host) => {
+                let at = host_location(index, value, rule.host_offset().unwrap_or(0));
+                check_host(list, name, at, host, out);
+            }
             None if from_file(value) => out.push(
                 diag(Severity::Note, Kind::RestrictedDomain, name, value,
                      "the rule names no server: it uses the one DHCP gives, which the phone checks against Restricted_Access_Domains when it provisions".into()),
@@ -55,13 +59,21 @@ fn restricted_domains(s: &Settings, out: &mut Vec<Diagnostic>) {
         for (base, value) in [("Proxy", &line.proxy), ("Outbound_Proxy", &line.outbound_proxy)] {
             if let Some(hp) = value.get() {
                 let name = format!("{base}_{}_", i + 1);
-                check_host(list, &name, value, &hp.host, out);
+                check_host(list, &name, host_location(index, value, 0), &hp.host, out);
             }
         }
     }
 }
 
-fn check_host<T>(list: &DomainList, name: &str, value: &Value<T>, host: &Host, out: &mut Vec<Diagnostic>) {
+/// Where a host inside a value is: exact when the file spells the value literally.
+fn host_location<T>(index: &LineIndex<'_>, value: &Value<T>, offset: usize) -> Option<Location> {
+    match value.span() {
+        Some(start) => Some(index.location(start + offset)),
+        None => value.location(),
+    }
+}
+
+fn check_host(list: &DomainList, name: &str, at: Option<Location>, host: &Host, out: &mut Vec<Diagnostic>) {
     match list.allows(host) {
         Some(true) => {}
         Some(false) => {
@@ -70,14 +82,24 @@ fn check_host<T>(list: &DomainList, name: &str, value: &Value<T>, host: &Host, o
                 _ => format!("the phone refuses this server; add its domain to Restricted_Access_Domains or use a server under {list}"),
             };
             out.push(
-                diag(Severity::Error, Kind::RestrictedDomain, name, value,
-                     format!("`{host}` is not inside Restricted_Access_Domains ({list})"))
+                Diagnostic::new(
+                    Severity::Error,
+                    Kind::RestrictedDomain,
+                    format!("`{host}` is not inside Restricted_Access_Domains ({list})"),
+                )
+                .param(name)
+                .at(at)
                 .hint(hint),
             );
         }
         None => out.push(
-            diag(Severity::Warning, Kind::RestrictedDomain, name, value,
-                 format!("the server `{host}` is a macro and cannot be checked against Restricted_Access_Domains here"))
+            Diagnostic::new(
+                Severity::Warning,
+                Kind::RestrictedDomain,
+                format!("the server `{host}` is a macro and cannot be checked against Restricted_Access_Domains here"),
+            )
+            .param(name)
+            .at(at)
             .hint("the phone checks the expanded name; make sure the macro expands to a host inside the list"),
         ),
     }

@@ -324,6 +324,7 @@ pub struct ProvisioningRule {
     /// The path, e.g. `/cisco/$MA.cfg`.
     pub path: String,
     text: String,
+    host_offset: Option<usize>,
 }
 
 impl ProvisioningRule {
@@ -344,6 +345,7 @@ impl ProvisioningRule {
             pos += leading_ws(rest(pos));
         }
         let mut options = Vec::new();
+        let mut host_offset = None;
         if rest(pos).starts_with('[') {
             let close = find_close(rest(pos), '[', ']')
                 .ok_or_else(|| Problem::error("`[` without a matching `]`").offset(pos))?;
@@ -364,12 +366,14 @@ impl ProvisioningRule {
         }
         let (scheme, host, port, path) = if url.starts_with('/') {
             ("tftp".to_owned(), None, None, url.to_owned())
-        } else if url.contains("://") {
+        } else if let Some(i) = url.find("://") {
             let u = Url::parse_text(url, &["tftp", "http", "https"]).map_err(|p| shift(p, pos))?;
+            host_offset = Some(pos + i + 3);
             (u.scheme, Some(u.host), u.port, u.path)
         } else {
             // host[:port]/path with the default scheme, TFTP.
             let u = Url::parse_after_scheme("tftp".to_owned(), url, pos)?;
+            host_offset = Some(pos);
             (u.scheme, Some(u.host), u.port, u.path)
         };
         Ok(ProvisioningRule {
@@ -380,7 +384,13 @@ impl ProvisioningRule {
             port,
             path,
             text: text.to_owned(),
+            host_offset,
         })
+    }
+
+    /// Byte offset of the host in the rule's text, when the rule names a host.
+    pub fn host_offset(&self) -> Option<usize> {
+        self.host_offset
     }
 
     /// The rule as written.

@@ -76,7 +76,7 @@ impl<T: Param> Value<T> {
         let parsed = T::parse_param(raw.text, &mut problems);
         out.extend(problems.into_iter().map(|p| raw.diagnostic(T::KIND, p)));
         match parsed {
-            Some(v) => self.set(v, raw.access, raw.location),
+            Some(v) => self.set(v, raw.access, raw.location, raw.exact_start),
             None => {
                 let text = if T::SECRET {
                     "<redacted>".to_owned()
@@ -199,7 +199,7 @@ pub fn parse(input: &[u8]) -> Result<Parsed, ParseError> {
         }
         read_param(node, name, &index, &mut settings, &mut seen, &mut out);
     }
-    crate::checks::check(&settings, &mut out);
+    crate::checks::check(&settings, &index, &mut out);
     // File order; findings about the file as a whole last.
     out.sort_by_key(|d| d.location.map_or((u32::MAX, u32::MAX), |l| (l.line, l.column)));
     Ok(Parsed {

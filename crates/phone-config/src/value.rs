@@ -67,6 +67,8 @@ pub struct Value<T> {
     value: T,
     access: Option<Access>,
     origin: Origin,
+    /// Byte offset of the value's text in the input, when the file spells it literally.
+    span: Option<usize>,
 }
 
 impl<T> Value<T> {
@@ -75,13 +77,19 @@ impl<T> Value<T> {
             value,
             access: None,
             origin: Origin::Default,
+            span: None,
         }
     }
 
-    pub(crate) fn set(&mut self, value: T, access: Option<Access>, location: Location) {
+    pub(crate) fn set(&mut self, value: T, access: Option<Access>, location: Location, span: Option<usize>) {
         self.value = value;
         self.access = access;
         self.origin = Origin::File(location);
+        self.span = span;
+    }
+
+    pub(crate) fn span(&self) -> Option<usize> {
+        self.span
     }
 
     pub(crate) fn reject(&mut self, access: Option<Access>, location: Location, text: String) {

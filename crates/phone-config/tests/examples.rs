@@ -131,9 +131,9 @@ fn servers_outside_restricted_access_domains() {
     assert_eq!(
         summary(&parsed.diagnostics),
         vec![
-            row(E, RestrictedDomain, "Profile_Rule_B", 6, 27),
-            row(E, RestrictedDomain, "Upgrade_Rule", 7, 25),
-            row(W, RestrictedDomain, "Report_Rule", 8, 24),
+            row(E, RestrictedDomain, "Profile_Rule_B", 6, 35),
+            row(E, RestrictedDomain, "Upgrade_Rule", 7, 32),
+            row(W, RestrictedDomain, "Report_Rule", 8, 43),
             row(E, Rule, "Custom_CA_Rule", 9, 27),
             row(E, RestrictedDomain, "Outbound_Proxy_1_", 11, 30),
         ]
