@@ -1,0 +1,1 @@
+function FindProxyForURLEx(u, h) { var a = []; for (var i = 0; i < 1e9; i++) a.push(isInNetEx(h, '2001:db8::/32')); return 'DIRECT'; }
