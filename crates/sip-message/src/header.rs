@@ -1,0 +1,442 @@
+//! Header names (with RFC 3261 §7.3.3 compact forms) and the typed header values a UA needs.
+
+use std::borrow::Cow;
+
+use crate::grammar::{
+    PResult, Param, comma_list, complete, expect, fail, find_param, host, is_token_char, lws, number, params,
+    port, quoted_string, sep, sws, token, unquote,
+};
+use crate::method::Method;
+use crate::uri::{Uri, UriContext, uri};
+
+macro_rules! header_names {
+    ($( $(#[$m:meta])* $variant:ident = $name:literal $(, $compact:literal)? ; )+) => {
+        /// A header name the crate knows, or [`HeaderName::Other`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum HeaderName {
+            $( $(#[$m])* $variant, )+
+            /// Any other header: look it up by its written name.
+            Other,
+        }
+
+        impl HeaderName {
+            /// The canonical (long) name, e.g. `Call-ID`; `""` for [`HeaderName::Other`].
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( HeaderName::$variant => $name, )+
+                    HeaderName::Other => "",
+                }
+            }
+
+            /// The name a header line carries, long or compact form, any case.
+            pub fn from_wire(name: &str) -> HeaderName {
+                $(
+                    if name.eq_ignore_ascii_case($name) $(|| name.eq_ignore_ascii_case($compact))? {
+                        return HeaderName::$variant;
+                    }
+                )+
+                HeaderName::Other
+            }
+        }
+    };
+}
+
+header_names! {
+    /// `Via` / `v`.
+    Via = "Via", "v";
+    /// `From` / `f`.
+    From = "From", "f";
+    /// `To` / `t`.
+    To = "To", "t";
+    /// `Call-ID` / `i`.
+    CallId = "Call-ID", "i";
+    /// `CSeq`.
+    CSeq = "CSeq";
+    /// `Contact` / `m`.
+    Contact = "Contact", "m";
+    /// `Max-Forwards`.
+    MaxForwards = "Max-Forwards";
+    /// `Expires`.
+    Expires = "Expires";
+    /// `Require`.
+    Require = "Require";
+    /// `Proxy-Require`.
+    ProxyRequire = "Proxy-Require";
+    /// `Supported` / `k`.
+    Supported = "Supported", "k";
+    /// `Unsupported`.
+    Unsupported = "Unsupported";
+    /// `WWW-Authenticate`.
+    WwwAuthenticate = "WWW-Authenticate";
+    /// `Proxy-Authenticate`.
+    ProxyAuthenticate = "Proxy-Authenticate";
+    /// `Authorization`.
+    Authorization = "Authorization";
+    /// `Proxy-Authorization`.
+    ProxyAuthorization = "Proxy-Authorization";
+    /// `Security-Client` (RFC 3329).
+    SecurityClient = "Security-Client";
+    /// `Security-Server` (RFC 3329).
+    SecurityServer = "Security-Server";
+    /// `Security-Verify` (RFC 3329).
+    SecurityVerify = "Security-Verify";
+    /// `Content-Length` / `l`.
+    ContentLength = "Content-Length", "l";
+    /// `Content-Type` / `c`.
+    ContentType = "Content-Type", "c";
+    /// `Content-Encoding` / `e`.
+    ContentEncoding = "Content-Encoding", "e";
+    /// `Subject` / `s`.
+    Subject = "Subject", "s";
+    /// `Route`.
+    Route = "Route";
+    /// `Record-Route`.
+    RecordRoute = "Record-Route";
+    /// `Date`.
+    Date = "Date";
+    /// `Accept`.
+    Accept = "Accept";
+    /// `Allow`.
+    Allow = "Allow";
+    /// `User-Agent`.
+    UserAgent = "User-Agent";
+    /// `Event` / `o`.
+    Event = "Event", "o";
+    /// `Refer-To` / `r`.
+    ReferTo = "Refer-To", "r";
+}
+
+impl std::fmt::Display for HeaderName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A header field value failed its grammar: offset into the value and what was expected.
+pub(crate) type ValueError = (usize, &'static str);
+
+/// One `Via` entry (RFC 3261 §20.42).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via<'a> {
+    /// `SIP`.
+    pub protocol: &'a str,
+    /// `2.0`.
+    pub version: &'a str,
+    /// `UDP`, `TCP`, `TLS`, `SCTP` or any token.
+    pub transport: &'a str,
+    /// The sent-by host.
+    pub host: &'a str,
+    /// The sent-by port.
+    pub port: Option<u16>,
+    /// `via-params` in order.
+    pub params: Vec<Param<'a>>,
+}
+
+/// The RFC 3261 branch prefix (§8.1.1.7).
+pub const MAGIC_COOKIE: &str = "z9hG4bK";
+
+impl<'a> Via<'a> {
+    /// The `branch` parameter as written.
+    pub fn branch(&self) -> Option<&'a str> {
+        find_param(&self.params, "branch")
+    }
+
+    /// The branch when it is an RFC 3261 transaction identifier: the magic cookie followed by
+    /// at least one character. `None` means RFC 2543 matching applies (RFC 4475 §3.2.1).
+    pub fn rfc3261_branch(&self) -> Option<&'a str> {
+        self.branch()
+            .filter(|b| b.len() > MAGIC_COOKIE.len() && b.starts_with(MAGIC_COOKIE))
+    }
+
+    /// A parameter's value (`""` for a flag), case-insensitive name.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        find_param(&self.params, name)
+    }
+}
+
+fn via_parm(i: &str) -> PResult<'_, Via<'_>> {
+    let (r, protocol) = expect("a protocol name (SIP)", token)(i)?;
+    let (r, ()) = sep('/', "`/`")(r)?;
+    let (r, version) = expect("a protocol version", token)(r)?;
+    let (r, ()) = sep('/', "`/`")(r)?;
+    let (r, transport) = expect("a transport", token)(r)?;
+    let (r, ()) = lws(r)?;
+    let (mut r, host) = host(r)?;
+    let mut port_no = None;
+    if sws(r).starts_with(':') {
+        let (after, ()) = sep(':', "`:`")(r)?;
+        let (after, p) = port(after)?;
+        port_no = Some(p);
+        r = after;
+    }
+    let (r, params) = params(r)?;
+    Ok((
+        r,
+        Via {
+            protocol,
+            version,
+            transport,
+            host,
+            port: port_no,
+            params,
+        },
+    ))
+}
+
+/// Parses one Via header value: one or more comma-separated entries.
+pub fn parse_via(value: &str) -> Result<Vec<Via<'_>>, ValueError> {
+    complete(value, |i| comma_list(i, via_parm))
+}
+
+/// `name-addr` or `addr-spec` with header parameters: From, To, Contact, Route, Record-Route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameAddr<'a> {
+    /// The display name as written: a quoted string with its quotes, or tokens.
+    pub display_name: Option<&'a str>,
+    /// The URI.
+    pub uri: Uri<'a>,
+    /// The header's parameters (`tag`, `expires`, `q`, ...).
+    pub params: Vec<Param<'a>>,
+}
+
+impl<'a> NameAddr<'a> {
+    /// The `tag` parameter.
+    pub fn tag(&self) -> Option<&'a str> {
+        find_param(&self.params, "tag")
+    }
+
+    /// A header parameter's value (`""` for a flag), case-insensitive name.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        find_param(&self.params, name)
+    }
+
+    /// The display name without quotes or escapes.
+    pub fn display_name_text(&self) -> Option<Cow<'a, str>> {
+        self.display_name.map(unquote)
+    }
+}
+
+/// `[display-name] LAQUOT addr-spec RAQUOT` or a bare `addr-spec`, then `*(SEMI param)`.
+fn name_addr(i: &str) -> PResult<'_, NameAddr<'_>> {
+    let start = sws(i);
+    let (r, display_name) = if start.starts_with('"') {
+        let (r, q) = quoted_string(start)?;
+        (sws(r), Some(q))
+    } else if start.starts_with('<') {
+        (start, None)
+    } else {
+        // *(token LWS) followed by `<`; otherwise this is an addr-spec.
+        let mut r = start;
+        let mut end = start;
+        while let Ok((after, _)) = token(r) {
+            end = after;
+            r = sws(after);
+        }
+        if r.starts_with('<') && end.len() < start.len() {
+            (r, start.get(..start.len() - end.len()))
+        } else {
+            let (r, uri) = expect("a URI or `<`", |x| uri(x, UriContext::Bare))(start)?;
+            let (r, params) = params(r)?;
+            return Ok((
+                r,
+                NameAddr {
+                    display_name: None,
+                    uri,
+                    params,
+                },
+            ));
+        }
+    };
+    let Some(r) = r.strip_prefix('<') else {
+        return fail(r, "`<` after the display name");
+    };
+    let (r, uri) = expect("a URI right after `<`", |x| uri(x, UriContext::Full))(r)?;
+    let Some(r) = r.strip_prefix('>') else {
+        return fail(r, "`>` right after the URI");
+    };
+    let (r, params) = params(r)?;
+    Ok((
+        r,
+        NameAddr {
+            display_name,
+            uri,
+            params,
+        },
+    ))
+}
+
+/// Parses a From or To value (exactly one name-addr).
+pub fn parse_name_addr(value: &str) -> Result<NameAddr<'_>, ValueError> {
+    complete(value, name_addr)
+}
+
+/// Parses a Contact, Route or Record-Route value: a comma list of name-addrs. A Contact of `*`
+/// gives an empty list.
+pub fn parse_name_addr_list(value: &str) -> Result<Vec<NameAddr<'_>>, ValueError> {
+    if value.trim() == "*" {
+        return Ok(Vec::new());
+    }
+    complete(value, |i| comma_list(i, name_addr))
+}
+
+/// `CSeq` (RFC 3261 §20.16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CSeq {
+    /// The sequence number (less than 2**31).
+    pub number: u32,
+    /// The method.
+    pub method: Method,
+}
+
+/// Parses a CSeq value. Sequence numbers of 2**31 or more are out of range (§8.1.1.5).
+pub fn parse_cseq(value: &str) -> Result<CSeq, ValueError> {
+    complete(value, |i| {
+        let (r, n) = number(sws(i), "a sequence number below 2**31")?;
+        let Ok(number) = u32::try_from(n) else {
+            return fail(i, "a sequence number below 2**31");
+        };
+        if number >= 1 << 31 {
+            return fail(i, "a sequence number below 2**31");
+        }
+        let (r, ()) = lws(r)?;
+        let (r, m) = expect("a method", token)(r)?;
+        Ok((
+            r,
+            CSeq {
+                number,
+                method: Method::from(m),
+            },
+        ))
+    })
+}
+
+/// Parses a comma list of tokens (Require, Proxy-Require, Supported, Allow).
+pub fn parse_tokens(value: &str) -> Result<Vec<&str>, ValueError> {
+    if value.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    complete(value, |i| comma_list(i, expect("an option tag", token)))
+}
+
+/// Parses `1*DIGIT` bounded by `max`.
+pub fn parse_number(value: &str, max: u64, expected: &'static str) -> Result<u64, ValueError> {
+    complete(value, |i| {
+        let i = sws(i);
+        let (r, n) = number(i, expected)?;
+        if n > max { fail(i, expected) } else { Ok((r, n)) }
+    })
+}
+
+/// `Call-ID` = word [ "@" word ] (RFC 3261 §25.1).
+pub fn parse_call_id(value: &str) -> Result<&str, ValueError> {
+    let is_word = |c: char| is_token_char(c) || "()<>:\\\"/[]?{}".contains(c);
+    complete(value, |i| {
+        let i = sws(i);
+        let (r, _) = crate::grammar::take_while_min(i, 1, "a Call-ID word", is_word)?;
+        let r = match r.strip_prefix('@') {
+            Some(a) => crate::grammar::take_while_min(a, 1, "a word after `@`", is_word)?.0,
+            None => r,
+        };
+        Ok((r, i.get(..i.len() - r.len()).unwrap_or_default()))
+    })
+}
+
+/// Checks an `rfc1123-date` (RFC 3261 §20.17): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn parse_date(value: &str) -> Result<(), ValueError> {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let digits = |i: &'static str, n: usize| {
+        move |x| {
+            let (r, d) = crate::grammar::take_while_min(x, n, i, |c: char| c.is_ascii_digit())?;
+            if d.len() == n { Ok((r, ())) } else { fail(x, i) }
+        }
+    };
+    complete(value, |i| {
+        let i = sws(i);
+        let (r, _) = match DAYS.iter().find(|d| i.starts_with(**d)) {
+            Some(d) => (i.get(d.len()..).unwrap_or_default(), ()),
+            None => return fail(i, "a day name (Mon..Sun)"),
+        };
+        let r = r
+            .strip_prefix(", ")
+            .map_or_else(|| fail(r, "`, `"), |r| Ok((r, ())))?
+            .0;
+        let (r, ()) = digits("a two-digit day", 2)(r)?;
+        let r = r
+            .strip_prefix(' ')
+            .map_or_else(|| fail(r, "` `"), |r| Ok((r, ())))?
+            .0;
+        let r = match MONTHS.iter().find(|m| r.starts_with(**m)) {
+            Some(m) => r.get(m.len()..).unwrap_or_default(),
+            None => return fail(r, "a month name (Jan..Dec)"),
+        };
+        let r = r
+            .strip_prefix(' ')
+            .map_or_else(|| fail(r, "` `"), |r| Ok((r, ())))?
+            .0;
+        let (r, ()) = digits("a four-digit year", 4)(r)?;
+        let r = r
+            .strip_prefix(' ')
+            .map_or_else(|| fail(r, "` `"), |r| Ok((r, ())))?
+            .0;
+        let (r, ()) = digits("hh", 2)(r)?;
+        let r = r
+            .strip_prefix(':')
+            .map_or_else(|| fail(r, "`:`"), |r| Ok((r, ())))?
+            .0;
+        let (r, ()) = digits("mm", 2)(r)?;
+        let r = r
+            .strip_prefix(':')
+            .map_or_else(|| fail(r, "`:`"), |r| Ok((r, ())))?
+            .0;
+        let (r, ()) = digits("ss", 2)(r)?;
+        match r.strip_prefix(" GMT") {
+            Some(r) => Ok((r, ())),
+            None => fail(r, "` GMT` (RFC 3261 allows no other time zone)"),
+        }
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_forms() {
+        assert_eq!(HeaderName::from_wire("v"), HeaderName::Via);
+        assert_eq!(HeaderName::from_wire("I"), HeaderName::CallId);
+        assert_eq!(HeaderName::from_wire("MaX-fOrWaRdS"), HeaderName::MaxForwards);
+        assert_eq!(HeaderName::from_wire("X-Foo"), HeaderName::Other);
+    }
+
+    #[test]
+    fn folded_via() {
+        let v = parse_via("SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw").unwrap();
+        assert_eq!(
+            (v[0].transport, v[0].host, v[0].branch()),
+            ("UDP", "192.0.2.2", Some("390skdjuw"))
+        );
+        assert_eq!(v[0].rfc3261_branch(), None);
+    }
+
+    #[test]
+    fn name_addr_forms() {
+        let n = parse_name_addr("caller<sip:caller@example.com>;tag=323").unwrap();
+        assert_eq!((n.display_name, n.tag()), (Some("caller"), Some("323")));
+        let n = parse_name_addr("sip:+1@gw.example.net;unknownparam").unwrap();
+        assert_eq!(n.param("unknownparam"), Some(""));
+        assert!(n.uri.sip().unwrap().params.is_empty());
+        assert!(parse_name_addr("\"Watson, Thomas\" < sip:t.watson@example.org >").is_err());
+        assert!(parse_name_addr("sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_err());
+    }
+
+    #[test]
+    fn dates() {
+        assert!(parse_date("Sat, 15 Oct 2005 04:44:56 GMT").is_ok());
+        assert!(parse_date("Fri, 01 Jan 2010 16:00:00 EST").is_err());
+    }
+}
