@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
                 let _ = d.to_string();
             }
             let again = CipherList::parse(&list.to_string());
-            assert_eq!(again.map(|l| l.suites().to_vec()).ok(), Some(list.suites().to_vec()));
+            assert_eq!(
+                again.map(|l| l.suites().to_vec()).ok(),
+                Some(list.suites().to_vec())
+            );
         }
         Err(e) => {
             assert!(e.offset().is_none_or(|o| o <= text.len()), "{e}");

@@ -31,7 +31,17 @@ pub fn oracle_ciphers(root: &Path) -> Result<()> {
     let table = SourceTable::read(&source)?;
     let crate_dir = root.join("crates/cipher-string");
     let table_rs = table.render(&version);
-    std::fs::write(crate_dir.join("src/table.rs"), table_rs)?;
+    let table_path = crate_dir.join("src/table.rs");
+    std::fs::write(&table_path, table_rs)?;
+    // Formatted as `cargo fmt` would, so that regenerating leaves no diff.
+    let fmt = Command::new("rustfmt")
+        .args(["--edition", "2024"])
+        .arg(&table_path)
+        .status()
+        .context("running rustfmt")?;
+    if !fmt.success() {
+        bail!("rustfmt failed on {}", table_path.display());
+    }
     eprintln!(
         "table: {} TLS<=1.2 suites ({} enabled in this build), {} TLS 1.3, {} aliases",
         table.suites.len(),
@@ -108,6 +118,45 @@ pub fn oracle_ciphers(root: &Path) -> Result<()> {
         golden.push('\n');
     }
     std::fs::write(data.join("openssl-1.1.1d.golden"), golden)?;
+
+    // The TLS 1.3 list (`-ciphersuites`), followed by the one suite NULL-MD5.
+    let mut golden13 = header(
+        &version,
+        "openssl ciphers -V -ciphersuites LIST -- NULL-MD5   (OPENSSL_CONF=/dev/null)",
+    );
+    golden13.push_str(
+        "# Same record format; the ids are the whole output: the TLS 1.3 list, then 0001 (NULL-MD5).\n\
+         # An error is OpenSSL's first error reason.\n",
+    );
+    let corpus13 = tls13_corpus(&table);
+    for s in &corpus13 {
+        let out = Command::new(&bin)
+            .args(["ciphers", "-V", "-ciphersuites", s, "--", "NULL-MD5"])
+            .env("OPENSSL_CONF", "/dev/null")
+            .output()?;
+        golden13.push_str(&escape(s));
+        golden13.push('\t');
+        if out.status.success() {
+            let stdout = String::from_utf8(out.stdout)?;
+            let ids: Vec<String> = stdout.lines().map(id_of_v_line).collect::<Result<_>>()?;
+            golden13.push('=');
+            golden13.push_str(&ids.join(":"));
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            if !stderr.contains("Error setting TLSv1.3 ciphersuites") {
+                bail!("oracle failed in an unexpected way for -ciphersuites {s:?}: {stderr}");
+            }
+            let reason = stderr
+                .lines()
+                .find(|l| l.contains(":error:"))
+                .and_then(|l| l.split(':').nth(5))
+                .unwrap_or("unknown");
+            let _ = write!(golden13, "error: {reason}");
+        }
+        golden13.push('\n');
+    }
+    std::fs::write(data.join("openssl-1.1.1d-ciphersuites.golden"), golden13)?;
+    eprintln!("golden (TLS 1.3 lists): {} strings", corpus13.len());
     eprintln!(
         "golden: {} strings ({lists} lists, {errors} errors) in {:.1?}",
         corpus.len(),
@@ -1011,5 +1060,49 @@ fn corpus(table: &SourceTable) -> Vec<String> {
     // No duplicates, no newline (one record per line), no NUL (argv cannot carry one).
     let mut seen = std::collections::HashSet::new();
     out.retain(|s| !s.contains('\n') && !s.contains('\0') && seen.insert(s.clone()));
+    out
+}
+
+/// `SSL_CTX_set_ciphersuites` inputs: each name alone, pairs, white space, empty elements,
+/// case, unknown names, TLS <= 1.2 IANA names and SCSVs (which 1.1.1d accepts).
+fn tls13_corpus(table: &SourceTable) -> Vec<String> {
+    let names: Vec<String> = table.tls13.iter().map(|s| s.name.clone()).collect();
+    let mut out: Vec<String> = vec![
+        String::new(),
+        " ".into(),
+        ":".into(),
+        "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256".into(),
+        "TLS_AES_128_GCM_SHA256:".into(),
+        ":TLS_AES_128_GCM_SHA256".into(),
+        "TLS_AES_128_GCM_SHA256::TLS_AES_256_GCM_SHA384".into(),
+        " TLS_AES_128_GCM_SHA256 : TLS_AES_256_GCM_SHA384 ".into(),
+        "\tTLS_AES_128_GCM_SHA256\t".into(),
+        "TLS_AES_128_GCM_SHA256,TLS_AES_256_GCM_SHA384".into(),
+        "TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384".into(),
+        "tls_aes_128_gcm_sha256".into(),
+        "TLS_FOO:TLS_AES_128_GCM_SHA256".into(),
+        "TLS_AES_128_GCM_SHA256:TLS_FOO".into(),
+        "AES128-SHA".into(),
+        "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
+        "TLS_AES_128_GCM_SHA256:TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into(),
+        "TLS_EMPTY_RENEGOTIATION_INFO_SCSV".into(),
+        "TLS_FALLBACK_SCSV:TLS_AES_128_GCM_SHA256".into(),
+        "TLS_RSA_WITH_3DES_EDE_CBC_SHA".into(),
+        "TLS_AES_128_GCM_SHA256:TLS_AES_128_GCM_SHA256".into(),
+        format!("TLS_{}", "A".repeat(76)),
+        format!("TLS_{}", "A".repeat(75)),
+        "DEFAULT".into(),
+        "ALL".into(),
+    ];
+    for a in &names {
+        out.push(a.clone());
+        for b in &names {
+            if a != b {
+                out.push(format!("{a}:{b}"));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|s| seen.insert(s.clone()));
     out
 }

@@ -10,6 +10,7 @@ pub(crate) const K_DHE: u32 = 0x2;
 pub(crate) const K_ECDHE: u32 = 0x4;
 pub(crate) const K_PSK: u32 = 0x8;
 pub(crate) const A_NULL: u32 = 0x4;
+#[cfg_attr(not(feature = "rustls"), allow(dead_code))]
 pub(crate) const A_RSA: u32 = 0x1;
 pub(crate) const A_ECDSA: u32 = 0x8;
 pub(crate) const E_RC4: u32 = 0x4;

@@ -4,10 +4,11 @@
 //! crates.io package openssl-src 111.6.0+1.1.1d); this test needs no OpenSSL.
 
 #![allow(clippy::panic)] // a failed test panics with its message
-use cipher_string::{CipherList, Suite};
+use cipher_string::{CipherList, Suite, Tls13Suites};
 
 const GOLDEN: &str = include_str!("data/openssl-1.1.1d.golden");
 const DESCRIBE: &str = include_str!("data/openssl-1.1.1d-describe.txt");
+const CIPHERSUITES: &str = include_str!("data/openssl-1.1.1d-ciphersuites.golden");
 
 fn unescape(s: &str) -> String {
     let mut bytes = Vec::new();
@@ -34,8 +35,8 @@ fn unescape(s: &str) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| panic!("corpus string is not UTF-8: {e}"))
 }
 
-fn records() -> Vec<(String, &'static str)> {
-    GOLDEN
+fn records(golden: &'static str) -> Vec<(String, &'static str)> {
+    golden
         .lines()
         .filter(|l| !l.starts_with('#'))
         .map(|l| {
@@ -59,7 +60,7 @@ fn verdict(s: &str) -> String {
 
 #[test]
 fn every_corpus_string_matches_openssl_1_1_1d() {
-    let records = records();
+    let records = records(GOLDEN);
     assert!(records.len() >= 8000, "corpus has {} strings", records.len());
     let mut differences = Vec::new();
     for (s, expected) in &records {
@@ -92,4 +93,22 @@ fn every_suite_is_described_as_openssl_describes_it() {
         assert_eq!(suite.description(), *line);
     }
     assert_eq!(Suite::all().count(), 160);
+}
+
+#[test]
+fn every_tls13_list_matches_openssl_1_1_1d() {
+    let records = records(CIPHERSUITES);
+    assert!(records.len() >= 40, "corpus has {} strings", records.len());
+    for (s, expected) in &records {
+        // The oracle lists the TLS 1.3 suites, then the one suite NULL-MD5 (0001).
+        let got = match Tls13Suites::parse(s) {
+            Ok(list) => {
+                let mut ids: Vec<String> = list.suites().iter().map(|s| format!("{:04X}", s.id())).collect();
+                ids.push("0001".into());
+                format!("={}", ids.join(":"))
+            }
+            Err(_) => "error: no cipher match".to_owned(),
+        };
+        assert_eq!(got, *expected, "-ciphersuites {s:?}");
+    }
 }
