@@ -1,0 +1,535 @@
+//! EAP-TLS (RFC 5216 for TLS 1.2, RFC 9190 for TLS 1.3) on rustls' connection API: framing,
+//! fragmentation and reassembly, the server certificate policy, the key derivations.
+
+use std::io::{ErrorKind, Read};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::verify_server_cert_signed_by_trust_anchor;
+use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
+use rustls::{
+    CertificateError, ClientConnection, DigitallySignedStruct, ProtocolVersion, RootCertStore,
+    SignatureScheme,
+};
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use crate::config::{EapTlsConfig, ServerNameMatch};
+use crate::event::{Authenticated, FailureReason, Protocol, TlsVersion};
+use crate::secret::Secret;
+
+/// The EAP-TLS Type-Code, also the RFC 9190 exporter context and the Session-Id prefix.
+pub const TYPE_CODE: u8 = 13;
+/// Flags: Length included.
+pub const FLAG_LENGTH: u8 = 0x80;
+/// Flags: More fragments.
+pub const FLAG_MORE: u8 = 0x40;
+/// Flags: EAP-TLS Start.
+pub const FLAG_START: u8 = 0x20;
+
+/// RFC 5216 §2.3 label (TLS 1.2, exporter context absent).
+const LABEL_TLS12: &[u8] = b"client EAP encryption";
+/// RFC 9190 §2.3 labels (TLS 1.3, context = Type-Code).
+const LABEL_TLS13_KEYS: &[u8] = b"EXPORTER_EAP_TLS_Key_Material";
+const LABEL_TLS13_METHOD_ID: &[u8] = b"EXPORTER_EAP_TLS_Method-Id";
+
+/// An EAP-TLS framing error (RFC 5216 §3.1 flags, TLS Message Length, fragments).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum FragmentError {
+    /// The request has no Flags octet.
+    #[error("no Flags octet")]
+    MissingFlags,
+    /// The L flag is set but fewer than 4 length bytes follow.
+    #[error("L flag set but the TLS Message Length field is truncated ({0} bytes)")]
+    TruncatedLength(usize),
+    /// The declared TLS Message Length exceeds the configured bound.
+    #[error("TLS Message Length {declared} exceeds the limit of {limit}")]
+    MessageTooLong {
+        /// The TLS Message Length field.
+        declared: usize,
+        /// [`EapTlsConfig::max_message_len`].
+        limit: usize,
+    },
+    /// A first fragment with M set but no L flag.
+    #[error("first fragment of a fragmented message has no TLS Message Length")]
+    MissingLength,
+    /// The fragments carry more bytes than the TLS Message Length.
+    #[error("fragments carry {received} bytes, more than the TLS Message Length {declared}")]
+    Overflow {
+        /// The TLS Message Length field.
+        declared: usize,
+        /// The bytes received so far.
+        received: usize,
+    },
+    /// The last fragment arrived before the declared length was reached.
+    #[error("last fragment ends at {received} bytes, short of the TLS Message Length {declared}")]
+    Underflow {
+        /// The TLS Message Length field.
+        declared: usize,
+        /// The bytes received.
+        received: usize,
+    },
+    /// An EAP-TLS Start that is fragmented or carries data.
+    #[error("EAP-TLS Start with payload or M flag")]
+    InvalidStart,
+    /// An EAP-TLS Start in the middle of a handshake.
+    #[error("EAP-TLS Start during a handshake")]
+    UnexpectedStart,
+    /// TLS data before the EAP-TLS Start.
+    #[error("EAP-TLS data before Start")]
+    DataBeforeStart,
+    /// Data while this peer was sending fragments and expected an ACK.
+    #[error("{0} bytes of data where an ACK of this peer's fragment was expected")]
+    ExpectedAck(usize),
+    /// A message after the handshake had finished and the method had nothing more to do.
+    #[error("EAP-TLS request after the method finished")]
+    AfterDone,
+}
+
+/// What the method wants done with a request.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Send a response with this EAP-TLS type-data (flags onwards).
+    Respond(Vec<u8>),
+    /// The method failed; send `respond` (a TLS alert) first if present.
+    Fail {
+        reason: FailureReason,
+        respond: Option<Vec<u8>>,
+    },
+    /// Drop the request silently (RFC 4137 DISCARD) and keep the state.
+    Discard(FragmentError),
+}
+
+/// One EAP-TLS conversation.
+#[derive(Debug)]
+pub(crate) struct EapTls {
+    config: EapTlsConfig,
+    conn: Option<ClientConnection>,
+    rx: Vec<u8>,
+    rx_expected: Option<usize>,
+    rx_active: bool,
+    tx: Vec<u8>,
+    tx_offset: usize,
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+    commitment: bool,
+    keys: Option<Authenticated>,
+    failed: bool,
+    pub(crate) messages_in: usize,
+}
+
+impl EapTls {
+    pub(crate) fn new(config: &EapTlsConfig) -> EapTls {
+        EapTls {
+            config: config.clone(),
+            conn: None,
+            rx: Vec::new(),
+            rx_expected: None,
+            rx_active: false,
+            tx: Vec::new(),
+            tx_offset: 0,
+            client_random: None,
+            server_random: None,
+            commitment: false,
+            keys: None,
+            failed: false,
+            messages_in: 0,
+        }
+    }
+
+    /// Whether EAP-Success may be accepted now, and the keys if so.
+    pub(crate) fn success(&self) -> Result<&Authenticated, FailureReason> {
+        match &self.keys {
+            Some(keys) if self.tx_offset >= self.tx.len() && !self.rx_active && !self.failed => {
+                if keys.tls_version == TlsVersion::Tls13 && !self.commitment {
+                    Err(FailureReason::MissingCommitment)
+                } else {
+                    Ok(keys)
+                }
+            }
+            _ => Err(FailureReason::UnexpectedSuccess),
+        }
+    }
+
+    /// Processes the type-data (flags onwards) of an EAP-TLS request.
+    pub(crate) fn process(&mut self, data: &[u8]) -> Step {
+        let Some((&flags, rest)) = data.split_first() else {
+            return Step::Discard(FragmentError::MissingFlags);
+        };
+        let (length, payload) = if flags & FLAG_LENGTH != 0 {
+            let Some((len, payload)) = rest.split_first_chunk::<4>() else {
+                return Step::Discard(FragmentError::TruncatedLength(rest.len()));
+            };
+            (Some(u32::from_be_bytes(*len) as usize), payload)
+        } else {
+            (None, rest)
+        };
+
+        if flags & FLAG_START != 0 {
+            if self.conn.is_some() {
+                return Step::Discard(FragmentError::UnexpectedStart);
+            }
+            if flags & FLAG_MORE != 0 || !payload.is_empty() || length.is_some_and(|l| l != 0) {
+                return Step::Discard(FragmentError::InvalidStart);
+            }
+            return self.start();
+        }
+        if self.conn.is_none() {
+            return Step::Discard(FragmentError::DataBeforeStart);
+        }
+        if self.failed {
+            return Step::Discard(FragmentError::AfterDone);
+        }
+
+        // Sending our own fragments: the server ACKs each with an empty request.
+        if self.tx_offset < self.tx.len() {
+            if !payload.is_empty() || flags & FLAG_MORE != 0 {
+                return Step::Discard(FragmentError::ExpectedAck(payload.len()));
+            }
+            return Step::Respond(self.next_fragment());
+        }
+
+        // Reassembly.
+        if !self.rx_active {
+            if let Some(declared) = length {
+                if declared > self.config.max_message_len {
+                    return self.fail(FailureReason::Fragmentation(FragmentError::MessageTooLong {
+                        declared,
+                        limit: self.config.max_message_len,
+                    }));
+                }
+            } else if flags & FLAG_MORE != 0 {
+                return self.fail(FailureReason::Fragmentation(FragmentError::MissingLength));
+            }
+            self.rx.clear();
+            self.rx_expected = length;
+            self.rx_active = true;
+        }
+        self.rx.extend_from_slice(payload);
+        let limit = self.rx_expected.unwrap_or(self.config.max_message_len);
+        if self.rx.len() > limit {
+            let error = match self.rx_expected {
+                Some(declared) => FragmentError::Overflow {
+                    declared,
+                    received: self.rx.len(),
+                },
+                None => FragmentError::MessageTooLong {
+                    declared: self.rx.len(),
+                    limit,
+                },
+            };
+            return self.fail(FailureReason::Fragmentation(error));
+        }
+        if flags & FLAG_MORE != 0 {
+            return Step::Respond(vec![0]);
+        }
+        self.rx_active = false;
+        if let Some(declared) = self.rx_expected {
+            if self.rx.len() != declared {
+                return self.fail(FailureReason::Fragmentation(FragmentError::Underflow {
+                    declared,
+                    received: self.rx.len(),
+                }));
+            }
+        }
+        if self.rx.is_empty() {
+            // An empty request outside our own fragmentation: nothing for TLS, ACK it.
+            return Step::Respond(vec![0]);
+        }
+        let message = std::mem::take(&mut self.rx);
+        self.messages_in += 1;
+        self.feed(&message)
+    }
+
+    fn start(&mut self) -> Step {
+        match ClientConnection::new(self.config.rustls.clone(), EapTlsConfig::server_name()) {
+            Ok(conn) => {
+                self.conn = Some(conn);
+                self.flush()
+            }
+            Err(e) => self.fail(FailureReason::Tls(e)),
+        }
+    }
+
+    fn feed(&mut self, message: &[u8]) -> Step {
+        if let Some(random) = hello_random(message, 2) {
+            self.server_random = Some(random);
+        }
+        let Some(conn) = self.conn.as_mut() else {
+            return Step::Discard(FragmentError::DataBeforeStart);
+        };
+        let mut input = message;
+        let mut plaintext = Vec::new();
+        while !input.is_empty() {
+            match conn.read_tls(&mut input) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!("EAP-TLS: rustls refused input: {e}");
+                    return self.fail(FailureReason::Tls(rustls::Error::General(e.to_string())));
+                }
+            }
+            if let Err(e) = conn.process_new_packets() {
+                tracing::debug!("EAP-TLS: handshake failed: {e}");
+                return self.fail(FailureReason::Tls(e));
+            }
+            if let Err(reason) = drain_plaintext(conn, &mut plaintext, &mut self.commitment) {
+                return self.fail(reason);
+            }
+        }
+        match plaintext.as_slice() {
+            [] => {}
+            [0] => self.commitment = true,
+            other => return self.fail(FailureReason::UnexpectedApplicationData(other.len())),
+        }
+        if !conn.is_handshaking() && self.keys.is_none() {
+            match derive_keys(conn, self.client_random, self.server_random) {
+                Ok(keys) => self.keys = Some(keys),
+                Err(e) => return self.fail(FailureReason::Tls(e)),
+            }
+        }
+        self.flush()
+    }
+
+    /// Sends whatever rustls wants to send, or an ACK when it has nothing.
+    fn flush(&mut self) -> Step {
+        let mut out = Vec::new();
+        if let Some(conn) = self.conn.as_mut() {
+            while conn.wants_write() {
+                match conn.write_tls(&mut out) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        if self.client_random.is_none() {
+            self.client_random = hello_random(&out, 1);
+        }
+        if out.is_empty() {
+            return Step::Respond(vec![0]);
+        }
+        self.tx = out;
+        self.tx_offset = 0;
+        Step::Respond(self.next_fragment())
+    }
+
+    fn next_fragment(&mut self) -> Vec<u8> {
+        let total = self.tx.len();
+        let start = self.tx_offset;
+        let end = total.min(start.saturating_add(self.config.fragment_size));
+        let more = end < total;
+        let mut flags = 0;
+        if more {
+            flags |= FLAG_MORE;
+        }
+        let first_of_many = start == 0 && more;
+        if first_of_many {
+            flags |= FLAG_LENGTH;
+        }
+        let mut out = Vec::with_capacity(end - start + 5);
+        out.push(flags);
+        if first_of_many {
+            out.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
+        }
+        out.extend_from_slice(self.tx.get(start..end).unwrap_or(&[]));
+        self.tx_offset = end;
+        out
+    }
+
+    /// Fails the method, sending the TLS alert rustls queued (if any) as a last response.
+    fn fail(&mut self, reason: FailureReason) -> Step {
+        self.failed = true;
+        let mut alert = Vec::new();
+        if let Some(conn) = self.conn.as_mut() {
+            while conn.wants_write() {
+                match conn.write_tls(&mut alert) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        let respond = (!alert.is_empty()).then(|| {
+            let mut data = Vec::with_capacity(alert.len() + 1);
+            data.push(0);
+            data.extend_from_slice(&alert);
+            data
+        });
+        Step::Fail { reason, respond }
+    }
+}
+
+/// Reads decrypted application data; a close_notify also counts as the TLS 1.3 commitment.
+fn drain_plaintext(
+    conn: &mut ClientConnection,
+    plaintext: &mut Vec<u8>,
+    commitment: &mut bool,
+) -> Result<(), FailureReason> {
+    let mut buf = [0u8; 256];
+    loop {
+        match conn.reader().read(&mut buf) {
+            Ok(0) => {
+                *commitment = true;
+                return Ok(());
+            }
+            Ok(n) => {
+                plaintext.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+                if plaintext.len() > 1 {
+                    return Err(FailureReason::UnexpectedApplicationData(plaintext.len()));
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(FailureReason::Tls(rustls::Error::General(e.to_string()))),
+        }
+    }
+}
+
+/// The 32-byte random of a ClientHello (`handshake_type` 1) or ServerHello (2) at the start of a
+/// plaintext handshake record.
+fn hello_random(record: &[u8], handshake_type: u8) -> Option<[u8; 32]> {
+    if record.first() != Some(&0x16) || record.get(5) != Some(&handshake_type) {
+        return None;
+    }
+    record.get(11..43)?.try_into().ok()
+}
+
+/// RFC 5216 §2.3 (TLS 1.2) or RFC 9190 §2.3 (TLS 1.3) key material and Session-Id.
+fn derive_keys(
+    conn: &ClientConnection,
+    client_random: Option<[u8; 32]>,
+    server_random: Option<[u8; 32]>,
+) -> Result<Authenticated, rustls::Error> {
+    let cipher_suite = conn
+        .negotiated_cipher_suite()
+        .map(|s| format!("{:?}", s.suite()))
+        .unwrap_or_default();
+    let (tls_version, km, session_id) = match conn.protocol_version() {
+        Some(ProtocolVersion::TLSv1_3) => {
+            let km = conn.export_keying_material(
+                Zeroizing::new(vec![0u8; 128]),
+                LABEL_TLS13_KEYS,
+                Some(&[TYPE_CODE]),
+            )?;
+            let method_id =
+                conn.export_keying_material(vec![0u8; 64], LABEL_TLS13_METHOD_ID, Some(&[TYPE_CODE]))?;
+            let mut session_id = vec![TYPE_CODE];
+            session_id.extend_from_slice(&method_id);
+            (TlsVersion::Tls13, km, session_id)
+        }
+        Some(ProtocolVersion::TLSv1_2) => {
+            // The context is absent (None), not empty: RFC 5705 tells them apart in TLS 1.2.
+            let km = conn.export_keying_material(Zeroizing::new(vec![0u8; 128]), LABEL_TLS12, None)?;
+            let mut session_id = vec![TYPE_CODE];
+            session_id.extend_from_slice(&client_random.unwrap_or_default());
+            session_id.extend_from_slice(&server_random.unwrap_or_default());
+            (TlsVersion::Tls12, km, session_id)
+        }
+        other => {
+            return Err(rustls::Error::General(format!(
+                "EAP-TLS keys for protocol version {other:?}"
+            )));
+        }
+    };
+    let (msk, emsk) = km.split_at(64.min(km.len()));
+    Ok(Authenticated {
+        protocol: Protocol::EapTls,
+        tls_version,
+        cipher_suite,
+        msk: Secret::new(msk.to_vec()),
+        emsk: Secret::new(emsk.to_vec()),
+        session_id,
+    })
+}
+
+/// The server certificate policy for EAP: the chain must reach a configured CA (rustls-webpki,
+/// EKU serverAuth when present); there is no host name, so the optional [`ServerNameMatch`] on
+/// SAN dNSNames takes its place.
+#[derive(Debug)]
+pub(crate) struct EapServerVerifier {
+    roots: Arc<RootCertStore>,
+    name_match: Option<ServerNameMatch>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl EapServerVerifier {
+    pub(crate) fn new(
+        roots: Arc<RootCertStore>,
+        name_match: Option<ServerNameMatch>,
+        provider: Arc<CryptoProvider>,
+    ) -> Self {
+        EapServerVerifier {
+            roots,
+            name_match,
+            provider,
+        }
+    }
+}
+
+impl ServerCertVerifier for EapServerVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = ParsedCertificate::try_from(end_entity)?;
+        verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &self.roots,
+            intermediates,
+            now,
+            self.provider.signature_verification_algorithms.all,
+        )?;
+        if let Some(want) = &self.name_match {
+            let ee = webpki::EndEntityCert::try_from(end_entity)
+                .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
+            let names: Vec<&str> = ee.valid_dns_names().collect();
+            if !names.iter().any(|n| want.matches(n)) {
+                tracing::warn!(
+                    "EAP-TLS: server certificate names {names:?} do not satisfy the configured {want:?}"
+                );
+                return Err(rustls::Error::InvalidCertificate(
+                    CertificateError::NotValidForName,
+                ));
+            }
+        }
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
