@@ -12,6 +12,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod dot1x;
+
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use phone_config::{Diagnostic, Origin, Parsed, Severity};
@@ -50,6 +52,9 @@ enum Command {
         /// The cfg.xml file.
         file: PathBuf,
     },
+    /// Authenticate the phone with 802.1X (EAP-TLS) over RADIUS, like eapol_test: exit 0 on
+    /// Access-Accept, 1 on reject.
+    Dot1x(dot1x::Dot1xArgs),
 }
 
 fn main() -> ExitCode {
@@ -61,6 +66,7 @@ fn main() -> ExitCode {
             files,
         } => check(&files, json, deny_warnings),
         Command::Show { json, file } => show(&file, json),
+        Command::Dot1x(args) => dot1x::run(&args),
     };
     match result {
         Ok(code) => code,

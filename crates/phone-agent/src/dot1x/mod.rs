@@ -1,0 +1,311 @@
+//! `phone-agent dot1x`: run the 802.1X supplicant (crate `eap-supplicant`) for the phone whose
+//! `cfg.xml` is given, over RADIUS (the job admins use `eapol_test` for).
+//!
+//! ```text
+//! phone-agent dot1x --radius HOST:PORT --secret S --config cfg.xml \
+//!     --ca ca.pem --client-cert phone.pem --client-key phone.key [--identity ID] \
+//!     [--domain-suffix-match D] [--tls 1.2|1.3|any] [--fragment-size N] [--show-keys] [--json]
+//! ```
+//! Exit status: 0 on Access-Accept with a verified EAP-Success, 1 on reject or failure, 2 when
+//! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
+
+mod radius;
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, ValueEnum};
+use eap_supplicant::eap::{self, MethodType};
+use eap_supplicant::{
+    Authenticated, Config, EapTlsConfig, Event, Peer, PeerOutput, ServerNameMatch, TlsVersions,
+};
+use serde_json::json;
+
+use radius::{Client, ReplyCode};
+
+/// The TLS versions to offer.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TlsChoice {
+    /// TLS 1.2 only (RFC 5216).
+    #[value(name = "1.2")]
+    Tls12,
+    /// TLS 1.3 only (RFC 9190).
+    #[value(name = "1.3")]
+    Tls13,
+    /// Either; the server chooses.
+    Any,
+}
+
+/// `phone-agent dot1x` arguments.
+#[derive(Args, Debug)]
+pub struct Dot1xArgs {
+    /// The phone's cfg.xml; `Enable_802.1X_Authentication` must be Yes.
+    #[arg(long)]
+    config: PathBuf,
+    /// Authenticate against this RADIUS server (HOST:PORT), as a switch would relay it.
+    #[arg(long, value_name = "HOST:PORT")]
+    radius: String,
+    /// The RADIUS shared secret.
+    #[arg(long)]
+    secret: String,
+    /// The CA certificate(s) the authentication server must chain to (PEM or DER).
+    #[arg(long)]
+    ca: PathBuf,
+    /// The phone's certificate (PEM or DER; chain leaf first).
+    #[arg(long)]
+    client_cert: PathBuf,
+    /// The phone's private key (PEM or DER: PKCS#8, RSA or EC; unencrypted).
+    #[arg(long)]
+    client_key: PathBuf,
+    /// The EAP identity (default: the client certificate's first SAN or `phone`).
+    #[arg(long, default_value = "phone")]
+    identity: String,
+    /// Require a server certificate SAN dNSName equal to, or under, this domain.
+    #[arg(long)]
+    domain_suffix_match: Option<String>,
+    /// Require a server certificate SAN dNSName equal to this name.
+    #[arg(long)]
+    domain_match: Option<String>,
+    /// TLS versions to offer.
+    #[arg(long, value_enum, default_value = "any")]
+    tls: TlsChoice,
+    /// TLS bytes per EAP-TLS fragment.
+    #[arg(long, default_value_t = eap_supplicant::DEFAULT_FRAGMENT_SIZE)]
+    fragment_size: usize,
+    /// Seconds to wait for each RADIUS reply (3 tries).
+    #[arg(long, default_value_t = 3)]
+    timeout: u64,
+    /// Print the MSK and EMSK (hex). Off by default: they are keys.
+    #[arg(long)]
+    show_keys: bool,
+    /// Print one JSON document.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The outcome of one authentication.
+struct Outcome {
+    authenticated: Option<Box<Authenticated>>,
+    failure: Option<String>,
+    radius: Option<ReplyCode>,
+    round_trips: usize,
+    mppe_match: Option<bool>,
+    elapsed: Duration,
+}
+
+/// Runs the subcommand.
+pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
+    let cfg = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let parsed = phone_config::parse(&cfg).map_err(|e| anyhow!("{}: {e}", args.config.display()))?;
+    if !parsed.settings.dot1x.enable_802_1x_authentication.get().0 {
+        print_state(args, "Disabled", None);
+        eprintln!(
+            "phone-agent dot1x: Enable_802.1X_Authentication is No in {}: nothing to do",
+            args.config.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let config = supplicant_config(args)?;
+    let server = resolve(&args.radius)?;
+    let outcome = authenticate(args, config, server)?;
+    report(args, &outcome)?;
+    Ok(if outcome.authenticated.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn supplicant_config(args: &Dot1xArgs) -> Result<Config> {
+    let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
+    let mut builder = EapTlsConfig::builder(&read(&args.ca)?)
+        .client_certificate(&read(&args.client_cert)?, &read(&args.client_key)?)
+        .fragment_size(args.fragment_size)
+        .tls_versions(match args.tls {
+            TlsChoice::Tls12 => TlsVersions::Tls12Only,
+            TlsChoice::Tls13 => TlsVersions::Tls13Only,
+            TlsChoice::Any => TlsVersions::Tls12And13,
+        });
+    if let Some(d) = &args.domain_suffix_match {
+        builder = builder.server_name(ServerNameMatch::Suffix(d.clone()));
+    }
+    if let Some(d) = &args.domain_match {
+        builder = builder.server_name(ServerNameMatch::Exact(d.clone()));
+    }
+    let tls = builder.build().context("EAP-TLS configuration")?;
+    Ok(Config::new(args.identity.clone(), tls))
+}
+
+fn resolve(server: &str) -> Result<SocketAddr> {
+    server
+        .to_socket_addrs()
+        .with_context(|| format!("resolving {server}"))?
+        .next()
+        .ok_or_else(|| anyhow!("{server} resolves to no address"))
+}
+
+/// One EAP conversation relayed over RADIUS. The authenticator's EAP-Request/Identity is
+/// implied (as with `eapol_test`): the first Access-Request carries the Identity response.
+fn authenticate(args: &Dot1xArgs, config: Config, server: SocketAddr) -> Result<Outcome> {
+    let started = Instant::now();
+    let identity = config.identity().to_owned();
+    let mut peer = Peer::new(config);
+    let mut client = Client::new(
+        server,
+        args.secret.as_bytes(),
+        Duration::from_secs(args.timeout.max(1)),
+        3,
+    )?;
+    peer.handle_packet(&eap::request(0, MethodType::Identity, &[]))
+        .map_err(|e| anyhow!("starting the EAP peer: {e}"))?;
+    let mut outcome = Outcome {
+        authenticated: None,
+        failure: None,
+        radius: None,
+        round_trips: 0,
+        mppe_match: None,
+        elapsed: Duration::ZERO,
+    };
+    let mut mppe = None;
+    loop {
+        let mut response = None;
+        while let Some(out) = peer.poll_output() {
+            match out {
+                PeerOutput::Response(r) => response = Some(r),
+                PeerOutput::Event(Event::Authenticated(a)) => outcome.authenticated = Some(a),
+                PeerOutput::Event(Event::Failed { reason }) => {
+                    outcome.failure = Some(reason.to_string());
+                }
+                PeerOutput::Event(_) => {}
+            }
+        }
+        let concluded = outcome.authenticated.is_some() || outcome.radius.is_some();
+        let Some(response) = response.filter(|_| !concluded) else {
+            break;
+        };
+        let reply = client.exchange(&identity, &response)?;
+        outcome.radius = (reply.code != ReplyCode::Challenge).then_some(reply.code);
+        if reply.mppe.is_some() {
+            mppe = reply.mppe;
+        }
+        if reply.eap.is_empty() {
+            if reply.code == ReplyCode::Challenge {
+                bail!("Access-Challenge without EAP-Message");
+            }
+            continue;
+        }
+        if let Err(e) = peer.handle_packet(&reply.eap) {
+            tracing::warn!("EAP packet from the server discarded: {e}");
+            if reply.code == ReplyCode::Challenge {
+                outcome.failure = Some(format!("server's EAP packet discarded: {e}"));
+                break;
+            }
+        }
+    }
+    // Drain the events of the final Success/Failure.
+    while let Some(out) = peer.poll_output() {
+        match out {
+            PeerOutput::Event(Event::Authenticated(a)) => outcome.authenticated = Some(a),
+            PeerOutput::Event(Event::Failed { reason }) => {
+                outcome.failure = Some(reason.to_string());
+            }
+            _ => {}
+        }
+    }
+    match outcome.radius {
+        Some(ReplyCode::Accept) if outcome.authenticated.is_none() => {
+            outcome
+                .failure
+                .get_or_insert_with(|| "Access-Accept without a verifiable EAP-Success: refused".into());
+        }
+        Some(ReplyCode::Accept) => {}
+        _ => {
+            if outcome.authenticated.take().is_some() {
+                outcome.failure = Some("EAP-Success but no Access-Accept".into());
+            }
+            outcome.failure.get_or_insert_with(|| "Access-Reject".into());
+        }
+    }
+    if let (Some(auth), Some(keys)) = (&outcome.authenticated, &mppe) {
+        outcome.mppe_match = Some(auth.msk.expose().get(..keys.len()) == Some(keys.as_slice()));
+    }
+    outcome.round_trips = client.round_trips;
+    outcome.elapsed = started.elapsed();
+    Ok(outcome)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn print_state(args: &Dot1xArgs, state: &str, protocol: Option<&str>) {
+    if args.json {
+        println!("{}", json!({ "transaction_state": state, "protocol": protocol }));
+    } else {
+        println!("Transaction state: {state}");
+        if let Some(p) = protocol {
+            println!("Protocol: {p}");
+        }
+    }
+}
+
+fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
+    let state = if o.authenticated.is_some() {
+        "Authenticated"
+    } else {
+        "Failed"
+    };
+    let radius = o.radius.map(|c| match c {
+        ReplyCode::Accept => "Access-Accept",
+        ReplyCode::Reject => "Access-Reject",
+        ReplyCode::Challenge => "Access-Challenge",
+    });
+    let a = o.authenticated.as_deref();
+    if args.json {
+        let mut doc = json!({
+            "transaction_state": state,
+            "protocol": "EAP-TLS",
+            "radius": radius,
+            "round_trips": o.round_trips,
+            "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
+            "tls_version": a.map(|a| a.tls_version.to_string()),
+            "cipher_suite": a.map(|a| a.cipher_suite.clone()),
+            "session_id": a.map(|a| hex(&a.session_id)),
+            "mppe_keys_match": o.mppe_match,
+            "failure": o.failure,
+        });
+        if args.show_keys {
+            if let (Some(a), Some(map)) = (a, doc.as_object_mut()) {
+                map.insert("msk".into(), hex(a.msk.expose()).into());
+                map.insert("emsk".into(), hex(a.emsk.expose()).into());
+            }
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(());
+    }
+    println!("Transaction state: {state}");
+    println!("Protocol: EAP-TLS");
+    if let Some(a) = a {
+        println!("TLS: {} {}", a.tls_version, a.cipher_suite);
+        println!("Session-Id: {}", hex(&a.session_id));
+    }
+    if let Some(r) = radius {
+        println!("RADIUS: {r} after {} round trips", o.round_trips);
+    }
+    match o.mppe_match {
+        Some(true) => println!("MSK: equals the server's MS-MPPE keys"),
+        Some(false) => println!("MSK: DIFFERS from the server's MS-MPPE keys"),
+        None => {}
+    }
+    if let (true, Some(a)) = (args.show_keys, a) {
+        println!("MSK: {}", hex(a.msk.expose()));
+        println!("EMSK: {}", hex(a.emsk.expose()));
+    }
+    if let Some(f) = &o.failure {
+        println!("Reason: {f}");
+    }
+    Ok(())
+}
