@@ -54,7 +54,7 @@ enum Command {
     },
     /// Authenticate the phone with 802.1X (EAP-TLS) over RADIUS, like eapol_test: exit 0 on
     /// Access-Accept, 1 on reject.
-    Dot1x(dot1x::Dot1xArgs),
+    Dot1x(Box<dot1x::Dot1xArgs>),
 }
 
 fn main() -> ExitCode {
