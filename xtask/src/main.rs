@@ -190,9 +190,12 @@ fn fuzz(target: &str, secs: u64) -> Result<String> {
     let mut cmd = Command::new("cargo");
     cmd.args(["+nightly", "fuzz", "run", target]).arg(&corpus);
     // Read-only seed directories: fuzz/seeds/TARGET, plus the project's own examples.
-    let seeds = [root().join("fuzz/seeds").join(target)]
-        .into_iter()
-        .chain(EXTRA_SEEDS.iter().filter(|(t, _)| *t == target).map(|(_, dir)| root().join(dir)));
+    let seeds = [root().join("fuzz/seeds").join(target)].into_iter().chain(
+        EXTRA_SEEDS
+            .iter()
+            .filter(|(t, _)| *t == target)
+            .map(|(_, dir)| root().join(dir)),
+    );
     cmd.args(seeds.filter(|d| d.is_dir()));
     cmd.arg("--")
         .arg(format!("-max_total_time={secs}"))

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod dot1x;
+mod proxy;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -55,6 +56,8 @@ enum Command {
     /// Authenticate the phone with 802.1X (EAP-TLS) over RADIUS, like eapol_test: exit 0 on
     /// Access-Accept, 1 on reject.
     Dot1x(Box<dot1x::Dot1xArgs>),
+    #[command(flatten)]
+    Proxy(proxy::ProxyCommand),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         } => check(&files, json, deny_warnings),
         Command::Show { json, file } => show(&file, json),
         Command::Dot1x(args) => dot1x::run(&args),
+        Command::Proxy(command) => proxy::run(command),
     };
     match result {
         Ok(code) => code,

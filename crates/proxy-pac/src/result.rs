@@ -210,12 +210,14 @@ impl ProxyList {
         let mut diagnostics = Vec::new();
         let mut start = 0;
         for element in result.split(';') {
-            let span = start..start + element.len();
-            start = span.end + 1;
+            let element_start = start;
+            start += element.len() + 1;
             let trimmed = trim_lws(element);
             if trimmed.is_empty() {
                 continue;
             }
+            let lead = element.len() - element.trim_start_matches(is_lws).len();
+            let span = element_start + lead..element_start + lead + trimmed.len();
             match parse_element(trimmed) {
                 Ok(entry) => entries.push(entry),
                 Err(error) => {
@@ -447,7 +449,7 @@ mod tests {
             [ResultError::InvalidPort("65536".into()), ResultError::Empty]
         );
         let list = ProxyList::parse_pac_result("DIRECT; PROXY a/b");
-        assert_eq!(list.diagnostics()[0].span, 7..17);
+        assert_eq!(list.diagnostics()[0].span, 8..17);
     }
 
     #[test]

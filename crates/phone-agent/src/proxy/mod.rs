@@ -1,0 +1,252 @@
+//! The proxy subsystem of the agent (SPEC §13): `cfg.xml` settings to a
+//! [`proxy_pac::ProxyConfig`], the PAC download, and the one HTTP client path every
+//! HTTP-using feature goes through (`fetch`), plus the `proxy-for` and `fetch` subcommands.
+
+mod client;
+mod time;
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime};
+
+use anyhow::{Context, Result, bail};
+use clap::Subcommand;
+use proxy_pac::{
+    Credentials, Limits, PacEngine, PacOutcome, PacTime, ProxyConfig, ProxyList, Request, Route, Secret,
+};
+use serde_json::json;
+
+/// The proxy subcommands, flattened into the agent's command line.
+#[derive(Subcommand)]
+pub enum ProxyCommand {
+    /// Which proxies a URL goes through: from a cfg.xml, or from a PAC file like pactester.
+    ProxyFor {
+        /// Take the proxy settings from this cfg.xml.
+        #[arg(long, conflicts_with = "pac", required_unless_present = "pac")]
+        config: Option<PathBuf>,
+        /// Evaluate this PAC file.
+        #[arg(long)]
+        pac: Option<PathBuf>,
+        /// The phone's own address(es) for myIpAddress()/myIpAddressEx().
+        #[arg(long = "my-ip")]
+        my_ip: Vec<IpAddr>,
+        /// The time the date helpers see, RFC 3339 (`2009-03-03T10:00:00+01:00`); default now, UTC.
+        #[arg(long)]
+        now: Option<String>,
+        /// Proxy loopback destinations too (Chromium never does; off by default).
+        #[arg(long)]
+        proxy_loopback: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// The URL.
+        url: String,
+    },
+    /// GET a URL through the configured proxy, falling back along the PAC list.
+    Fetch {
+        /// The cfg.xml with the proxy settings.
+        #[arg(long)]
+        config: PathBuf,
+        /// Proxy loopback destinations too (Chromium never does; off by default).
+        #[arg(long)]
+        proxy_loopback: bool,
+        /// Print JSON (status, route, attempts) instead of the body.
+        #[arg(long)]
+        json: bool,
+        /// The URL.
+        url: String,
+    },
+}
+
+/// Runs a proxy subcommand.
+pub fn run(command: ProxyCommand) -> Result<ExitCode> {
+    match command {
+        ProxyCommand::ProxyFor {
+            config,
+            pac,
+            my_ip,
+            now,
+            proxy_loopback,
+            json,
+            url,
+        } => proxy_for(
+            config.as_deref(),
+            pac.as_deref(),
+            &my_ip,
+            now.as_deref(),
+            proxy_loopback,
+            json,
+            &url,
+        ),
+        ProxyCommand::Fetch {
+            config,
+            proxy_loopback,
+            json,
+            url,
+        } => fetch_command(&config, proxy_loopback, json, &url),
+    }
+}
+
+/// The proxy configuration a cfg.xml describes.
+pub fn config_from_settings(settings: &phone_config::Settings) -> Result<ProxyConfig> {
+    let p = &settings.http_proxy;
+    let config = match p.proxy_mode.get() {
+        phone_config::ProxyMode::Off => ProxyConfig::off(),
+        phone_config::ProxyMode::Manual => {
+            let host = p
+                .proxy_host
+                .get()
+                .as_ref()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            let credentials = p
+                .proxy_server_requires_authentication
+                .get()
+                .0
+                .then(|| Credentials {
+                    username: p.proxy_username.get().clone(),
+                    password: Secret::new(p.proxy_password.get().expose()),
+                });
+            ProxyConfig::manual(&host, p.proxy_port.get().get(), credentials)?
+        }
+        phone_config::ProxyMode::Auto => {
+            let url = p.pac_url.get().as_ref().map(|u| u.0.to_string());
+            ProxyConfig::auto(p.use_auto_discovery_wpad.get().0, url.as_deref())?
+        }
+    };
+    Ok(config)
+}
+
+fn load_config(path: &Path) -> Result<ProxyConfig> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed = phone_config::parse(&bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    config_from_settings(&parsed.settings).with_context(|| format!("{}: HTTP proxy settings", path.display()))
+}
+
+/// A PAC engine for a script, with the agent's monotonic clock.
+pub fn pac_engine(script: &str) -> Result<PacEngine> {
+    let t0 = Instant::now();
+    Ok(PacEngine::new(
+        script,
+        Limits::default(),
+        Box::new(move || t0.elapsed()),
+    )?)
+}
+
+/// The system resolver, for the PAC's DNS helpers. Blocking: the agent evaluates PACs off
+/// the async path.
+fn system_resolve(name: &str) -> Option<Vec<IpAddr>> {
+    let addrs: Vec<IpAddr> = (name, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect();
+    (!addrs.is_empty()).then_some(addrs)
+}
+
+/// Evaluates `engine` for `url`.
+pub fn evaluate(engine: &mut PacEngine, url: &str, time: PacTime, my_ip: &[IpAddr]) -> Result<PacOutcome> {
+    let mut request = Request::new(url, time)?.with_my_addresses(my_ip.to_vec());
+    Ok(engine.find_proxy_with(&mut request, &mut system_resolve)?)
+}
+
+fn proxy_for(
+    config: Option<&Path>,
+    pac: Option<&Path>,
+    my_ip: &[IpAddr],
+    now: Option<&str>,
+    proxy_loopback: bool,
+    json: bool,
+    url: &str,
+) -> Result<ExitCode> {
+    let time = match now {
+        Some(t) => time::parse_rfc3339(t)?,
+        None => PacTime::new(SystemTime::now(), 0),
+    };
+    let (source, result, list, notes) = if let Some(pac) = pac {
+        let script = std::fs::read_to_string(pac).with_context(|| format!("reading {}", pac.display()))?;
+        let mut engine = pac_engine(&script)?;
+        let out = evaluate(&mut engine, url, time, my_ip)?;
+        (
+            format!("PAC {}", pac.display()),
+            Some(out.result),
+            out.list,
+            out.notes,
+        )
+    } else if let Some(config) = config {
+        let proxy = load_config(config)?.with_bypass_loopback(!proxy_loopback);
+        let parsed = url::Url::parse(url).with_context(|| format!("invalid URL `{url}`"))?;
+        match proxy.route(&parsed) {
+            Route::Fixed(list) => (describe_mode(&proxy), None, list, Vec::new()),
+            Route::Pac => {
+                let (pac_url, script) = client::download_pac(&proxy)?;
+                let mut engine = pac_engine(&script)?;
+                let out = evaluate(&mut engine, url, time, my_ip)?;
+                (format!("PAC {pac_url}"), Some(out.result), out.list, out.notes)
+            }
+        }
+    } else {
+        bail!("give --config or --pac");
+    };
+    if json {
+        let doc = json!({
+            "url": url,
+            "source": source,
+            "result": result,
+            "proxies": list.entries().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "diagnostics": list.diagnostics().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "notes": notes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        if let Some(r) = &result {
+            println!("{r}");
+        }
+        print_list(&source, &list);
+        for n in &notes {
+            println!("  note: {n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_mode(config: &ProxyConfig) -> String {
+    match &config.mode {
+        proxy_pac::ProxyMode::Off => "Proxy_Mode Off".into(),
+        proxy_pac::ProxyMode::Manual(m) => format!("Proxy_Mode Manual ({})", m.server.authority()),
+        proxy_pac::ProxyMode::Auto(_) => "Proxy_Mode Auto".into(),
+    }
+}
+
+fn print_list(source: &str, list: &ProxyList) {
+    println!("from {source}:");
+    for (i, e) in list.entries().iter().enumerate() {
+        println!("  {}. {e}", i + 1);
+    }
+    for d in list.diagnostics() {
+        println!("  dropped: {d}");
+    }
+}
+
+fn fetch_command(config: &Path, proxy_loopback: bool, json: bool, url: &str) -> Result<ExitCode> {
+    let proxy = load_config(config)?.with_bypass_loopback(!proxy_loopback);
+    let fetched = client::fetch(&proxy, url)?;
+    if json {
+        let doc = json!({
+            "url": url,
+            "status": fetched.status,
+            "via": fetched.via.to_string(),
+            "bytes": fetched.body.len(),
+            "attempts": fetched.attempts.iter().map(|a| json!({
+                "via": a.via.to_string(),
+                "error": a.error,
+            })).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        for a in &fetched.attempts {
+            eprintln!("phone-agent fetch: {} failed: {}", a.via, a.error);
+        }
+        eprintln!("phone-agent fetch: HTTP {} via {}", fetched.status, fetched.via);
+        use std::io::Write;
+        std::io::stdout().write_all(&fetched.body)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
