@@ -1,0 +1,160 @@
+//! Full EAP-TLS conversations against an in-process rustls authenticator: TLS 1.2 and 1.3,
+//! with and without fragmentation, over EAPOL through the supplicant PAE, and the keys compared
+//! with the server side's exporter.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use std::time::Instant;
+
+use common::{Authenticator, Next, peer_config, pki, server_config};
+use eap_supplicant::eapol::{EapolFrame, PacketType};
+use eap_supplicant::{
+    Event, FailureReason, Output, PaeState, Peer, PeerOutput, Supplicant, TlsVersion, TlsVersions,
+};
+
+/// Runs a conversation with the peer alone; returns the peer's events and the authenticator.
+fn converse(
+    versions: TlsVersions,
+    tls13_server: bool,
+    peer_fragment: usize,
+    server_fragment: usize,
+    commitment: bool,
+) -> (Vec<Event>, Authenticator, usize) {
+    let pki = pki();
+    let mut peer = Peer::new(peer_config(&pki, versions, peer_fragment));
+    let mut auth = Authenticator::new(server_config(&pki, tls13_server), server_fragment);
+    auth.send_commitment = commitment;
+    let mut events = Vec::new();
+    let mut packet = auth.identity_request();
+    let mut requests = 0;
+    for _ in 0..100 {
+        peer.handle_packet(&packet).unwrap();
+        requests += 1;
+        let mut response = None;
+        while let Some(out) = peer.poll_output() {
+            match out {
+                PeerOutput::Response(r) => response = Some(r),
+                PeerOutput::Event(e) => events.push(e),
+            }
+        }
+        let Some(response) = response else { break };
+        match auth.handle(&response) {
+            Next::Request(r) => packet = r,
+            Next::Done(outcome) => {
+                let _ = peer.handle_packet(&outcome);
+                while let Some(out) = peer.poll_output() {
+                    if let PeerOutput::Event(e) = out {
+                        events.push(e);
+                    }
+                }
+                break;
+            }
+        }
+    }
+    (events, auth, requests)
+}
+
+fn authenticated(events: &[Event]) -> &eap_supplicant::Authenticated {
+    match events.last() {
+        Some(Event::Authenticated(a)) => a,
+        other => panic!("expected Authenticated, got {other:?} (all: {events:?})"),
+    }
+}
+
+#[test]
+fn tls12_keys_equal_the_servers_rfc5216_export() {
+    let (events, auth, _) = converse(TlsVersions::Tls12Only, false, 1398, 1398, true);
+    assert_eq!(events.first(), Some(&Event::Authenticating));
+    let a = authenticated(&events);
+    assert_eq!(a.tls_version, TlsVersion::Tls12);
+    assert_eq!(a.msk.expose(), auth.msk().as_slice());
+    assert_eq!(a.msk.len(), 64);
+    assert_eq!(a.emsk.len(), 64);
+    assert_eq!(a.session_id.len(), 65);
+    assert_eq!(a.session_id[0], 13);
+    assert_eq!(format!("{:?}", a.msk), "<redacted>");
+}
+
+#[test]
+fn tls13_keys_equal_the_servers_rfc9190_export() {
+    let (events, auth, _) = converse(TlsVersions::Tls12And13, true, 1398, 1398, true);
+    let a = authenticated(&events);
+    assert_eq!(a.tls_version, TlsVersion::Tls13);
+    assert_eq!(a.msk.expose(), auth.msk().as_slice());
+    assert_eq!(a.session_id.len(), 65);
+    assert_ne!(a.msk, a.emsk);
+}
+
+#[test]
+fn small_fragments_both_ways_reassemble() {
+    for (versions, tls13) in [(TlsVersions::Tls12Only, false), (TlsVersions::Tls13Only, true)] {
+        let (events, auth, requests) = converse(versions, tls13, 64, 100, true);
+        let a = authenticated(&events);
+        assert_eq!(a.msk.expose(), auth.msk().as_slice());
+        assert!(requests > 10, "{requests} requests with 64/100-byte fragments");
+    }
+}
+
+#[test]
+fn tls13_success_without_commitment_is_refused() {
+    let (events, _, _) = converse(TlsVersions::Tls13Only, true, 1398, 1398, false);
+    assert_eq!(
+        events.last(),
+        Some(&Event::Failed {
+            reason: FailureReason::MissingCommitment
+        })
+    );
+}
+
+#[test]
+fn supplicant_over_eapol_authenticates_and_reauthenticates() {
+    let pki = pki();
+    let mut sup = Supplicant::new(peer_config(&pki, TlsVersions::Tls12And13, 1398));
+    let now = Instant::now();
+    sup.link_up(now);
+    let start = match sup.poll_output() {
+        Some(Output::Transmit(f)) => f,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        EapolFrame::parse(&start).unwrap().packet_type(),
+        PacketType::Start
+    );
+
+    for round in 0..2 {
+        let mut auth = Authenticator::new(server_config(&pki, round == 1), 1398);
+        let mut eap = auth.identity_request();
+        let mut done = None;
+        for _ in 0..50 {
+            let frame = [&[2u8, 0][..], &(eap.len() as u16).to_be_bytes(), &eap].concat();
+            sup.handle_frame(now, &frame).unwrap();
+            let mut response = None;
+            while let Some(out) = sup.poll_output() {
+                match out {
+                    Output::Transmit(f) => {
+                        let f = EapolFrame::parse(&f).unwrap();
+                        assert_eq!(f.version(), 3);
+                        response = Some(f.body().to_vec());
+                    }
+                    Output::Event(e) => done = Some(e),
+                    Output::Timeout(_) => {}
+                }
+            }
+            if matches!(done, Some(Event::Authenticated(_)) | Some(Event::Failed { .. })) {
+                break;
+            }
+            match auth.handle(&response.unwrap()) {
+                Next::Request(r) | Next::Done(r) => eap = r,
+            }
+        }
+        let a = match done {
+            Some(Event::Authenticated(a)) => a,
+            other => panic!("round {round}: {other:?}"),
+        };
+        assert_eq!(a.msk.expose(), auth.msk().as_slice());
+        assert_eq!(sup.state(), PaeState::Authenticated);
+        assert_eq!(sup.next_timeout(), None);
+    }
+}
