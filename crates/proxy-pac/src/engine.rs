@@ -613,8 +613,6 @@ impl PacEngine {
             }
         });
         self.watchdog.disarm();
-        // Leave the heap tidy for the next call; cheap for PAC-sized heaps.
-        self.runtime.run_gc();
         outcome
     }
 
