@@ -1,15 +1,19 @@
 //! `phone-agent dot1x`: run the 802.1X supplicant (crate `eap-supplicant`) for the phone whose
-//! `cfg.xml` is given, over RADIUS (the job admins use `eapol_test` for).
+//! `cfg.xml` is given, on a wired port (raw EAPOL on AF_PACKET) or over RADIUS (the job admins
+//! use `eapol_test` for).
 //!
 //! ```text
-//! phone-agent dot1x --radius HOST:PORT --secret S --config cfg.xml \
+//! phone-agent dot1x (--iface IF | --radius HOST:PORT --secret S) --config cfg.xml \
 //!     --ca ca.pem --client-cert phone.pem --client-key phone.key [--identity ID] \
 //!     [--domain-suffix-match D] [--tls 1.2|1.3|any] [--fragment-size N] [--show-keys] [--json]
+//!     [--logoff]
+//! phone-agent dot1x --iface IF --config cfg.xml --proxy-logoff PC-MAC
 //! ```
 //! Exit status: 0 on Access-Accept with a verified EAP-Success, 1 on reject or failure, 2 when
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
 mod radius;
+mod wired;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -17,7 +21,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use clap::{Args, ValueEnum};
+use clap::{ArgGroup, Args, ValueEnum};
 use eap_supplicant::eap::{self, MethodType};
 use eap_supplicant::{
     Authenticated, Config, EapTlsConfig, Event, Peer, PeerOutput, ServerNameMatch, TlsVersions,
@@ -41,25 +45,36 @@ pub enum TlsChoice {
 
 /// `phone-agent dot1x` arguments.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("transport").required(true).args(["radius", "iface"])))]
 pub struct Dot1xArgs {
     /// The phone's cfg.xml; `Enable_802.1X_Authentication` must be Yes.
     #[arg(long)]
     config: PathBuf,
+    /// Authenticate on this wired interface: raw EAPOL (AF_PACKET, needs CAP_NET_RAW).
+    #[arg(long, value_name = "IF")]
+    iface: Option<String>,
     /// Authenticate against this RADIUS server (HOST:PORT), as a switch would relay it.
-    #[arg(long, value_name = "HOST:PORT")]
-    radius: String,
+    #[arg(long, value_name = "HOST:PORT", requires = "secret")]
+    radius: Option<String>,
     /// The RADIUS shared secret.
     #[arg(long)]
-    secret: String,
+    secret: Option<String>,
     /// The CA certificate(s) the authentication server must chain to (PEM or DER).
-    #[arg(long)]
-    ca: PathBuf,
+    #[arg(long, required_unless_present = "proxy_logoff")]
+    ca: Option<PathBuf>,
     /// The phone's certificate (PEM or DER; chain leaf first).
-    #[arg(long)]
-    client_cert: PathBuf,
+    #[arg(long, required_unless_present = "proxy_logoff")]
+    client_cert: Option<PathBuf>,
     /// The phone's private key (PEM or DER: PKCS#8, RSA or EC; unencrypted).
+    #[arg(long, required_unless_present = "proxy_logoff")]
+    client_key: Option<PathBuf>,
+    /// With --iface: send EAPOL-Logoff once authenticated (the switch unauthorizes the port).
     #[arg(long)]
-    client_key: PathBuf,
+    logoff: bool,
+    /// With --iface: only send a proxy EAPOL-Logoff on behalf of the PC with this MAC address
+    /// (the phone does this when the PC behind it disconnects).
+    #[arg(long, value_name = "MAC", requires = "iface")]
+    proxy_logoff: Option<String>,
     /// The EAP identity (default: the client certificate's first SAN or `phone`).
     #[arg(long, default_value = "phone")]
     identity: String,
@@ -75,9 +90,13 @@ pub struct Dot1xArgs {
     /// TLS bytes per EAP-TLS fragment.
     #[arg(long, default_value_t = eap_supplicant::DEFAULT_FRAGMENT_SIZE)]
     fragment_size: usize,
-    /// Seconds to wait for each RADIUS reply (3 tries).
+    /// RADIUS: seconds to wait for each reply (3 tries). Wired: seconds for the whole
+    /// authentication.
     #[arg(long, default_value_t = 3)]
     timeout: u64,
+    /// Wired: seconds between EAPOL-Starts while no authenticator answers (startPeriod).
+    #[arg(long, default_value_t = 30)]
+    start_period: u64,
     /// Print the MSK and EMSK (hex). Off by default: they are keys.
     #[arg(long)]
     show_keys: bool,
@@ -94,6 +113,8 @@ struct Outcome {
     round_trips: usize,
     mppe_match: Option<bool>,
     elapsed: Duration,
+    /// Wired: EAPOL frames sent, received, and whether EAPOL-Logoff was sent.
+    eapol: Option<(usize, usize, bool)>,
 }
 
 /// Runs the subcommand.
@@ -108,9 +129,41 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    if let (Some(iface), Some(pc)) = (&args.iface, &args.proxy_logoff) {
+        let pc: eap_supplicant::eapol::MacAddress = pc.parse()?;
+        wired::send_proxy_logoff(iface, pc)?;
+        if args.json {
+            println!("{}", json!({ "proxy_logoff": pc.to_string(), "iface": iface }));
+        } else {
+            println!("Proxy EAPOL-Logoff sent on {iface} for {pc}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = supplicant_config(args)?;
-    let server = resolve(&args.radius)?;
-    let outcome = authenticate(args, config, server)?;
+    let outcome = match (&args.iface, &args.radius, &args.secret) {
+        (Some(iface), _, _) => {
+            let w = wired::authenticate(
+                iface,
+                config,
+                Duration::from_secs(args.timeout.max(1)),
+                args.logoff,
+            )?;
+            Outcome {
+                authenticated: w.authenticated,
+                failure: w.failure,
+                radius: None,
+                round_trips: w.frames_received,
+                mppe_match: None,
+                elapsed: w.elapsed,
+                eapol: Some((w.frames_sent, w.frames_received, w.logged_off)),
+            }
+        }
+        (None, Some(radius), Some(secret)) => {
+            let server = resolve(radius)?;
+            authenticate(args, secret, config, server)?
+        }
+        _ => bail!("give --iface, or --radius with --secret"),
+    };
     report(args, &outcome)?;
     Ok(if outcome.authenticated.is_some() {
         ExitCode::SUCCESS
@@ -120,9 +173,15 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
 }
 
 fn supplicant_config(args: &Dot1xArgs) -> Result<Config> {
-    let read = |p: &PathBuf| std::fs::read(p).with_context(|| format!("reading {}", p.display()));
-    let mut builder = EapTlsConfig::builder(&read(&args.ca)?)
-        .client_certificate(&read(&args.client_cert)?, &read(&args.client_key)?)
+    let read = |p: &Option<PathBuf>, what: &str| match p {
+        Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display())),
+        None => bail!("--{what} is required"),
+    };
+    let mut builder = EapTlsConfig::builder(&read(&args.ca, "ca")?)
+        .client_certificate(
+            &read(&args.client_cert, "client-cert")?,
+            &read(&args.client_key, "client-key")?,
+        )
         .fragment_size(args.fragment_size)
         .tls_versions(match args.tls {
             TlsChoice::Tls12 => TlsVersions::Tls12Only,
@@ -136,7 +195,11 @@ fn supplicant_config(args: &Dot1xArgs) -> Result<Config> {
         builder = builder.server_name(ServerNameMatch::Exact(d.clone()));
     }
     let tls = builder.build().context("EAP-TLS configuration")?;
-    Ok(Config::new(args.identity.clone(), tls))
+    let timers = eap_supplicant::PaeTimers {
+        start_period: Duration::from_secs(args.start_period.max(1)),
+        ..eap_supplicant::PaeTimers::default()
+    };
+    Ok(Config::new(args.identity.clone(), tls).with_timers(timers))
 }
 
 fn resolve(server: &str) -> Result<SocketAddr> {
@@ -149,13 +212,13 @@ fn resolve(server: &str) -> Result<SocketAddr> {
 
 /// One EAP conversation relayed over RADIUS. The authenticator's EAP-Request/Identity is
 /// implied (as with `eapol_test`): the first Access-Request carries the Identity response.
-fn authenticate(args: &Dot1xArgs, config: Config, server: SocketAddr) -> Result<Outcome> {
+fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAddr) -> Result<Outcome> {
     let started = Instant::now();
     let identity = config.identity().to_owned();
     let mut peer = Peer::new(config);
     let mut client = Client::new(
         server,
-        args.secret.as_bytes(),
+        secret.as_bytes(),
         Duration::from_secs(args.timeout.max(1)),
         3,
     )?;
@@ -168,6 +231,7 @@ fn authenticate(args: &Dot1xArgs, config: Config, server: SocketAddr) -> Result<
         round_trips: 0,
         mppe_match: None,
         elapsed: Duration::ZERO,
+        eapol: None,
     };
     let mut mppe = None;
     loop {
@@ -277,6 +341,12 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
             "mppe_keys_match": o.mppe_match,
             "failure": o.failure,
         });
+        if let (Some((sent, received, logoff)), Some(map)) = (o.eapol, doc.as_object_mut()) {
+            map.insert("eapol_frames_sent".into(), sent.into());
+            map.insert("eapol_frames_received".into(), received.into());
+            map.insert("logoff_sent".into(), logoff.into());
+            map.remove("round_trips");
+        }
         if args.show_keys {
             if let (Some(a), Some(map)) = (a, doc.as_object_mut()) {
                 map.insert("msk".into(), hex(a.msk.expose()).into());
@@ -294,6 +364,12 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
     }
     if let Some(r) = radius {
         println!("RADIUS: {r} after {} round trips", o.round_trips);
+    }
+    if let Some((sent, received, logoff)) = o.eapol {
+        println!("EAPOL: {sent} frames sent, {received} received");
+        if logoff {
+            println!("EAPOL-Logoff sent");
+        }
     }
     match o.mppe_match {
         Some(true) => println!("MSK: equals the server's MS-MPPE keys"),

@@ -1,0 +1,149 @@
+//! The wired driver: raw EAPOL on an AF_PACKET socket (via `pnet_datalink`, no unsafe code
+//! here), frames to the PAE group address, the supplicant's timers on the real clock.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use eap_supplicant::eapol::{
+    EapolVersion, MacAddress, PAE_GROUP_ADDRESS, ethernet_frame, parse_ethernet, proxy_logoff,
+};
+use eap_supplicant::{Authenticated, Config, Event, Output, Supplicant};
+use pnet_datalink::{Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
+
+/// What happened on the port.
+pub struct WiredOutcome {
+    /// The keys, when the port was authorized.
+    pub authenticated: Option<Box<Authenticated>>,
+    /// Why not, otherwise.
+    pub failure: Option<String>,
+    /// EAPOL frames sent and received.
+    pub frames_sent: usize,
+    /// EAPOL frames received.
+    pub frames_received: usize,
+    /// From link-up (EAPOL-Start) to the outcome.
+    pub elapsed: Duration,
+    /// Whether an EAPOL-Logoff was sent after authenticating.
+    pub logged_off: bool,
+}
+
+struct Port {
+    mac: MacAddress,
+    tx: Box<dyn DataLinkSender>,
+    rx: Box<dyn DataLinkReceiver>,
+}
+
+fn open(name: &str) -> Result<Port> {
+    let iface: NetworkInterface = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == name)
+        .ok_or_else(|| anyhow!("no network interface named {name}"))?;
+    let mac = iface
+        .mac
+        .map(|m| MacAddress(m.octets()))
+        .ok_or_else(|| anyhow!("{name} has no MAC address"))?;
+    let config = pnet_datalink::Config {
+        read_timeout: Some(Duration::from_millis(20)),
+        ..pnet_datalink::Config::default()
+    };
+    match pnet_datalink::channel(&iface, config)
+        .with_context(|| format!("opening an AF_PACKET socket on {name} (needs CAP_NET_RAW)"))?
+    {
+        Channel::Ethernet(tx, rx) => Ok(Port { mac, tx, rx }),
+        _ => bail!("{name}: not an Ethernet channel"),
+    }
+}
+
+fn send(port: &mut Port, frame: &[u8]) -> Result<()> {
+    match port.tx.send_to(frame, None) {
+        Some(r) => r.context("sending an EAPOL frame"),
+        None => bail!("sending an EAPOL frame: the socket refused"),
+    }
+}
+
+/// Sends the proxy EAPOL-Logoff for the PC with address `pc` (SPEC §12).
+pub fn send_proxy_logoff(iface: &str, pc: MacAddress) -> Result<()> {
+    let mut port = open(iface)?;
+    send(&mut port, &proxy_logoff(pc, EapolVersion::V2))
+}
+
+/// Runs one authentication on `iface`; with `logoff`, sends EAPOL-Logoff once authorized.
+pub fn authenticate(iface: &str, config: Config, limit: Duration, logoff: bool) -> Result<WiredOutcome> {
+    let mut port = open(iface)?;
+    let mut supplicant = Supplicant::new(config);
+    let started = Instant::now();
+    let mut outcome = WiredOutcome {
+        authenticated: None,
+        failure: None,
+        frames_sent: 0,
+        frames_received: 0,
+        elapsed: Duration::ZERO,
+        logged_off: false,
+    };
+    let mut timer: Option<Instant> = None;
+    supplicant.link_up(started);
+    loop {
+        while let Some(out) = supplicant.poll_output() {
+            match out {
+                Output::Transmit(pdu) => {
+                    let frame = ethernet_frame(PAE_GROUP_ADDRESS, port.mac, &pdu);
+                    send(&mut port, &frame)?;
+                    outcome.frames_sent += 1;
+                }
+                Output::Timeout(at) => timer = Some(at),
+                Output::Event(Event::Authenticated(a)) => {
+                    outcome.elapsed = started.elapsed();
+                    outcome.authenticated = Some(a);
+                }
+                Output::Event(Event::Failed { reason }) => {
+                    outcome.elapsed = started.elapsed();
+                    outcome.failure = Some(reason.to_string());
+                }
+                Output::Event(Event::NoAuthenticator) => {
+                    outcome.failure = Some("no authenticator answered EAPOL-Start".into());
+                }
+                Output::Event(event) => tracing::debug!("802.1X: {event:?}"),
+            }
+        }
+        if outcome.authenticated.is_some() && logoff && !outcome.logged_off {
+            supplicant.logoff();
+            outcome.logged_off = true;
+            continue;
+        }
+        if outcome.authenticated.is_some() || outcome.failure.is_some() {
+            return Ok(outcome);
+        }
+        let now = Instant::now();
+        if now.duration_since(started) > limit {
+            outcome.elapsed = started.elapsed();
+            outcome.failure = Some(format!("no outcome within {limit:?}"));
+            return Ok(outcome);
+        }
+        if timer.is_some_and(|t| t <= now) {
+            timer = None;
+            supplicant.handle_timeout(now);
+            continue;
+        }
+        match port.rx.next() {
+            Ok(frame) => {
+                let Ok(eth) = parse_ethernet(frame) else {
+                    continue;
+                };
+                if eth.source == port.mac
+                    || (eth.destination != port.mac && eth.destination != PAE_GROUP_ADDRESS)
+                {
+                    continue;
+                }
+                outcome.frames_received += 1;
+                if let Err(e) = supplicant.handle_frame(Instant::now(), eth.payload) {
+                    tracing::warn!("802.1X: frame from {} dropped: {e}", eth.source);
+                }
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                ) => {}
+            Err(e) => return Err(e).context("receiving on the AF_PACKET socket"),
+        }
+    }
+}

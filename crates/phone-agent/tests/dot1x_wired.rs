@@ -1,0 +1,419 @@
+//! `phone-agent dot1x --iface` on a real wired port: hostapd `driver=wired` with its integrated
+//! EAP server on one end of a veth pair, the agent on the other, each end in a network namespace
+//! the test creates (and deletes). Raw EAPOL on AF_PACKET: EAP-TLS 1.2 and 1.3 with the MSK equal
+//! to hostapd's, re-authentication, wrong client certificate and wrong CA refused, EAPOL-Logoff,
+//! and the proxy EAPOL-Logoff for a PC (a macvlan with its own MAC) behind the phone.
+//!
+//! Needs root (network namespaces) and the Debian packages hostapd and iproute2, which `.ci/run`
+//! installs; a missing one fails the test.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+};
+use serde_json::Value;
+
+const PC_MAC: &str = "02:00:00:00:0c:01";
+
+fn require(binary: &str, package: &str) -> PathBuf {
+    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
+        let p = Path::new(dir).join(binary);
+        if p.exists() {
+            return p;
+        }
+    }
+    panic!("{binary} not found: install the Debian package `{package}` (.ci/run installs it)");
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new(require("ip", "iproute2"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Two namespaces joined by a veth pair; deleted (with their links) on drop.
+struct Topology {
+    auth_ns: String,
+    supp_ns: String,
+    auth_if: String,
+    supp_if: String,
+    pc_if: String,
+    other_if: String,
+}
+
+impl Topology {
+    fn new() -> Topology {
+        let tag = std::process::id() % 100_000;
+        let t = Topology {
+            auth_ns: format!("eapauth{tag}"),
+            supp_ns: format!("eapsupp{tag}"),
+            auth_if: format!("eapa{tag}"),
+            supp_if: format!("eaps{tag}"),
+            pc_if: format!("eappc{tag}"),
+            other_if: format!("eapo{tag}"),
+        };
+        let _ = Command::new("ip").args(["netns", "del", &t.auth_ns]).output();
+        let _ = Command::new("ip").args(["netns", "del", &t.supp_ns]).output();
+        ip(&["netns", "add", &t.auth_ns]);
+        ip(&["netns", "add", &t.supp_ns]);
+        ip(&[
+            "link", "add", &t.auth_if, "type", "veth", "peer", "name", &t.supp_if,
+        ]);
+        ip(&["link", "set", &t.auth_if, "netns", &t.auth_ns]);
+        ip(&["link", "set", &t.supp_if, "netns", &t.supp_ns]);
+        ip(&["-n", &t.auth_ns, "link", "set", &t.auth_if, "up"]);
+        ip(&["-n", &t.supp_ns, "link", "set", &t.supp_if, "up"]);
+        // The PC behind the phone: a macvlan with its own MAC on the phone's port.
+        ip(&[
+            "-n", &t.supp_ns, "link", "add", &t.pc_if, "link", &t.supp_if, "type", "macvlan", "mode",
+            "bridge",
+        ]);
+        ip(&["-n", &t.supp_ns, "link", "set", &t.pc_if, "address", PC_MAC]);
+        ip(&["-n", &t.supp_ns, "link", "set", &t.pc_if, "up"]);
+        // A third station for the rejected-certificate case.
+        ip(&[
+            "-n",
+            &t.supp_ns,
+            "link",
+            "add",
+            &t.other_if,
+            "link",
+            &t.supp_if,
+            "type",
+            "macvlan",
+            "mode",
+            "bridge",
+        ]);
+        ip(&[
+            "-n",
+            &t.supp_ns,
+            "link",
+            "set",
+            &t.other_if,
+            "address",
+            "02:00:00:00:0c:02",
+        ]);
+        ip(&["-n", &t.supp_ns, "link", "set", &t.other_if, "up"]);
+        t
+    }
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.auth_ns]).output();
+        let _ = Command::new("ip").args(["netns", "del", &self.supp_ns]).output();
+    }
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(format!("dot1x-wired-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.0.join(file);
+        std::fs::write(&p, contents).unwrap();
+        p
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// hostapd, killed by its own PID on drop (`ip netns exec` execs it in place).
+struct Hostapd {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Drop for Hostapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Hostapd {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+    /// Waits up to 3 s for a log line containing every needle; returns how many lines do.
+    fn wait_for(&self, needles: &[&str]) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        loop {
+            let n = self
+                .log()
+                .lines()
+                .filter(|l| needles.iter().all(|n| l.contains(n)))
+                .count();
+            if n > 0 || Instant::now() > deadline {
+                return n;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    fn derived_key(&self) -> Option<String> {
+        self.log()
+            .lines()
+            .rev()
+            .find(|l| l.contains("EAP-TLS: Derived key - hexdump(len=64):"))
+            .map(|l| {
+                l.split("hexdump(len=64):")
+                    .nth(1)
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .collect()
+            })
+    }
+}
+
+fn ca(name: &str) -> (rcgen::Certificate, KeyPair) {
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name.push(DnType::CommonName, name);
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    let key = KeyPair::generate().unwrap();
+    (p.self_signed(&key).unwrap(), key)
+}
+
+fn leaf(
+    issuer: &(rcgen::Certificate, KeyPair),
+    sans: Vec<String>,
+    eku: ExtendedKeyUsagePurpose,
+) -> (String, String) {
+    let mut p = CertificateParams::new(sans).unwrap();
+    p.distinguished_name.push(DnType::CommonName, "dot1x test");
+    p.extended_key_usages = vec![eku];
+    let key = KeyPair::generate().unwrap();
+    (
+        p.signed_by(&key, &issuer.0, &issuer.1).unwrap().pem(),
+        key.serialize_pem(),
+    )
+}
+
+struct Run {
+    code: i32,
+    json: Value,
+}
+
+impl Run {
+    fn get(&self, name: &str) -> &Value {
+        self.json.get(name).unwrap_or(&Value::Null)
+    }
+}
+
+fn agent(ns: &str, args: &[&str]) -> Run {
+    let out = Command::new(require("ip", "iproute2"))
+        .args([
+            "netns",
+            "exec",
+            ns,
+            env!("CARGO_BIN_EXE_phone-agent"),
+            "dot1x",
+            "--json",
+            "--timeout",
+            "10",
+        ])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "agent output is not JSON ({e}): {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        }),
+    }
+}
+
+#[test]
+fn hostapd_wired_port_in_network_namespaces() {
+    let hostapd_bin = require("hostapd", "hostapd");
+    let dir = Scratch::new();
+    let root = ca("dot1x wired test CA");
+    let other = ca("other CA");
+    let (sc, sk) = leaf(
+        &root,
+        vec!["radius.example.org".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let (cc, ck) = leaf(&root, vec![], ExtendedKeyUsagePurpose::ClientAuth);
+    let (oc, ok) = leaf(&other, vec![], ExtendedKeyUsagePurpose::ClientAuth);
+    let ca_pem = dir.write("ca.pem", root.0.pem());
+    let other_ca = dir.write("other-ca.pem", other.0.pem());
+    let server_cert = dir.write("server.pem", sc);
+    let server_key = dir.write("server.key", sk);
+    let client_cert = dir.write("client.pem", cc);
+    let client_key = dir.write("client.key", ck);
+    let other_cert = dir.write("other.pem", oc);
+    let other_key = dir.write("other.key", ok);
+    let cfg = dir.write(
+        "cfg.xml",
+        "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication></flat-profile>",
+    );
+    dir.write("eap_users", "* TLS\n");
+
+    let topo = Topology::new();
+    let conf = dir.write(
+        "hostapd.conf",
+        format!(
+            "interface={}\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\neap_reauth_period=0\n\
+             eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\ntls_flags=[ENABLE-TLSv1.3]\n",
+            topo.auth_if,
+            dir.0.join("eap_users").display(),
+            ca_pem.display(),
+            server_cert.display(),
+            server_key.display(),
+        ),
+    );
+    let log = dir.0.join("hostapd.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let child = Command::new("ip")
+        .args(["netns", "exec", &topo.auth_ns])
+        .arg(hostapd_bin)
+        .arg("-ddK")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let hostapd = Hostapd { child, log };
+    assert!(
+        hostapd.wait_for(&["ENABLED"]) > 0,
+        "hostapd did not start:\n{}",
+        hostapd.log()
+    );
+
+    let s = |p: &Path| p.display().to_string();
+    let common = |ca: &Path, cert: &Path, key: &Path, iface: &str| -> Vec<String> {
+        vec![
+            "--iface".into(),
+            iface.into(),
+            "--config".into(),
+            s(&cfg),
+            "--ca".into(),
+            s(ca),
+            "--client-cert".into(),
+            s(cert),
+            "--client-key".into(),
+            s(key),
+            "--identity".into(),
+            "phone@example.org".into(),
+            "--show-keys".into(),
+            "--start-period".into(),
+            "1".into(),
+        ]
+    };
+    let run = |extra: &[&str], ca: &Path, cert: &Path, key: &Path, iface: &str| {
+        let mut args = common(ca, cert, key, iface);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        agent(&topo.supp_ns, &refs)
+    };
+
+    let mut rows = Vec::new();
+    // TLS 1.2, then TLS 1.3 on the same port: the second is a re-authentication of an
+    // authorized station.
+    for (tls, version) in [("1.2", "TLSv1.2"), ("1.3", "TLSv1.3")] {
+        let r = run(
+            &["--tls", tls, "--domain-suffix-match", "example.org"],
+            &ca_pem,
+            &client_cert,
+            &client_key,
+            &topo.supp_if,
+        );
+        assert_eq!(r.code, 0, "TLS {tls}: {}\n{}", r.json, hostapd.log());
+        assert_eq!(r.get("transaction_state"), "Authenticated");
+        assert_eq!(r.get("protocol"), "EAP-TLS");
+        assert_eq!(r.get("tls_version"), version);
+        assert!(hostapd.wait_for(&["EAP-TLS: Derived key"]) > 0);
+        assert_eq!(
+            hostapd.derived_key().as_deref(),
+            r.get("msk").as_str(),
+            "MSK vs hostapd"
+        );
+        rows.push(format!(
+            "hostapd wired  TLS {tls}  accept       -> Authenticated, MSK == hostapd's, {} EAPOL frames sent / {} received, {:.1} ms",
+            r.get("eapol_frames_sent"), r.get("eapol_frames_received"), r.get("elapsed_ms").as_f64().unwrap_or(0.0)
+        ));
+    }
+
+    let r = run(&["--logoff"], &ca_pem, &client_cert, &client_key, &topo.supp_if);
+    assert_eq!(r.code, 0, "logoff run: {}", r.json);
+    assert_eq!(r.get("logoff_sent"), true);
+    assert!(
+        hostapd.wait_for(&["received EAPOL-Logoff from STA"]) > 0,
+        "hostapd saw no EAPOL-Logoff:\n{}",
+        hostapd.log()
+    );
+    rows.push("hostapd wired  any      EAPOL-Logoff -> hostapd: received EAPOL-Logoff from STA".into());
+
+    // The PC behind the phone authenticates with its own MAC ...
+    let r = run(&[], &ca_pem, &client_cert, &client_key, &topo.pc_if);
+    assert_eq!(r.code, 0, "PC: {}", r.json);
+    assert_eq!(hostapd.wait_for(&[PC_MAC, "received EAPOL-Logoff from STA"]), 0);
+    // ... and leaves: the phone sends the proxy Logoff with the PC's MAC from its own port.
+    let r = agent(
+        &topo.supp_ns,
+        &[
+            "--iface",
+            &topo.supp_if,
+            "--config",
+            &s(&cfg),
+            "--proxy-logoff",
+            PC_MAC,
+        ],
+    );
+    assert_eq!(r.code, 0, "proxy logoff: {}", r.json);
+    assert!(
+        hostapd.wait_for(&[PC_MAC, "received EAPOL-Logoff from STA"]) > 0,
+        "hostapd saw no Logoff from the PC's MAC:\n{}",
+        hostapd.log()
+    );
+    rows.push(format!(
+        "hostapd wired  any      proxy Logoff -> hostapd: STA {PC_MAC} received EAPOL-Logoff"
+    ));
+    // Failures last, each from its own MAC: hostapd ignores a station's EAPOL-Start for 5 s
+    // after it failed (AP_MAX_INACTIVITY_AFTER_DEAUTH).
+    let r = run(&[], &other_ca, &client_cert, &client_key, &topo.supp_if);
+    assert_eq!(r.code, 1, "wrong CA: {}", r.json);
+    assert!(r.get("msk").is_null());
+    rows.push(format!(
+        "hostapd wired  any      wrong CA     -> refused by phone ({})",
+        r.get("failure").as_str().unwrap_or("")
+    ));
+
+    let r = run(&[], &ca_pem, &other_cert, &other_key, &topo.other_if);
+    assert_eq!(r.code, 1, "wrong client certificate: {}", r.json);
+    assert_eq!(r.get("failure"), "the server sent EAP-Failure");
+    rows.push(format!(
+        "hostapd wired  any      wrong client -> rejected by server ({})",
+        r.get("failure").as_str().unwrap_or("")
+    ));
+
+    println!("{}", rows.join("\n"));
+}
