@@ -10,6 +10,7 @@ use rustls::{ClientConfig, RootCertStore};
 use thiserror::Error;
 
 use crate::eapol::EapolVersion;
+use crate::secret::Secret;
 use crate::tls::EapServerVerifier;
 
 /// The fragment size wpa_supplicant uses by default: TLS bytes per EAP-TLS fragment.
@@ -166,7 +167,7 @@ impl EapTlsConfig {
 #[derive(Debug)]
 pub struct EapTlsConfigBuilder {
     ca: Vec<u8>,
-    client: Option<(Vec<u8>, Vec<u8>)>,
+    client: Option<(Vec<u8>, Secret)>,
     name_match: Option<ServerNameMatch>,
     versions: TlsVersions,
     session_tickets: bool,
@@ -176,9 +177,10 @@ pub struct EapTlsConfigBuilder {
 
 impl EapTlsConfigBuilder {
     /// The client certificate chain (PEM or DER, leaf first) and its private key (PEM or DER;
-    /// PKCS#8, RSA or EC). EAP-TLS servers normally require one.
+    /// PKCS#8, RSA or EC). EAP-TLS servers normally require one. The builder's copy of the key
+    /// is redacted in `Debug` and zeroized on drop.
     pub fn client_certificate(mut self, chain: &[u8], key: &[u8]) -> Self {
-        self.client = Some((chain.to_vec(), key.to_vec()));
+        self.client = Some((chain.to_vec(), Secret::new(key.to_vec())));
         self
     }
 
@@ -243,7 +245,7 @@ impl EapTlsConfigBuilder {
         let mut config = match self.client {
             Some((chain, key)) => builder.with_client_auth_cert(
                 certificates_from_bytes(&chain, "client certificate")?,
-                private_key_from_bytes(&key)?,
+                private_key_from_bytes(key.expose())?,
             )?,
             None => builder.with_no_client_auth(),
         };

@@ -2,7 +2,7 @@
 //! frames TLS in EAP-TLS requests (fragmenting at its own size), ACKs the peer's fragments, and
 //! can be told to misbehave.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, dead_code)]
 
 use std::io::{Read, Write};
 use std::sync::Arc;
