@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 mod dot1x;
 mod proxy;
+mod sip;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -58,6 +59,9 @@ enum Command {
     Dot1x(Box<dot1x::Dot1xArgs>),
     #[command(flatten)]
     Proxy(proxy::ProxyCommand),
+    /// SIP: parse a captured message; register a line (digest, mediasec, Auth INVITE).
+    #[command(subcommand)]
+    Sip(sip::SipCommand),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +75,7 @@ fn main() -> ExitCode {
         Command::Show { json, file } => show(&file, json),
         Command::Dot1x(args) => dot1x::run(&args),
         Command::Proxy(command) => proxy::run(command),
+        Command::Sip(command) => sip::run(command),
     };
     match result {
         Ok(code) => code,
