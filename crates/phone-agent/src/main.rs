@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 mod dot1x;
 mod proxy;
-mod sip;
+mod verify_name;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -57,11 +57,10 @@ enum Command {
     /// Authenticate the phone with 802.1X (EAP-TLS) over RADIUS, like eapol_test: exit 0 on
     /// Access-Accept, 1 on reject.
     Dot1x(Box<dot1x::Dot1xArgs>),
+    /// Does a server certificate identify a host? From a file, or over a real TLS handshake.
+    VerifyName(verify_name::VerifyNameArgs),
     #[command(flatten)]
     Proxy(proxy::ProxyCommand),
-    /// SIP: parse a captured message; register a line (digest, mediasec, Auth INVITE).
-    #[command(subcommand)]
-    Sip(sip::SipCommand),
 }
 
 fn main() -> ExitCode {
@@ -74,8 +73,8 @@ fn main() -> ExitCode {
         } => check(&files, json, deny_warnings),
         Command::Show { json, file } => show(&file, json),
         Command::Dot1x(args) => dot1x::run(&args),
+        Command::VerifyName(args) => verify_name::run(&args),
         Command::Proxy(command) => proxy::run(command),
-        Command::Sip(command) => sip::run(command),
     };
     match result {
         Ok(code) => code,
