@@ -15,6 +15,7 @@ use std::process::ExitCode;
 mod dot1x;
 mod proxy;
 mod verify_name;
+mod sip;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -61,6 +62,9 @@ enum Command {
     VerifyName(verify_name::VerifyNameArgs),
     #[command(flatten)]
     Proxy(proxy::ProxyCommand),
+    /// SIP: parse a captured message; register a line (digest, mediasec, Auth INVITE).
+    #[command(subcommand)]
+    Sip(sip::SipCommand),
 }
 
 fn main() -> ExitCode {
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Dot1x(args) => dot1x::run(&args),
         Command::VerifyName(args) => verify_name::run(&args),
         Command::Proxy(command) => proxy::run(command),
+        Command::Sip(command) => sip::run(command),
     };
     match result {
         Ok(code) => code,
