@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Instant;
 
-use common::{Authenticator, Next, peer_config, pki, server_config};
+use common::{Authenticator, Next, peer_config, pki, server_config, server_config_with_tickets};
 use eap_supplicant::eapol::{EapolFrame, PacketType};
 use eap_supplicant::{
     Event, FailureReason, Output, PaeState, Peer, PeerOutput, Supplicant, TlsVersion, TlsVersions,
@@ -22,10 +22,40 @@ fn converse(
     server_fragment: usize,
     commitment: bool,
 ) -> (Vec<Event>, Authenticator, usize) {
+    converse_with(versions, tls13_server, peer_fragment, server_fragment, |auth| {
+        auth.send_commitment = commitment
+    })
+}
+
+fn converse_with(
+    versions: TlsVersions,
+    tls13_server: bool,
+    peer_fragment: usize,
+    server_fragment: usize,
+    setup: impl FnOnce(&mut Authenticator),
+) -> (Vec<Event>, Authenticator, usize) {
     let pki = pki();
-    let mut peer = Peer::new(peer_config(&pki, versions, peer_fragment));
-    let mut auth = Authenticator::new(server_config(&pki, tls13_server), server_fragment);
-    auth.send_commitment = commitment;
+    converse_on(
+        &pki,
+        server_config(&pki, tls13_server),
+        versions,
+        peer_fragment,
+        server_fragment,
+        setup,
+    )
+}
+
+fn converse_on(
+    pki: &common::Pki,
+    server: std::sync::Arc<rustls::ServerConfig>,
+    versions: TlsVersions,
+    peer_fragment: usize,
+    server_fragment: usize,
+    setup: impl FnOnce(&mut Authenticator),
+) -> (Vec<Event>, Authenticator, usize) {
+    let mut peer = Peer::new(peer_config(pki, versions, peer_fragment));
+    let mut auth = Authenticator::new(server, server_fragment);
+    setup(&mut auth);
     let mut events = Vec::new();
     let mut packet = auth.identity_request();
     let mut requests = 0;
@@ -157,4 +187,22 @@ fn supplicant_over_eapol_authenticates_and_reauthenticates() {
         assert_eq!(sup.state(), PaeState::Authenticated);
         assert_eq!(sup.next_timeout(), None);
     }
+}
+
+#[test]
+fn tls13_close_notify_counts_as_the_commitment() {
+    let (events, auth, _) = converse_with(TlsVersions::Tls13Only, true, 1398, 1398, |a| {
+        a.close_notify_commitment = true
+    });
+    let a = authenticated(&events);
+    assert_eq!(a.msk.expose(), auth.msk().as_slice());
+}
+
+#[test]
+fn tls13_new_session_tickets_before_success_are_accepted() {
+    let pki = pki();
+    let server = server_config_with_tickets(&pki, true, 2);
+    let (events, auth, _) = converse_on(&pki, server, TlsVersions::Tls13Only, 1398, 1398, |_| {});
+    let a = authenticated(&events);
+    assert_eq!(a.msk.expose(), auth.msk().as_slice());
 }

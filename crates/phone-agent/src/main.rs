@@ -55,8 +55,8 @@ enum Command {
         /// The cfg.xml file.
         file: PathBuf,
     },
-    /// Authenticate the phone with 802.1X (EAP-TLS) over RADIUS, like eapol_test: exit 0 on
-    /// Access-Accept, 1 on reject.
+    /// Authenticate the phone with 802.1X (EAP-TLS): raw EAPOL on a wired port (--iface), or
+    /// over RADIUS like eapol_test (--radius). Exit 0 when authenticated, 1 when refused.
     Dot1x(Box<dot1x::Dot1xArgs>),
     /// Does a server certificate identify a host? From a file, or over a real TLS handshake.
     VerifyName(verify_name::VerifyNameArgs),

@@ -67,6 +67,11 @@ pub fn peer_config(pki: &Pki, versions: TlsVersions, fragment: usize) -> Config 
 }
 
 pub fn server_config(pki: &Pki, tls13: bool) -> Arc<ServerConfig> {
+    server_config_with_tickets(pki, tls13, 0)
+}
+
+/// A server that sends `tickets` TLS 1.3 NewSessionTickets after the handshake.
+pub fn server_config_with_tickets(pki: &Pki, tls13: bool, tickets: usize) -> Arc<ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     for c in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
@@ -89,7 +94,7 @@ pub fn server_config(pki: &Pki, tls13: bool) -> Arc<ServerConfig> {
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.server_key.clone())),
         )
         .unwrap();
-    config.send_tls13_tickets = 0;
+    config.send_tls13_tickets = tickets;
     Arc::new(config)
 }
 
@@ -112,6 +117,8 @@ pub struct Authenticator {
     out_pos: usize,
     rx: Vec<u8>,
     pub send_commitment: bool,
+    /// Signal the end of the handshake with close_notify instead of the 0x00 byte.
+    pub close_notify_commitment: bool,
     commitment_sent: bool,
     pub requests: usize,
 }
@@ -126,6 +133,7 @@ impl Authenticator {
             out_pos: 0,
             rx: Vec::new(),
             send_commitment: true,
+            close_notify_commitment: false,
             commitment_sent: false,
             requests: 0,
         }
@@ -206,7 +214,11 @@ impl Authenticator {
                     && self.send_commitment
                     && !self.commitment_sent
                 {
-                    self.conn.writer().write_all(&[0]).unwrap();
+                    if self.close_notify_commitment {
+                        self.conn.send_close_notify();
+                    } else {
+                        self.conn.writer().write_all(&[0]).unwrap();
+                    }
                     self.commitment_sent = true;
                 }
                 let mut out = Vec::new();
