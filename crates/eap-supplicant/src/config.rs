@@ -32,16 +32,17 @@ pub enum TlsVersions {
     Tls13Only,
 }
 
-/// How the server certificate's names are checked, beyond chaining to the configured CA.
+/// How the server certificate's names are checked, beyond chaining to the configured CA: against
+/// the SAN dNSNames, or against the subject CN when the certificate has no dNSName.
 ///
 /// EAP has no host name to check against, so by default only the chain is checked; a deployment
 /// that shares its CA with other servers should name the RADIUS server (wpa_supplicant's
 /// `domain_match` / `domain_suffix_match`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ServerNameMatch {
-    /// A SAN dNSName equals this name (ASCII case-insensitive).
+    /// A name equals this one (ASCII case-insensitive).
     Exact(String),
-    /// A SAN dNSName equals this domain or ends with `.` followed by it.
+    /// A name equals this domain or ends with `.` followed by it.
     Suffix(String),
 }
 

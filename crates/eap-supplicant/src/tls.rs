@@ -484,12 +484,18 @@ impl ServerCertVerifier for EapServerVerifier {
             self.provider.signature_verification_algorithms.all,
         )?;
         if let Some(want) = &self.name_match {
-            let ee = webpki::EndEntityCert::try_from(end_entity)
+            let names = tls_hostname::CertificateNames::from_der(end_entity.as_ref())
                 .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
-            let names: Vec<&str> = ee.valid_dns_names().collect();
-            if !names.iter().any(|n| want.matches(n)) {
+            // SAN dNSNames; the subject CN only when there is none (wpa_supplicant's
+            // domain_suffix_match does the same for CN-only RADIUS certificates).
+            let candidates = if names.dns_names().is_empty() {
+                names.common_names()
+            } else {
+                names.dns_names()
+            };
+            if !candidates.iter().any(|n| want.matches(n)) {
                 tracing::warn!(
-                    "EAP-TLS: server certificate names {names:?} do not satisfy the configured {want:?}"
+                    "EAP-TLS: server certificate names {candidates:?} do not satisfy the configured {want:?}"
                 );
                 return Err(rustls::Error::InvalidCertificate(
                     CertificateError::NotValidForName,

@@ -35,9 +35,17 @@ fn ca(name: &str) -> (rcgen::Certificate, KeyPair) {
 }
 
 pub fn pki() -> Pki {
+    pki_with_server(vec!["radius.example.org".into()], None)
+}
+
+/// A PKI whose server certificate has these SAN dNSNames and this subject CN.
+pub fn pki_with_server(sans: Vec<String>, cn: Option<&str>) -> Pki {
     let (ca_cert, ca_key) = ca("test CA");
     let (other, _) = ca("other CA");
-    let mut sp = CertificateParams::new(vec!["radius.example.org".into()]).unwrap();
+    let mut sp = CertificateParams::new(sans).unwrap();
+    if let Some(cn) = cn {
+        sp.distinguished_name.push(DnType::CommonName, cn);
+    }
     sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let sk = KeyPair::generate().unwrap();
     let sc = sp.signed_by(&sk, &ca_cert, &ca_key).unwrap();
