@@ -70,3 +70,8 @@ pub use event::{Authenticated, Event, FailureReason, Protocol, TlsVersion};
 pub use peer::{ConversationState, Discarded, Handled, Peer, PeerOutput};
 pub use secret::Secret;
 pub use supplicant::{FrameError, FrameHandled, Output, PaeState, Supplicant};
+
+/// The README's example, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
