@@ -12,10 +12,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod ciphers;
 mod dot1x;
 mod proxy;
-mod verify_name;
 mod sip;
+mod verify_name;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -60,6 +61,8 @@ enum Command {
     Dot1x(Box<dot1x::Dot1xArgs>),
     /// Does a server certificate identify a host? From a file, or over a real TLS handshake.
     VerifyName(verify_name::VerifyNameArgs),
+    /// What an OpenSSL 1.1.1 cipher string selects, and what rustls can negotiate of it.
+    Ciphers(ciphers::CiphersArgs),
     #[command(flatten)]
     Proxy(proxy::ProxyCommand),
     /// SIP: parse a captured message; register a line (digest, mediasec, Auth INVITE).
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Show { json, file } => show(&file, json),
         Command::Dot1x(args) => dot1x::run(&args),
         Command::VerifyName(args) => verify_name::run(&args),
+        Command::Ciphers(args) => ciphers::run(&args),
         Command::Proxy(command) => proxy::run(command),
         Command::Sip(command) => sip::run(command),
     };

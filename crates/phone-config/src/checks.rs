@@ -8,6 +8,7 @@ use crate::value::{Origin, ProxyMode, Transport, Value};
 
 pub(crate) fn check(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnostic>) {
     restricted_domains(s, index, out);
+    cipher_list(s, index, out);
     rtp_range(s, out);
     ldap(s, out);
     http_proxy(s, out);
@@ -45,7 +46,7 @@ fn restricted_domains(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnos
         let Some(rule) = value.get() else { continue };
         match &rule.host {
             Some(host) => {
-                let at = host_location(index, value, rule.host_offset().unwrap_or(0));
+                let at = offset_location(index, value, rule.host_offset().unwrap_or(0));
                 check_host(list, name, at, host, out);
             }
             None if from_file(value) => out.push(
@@ -59,14 +60,14 @@ fn restricted_domains(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnos
         for (base, value) in [("Proxy", &line.proxy), ("Outbound_Proxy", &line.outbound_proxy)] {
             if let Some(hp) = value.get() {
                 let name = format!("{base}_{}_", i + 1);
-                check_host(list, &name, host_location(index, value, 0), &hp.host, out);
+                check_host(list, &name, offset_location(index, value, 0), &hp.host, out);
             }
         }
     }
 }
 
-/// Where a host inside a value is: exact when the file spells the value literally.
-fn host_location<T>(index: &LineIndex<'_>, value: &Value<T>, offset: usize) -> Option<Location> {
+/// Where a byte offset inside a value is: exact when the file spells the value literally.
+fn offset_location<T>(index: &LineIndex<'_>, value: &Value<T>, offset: usize) -> Option<Location> {
     match value.span() {
         Some(start) => Some(index.location(start + offset)),
         None => value.location(),
@@ -102,6 +103,74 @@ fn check_host(list: &DomainList, name: &str, at: Option<Location>, host: &Host, 
             .at(at)
             .hint("the phone checks the expanded name; make sure the macro expands to a host inside the list"),
         ),
+    }
+}
+
+/// SPEC §9: the cipher string in OpenSSL 1.1.1d's own terms (`cipher-string`), and what is
+/// left of it for a rustls client.
+fn cipher_list(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnostic>) {
+    let value = &s.tls.tls_cipher_list;
+    let text = value.get().as_str();
+    if text.trim().is_empty() {
+        return;
+    }
+    let at = |offset: usize| offset_location(index, value, offset);
+    let default_note = "each TLS application then uses its own default (SPEC §9)";
+    let list = match cipher_string::CipherList::parse(text) {
+        Ok(list) => list,
+        Err(e) => {
+            out.push(
+                Diagnostic::new(
+                    Severity::Error,
+                    Kind::CipherList,
+                    format!("OpenSSL 1.1.1d refuses `{text}`: {e}"),
+                )
+                .param("TLS_Cipher_List")
+                .at(at(e.offset().unwrap_or(0)))
+                .hint(default_note),
+            );
+            return;
+        }
+    };
+    for d in list.diagnostics() {
+        let severity = if d.is_warning() {
+            Severity::Warning
+        } else {
+            Severity::Note
+        };
+        out.push(
+            Diagnostic::new(severity, Kind::CipherList, d.kind.to_string())
+                .param("TLS_Cipher_List")
+                .at(at(d.span.start)),
+        );
+    }
+    #[cfg(feature = "rustls")]
+    {
+        let provider = rustls::crypto::ring::default_provider();
+        let projection = list.rustls_suites(&provider);
+        if projection.is_empty() {
+            let why: Vec<String> = projection
+                .dropped()
+                .iter()
+                .take(3)
+                .map(ToString::to_string)
+                .collect();
+            out.push(
+                Diagnostic::new(
+                    Severity::Warning,
+                    Kind::CipherList,
+                    format!(
+                        "`{text}` selects {} OpenSSL suites but none a rustls client can negotiate ({}{})",
+                        list.suites().len(),
+                        why.join("; "),
+                        if projection.dropped().len() > 3 { "; ..." } else { "" }
+                    ),
+                )
+                .param("TLS_Cipher_List")
+                .at(value.location())
+                .hint(format!("phone-agent's TLS clients ignore it: {default_note}; add ECDHE+AESGCM or ECDHE+CHACHA20 suites")),
+            );
+        }
     }
 }
 

@@ -67,6 +67,9 @@ pub enum Kind {
     TlsNameValidation,
     /// A provisioning rule (`Profile_Rule`, `Upgrade_Rule`, ...) that does not parse.
     Rule,
+    /// A `TLS_Cipher_List` OpenSSL 1.1.1d refuses, parts of it OpenSSL ignores, or a list no
+    /// suite of which rustls can negotiate.
+    CipherList,
 }
 
 impl Kind {
@@ -88,6 +91,7 @@ impl Kind {
             Kind::MediaSec => "mediasec",
             Kind::TlsNameValidation => "tls-name-validation",
             Kind::Rule => "rule",
+            Kind::CipherList => "cipher-list",
         }
     }
 }

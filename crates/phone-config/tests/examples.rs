@@ -193,3 +193,43 @@ fn per_line_security_switched_off() {
         ]
     );
 }
+
+#[test]
+fn cipher_list_the_guide_uses_leaves_rustls_nothing() {
+    let parsed = parse(&example("cipher-list.xml")).unwrap();
+    assert_eq!(
+        summary(&parsed.diagnostics),
+        vec![row(W, CipherList, "TLS_Cipher_List", 5, 28)]
+    );
+    let d = &parsed.diagnostics[0];
+    assert!(
+        d.message.starts_with(
+            "`RSA:!aNULL:!eNULL` selects 18 OpenSSL suites but none a rustls client can negotiate"
+        ),
+        "{d:?}"
+    );
+}
+
+#[test]
+fn cipher_list_words_openssl_ignores() {
+    let parsed = parse(&example("cipher-list-ignored.xml")).unwrap();
+    assert_eq!(
+        summary(&parsed.diagnostics),
+        vec![
+            row(W, CipherList, "TLS_Cipher_List", 4, 41),
+            row(W, CipherList, "TLS_Cipher_List", 4, 50),
+            row(N, CipherList, "TLS_Cipher_List", 4, 58),
+        ]
+    );
+    assert_eq!(
+        parsed.diagnostics[0].message,
+        "`3DES` names no suite in this build"
+    );
+    // A string OpenSSL refuses is an error at its byte.
+    let parsed =
+        parse(b"<flat-profile>\n<TLS_Cipher_List>HIGH:!</TLS_Cipher_List>\n</flat-profile>").unwrap();
+    assert_eq!(
+        summary(&parsed.diagnostics),
+        vec![row(E, CipherList, "TLS_Cipher_List", 2, 24)]
+    );
+}
