@@ -78,14 +78,18 @@ pub fn run(args: &CiphersArgs) -> Result<ExitCode> {
             "diagnostics": diagnostics,
             "fallback": effective.fallback.as_ref().map(ToString::to_string),
         });
-        match &parsed {
-            Ok(list) => {
-                doc["openssl"] = json!(list.suites().iter().map(|s| s.openssl_name()).collect::<Vec<_>>())
-            }
-            Err(e) => {
-                doc["error"] =
-                    json!({ "message": e.to_string(), "offset": e.offset(), "openssl": e.openssl_reason() })
-            }
+        let (key, value) = match &parsed {
+            Ok(list) => (
+                "openssl",
+                json!(list.suites().iter().map(|s| s.openssl_name()).collect::<Vec<_>>()),
+            ),
+            Err(e) => (
+                "error",
+                json!({ "message": e.to_string(), "offset": e.offset(), "openssl": e.openssl_reason() }),
+            ),
+        };
+        if let Some(object) = doc.as_object_mut() {
+            object.insert(key.to_owned(), value);
         }
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
