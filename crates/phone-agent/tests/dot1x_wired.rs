@@ -54,8 +54,8 @@ struct Topology {
 }
 
 impl Topology {
-    fn new() -> Topology {
-        let tag = std::process::id() % 100_000;
+    fn new(suffix: &str) -> Topology {
+        let tag = format!("{}{suffix}", std::process::id() % 100_000);
         let t = Topology {
             auth_ns: format!("eapauth{tag}"),
             supp_ns: format!("eapsupp{tag}"),
@@ -120,8 +120,8 @@ impl Drop for Topology {
 struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("dot1x-wired-{}", std::process::id()));
+    fn new(suffix: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("dot1x-wired-{}{suffix}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         Scratch(dir)
@@ -249,72 +249,114 @@ fn agent(ns: &str, args: &[&str]) -> Run {
     }
 }
 
+/// Certificates, the two namespaces and hostapd on the authenticator's end.
+struct Lab {
+    // Field order is drop order: hostapd first, then the namespaces, then the files.
+    hostapd: Hostapd,
+    topo: Topology,
+    ca_pem: PathBuf,
+    other_ca: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+    other_cert: PathBuf,
+    other_key: PathBuf,
+    cfg: PathBuf,
+    _dir: Scratch,
+}
+
+impl Lab {
+    fn new(suffix: &str, reauth_period: u32) -> Lab {
+        let hostapd_bin = require("hostapd", "hostapd");
+        let dir = Scratch::new(suffix);
+        let root = ca("dot1x wired test CA");
+        let other = ca("other CA");
+        let (sc, sk) = leaf(
+            &root,
+            vec!["radius.example.org".into()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        );
+        let (cc, ck) = leaf(&root, vec![], ExtendedKeyUsagePurpose::ClientAuth);
+        let (oc, ok) = leaf(&other, vec![], ExtendedKeyUsagePurpose::ClientAuth);
+        let ca_pem = dir.write("ca.pem", root.0.pem());
+        let other_ca = dir.write("other-ca.pem", other.0.pem());
+        let server_cert = dir.write("server.pem", sc);
+        let server_key = dir.write("server.key", sk);
+        let client_cert = dir.write("client.pem", cc);
+        let client_key = dir.write("client.key", ck);
+        let other_cert = dir.write("other.pem", oc);
+        let other_key = dir.write("other.key", ok);
+        let cfg = dir.write(
+            "cfg.xml",
+            "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication></flat-profile>",
+        );
+        dir.write("eap_users", "* TLS\n");
+
+        let topo = Topology::new(suffix);
+        let conf = dir.write(
+            "hostapd.conf",
+            format!(
+                "interface={}\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\neap_reauth_period={}\n\
+                 eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\ntls_flags=[ENABLE-TLSv1.3]\n",
+                topo.auth_if,
+                reauth_period,
+                dir.0.join("eap_users").display(),
+                ca_pem.display(),
+                server_cert.display(),
+                server_key.display(),
+            ),
+        );
+        let log = dir.0.join("hostapd.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &topo.auth_ns])
+            .arg(hostapd_bin)
+            .arg("-ddK")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let hostapd = Hostapd { child, log };
+        assert!(
+            hostapd.wait_for(&["ENABLED"]) > 0,
+            "hostapd did not start:\n{}",
+            hostapd.log()
+        );
+        Lab {
+            hostapd,
+            topo,
+            ca_pem,
+            other_ca,
+            client_cert,
+            client_key,
+            other_cert,
+            other_key,
+            cfg,
+            _dir: dir,
+        }
+    }
+}
+
 #[test]
 fn hostapd_wired_port_in_network_namespaces() {
-    let hostapd_bin = require("hostapd", "hostapd");
-    let dir = Scratch::new();
-    let root = ca("dot1x wired test CA");
-    let other = ca("other CA");
-    let (sc, sk) = leaf(
-        &root,
-        vec!["radius.example.org".into()],
-        ExtendedKeyUsagePurpose::ServerAuth,
+    let lab = Lab::new("", 0);
+    let (hostapd, topo, cfg) = (&lab.hostapd, &lab.topo, &lab.cfg);
+    let (ca_pem, other_ca, client_cert, client_key, other_cert, other_key) = (
+        &lab.ca_pem,
+        &lab.other_ca,
+        &lab.client_cert,
+        &lab.client_key,
+        &lab.other_cert,
+        &lab.other_key,
     );
-    let (cc, ck) = leaf(&root, vec![], ExtendedKeyUsagePurpose::ClientAuth);
-    let (oc, ok) = leaf(&other, vec![], ExtendedKeyUsagePurpose::ClientAuth);
-    let ca_pem = dir.write("ca.pem", root.0.pem());
-    let other_ca = dir.write("other-ca.pem", other.0.pem());
-    let server_cert = dir.write("server.pem", sc);
-    let server_key = dir.write("server.key", sk);
-    let client_cert = dir.write("client.pem", cc);
-    let client_key = dir.write("client.key", ck);
-    let other_cert = dir.write("other.pem", oc);
-    let other_key = dir.write("other.key", ok);
-    let cfg = dir.write(
-        "cfg.xml",
-        "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication></flat-profile>",
-    );
-    dir.write("eap_users", "* TLS\n");
-
-    let topo = Topology::new();
-    let conf = dir.write(
-        "hostapd.conf",
-        format!(
-            "interface={}\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\neap_reauth_period=0\n\
-             eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\ntls_flags=[ENABLE-TLSv1.3]\n",
-            topo.auth_if,
-            dir.0.join("eap_users").display(),
-            ca_pem.display(),
-            server_cert.display(),
-            server_key.display(),
-        ),
-    );
-    let log = dir.0.join("hostapd.log");
-    let file = std::fs::File::create(&log).unwrap();
-    let child = Command::new("ip")
-        .args(["netns", "exec", &topo.auth_ns])
-        .arg(hostapd_bin)
-        .arg("-ddK")
-        .arg(&conf)
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let hostapd = Hostapd { child, log };
-    assert!(
-        hostapd.wait_for(&["ENABLED"]) > 0,
-        "hostapd did not start:\n{}",
-        hostapd.log()
-    );
-
     let s = |p: &Path| p.display().to_string();
     let common = |ca: &Path, cert: &Path, key: &Path, iface: &str| -> Vec<String> {
         vec![
             "--iface".into(),
             iface.into(),
             "--config".into(),
-            s(&cfg),
+            s(cfg),
             "--ca".into(),
             s(ca),
             "--client-cert".into(),
@@ -341,9 +383,9 @@ fn hostapd_wired_port_in_network_namespaces() {
     for (tls, version) in [("1.2", "TLSv1.2"), ("1.3", "TLSv1.3")] {
         let r = run(
             &["--tls", tls, "--domain-suffix-match", "example.org"],
-            &ca_pem,
-            &client_cert,
-            &client_key,
+            ca_pem,
+            client_cert,
+            client_key,
             &topo.supp_if,
         );
         assert_eq!(r.code, 0, "TLS {tls}: {}\n{}", r.json, hostapd.log());
@@ -362,7 +404,7 @@ fn hostapd_wired_port_in_network_namespaces() {
         ));
     }
 
-    let r = run(&["--logoff"], &ca_pem, &client_cert, &client_key, &topo.supp_if);
+    let r = run(&["--logoff"], ca_pem, client_cert, client_key, &topo.supp_if);
     assert_eq!(r.code, 0, "logoff run: {}", r.json);
     assert_eq!(r.get("logoff_sent"), true);
     assert!(
@@ -373,7 +415,7 @@ fn hostapd_wired_port_in_network_namespaces() {
     rows.push("hostapd wired  any      EAPOL-Logoff -> hostapd: received EAPOL-Logoff from STA".into());
 
     // The PC behind the phone authenticates with its own MAC ...
-    let r = run(&[], &ca_pem, &client_cert, &client_key, &topo.pc_if);
+    let r = run(&[], ca_pem, client_cert, client_key, &topo.pc_if);
     assert_eq!(r.code, 0, "PC: {}", r.json);
     assert_eq!(hostapd.wait_for(&[PC_MAC, "received EAPOL-Logoff from STA"]), 0);
     // ... and leaves: the phone sends the proxy Logoff with the PC's MAC from its own port.
@@ -383,7 +425,7 @@ fn hostapd_wired_port_in_network_namespaces() {
             "--iface",
             &topo.supp_if,
             "--config",
-            &s(&cfg),
+            &s(cfg),
             "--proxy-logoff",
             PC_MAC,
         ],
@@ -399,7 +441,7 @@ fn hostapd_wired_port_in_network_namespaces() {
     ));
     // Failures last, each from its own MAC: hostapd ignores a station's EAPOL-Start for 5 s
     // after it failed (AP_MAX_INACTIVITY_AFTER_DEAUTH).
-    let r = run(&[], &other_ca, &client_cert, &client_key, &topo.supp_if);
+    let r = run(&[], other_ca, client_cert, client_key, &topo.supp_if);
     assert_eq!(r.code, 1, "wrong CA: {}", r.json);
     assert!(r.get("msk").is_null());
     rows.push(format!(
@@ -407,7 +449,7 @@ fn hostapd_wired_port_in_network_namespaces() {
         r.get("failure").as_str().unwrap_or("")
     ));
 
-    let r = run(&[], &ca_pem, &other_cert, &other_key, &topo.other_if);
+    let r = run(&[], ca_pem, other_cert, other_key, &topo.other_if);
     assert_eq!(r.code, 1, "wrong client certificate: {}", r.json);
     assert_eq!(r.get("failure"), "the server sent EAP-Failure");
     rows.push(format!(
@@ -416,4 +458,38 @@ fn hostapd_wired_port_in_network_namespaces() {
     ));
 
     println!("{}", rows.join("\n"));
+}
+
+#[test]
+fn hostapd_reauthenticates_a_station_that_stays() {
+    // eap_reauth_period=2: hostapd asks the authorized station to authenticate again every 2 s.
+    let lab = Lab::new("r", 2);
+    let s = |p: &Path| p.display().to_string();
+    let r = agent(
+        &lab.topo.supp_ns,
+        &[
+            "--iface",
+            &lab.topo.supp_if,
+            "--config",
+            &s(&lab.cfg),
+            "--ca",
+            &s(&lab.ca_pem),
+            "--client-cert",
+            &s(&lab.client_cert),
+            "--client-key",
+            &s(&lab.client_key),
+            "--identity",
+            "phone@example.org",
+            "--stay",
+            "5",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.json, lab.hostapd.log());
+    let n = r.get("authentications").as_u64().unwrap_or(0);
+    assert!(
+        n >= 2,
+        "{n} authentications in 5 s with eap_reauth_period=2: {}",
+        r.json
+    );
+    println!("hostapd wired  any      re-auth      -> {n} authentications in 5 s (eap_reauth_period=2)");
 }

@@ -71,6 +71,10 @@ pub struct Dot1xArgs {
     /// With --iface: send EAPOL-Logoff once authenticated (the switch unauthorizes the port).
     #[arg(long)]
     logoff: bool,
+    /// With --iface: keep the port up this many seconds after authenticating, answering the
+    /// switch's re-authentications.
+    #[arg(long, value_name = "SECS", conflicts_with = "logoff")]
+    stay: Option<u64>,
     /// With --iface: only send a proxy EAPOL-Logoff on behalf of the PC with this MAC address
     /// (the phone does this when the PC behind it disconnects).
     #[arg(long, value_name = "MAC", requires = "iface")]
@@ -115,6 +119,8 @@ struct Outcome {
     elapsed: Duration,
     /// Wired: EAPOL frames sent, received, and whether EAPOL-Logoff was sent.
     eapol: Option<(usize, usize, bool)>,
+    /// Wired: successful authentications (re-authentications included).
+    authentications: Option<usize>,
 }
 
 /// Runs the subcommand.
@@ -147,6 +153,7 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 config,
                 Duration::from_secs(args.timeout.max(1)),
                 args.logoff,
+                args.stay.map(Duration::from_secs),
             )?;
             Outcome {
                 authenticated: w.authenticated,
@@ -156,6 +163,7 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 mppe_match: None,
                 elapsed: w.elapsed,
                 eapol: Some((w.frames_sent, w.frames_received, w.logged_off)),
+                authentications: Some(w.authentications),
             }
         }
         (None, Some(radius), Some(secret)) => {
@@ -232,6 +240,7 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
         mppe_match: None,
         elapsed: Duration::ZERO,
         eapol: None,
+        authentications: None,
     };
     let mut mppe = None;
     loop {
@@ -345,6 +354,7 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
             map.insert("eapol_frames_sent".into(), sent.into());
             map.insert("eapol_frames_received".into(), received.into());
             map.insert("logoff_sent".into(), logoff.into());
+            map.insert("authentications".into(), o.authentications.unwrap_or(0).into());
             map.remove("round_trips");
         }
         if args.show_keys {

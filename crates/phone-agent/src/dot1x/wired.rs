@@ -24,6 +24,9 @@ pub struct WiredOutcome {
     pub elapsed: Duration,
     /// Whether an EAPOL-Logoff was sent after authenticating.
     pub logged_off: bool,
+    /// Successful authentications (more than one when the port stayed up and the authenticator
+    /// re-authenticated).
+    pub authentications: usize,
 }
 
 struct Port {
@@ -66,8 +69,15 @@ pub fn send_proxy_logoff(iface: &str, pc: MacAddress) -> Result<()> {
     send(&mut port, &proxy_logoff(pc, EapolVersion::V2))
 }
 
-/// Runs one authentication on `iface`; with `logoff`, sends EAPOL-Logoff once authorized.
-pub fn authenticate(iface: &str, config: Config, limit: Duration, logoff: bool) -> Result<WiredOutcome> {
+/// Runs one authentication on `iface`; with `logoff`, sends EAPOL-Logoff once authorized; with
+/// `stay`, keeps the port up that long after the first success, answering re-authentications.
+pub fn authenticate(
+    iface: &str,
+    config: Config,
+    limit: Duration,
+    logoff: bool,
+    stay: Option<Duration>,
+) -> Result<WiredOutcome> {
     let mut port = open(iface)?;
     let mut supplicant = Supplicant::new(config);
     let started = Instant::now();
@@ -78,7 +88,9 @@ pub fn authenticate(iface: &str, config: Config, limit: Duration, logoff: bool) 
         frames_received: 0,
         elapsed: Duration::ZERO,
         logged_off: false,
+        authentications: 0,
     };
+    let mut stay_until: Option<Instant> = None;
     let mut timer: Option<Instant> = None;
     supplicant.link_up(started);
     loop {
@@ -91,7 +103,11 @@ pub fn authenticate(iface: &str, config: Config, limit: Duration, logoff: bool) 
                 }
                 Output::Timeout(at) => timer = Some(at),
                 Output::Event(Event::Authenticated(a)) => {
-                    outcome.elapsed = started.elapsed();
+                    if outcome.authentications == 0 {
+                        outcome.elapsed = started.elapsed();
+                        stay_until = stay.map(|d| Instant::now() + d);
+                    }
+                    outcome.authentications += 1;
                     outcome.authenticated = Some(a);
                 }
                 Output::Event(Event::Failed { reason }) => {
@@ -109,11 +125,15 @@ pub fn authenticate(iface: &str, config: Config, limit: Duration, logoff: bool) 
             outcome.logged_off = true;
             continue;
         }
-        if outcome.authenticated.is_some() || outcome.failure.is_some() {
+        let now = Instant::now();
+        let staying = stay_until.is_some_and(|t| now < t);
+        if outcome.failure.is_some() || (outcome.authenticated.is_some() && !staying) {
+            if outcome.failure.is_some() {
+                outcome.authenticated = None;
+            }
             return Ok(outcome);
         }
-        let now = Instant::now();
-        if now.duration_since(started) > limit {
+        if outcome.authenticated.is_none() && now.duration_since(started) > limit {
             outcome.elapsed = started.elapsed();
             outcome.failure = Some(format!("no outcome within {limit:?}"));
             return Ok(outcome);
