@@ -19,6 +19,8 @@ cargo xtask <command>
   fuzz TARGET [S]  run one fuzz target for S seconds (default 300)
   limbo            run x509-limbo through tls-hostname (strict, phone, provisioning); results in
                    limbo's format in target/limbo/, scores on stderr
+  bench ciphers    cipher-string against OpenSSL 1.1.1d's SSL_CTX_set_cipher_list in-process,
+                   same strings, same run; prints the ratio (builds OpenSSL the first time)
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -31,6 +33,7 @@ fn main() -> Result<()> {
         ["setup"] => setup(),
         ["limbo"] => limbo::limbo(&root()),
         ["oracle-ciphers"] => oracle_ciphers::oracle_ciphers(&root()),
+        ["bench", "ciphers"] => oracle_ciphers::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),

@@ -1106,3 +1106,19 @@ fn tls13_corpus(table: &SourceTable) -> Vec<String> {
     out.retain(|s| seen.insert(s.clone()));
     out
 }
+
+/// `cargo xtask bench ciphers`: OpenSSL 1.1.1d's `SSL_CTX_set_cipher_list`, in-process in the
+/// oracle tool, against `cipher_string::CipherList::parse` on the same strings in the same
+/// run; prints both times and the ratio.
+pub fn bench(root: &Path) -> Result<()> {
+    let tool = build_oracle(root)?;
+    let status = Command::new(&tool)
+        .arg("bench")
+        .env("OPENSSL_CONF", "/dev/null")
+        .status()
+        .with_context(|| format!("running {}", tool.display()))?;
+    if !status.success() {
+        bail!("{} bench failed: {status}", tool.display());
+    }
+    Ok(())
+}
