@@ -39,7 +39,7 @@ impl Error {
     }
 }
 
-/// The kinds of [`Error`].
+/// The kinds of [`struct@Error`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ErrorKind {

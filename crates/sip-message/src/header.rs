@@ -328,7 +328,7 @@ pub fn parse_number(value: &str, max: u64, expected: &'static str) -> Result<u64
     })
 }
 
-/// `Call-ID` = word [ "@" word ] (RFC 3261 §25.1).
+/// `Call-ID = word [ "@" word ]` (RFC 3261 §25.1).
 pub fn parse_call_id(value: &str) -> Result<&str, ValueError> {
     let is_word = |c: char| is_token_char(c) || "()<>:\\\"/[]?{}".contains(c);
     complete(value, |i| {

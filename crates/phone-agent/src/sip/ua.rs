@@ -54,7 +54,7 @@ impl Transport {
 pub struct LineConfig {
     pub user: String,
     pub password: Zeroizing<String>,
-    /// The registrar's domain (`Proxy_n_` host[:port]): Request-URI `sip:DOMAIN`, AOR `sip:USER@DOMAIN`.
+    /// The registrar's domain (`Proxy_n_` host\[:port\]): Request-URI `sip:DOMAIN`, AOR `sip:USER@DOMAIN`.
     pub domain: String,
     pub transport: Transport,
     /// Our address as the peer reaches it (Via sent-by, Contact).
