@@ -190,7 +190,8 @@ fn real_handshake_with_openssl_s_server() {
     assert_eq!(o.status.code(), Some(1));
     // Same CA name, another key: webpki finds the issuer by name and refuses its signature.
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("refused: certificate chain: InvalidSignatureForPublicKey"),
+        String::from_utf8_lossy(&o.stdout)
+            .contains("refused: certificate chain: InvalidSignatureForPublicKey"),
         "{}",
         String::from_utf8_lossy(&o.stdout)
     );
