@@ -4,10 +4,10 @@ use std::fmt;
 
 use rasn::types::ObjectIdentifier;
 use rasn_pkix::{
-    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, Certificate, ExtKeyUsageSyntax,
-    Extension, GeneralName, Name, NameConstraints, Time,
+    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, Certificate, CertificateList,
+    ExtKeyUsageSyntax, Extension, GeneralName, Name, NameConstraints, TbsCertList, Time,
 };
-use rustls::pki_types::CertificateDer;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer};
 
 use crate::certificate::{CertificateNames, SanExtension, decode_certificate, extensions};
 use crate::reference::ReferenceName;
@@ -64,6 +64,13 @@ pub enum ChainCheck {
     PublicKey,
     /// RFC 5280 §4.1.1.2: the outer signatureAlgorithm equals the TBS signature field.
     SignatureAlgorithmMatch,
+    /// RFC 5280 §5.2.3: a CRL issued by a CA of the path carries a non-critical cRLNumber,
+    /// a non-negative INTEGER of at most 20 octets.
+    CrlNumber,
+    /// RFC 5280 §4.2.1.3 / §6.3.3 (f): a CA of the path that issued one of the CRLs has
+    /// cRLSign in its keyUsage, when it has a keyUsage (the trust anchor included, which
+    /// rustls-webpki does not check).
+    CrlSign,
 }
 
 impl ChainCheck {
@@ -87,6 +94,8 @@ impl ChainCheck {
             Self::AuthorityInfoAccess => "authority information access (RFC 5280 4.2.2.1)",
             Self::PublicKey => "public key algorithm and size (CA/B BR 6.1.5)",
             Self::SignatureAlgorithmMatch => "signature algorithm fields agree (RFC 5280 4.1.1.2)",
+            Self::CrlNumber => "CRL number (RFC 5280 5.2.3)",
+            Self::CrlSign => "CRL issuer key usage has cRLSign (RFC 5280 4.2.1.3)",
         }
     }
 }
@@ -111,6 +120,8 @@ pub enum Position {
     Root,
     /// The path as a whole.
     Path,
+    /// CRL number `n` in the list given to the verifier, from 0.
+    Crl(usize),
 }
 
 impl fmt::Display for Position {
@@ -120,6 +131,7 @@ impl fmt::Display for Position {
             Self::Intermediate(n) => write!(f, "intermediate #{n}"),
             Self::Root => f.write_str("root"),
             Self::Path => f.write_str("path"),
+            Self::Crl(n) => write!(f, "CRL #{n}"),
         }
     }
 }
@@ -163,6 +175,7 @@ mod oid {
     pub const POLICY_MAPPINGS: &[u32] = &[2, 5, 29, 33];
     pub const INHIBIT_ANY_POLICY: &[u32] = &[2, 5, 29, 54];
     pub const AIA: &[u32] = &[1, 3, 6, 1, 5, 5, 7, 1, 1];
+    pub const CRL_NUMBER: &[u32] = &[2, 5, 29, 20];
     pub const RSA: &[u32] = &[1, 2, 840, 113549, 1, 1, 1];
     pub const EC: &[u32] = &[1, 2, 840, 10045, 2, 1];
     pub const DSA: &[u32] = &[1, 2, 840, 10040, 4, 1];
@@ -462,14 +475,108 @@ fn ca_common(c: &Cert) -> Result<(), ChainCheckFailure> {
     Ok(())
 }
 
-/// `Some(bit)` if there is a keyUsage extension.
+/// keyUsage bits (RFC 5280 §4.2.1.3), numbered from digitalSignature (0).
+const KEY_CERT_SIGN: usize = 5;
+const CRL_SIGN: usize = 6;
+
+/// `Some(keyCertSign)` if there is a keyUsage extension.
 fn key_cert_sign(c: &Cert) -> Result<Option<bool>, ChainCheckFailure> {
+    key_usage_bit(c, KEY_CERT_SIGN, ChainCheck::KeyUsage)
+}
+
+/// `Some(bit)` if there is a keyUsage extension.
+fn key_usage_bit(c: &Cert, bit: usize, check: ChainCheck) -> Result<Option<bool>, ChainCheckFailure> {
     match c.ext(oid::KEY_USAGE) {
         None => Ok(None),
         Some(e) => {
-            let ku: rasn::types::BitString = c.decode_ext(e, ChainCheck::KeyUsage)?;
-            Ok(Some(ku.get(5).is_some_and(|b| *b)))
+            let ku: rasn::types::BitString = c.decode_ext(e, check)?;
+            Ok(Some(ku.get(bit).is_some_and(|b| *b)))
         }
+    }
+}
+
+/// Checks on the CRLs issued by a CA of the path (intermediates and root; an end-entity
+/// certificate issues none). A CRL whose issuer is no CA of the path is not looked at.
+pub(crate) fn crls(
+    intermediates: &[CertificateDer<'_>],
+    root: Option<&CertificateDer<'_>>,
+    crls: &[CertificateRevocationListDer<'_>],
+) -> Result<(), ChainCheckFailure> {
+    if crls.is_empty() {
+        return Ok(());
+    }
+    let mut cas = Vec::new();
+    for (i, der) in intermediates.iter().enumerate() {
+        cas.push(Cert::decode(der, Position::Intermediate(i))?);
+    }
+    if let Some(root) = root {
+        cas.push(Cert::decode(root, Position::Root)?);
+    }
+    for (index, der) in crls.iter().enumerate() {
+        let position = Position::Crl(index);
+        // rustls-webpki parsed it already; rasn reading it differently is still a refusal,
+        // as its cRLNumber cannot be checked.
+        let list: CertificateList = rasn::der::decode(der.as_ref()).map_err(|e| {
+            fail(
+                ChainCheck::CrlNumber,
+                position,
+                format!("CRL does not decode: {e}"),
+            )
+        })?;
+        let issuer = name_key(&list.tbs_cert_list.issuer);
+        let issuers: Vec<&Cert> = cas
+            .iter()
+            .filter(|c| name_key(&c.inner.tbs_certificate.subject) == issuer)
+            .collect();
+        if issuers.is_empty() {
+            continue;
+        }
+        crl_number(&list.tbs_cert_list, position)?;
+        for c in issuers {
+            if key_usage_bit(c, CRL_SIGN, ChainCheck::CrlSign)? == Some(false) {
+                return Err(c.fail(
+                    ChainCheck::CrlSign,
+                    format!("issued CRL #{index}, but its keyUsage lacks cRLSign"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// RFC 5280 §5.2.3: cRLNumber present, not critical, an INTEGER in 0..2^159 (at most 20
+/// content octets, non-negative).
+fn crl_number(tbs: &TbsCertList, position: Position) -> Result<(), ChainCheckFailure> {
+    let bad = |detail: &str| fail(ChainCheck::CrlNumber, position, detail.to_owned());
+    let Some(ext) = tbs
+        .crl_extensions
+        .iter()
+        .flat_map(|exts| exts.iter())
+        .find(|e| is(&e.extn_id, oid::CRL_NUMBER))
+    else {
+        return Err(bad("CRL has no cRLNumber extension"));
+    };
+    if ext.critical {
+        return Err(bad("cRLNumber marked critical"));
+    }
+    let value: &[u8] = &ext.extn_value;
+    // Decoding and re-encoding gives back the same octets only for one DER INTEGER, alone.
+    let reencoded = rasn::der::decode::<rasn::types::Integer>(value)
+        .ok()
+        .and_then(|n| rasn::der::encode(&n).ok());
+    if reencoded.as_deref() != Some(value) {
+        return Err(bad("cRLNumber is not a single DER INTEGER"));
+    }
+    let content = der_content(value).unwrap_or_default();
+    match content {
+        [] => Err(bad("cRLNumber is empty")),
+        [first, ..] if *first >= 0x80 => Err(bad("cRLNumber is negative")),
+        long if long.len() > 20 => Err(fail(
+            ChainCheck::CrlNumber,
+            position,
+            format!("cRLNumber of {} octets (at most 20)", long.len()),
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -608,4 +715,151 @@ fn name_key(name: &Name) -> Vec<Vec<(Vec<u32>, String)>> {
             atvs
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, IsCa, KeyIdMethod,
+        KeyPair, KeyUsagePurpose, SerialNumber,
+    };
+
+    use super::*;
+
+    /// A self-signed CA named `CN=CRL test CA` with these key usages (none: no keyUsage).
+    fn ca(key: &KeyPair, usages: &[KeyUsagePurpose]) -> rcgen::Certificate {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, "CRL test CA");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = usages.to_vec();
+        params.self_signed(key).unwrap()
+    }
+
+    /// A CRL (cRLNumber 7, nothing revoked) from `issuer`, which must have cRLSign or no
+    /// keyUsage (rcgen refuses otherwise).
+    fn crl(issuer: &rcgen::Certificate, key: &KeyPair) -> CertificateRevocationListDer<'static> {
+        let params = CertificateRevocationListParams {
+            this_update: rcgen::date_time_ymd(2025, 1, 1),
+            next_update: rcgen::date_time_ymd(2035, 1, 1),
+            crl_number: SerialNumber::from(7u64),
+            issuing_distribution_point: None,
+            revoked_certs: Vec::new(),
+            key_identifier_method: KeyIdMethod::Sha256,
+        };
+        params.signed_by(issuer, key).unwrap().der().clone()
+    }
+
+    fn tbs(der: &CertificateRevocationListDer<'_>) -> TbsCertList {
+        rasn::der::decode::<CertificateList>(der.as_ref())
+            .unwrap()
+            .tbs_cert_list
+    }
+
+    fn with_crl_number(mut tbs: TbsCertList, edit: impl Fn(&mut Extension)) -> TbsCertList {
+        for e in tbs.crl_extensions.iter_mut().flat_map(|exts| exts.iter_mut()) {
+            if is(&e.extn_id, oid::CRL_NUMBER) {
+                edit(e);
+            }
+        }
+        tbs
+    }
+
+    fn crl_number_failure(tbs: &TbsCertList) -> Option<String> {
+        crl_number(tbs, Position::Crl(0)).err().map(|f| {
+            assert_eq!(f.check(), ChainCheck::CrlNumber);
+            assert_eq!(f.position(), Position::Crl(0));
+            f.detail().to_owned()
+        })
+    }
+
+    #[test]
+    fn crl_number_present_non_critical_and_well_formed() {
+        let key = KeyPair::generate().unwrap();
+        let ca = ca(&key, &[KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign]);
+        let good = tbs(&crl(&ca, &key));
+        assert_eq!(crl_number_failure(&good), None);
+
+        let mut missing = good.clone();
+        if let Some(exts) = missing.crl_extensions.as_mut() {
+            exts.retain(|e| !is(&e.extn_id, oid::CRL_NUMBER));
+        }
+        assert_eq!(
+            crl_number_failure(&missing).as_deref(),
+            Some("CRL has no cRLNumber extension")
+        );
+        let mut no_extensions = good.clone();
+        no_extensions.crl_extensions = None;
+        assert!(crl_number_failure(&no_extensions).is_some());
+
+        let critical = with_crl_number(good.clone(), |e| e.critical = true);
+        assert_eq!(
+            crl_number_failure(&critical).as_deref(),
+            Some("cRLNumber marked critical")
+        );
+
+        let set = |bytes: &'static [u8]| {
+            with_crl_number(good.clone(), move |e| e.extn_value = bytes.to_vec().into())
+        };
+        assert_eq!(crl_number_failure(&set(&[0x02, 0x01, 0x00])), None); // 0 is allowed
+        assert_eq!(
+            crl_number_failure(&set(&[0x02, 0x01, 0xff])).as_deref(),
+            Some("cRLNumber is negative")
+        );
+        let mut long = vec![0x02, 21, 0x01];
+        long.extend([0u8; 20]);
+        let long: &'static [u8] = long.leak();
+        assert_eq!(
+            crl_number_failure(&set(long)).as_deref(),
+            Some("cRLNumber of 21 octets (at most 20)")
+        );
+        let mut twenty = vec![0x02, 20, 0x7f];
+        twenty.extend([0u8; 19]);
+        let twenty: &'static [u8] = twenty.leak();
+        assert_eq!(crl_number_failure(&set(twenty)), None);
+        // Not an INTEGER, trailing octets, non-minimal encoding.
+        for bad in [
+            &[0x04u8, 0x01, 0x01][..],
+            &[0x02, 0x01, 0x01, 0x00],
+            &[0x02, 0x02, 0x00, 0x01],
+        ] {
+            assert_eq!(
+                crl_number_failure(&set(bad)).as_deref(),
+                Some("cRLNumber is not a single DER INTEGER"),
+                "{bad:02x?}"
+            );
+        }
+    }
+
+    #[test]
+    fn crl_issuer_key_usage_has_crl_sign() {
+        let key = KeyPair::generate().unwrap();
+        let signer = ca(&key, &[KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign]);
+        let list = crl(&signer, &key);
+        let crls = std::slice::from_ref(&list);
+        // The same CA (name and key) reissued with other key usages.
+        let both = signer.der().clone();
+        let no_key_usage = ca(&key, &[]).der().clone();
+        let cert_sign_only = ca(&key, &[KeyUsagePurpose::KeyCertSign]).der().clone();
+
+        assert_eq!(super::crls(&[], Some(&both), crls), Ok(()));
+        assert_eq!(super::crls(&[], Some(&no_key_usage), crls), Ok(()));
+        let root = super::crls(&[], Some(&cert_sign_only), crls).unwrap_err();
+        assert_eq!(root.check(), ChainCheck::CrlSign);
+        assert_eq!(root.position(), Position::Root);
+        assert_eq!(root.detail(), "issued CRL #0, but its keyUsage lacks cRLSign");
+        let intermediate = super::crls(std::slice::from_ref(&cert_sign_only), None, crls).unwrap_err();
+        assert_eq!(intermediate.position(), Position::Intermediate(0));
+
+        // A CRL from a CA outside the path is not looked at.
+        let other_key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "another CA");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+        let other = params.self_signed(&other_key).unwrap().der().clone();
+        assert_eq!(super::crls(&[], Some(&other), crls), Ok(()));
+        assert_eq!(super::crls(&[], Some(&cert_sign_only), &[]), Ok(()));
+    }
 }

@@ -52,6 +52,8 @@ pub enum NameCheck {
 pub struct ServerIdentityVerifier {
     roots: Vec<Root>,
     crls: Vec<webpki::CertRevocationList<'static>>,
+    /// The same CRLs as given, for the `Strict` checks rustls-webpki does not make.
+    crl_ders: Vec<CertificateRevocationListDer<'static>>,
     profile: Profile,
     name_check: NameCheck,
     max_intermediates: Option<usize>,
@@ -194,6 +196,7 @@ impl ServerIdentityVerifier {
         Ok(Self {
             roots: out,
             crls: Vec::new(),
+            crl_ders: Vec::new(),
             profile,
             name_check: NameCheck::Enabled,
             max_intermediates: None,
@@ -216,7 +219,9 @@ impl ServerIdentityVerifier {
     }
 
     /// Also checks revocation against these CRLs (every certificate in the chain; a
-    /// certificate whose status no CRL gives is refused).
+    /// certificate whose status no CRL gives is refused). Under [`Profile::Strict`], a CRL
+    /// issued by a CA of the path must also have a well-formed, non-critical cRLNumber, and
+    /// that CA's keyUsage, if any, must include cRLSign.
     pub fn with_crls(
         mut self,
         crls: impl IntoIterator<Item = CertificateRevocationListDer<'static>>,
@@ -227,6 +232,7 @@ impl ServerIdentityVerifier {
                 detail: e.to_string(),
             })?;
             self.crls.push(crl.into());
+            self.crl_ders.push(der);
         }
         Ok(self)
     }
@@ -345,7 +351,8 @@ impl ServerIdentityVerifier {
                     && r.anchor.subject_public_key_info == anchor.subject_public_key_info
             })
             .map(|r| &r.der);
-        checks::path(intermediates, root, now)
+        checks::path(intermediates, root, now)?;
+        checks::crls(intermediates, root, &self.crl_ders)
     }
 }
 

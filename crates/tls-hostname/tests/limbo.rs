@@ -70,7 +70,7 @@ fn whole_suite_score_under_strict() {
     let (pass, fail, skip) = score(&all);
     eprintln!("strict: {pass} pass / {fail} fail / {skip} skip");
     // rustls-webpki 0.103 scores 131 / 60 / 17 and OpenSSL 3.0 145 on these cases.
-    assert!(pass >= 183, "{pass} pass / {fail} fail / {skip} skip");
+    assert!(pass >= 186, "{pass} pass / {fail} fail / {skip} skip");
 }
 
 #[test]
