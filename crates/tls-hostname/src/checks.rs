@@ -15,8 +15,9 @@ use crate::reference::ReferenceName;
 /// One certificate check beyond rustls-webpki's, each named after the rule it enforces.
 ///
 /// `Strict` applies all of them; `Phone` and `Provisioning` only
-/// [`MaxIntermediates`](Self::MaxIntermediates) (legacy phone PKIs fail the others while
-/// being the deployment). Where x509-limbo has two conflicting cases, the choice is noted.
+/// [`MaxIntermediates`](Self::MaxIntermediates) and
+/// [`DirectoryNameConstraints`](Self::DirectoryNameConstraints) (legacy phone PKIs fail the
+/// others while being the deployment). Where x509-limbo has two conflicting cases, the choice is noted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChainCheck {
@@ -67,6 +68,14 @@ pub enum ChainCheck {
     /// RFC 5280 §5.2.3: a CRL issued by a CA of the path carries a non-critical cRLNumber,
     /// a non-negative INTEGER of at most 20 octets.
     CrlNumber,
+    /// RFC 5280 §4.2.1.10 / §6.1.3 (b)–(c): the subject DN and every SAN directoryName of the
+    /// certificates below a trust anchor are within its permitted directoryName subtrees and
+    /// outside its excluded ones (prefix match of RDNs, compared as in §7.1). rustls-webpki
+    /// does not implement directoryName constraints and refuses every certificate under one,
+    /// so the verifier takes them out of the anchors it gives webpki and checks them here,
+    /// under every profile. A directoryName constraint in an intermediate is still webpki's
+    /// (refused).
+    DirectoryNameConstraints,
     /// RFC 5280 §4.2.1.3 / §6.3.3 (f): a CA of the path that issued one of the CRLs has
     /// cRLSign in its keyUsage, when it has a keyUsage (the trust anchor included, which
     /// rustls-webpki does not check).
@@ -95,6 +104,7 @@ impl ChainCheck {
             Self::PublicKey => "public key algorithm and size (CA/B BR 6.1.5)",
             Self::SignatureAlgorithmMatch => "signature algorithm fields agree (RFC 5280 4.1.1.2)",
             Self::CrlNumber => "CRL number (RFC 5280 5.2.3)",
+            Self::DirectoryNameConstraints => "directoryName name constraints (RFC 5280 4.2.1.10)",
             Self::CrlSign => "CRL issuer key usage has cRLSign (RFC 5280 4.2.1.3)",
         }
     }
@@ -473,6 +483,156 @@ fn ca_common(c: &Cert) -> Result<(), ChainCheckFailure> {
         }
     }
     Ok(())
+}
+
+/// A trust anchor's directoryName name constraints (see
+/// [`ChainCheck::DirectoryNameConstraints`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct DirectoryNameConstraints {
+    permitted: Vec<Name>,
+    excluded: Vec<Name>,
+}
+
+/// Splits the directoryName subtrees off a trust anchor's nameConstraints, given as
+/// rustls-webpki keeps them (the NameConstraints SEQUENCE's contents). Returns what is left
+/// for webpki, byte for byte (`None` when nothing is), and the directoryName subtrees; `None`
+/// when there is no directoryName subtree or the extension does not read, so that webpki
+/// keeps refusing what it cannot check.
+pub(crate) fn split_directory_name_constraints(
+    nc: &[u8],
+) -> Option<(Option<Vec<u8>>, DirectoryNameConstraints)> {
+    const PERMITTED: u8 = 0xa0;
+    const EXCLUDED: u8 = 0xa1;
+    const DIRECTORY_NAME: u8 = 0xa4;
+    let mut dn = DirectoryNameConstraints::default();
+    let mut kept = Vec::new();
+    let mut rest = nc;
+    while !rest.is_empty() {
+        let (tag, _, subtrees, after) = tlv(rest)?;
+        rest = after;
+        if tag != PERMITTED && tag != EXCLUDED {
+            return None;
+        }
+        let mut keep = Vec::new();
+        let mut list = subtrees;
+        while !list.is_empty() {
+            let (subtree_tag, whole, subtree, after) = tlv(list)?;
+            list = after;
+            let (base_tag, _, base, _) = tlv(subtree)?;
+            if subtree_tag != 0x30 {
+                return None;
+            }
+            if base_tag != DIRECTORY_NAME {
+                keep.extend_from_slice(whole);
+                continue;
+            }
+            let name: Name = rasn::der::decode(base).ok()?;
+            if tag == PERMITTED {
+                dn.permitted.push(name);
+            } else {
+                dn.excluded.push(name);
+            }
+        }
+        if !keep.is_empty() {
+            kept.push(tag);
+            der_length(keep.len(), &mut kept);
+            kept.extend(keep);
+        }
+    }
+    if dn.permitted.is_empty() && dn.excluded.is_empty() {
+        return None;
+    }
+    Some(((!kept.is_empty()).then_some(kept), dn))
+}
+
+/// Checks the end-entity certificate and the intermediates below an anchor against its
+/// directoryName constraints: subject DN (when not empty) and SAN directoryNames.
+pub(crate) fn directory_name_constraints(
+    constraints: &DirectoryNameConstraints,
+    end_entity: &CertificateDer<'_>,
+    intermediates: &[CertificateDer<'_>],
+) -> Result<(), ChainCheckFailure> {
+    let check = ChainCheck::DirectoryNameConstraints;
+    let certs = std::iter::once((end_entity, Position::EndEntity)).chain(
+        intermediates
+            .iter()
+            .enumerate()
+            .map(|(i, der)| (der, Position::Intermediate(i))),
+    );
+    for (der, position) in certs {
+        let c = Cert::decode(der, position)?;
+        let mut names: Vec<(String, Name)> = Vec::new();
+        let subject = &c.inner.tbs_certificate.subject;
+        let Name::RdnSequence(rdns) = subject;
+        if !rdns.is_empty() {
+            names.push(("subject".to_owned(), subject.clone()));
+        }
+        if let Some(e) = c.ext(oid::SAN) {
+            let san: rasn_pkix::SubjectAltName = c.decode_ext(e, check)?;
+            for (k, general_name) in san.iter().enumerate() {
+                if let GeneralName::DirectoryName(name) = general_name {
+                    names.push((format!("SAN #{k} (directoryName)"), name.clone()));
+                }
+            }
+        }
+        for (what, name) in &names {
+            let key = name_key(name);
+            let within = |base: &Name| key.starts_with(&name_key(base));
+            if !constraints.permitted.is_empty() && !constraints.permitted.iter().any(within) {
+                return Err(c.fail(
+                    check,
+                    format!("{what} is not within the root's permitted directoryName subtrees"),
+                ));
+            }
+            if constraints.excluded.iter().any(within) {
+                return Err(c.fail(
+                    check,
+                    format!("{what} is within an excluded directoryName subtree of the root"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One DER TLV read from the front of the input: (tag, the whole TLV, its content, what
+/// follows).
+type Tlv<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+/// Reads one DER TLV. Single-octet tags only.
+fn tlv(input: &[u8]) -> Option<Tlv<'_>> {
+    let (&tag, after) = input.split_first()?;
+    let (&len0, after) = after.split_first()?;
+    let (len, after) = if len0 < 0x80 {
+        (usize::from(len0), after)
+    } else {
+        let n = usize::from(len0 & 0x7f);
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let (len_bytes, after) = (after.get(..n)?, after.get(n..)?);
+        let len = len_bytes
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+        (len, after)
+    };
+    let content = after.get(..len)?;
+    let rest = after.get(len..)?;
+    let whole = input.get(..input.len() - rest.len())?;
+    Some((tag, whole, content, rest))
+}
+
+/// Appends a DER length.
+fn der_length(len: usize, out: &mut Vec<u8>) {
+    match u8::try_from(len) {
+        Ok(short) if short < 0x80 => out.push(short),
+        _ => {
+            let bytes = len.to_be_bytes();
+            let significant: Vec<u8> = bytes.iter().copied().skip_while(|b| *b == 0).collect();
+            out.push(0x80 | u8::try_from(significant.len()).unwrap_or(0x7f));
+            out.extend(significant);
+        }
+    }
 }
 
 /// keyUsage bits (RFC 5280 §4.2.1.3), numbered from digitalSignature (0).
@@ -861,5 +1021,140 @@ mod tests {
         let other = params.self_signed(&other_key).unwrap().der().clone();
         assert_eq!(super::crls(&[], Some(&other), crls), Ok(()));
         assert_eq!(super::crls(&[], Some(&cert_sign_only), &[]), Ok(()));
+    }
+
+    /// `SEQUENCE { SET { SEQUENCE { CN, UTF8String value } } }`.
+    fn cn_name(value: &str) -> Vec<u8> {
+        let mut atv = vec![
+            0x06,
+            0x03,
+            0x55,
+            0x04,
+            0x03,
+            0x0c,
+            u8::try_from(value.len()).unwrap(),
+        ];
+        atv.extend(value.as_bytes());
+        let mut set = vec![0x30, u8::try_from(atv.len()).unwrap()];
+        set.extend(atv);
+        let mut rdn = vec![0x31, u8::try_from(set.len()).unwrap()];
+        rdn.extend(set);
+        let mut name = vec![0x30, u8::try_from(rdn.len()).unwrap()];
+        name.extend(rdn);
+        name
+    }
+
+    /// `tag { SEQUENCE { base } }` for each base.
+    fn subtrees(tag: u8, bases: &[Vec<u8>]) -> Vec<u8> {
+        let mut list = Vec::new();
+        for base in bases {
+            list.push(0x30);
+            der_length(base.len(), &mut list);
+            list.extend(base);
+        }
+        let mut out = vec![tag];
+        der_length(list.len(), &mut out);
+        out.extend(list);
+        out
+    }
+
+    fn directory_name(name: Vec<u8>) -> Vec<u8> {
+        let mut out = vec![0xa4];
+        der_length(name.len(), &mut out);
+        out.extend(name);
+        out
+    }
+
+    #[test]
+    fn directory_name_subtrees_are_split_off_byte_for_byte() {
+        let dns = b"\x82\x0bexample.com".to_vec();
+        let dn_foo = directory_name(cn_name("foo"));
+        let dn_bar = directory_name(cn_name("bar"));
+        // Permitted: dNSName and CN=foo; excluded: CN=bar.
+        let mut nc = subtrees(0xa0, &[dns.clone(), dn_foo.clone()]);
+        nc.extend(subtrees(0xa1, std::slice::from_ref(&dn_bar)));
+        let (rest, dn) = split_directory_name_constraints(&nc).unwrap();
+        assert_eq!(rest, Some(subtrees(0xa0, std::slice::from_ref(&dns))));
+        assert_eq!(dn.permitted.len(), 1);
+        assert_eq!(dn.excluded.len(), 1);
+        assert_eq!(
+            name_key(&dn.permitted[0]),
+            name_key(&rasn::der::decode::<Name>(&cn_name("FOO")).unwrap())
+        );
+
+        // Only directoryName subtrees: nothing left for webpki.
+        let only_dn = subtrees(0xa0, std::slice::from_ref(&dn_foo));
+        assert_eq!(split_directory_name_constraints(&only_dn).unwrap().0, None);
+        // No directoryName subtree, or unreadable: webpki keeps the extension as it is.
+        assert_eq!(split_directory_name_constraints(&subtrees(0xa0, &[dns])), None);
+        assert_eq!(
+            split_directory_name_constraints(&only_dn[..only_dn.len() - 1]),
+            None
+        );
+        let bad_name = subtrees(0xa0, &[vec![0xa4, 0x02, 0x05, 0x00]]);
+        assert_eq!(split_directory_name_constraints(&bad_name), None);
+        // Long lengths survive the rewrite.
+        let long: Vec<Vec<u8>> = (0..40)
+            .map(|i| {
+                let host = format!("host{i:02}.example");
+                let mut v = vec![0x82, u8::try_from(host.len()).unwrap()];
+                v.extend(host.bytes());
+                v
+            })
+            .collect();
+        let mut with_dn = long.clone();
+        with_dn.push(dn_foo);
+        let (rest, _) = split_directory_name_constraints(&subtrees(0xa0, &with_dn)).unwrap();
+        assert_eq!(rest, Some(subtrees(0xa0, &long)));
+    }
+
+    #[test]
+    fn subject_and_san_directory_names_are_checked_against_the_root() {
+        let permitted_foo = DirectoryNameConstraints {
+            permitted: vec![rasn::der::decode(&cn_name("foo")).unwrap()],
+            excluded: Vec::new(),
+        };
+        let excluded_foo = DirectoryNameConstraints {
+            permitted: Vec::new(),
+            excluded: permitted_foo.permitted.clone(),
+        };
+        let leaf = |cn: &str, san_dn: Option<&str>| {
+            let key = KeyPair::generate().unwrap();
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.distinguished_name = rcgen::DistinguishedName::new();
+            params.distinguished_name.push(DnType::CommonName, cn);
+            // rcgen 0.13 has no directoryName SAN: GeneralNames by hand.
+            let mut names = b"\x82\x0bexample.com".to_vec();
+            if let Some(dn) = san_dn {
+                names.extend(directory_name(cn_name(dn)));
+            }
+            let mut san = vec![0x30];
+            der_length(names.len(), &mut san);
+            san.extend(names);
+            params
+                .custom_extensions
+                .push(rcgen::CustomExtension::from_oid_content(&[2, 5, 29, 17], san));
+            params.self_signed(&key).unwrap().der().clone()
+        };
+        let check = |c: &DirectoryNameConstraints, der: &CertificateDer<'_>| {
+            directory_name_constraints(c, der, &[]).map_err(|f| {
+                assert_eq!(f.check(), ChainCheck::DirectoryNameConstraints);
+                f.detail().to_owned()
+            })
+        };
+        assert_eq!(check(&permitted_foo, &leaf("foo", None)), Ok(()));
+        assert_eq!(check(&permitted_foo, &leaf("foo", Some("foo"))), Ok(()));
+        assert_eq!(
+            check(&permitted_foo, &leaf("bar", None)),
+            Err("subject is not within the root's permitted directoryName subtrees".to_owned())
+        );
+        assert!(check(&permitted_foo, &leaf("foo", Some("bar"))).is_err());
+        assert!(check(&excluded_foo, &leaf("foo", None)).is_err());
+        assert!(check(&excluded_foo, &leaf("bar", Some("foo"))).is_err());
+        assert_eq!(check(&excluded_foo, &leaf("bar", Some("baz"))), Ok(()));
+        // An intermediate is checked too, with its position.
+        let err =
+            directory_name_constraints(&permitted_foo, &leaf("foo", None), &[leaf("bar", None)]).unwrap_err();
+        assert_eq!(err.position(), Position::Intermediate(0));
     }
 }

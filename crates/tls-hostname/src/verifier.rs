@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
-use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, TrustAnchor, UnixTime};
+use rustls::pki_types::{
+    CertificateDer, CertificateRevocationListDer, Der, ServerName, TrustAnchor, UnixTime,
+};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use crate::certificate::{CertificateError, CertificateNames, CertificateVersion};
@@ -62,7 +64,10 @@ pub struct ServerIdentityVerifier {
 
 struct Root {
     der: CertificateDer<'static>,
+    /// As given to rustls-webpki: without the directoryName constraints, which are in
+    /// `directory_names`.
     anchor: TrustAnchor<'static>,
+    directory_names: Option<checks::DirectoryNameConstraints>,
 }
 
 impl fmt::Debug for ServerIdentityVerifier {
@@ -182,13 +187,27 @@ impl ServerIdentityVerifier {
     ) -> Result<Self, ConfigError> {
         let mut out = Vec::new();
         for (index, der) in roots.into_iter().enumerate() {
-            let anchor = webpki::anchor_from_trusted_cert(&der)
+            let mut anchor = webpki::anchor_from_trusted_cert(&der)
                 .map_err(|e| ConfigError::BadRoot {
                     index,
                     detail: e.to_string(),
                 })?
                 .to_owned();
-            out.push(Root { der, anchor });
+            // rustls-webpki refuses everything under a directoryName constraint; they are
+            // checked here instead (ChainCheck::DirectoryNameConstraints).
+            let split = anchor
+                .name_constraints
+                .as_deref()
+                .and_then(checks::split_directory_name_constraints);
+            let directory_names = split.map(|(rest, directory_names)| {
+                anchor.name_constraints = rest.map(Der::from);
+                directory_names
+            });
+            out.push(Root {
+                der,
+                anchor,
+                directory_names,
+            });
         }
         if out.is_empty() {
             return Err(ConfigError::NoRoots);
@@ -289,7 +308,7 @@ impl ServerIdentityVerifier {
         let verify_path = |path: &webpki::VerifiedPath<'_>| -> Result<(), webpki::Error> {
             let intermediates: Vec<CertificateDer<'_>> =
                 path.intermediate_certificates().map(|c| c.der()).collect();
-            let result = self.check_path(&intermediates, path.anchor(), strict, now.as_secs());
+            let result = self.check_path(end_entity, &intermediates, path.anchor(), strict, now.as_secs());
             result.map_err(|failure| {
                 path_failure.replace(Some(failure));
                 webpki::Error::UnknownIssuer
@@ -327,6 +346,7 @@ impl ServerIdentityVerifier {
 
     fn check_path(
         &self,
+        end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
         anchor: &TrustAnchor<'_>,
         strict: bool,
@@ -340,17 +360,17 @@ impl ServerIdentityVerifier {
                 ));
             }
         }
+        let root = self.roots.iter().find(|r| {
+            r.anchor.subject == anchor.subject
+                && r.anchor.subject_public_key_info == anchor.subject_public_key_info
+        });
+        if let Some(constraints) = root.and_then(|r| r.directory_names.as_ref()) {
+            checks::directory_name_constraints(constraints, end_entity, intermediates)?;
+        }
         if !strict {
             return Ok(());
         }
-        let root = self
-            .roots
-            .iter()
-            .find(|r| {
-                r.anchor.subject == anchor.subject
-                    && r.anchor.subject_public_key_info == anchor.subject_public_key_info
-            })
-            .map(|r| &r.der);
+        let root = root.map(|r| &r.der);
         checks::path(intermediates, root, now)?;
         checks::crls(intermediates, root, &self.crl_ders)
     }
