@@ -1,12 +1,18 @@
-//! `phone-agent`: check, show and (later) apply a VoIP desk phone's `cfg.xml`.
+//! `phone-agent`: the administrator's tool for a VoIP desk phone's security features, and the
+//! only crate of the workspace that does I/O.
 //!
 //! ```text
-//! phone-agent check [--json] [--deny-warnings] FILE...
-//! phone-agent show [--json] FILE
+//! phone-agent check [--json] [--deny-warnings] FILE...   cfg.xml diagnostics, like a compiler
+//! phone-agent show [--json] FILE                         effective settings, secrets redacted
+//! phone-agent ciphers [-v] [--app sip|web|xmpp] STRING   an OpenSSL 1.1.1 cipher string, and rustls
+//! phone-agent verify-name ...                            a server certificate against a host name
+//! phone-agent sip parse|register ...                     SIP captures; a line's registration
+//! phone-agent dot1x ...                                  802.1X EAP-TLS on a port or over RADIUS
+//! phone-agent proxy-for|fetch ...                        the HTTP proxy a URL goes through
 //! ```
 //! `check` prints diagnostics like a compiler (`file:line:col: severity[kind]: parameter:
-//! message`, then the hint) and exits 0 when clean, 1 on warnings with `--deny-warnings`,
-//! 2 on errors (and when a file cannot be read).
+//! message`, the source line with a caret, then the hint) and exits 0 when clean, 1 on
+//! warnings with `--deny-warnings`, 2 on errors (and when a file cannot be read).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,7 +33,7 @@ use serde_json::{Value as Json, json};
 #[command(
     name = "phone-agent",
     version,
-    about = "Check and show a VoIP desk phone's cfg.xml security settings"
+    about = "A VoIP desk phone's security features: check and show cfg.xml, cipher lists, TLS server names, SIP lines, 802.1X, HTTP proxy"
 )]
 struct Cli {
     #[command(subcommand)]
