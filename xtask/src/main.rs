@@ -204,7 +204,7 @@ fn fuzz(target: &str, secs: u64) -> Result<String> {
         .arg(format!("-max_total_time={secs}"))
         .arg("-rss_limit_mb=2048")
         .arg("-print_final_stats=1")
-        .current_dir(root().join("fuzz"));
+        .current_dir(root()); // cargo-fuzz finds fuzz/ from the project root
     eprintln!("$ {cmd:?}");
     let out = cmd
         .stderr(std::process::Stdio::piped())
