@@ -222,6 +222,19 @@ fn fetch(config: &Path, url: &str, extra: &[&str]) -> Output {
     agent(&args)
 }
 
+/// squid writes an access-log entry when it sees the transaction end, which can be after the
+/// client process has exited: wait (bounded) for the entry instead of reading once.
+fn access_log_with(squid: &Squid, needle: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let log = std::fs::read_to_string(squid.dir.join("access.log")).unwrap_or_default();
+        if log.contains(needle) || started.elapsed() > Duration::from_secs(10) {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
@@ -237,12 +250,14 @@ fn manual_proxy_without_authentication() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     // A tunnel adds no Via header: squid's access log tells (see the FIXME above).
     assert_eq!(text(&out.stdout), "origin saw via: none\n");
-    let log = std::fs::read_to_string(squid.dir.join("access.log")).unwrap_or_default();
-    assert!(log.contains(&format!("CONNECT 127.0.0.1:{origin}")), "{log}");
+    let needle = format!("CONNECT 127.0.0.1:{origin}");
+    let log = access_log_with(&squid, &needle);
+    assert!(log.contains(&needle), "{log}");
     // Loopback bypasses the proxy unless told otherwise (Chromium's rule).
     let out = fetch(&config, &url, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "origin saw via: none\n");
+    std::thread::sleep(Duration::from_millis(300));
     let again = std::fs::read_to_string(squid.dir.join("access.log")).unwrap_or_default();
     assert_eq!(again, log, "the loopback request went through squid");
 }
@@ -256,11 +271,9 @@ fn manual_proxy_with_basic_authentication() {
     let good = manual_cfg(&dir, squid.port, Some(("phone", "s3cret")));
     let out = fetch(&good, &url, &["--proxy-loopback"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let log = std::fs::read_to_string(squid.dir.join("access.log")).unwrap_or_default();
-    assert!(
-        log.contains(&format!("CONNECT 127.0.0.1:{origin} phone ")),
-        "not through squid as phone: {log}"
-    );
+    let needle = format!("CONNECT 127.0.0.1:{origin} phone ");
+    let log = access_log_with(&squid, &needle);
+    assert!(log.contains(&needle), "not through squid as phone: {log}");
 
     let wrong = manual_cfg(&dir, squid.port, Some(("phone", "wrong")));
     let out = fetch(&wrong, &url, &["--proxy-loopback"]);
