@@ -398,8 +398,18 @@ fn auth_invite(name: &str, password: &str, expect: u16) {
     let target = format!("127.0.0.1:{sip_port}");
     let mut uac = start_sipp(&dir, &uac_file, uac_port, Transport::Udp, &[&target]);
     let code = wait(&mut uac, Duration::from_secs(30)).code();
-    std::thread::sleep(Duration::from_millis(300));
-    seen.extend(rx.try_iter());
+    let outcome = if expect == 200 {
+        "accepted (credentials verified)"
+    } else {
+        "refused (wrong credentials)"
+    };
+    // The agent may report after SIPp has its answer: wait (bounded) for the line.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !seen.iter().any(|l: &String| l.contains(outcome)) && Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push(l);
+        }
+    }
     assert_eq!(
         code,
         Some(0),
@@ -407,11 +417,6 @@ fn auth_invite(name: &str, password: &str, expect: u16) {
         sipp_logs(&dir)
     );
     assert!(seen.iter().any(|l| l.contains("challenged (401)")), "{seen:#?}");
-    let outcome = if expect == 200 {
-        "accepted (credentials verified)"
-    } else {
-        "refused (wrong credentials)"
-    };
     assert!(seen.iter().any(|l| l.contains(outcome)), "{seen:#?}");
 }
 
