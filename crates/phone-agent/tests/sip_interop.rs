@@ -1,12 +1,18 @@
 //! Interop with a real peer: SIPp (Debian package `sip-tester`) as the registrar and as the
 //! proxy sending INVITEs, on loopback with free ports. The SIPp scenarios in `tests/sipp/`
 //! check the phone's headers and digest; a wrong phone fails them (shown by the negative
-//! tests). The matrix: transport (UDP, TCP) x mediasec mode (client-initiated,
-//! server-initiated, off because MediaSec_Over_TLS_Only), plus Auth_INVITE.
+//! tests). The matrix: transport (UDP, TCP, TLS) x mediasec mode (client-initiated,
+//! server-initiated, off because MediaSec_Over_TLS_Only, on because TLS), plus Auth_INVITE.
 //!
-//! SIPp missing is a failure, not a skip: CI installs it (`.ci/run`).
+//! TLS: Debian's SIPp has no TLS, so stunnel (Debian `stunnel4`) terminates TLS in front of
+//! SIPp's TCP registrar, with a CA and server certificate made here with rcgen. The phone's
+//! side is rustls with `TLS_Cipher_List` (cipher-string) and tls-hostname's verifier
+//! (`TLS_Name_Validate_1_`).
+//!
+//! SIPp or stunnel missing is a failure, not a skip: CI installs them (`.ci/run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -14,17 +20,30 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+
 const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
 
-fn sipp() -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
+fn on_path(binary: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
-            .map(|d| d.join("sipp"))
+            .map(|d| d.join(binary))
             .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
+    })
+}
+
+fn sipp() -> PathBuf {
+    on_path("sipp").unwrap_or_else(|| {
         panic!("SIPp (`sipp`) is not installed: install the Debian package `sip-tester` (.ci/run does)")
     })
+}
+
+fn stunnel() -> PathBuf {
+    on_path("stunnel4")
+        .or_else(|| on_path("stunnel"))
+        .unwrap_or_else(|| {
+            panic!("stunnel is not installed: install the Debian package `stunnel4` (.ci/run does)")
+        })
 }
 
 fn scenario(name: &str) -> PathBuf {
@@ -56,19 +75,22 @@ fn free_port() -> u16 {
 enum Transport {
     Udp,
     Tcp,
+    /// TLS from the phone to stunnel, TCP from stunnel to SIPp.
+    Tls,
 }
 
 impl Transport {
     fn sipp_flag(self) -> &'static str {
         match self {
             Transport::Udp => "u1",
-            Transport::Tcp => "t1",
+            Transport::Tcp | Transport::Tls => "t1",
         }
     }
     fn cfg(self) -> &'static str {
         match self {
             Transport::Udp => "UDP",
             Transport::Tcp => "TCP",
+            Transport::Tls => "TLS",
         }
     }
 }
@@ -79,6 +101,90 @@ struct Line<'a> {
     over_tls_only: bool,
     auth_invite: bool,
     password: &'a str,
+    name_validate: bool,
+    cipher_list: &'a str,
+}
+
+/// The TLS side of a registrar: the names in stunnel's certificate and extra stunnel service
+/// options.
+struct TlsPeer<'a> {
+    sans: &'a [&'a str],
+    stunnel_options: &'a str,
+    /// Give the phone another CA than the one that signed stunnel's certificate.
+    other_ca: bool,
+}
+
+const TLS_PEER: TlsPeer<'static> = TlsPeer {
+    sans: &["registrar.test", "127.0.0.1"],
+    stunnel_options: "",
+    other_ca: false,
+};
+
+/// Writes a CA (`ca.pem`) and a server certificate it signs (`cert.pem`, `key.pem`) with these
+/// subjectAltNames (IP addresses or DNS names) into `dir`.
+fn issue(dir: &Path, sans: &[&str]) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(
+        DnType::CommonName,
+        format!("sip interop test CA {}", dir.display()),
+    );
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.subject_alt_names = sans
+        .iter()
+        .map(|s| match s.parse() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName((*s).try_into().unwrap()),
+        })
+        .collect();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(DnType::CommonName, sans.first().copied().unwrap_or("registrar"));
+    params.use_authority_key_identifier_extension = true;
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+}
+
+/// stunnel in server mode on `accept`, forwarding to SIPp's TCP port `connect`; its log goes
+/// to `stunnel.log` in `dir`.
+fn start_stunnel(dir: &Path, accept: u16, connect: u16, peer: &TlsPeer<'_>) -> Reaped {
+    issue(dir, peer.sans);
+    let conf = format!(
+        "foreground = yes\npid =\ndebug = info\n[sip-tls]\naccept = 127.0.0.1:{accept}\n\
+         connect = 127.0.0.1:{connect}\ncert = {cert}\nkey = {key}\n{extra}\n",
+        cert = dir.join("cert.pem").display(),
+        key = dir.join("key.pem").display(),
+        extra = peer.stunnel_options,
+    );
+    let path = dir.join("stunnel.conf");
+    std::fs::write(&path, conf).unwrap();
+    let log = File::create(dir.join("stunnel.log")).unwrap();
+    let child = Command::new(stunnel())
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("starting stunnel");
+    let mut reaped = Reaped(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", accept)).is_err() {
+        if let Some(status) = reaped.0.try_wait().unwrap() {
+            panic!(
+                "stunnel exited ({status}):\n{}",
+                std::fs::read_to_string(dir.join("stunnel.log")).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "stunnel did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reaped
 }
 
 fn write_cfg(dir: &Path, proxy_port: u16, sip_port: u16, line: &Line<'_>) -> PathBuf {
@@ -93,6 +199,8 @@ fn write_cfg(dir: &Path, proxy_port: u16, sip_port: u16, line: &Line<'_>) -> Pat
   <MediaSec_Request_1_ ua="na">{}</MediaSec_Request_1_>
   <MediaSec_Over_TLS_Only_1_ ua="na">{}</MediaSec_Over_TLS_Only_1_>
   <Auth_INVITE_1_ ua="na">{}</Auth_INVITE_1_>
+  <TLS_Name_Validate_1_ ua="na">{}</TLS_Name_Validate_1_>
+  <TLS_Cipher_List ua="na">{}</TLS_Cipher_List>
 </flat-profile>
 "#,
         line.password,
@@ -100,6 +208,8 @@ fn write_cfg(dir: &Path, proxy_port: u16, sip_port: u16, line: &Line<'_>) -> Pat
         yn(line.mediasec_request),
         yn(line.over_tls_only),
         yn(line.auth_invite),
+        yn(line.name_validate),
+        line.cipher_list,
     );
     let path = dir.join("cfg.xml");
     std::fs::write(&path, xml).unwrap();
@@ -149,7 +259,7 @@ fn start_sipp(dir: &Path, scenario: &Path, port: u16, transport: Transport, extr
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         let listening = match transport {
-            Transport::Tcp => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+            Transport::Tcp | Transport::Tls => TcpStream::connect(("127.0.0.1", port)).is_ok(),
             Transport::Udp => UdpSocket::bind(("127.0.0.1", port)).is_err(),
         };
         if listening {
@@ -189,26 +299,80 @@ fn sipp_logs(dir: &Path) -> String {
     out
 }
 
+/// A SIPp registrar (behind stunnel for TLS) and `phone-agent sip register --once` run
+/// against it.
+struct Registration {
+    dir: PathBuf,
+    sipp: Reaped,
+    _stunnel: Option<Reaped>,
+    out: String,
+    agent_ok: bool,
+}
+
+impl Registration {
+    fn run(name: &str, scenario_file: &str, line: &Line<'_>, tls: &TlsPeer<'_>) -> Registration {
+        let dir = workdir(name);
+        let sipp_port = free_port();
+        let sip_port = free_port();
+        let sipp = start_sipp(&dir, &scenario(scenario_file), sipp_port, line.transport, &[]);
+        let (proxy_port, stunnel) = if line.transport == Transport::Tls {
+            let port = free_port();
+            (port, Some(start_stunnel(&dir, port, sipp_port, tls)))
+        } else {
+            (sipp_port, None)
+        };
+        let cfg = write_cfg(&dir, proxy_port, sip_port, line);
+        let mut agent = Command::new(AGENT);
+        agent
+            .args(["sip", "register", "--line", "1", "--once", "--config"])
+            .arg(&cfg);
+        if line.transport == Transport::Tls {
+            let ca_dir = if tls.other_ca {
+                let other = dir.join("other-ca");
+                std::fs::create_dir_all(&other).unwrap();
+                issue(&other, tls.sans);
+                other
+            } else {
+                dir.clone()
+            };
+            agent.arg("--ca-file").arg(ca_dir.join("ca.pem"));
+        }
+        let agent = agent.output().unwrap();
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&agent.stdout),
+            String::from_utf8_lossy(&agent.stderr)
+        );
+        Registration {
+            dir,
+            sipp,
+            _stunnel: stunnel,
+            out,
+            agent_ok: agent.status.success(),
+        }
+    }
+
+    /// SIPp's exit code, once it is done with the call.
+    fn sipp_code(&mut self) -> Option<i32> {
+        wait(&mut self.sipp, Duration::from_secs(40)).code()
+    }
+
+    /// What SIPp received and stunnel logged so far.
+    fn logs(&self) -> String {
+        format!(
+            "{}--- stunnel.log\n{}",
+            sipp_logs(&self.dir),
+            std::fs::read_to_string(self.dir.join("stunnel.log")).unwrap_or_default()
+        )
+    }
+}
+
 /// Runs `phone-agent sip register --once` against a SIPp registrar; returns (agent output,
 /// agent success, SIPp exit code, SIPp logs).
 fn register_once(name: &str, scenario_file: &str, line: &Line<'_>) -> (String, bool, Option<i32>, String) {
-    let dir = workdir(name);
-    let proxy_port = free_port();
-    let sip_port = free_port();
-    let cfg = write_cfg(&dir, proxy_port, sip_port, line);
-    let mut sipp = start_sipp(&dir, &scenario(scenario_file), proxy_port, line.transport, &[]);
-    let agent = Command::new(AGENT)
-        .args(["sip", "register", "--line", "1", "--once", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    let status = wait(&mut sipp, Duration::from_secs(40));
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&agent.stdout),
-        String::from_utf8_lossy(&agent.stderr)
-    );
-    (out, agent.status.success(), status.code(), sipp_logs(&dir))
+    let mut r = Registration::run(name, scenario_file, line, &TLS_PEER);
+    let code = r.sipp_code();
+    (r.out.clone(), r.agent_ok, code, r.logs())
 }
 
 fn assert_green(name: &str, scenario_file: &str, line: &Line<'_>) -> String {
@@ -229,6 +393,8 @@ fn line(transport: Transport, mediasec_request: bool, over_tls_only: bool) -> Li
         over_tls_only,
         auth_invite: false,
         password: "secret",
+        name_validate: true,
+        cipher_list: "",
     }
 }
 
@@ -428,4 +594,170 @@ fn udp_auth_invite_challenges_then_accepts() {
 #[test]
 fn udp_auth_invite_refuses_wrong_credentials() {
     auth_invite("auth-invite-bad", "guess", 403);
+}
+
+/// SIP over TLS: rustls to stunnel, TCP to SIPp. The Via the registrar saw says TLS.
+fn assert_tls_green(name: &str, scenario_file: &str, line: &Line<'_>, tls: &TlsPeer<'_>) -> String {
+    let mut r = Registration::run(name, scenario_file, line, tls);
+    let code = r.sipp_code();
+    let logs = r.logs();
+    assert!(r.agent_ok, "phone-agent failed:\n{}\nlogs:\n{logs}", r.out);
+    assert_eq!(
+        code,
+        Some(0),
+        "SIPp registrar failed:\n{logs}\nphone-agent:\n{}",
+        r.out
+    );
+    assert!(
+        logs.contains("Via: SIP/2.0/TLS 127.0.0.1:"),
+        "the registrar did not see a TLS Via:\n{logs}"
+    );
+    assert!(
+        logs.contains("TLS accepted"),
+        "stunnel saw no TLS session:\n{logs}"
+    );
+    r.out.clone()
+}
+
+#[test]
+fn tls_client_initiated() {
+    let out = assert_tls_green(
+        "tls-client",
+        "registrar_client_initiated.xml",
+        &line(Transport::Tls, true, false),
+        &TLS_PEER,
+    );
+    assert!(out.contains("media security: SdesSrtp"), "{out}");
+}
+
+#[test]
+fn tls_server_initiated() {
+    let out = assert_tls_green(
+        "tls-server",
+        "registrar_server_initiated.xml",
+        &line(Transport::Tls, false, false),
+        &TLS_PEER,
+    );
+    assert!(out.contains("media security: SdesSrtp"), "{out}");
+}
+
+/// MediaSec_Over_TLS_Only = Yes on a TLS line: mediasec stays on (the client-initiated
+/// registrar requires every header); the same setting on UDP/TCP turns it off (above).
+#[test]
+fn tls_only_with_tls_means_on() {
+    let out = assert_tls_green(
+        "tls-only-on",
+        "registrar_client_initiated.xml",
+        &line(Transport::Tls, true, true),
+        &TLS_PEER,
+    );
+    assert!(out.contains("media security: SdesSrtp"), "{out}");
+}
+
+/// A TLS registration the phone must refuse: no REGISTER reaches SIPp.
+fn assert_tls_refused(name: &str, line: &Line<'_>, tls: &TlsPeer<'_>) -> String {
+    let r = Registration::run(name, "registrar_client_initiated.xml", line, tls);
+    let logs = r.logs();
+    assert!(!r.agent_ok, "phone-agent registered:\n{}\nlogs:\n{logs}", r.out);
+    assert!(!logs.contains("REGISTER sip:"), "a REGISTER got through:\n{logs}");
+    r.out.clone()
+}
+
+/// Proxy_1_ is 127.0.0.1, the certificate names other hosts: with TLS_Name_Validate_1_ = Yes
+/// the handshake is refused and the error lists the names the certificate had.
+#[test]
+fn tls_wrong_name_refused_with_the_names() {
+    let peer = TlsPeer {
+        sans: &["registrar.test", "sip.other.test"],
+        stunnel_options: "",
+        other_ca: false,
+    };
+    let out = assert_tls_refused("tls-wrong-name", &line(Transport::Tls, true, false), &peer);
+    assert!(out.contains("127.0.0.1"), "{out}");
+    assert!(out.contains("registrar.test"), "{out}");
+    assert!(out.contains("sip.other.test"), "{out}");
+}
+
+/// The same certificate with TLS_Name_Validate_1_ = No: registers, with a warning naming the
+/// setting. The chain is still checked (see `tls_untrusted_ca_refused_without_name_check`).
+#[test]
+fn tls_wrong_name_accepted_without_name_check() {
+    let peer = TlsPeer {
+        sans: &["registrar.test", "sip.other.test"],
+        stunnel_options: "",
+        other_ca: false,
+    };
+    let l = Line {
+        name_validate: false,
+        ..line(Transport::Tls, true, false)
+    };
+    let out = assert_tls_green("tls-no-name-check", "registrar_client_initiated.xml", &l, &peer);
+    assert!(out.contains("WARNING: TLS_Name_Validate_1_ is No"), "{out}");
+}
+
+/// Name check off is not trust-everything: a certificate from another CA is still refused.
+#[test]
+fn tls_untrusted_ca_refused_without_name_check() {
+    let peer = TlsPeer {
+        other_ca: true,
+        ..TLS_PEER
+    };
+    let l = Line {
+        name_validate: false,
+        ..line(Transport::Tls, true, false)
+    };
+    let out = assert_tls_refused("tls-other-ca", &l, &peer);
+    assert!(
+        out.contains("UnknownIssuer") || out.contains("unknown issuer"),
+        "{out}"
+    );
+}
+
+/// TLS_Cipher_List is applied: stunnel offers only TLS 1.2 ECDHE-ECDSA-AES128-GCM-SHA256;
+/// a list of that suite registers, a list of ChaCha20 suites only cannot.
+#[test]
+fn tls_cipher_list_is_applied() {
+    let peer = TlsPeer {
+        sans: &["127.0.0.1"],
+        stunnel_options: "sslVersionMax = TLSv1.2\nciphers = ECDHE-ECDSA-AES128-GCM-SHA256",
+        other_ca: false,
+    };
+    let ok = Line {
+        cipher_list: "ECDHE-ECDSA-AES128-GCM-SHA256",
+        ..line(Transport::Tls, true, false)
+    };
+    let out = assert_tls_green("tls-cipher-ok", "registrar_client_initiated.xml", &ok, &peer);
+    assert!(
+        out.contains("TLS 1.2 cipher suites: TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n"),
+        "{out}"
+    );
+    let chacha = Line {
+        cipher_list: "ECDHE+CHACHA20",
+        ..line(Transport::Tls, true, false)
+    };
+    let out = assert_tls_refused("tls-cipher-none", &chacha, &peer);
+    assert!(out.contains("TLS handshake"), "{out}");
+    assert!(!out.contains("registered"), "{out}");
+}
+
+/// A TLS_Cipher_List that leaves rustls nothing (static RSA only) is not silently ignored:
+/// the agent says so, naming the setting and the default it uses instead, and registers with
+/// that default.
+#[test]
+fn tls_cipher_list_without_rustls_suite_is_loud() {
+    let l = Line {
+        cipher_list: "RSA:!aNULL:!eNULL",
+        ..line(Transport::Tls, true, false)
+    };
+    let out = assert_tls_green(
+        "tls-cipher-fallback",
+        "registrar_client_initiated.xml",
+        &l,
+        &TLS_PEER,
+    );
+    assert!(out.contains("WARNING: TLS_Cipher_List"), "{out}");
+    assert!(
+        out.contains("`RSA:!aNULL:!eNULL` selects") && out.contains("none that this TLS stack can negotiate"),
+        "{out}"
+    );
 }

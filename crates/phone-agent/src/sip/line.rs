@@ -132,22 +132,79 @@ fn read_framed(
     }
 }
 
-fn tls_config(ca_file: Option<&PathBuf>) -> Result<Arc<rustls::ClientConfig>> {
+/// The line's rustls client configuration: `TLS_Cipher_List` through cipher-string's rustls
+/// projection (blank, refused, or nothing rustls can negotiate: the SIP default, with the
+/// fallback printed), the server certificate through tls-hostname's verifier under the Phone
+/// profile, its name check off only when `TLS_Name_Validate_n_` is No (printed as a warning).
+fn tls_config(
+    ca_file: Option<&PathBuf>,
+    cipher_list: &str,
+    name_validate: bool,
+    n: usize,
+) -> Result<Arc<rustls::ClientConfig>> {
     use rustls_pki_types::pem::PemObject;
     let path =
         ca_file.ok_or_else(|| anyhow!("SIP over TLS needs --ca-file (the CA that signed the proxy)"))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls_pki_types::CertificateDer::pem_file_iter(path)
+    let roots = rustls_pki_types::CertificateDer::pem_file_iter(path)
         .with_context(|| format!("reading {}", path.display()))?
-    {
-        roots.add(cert.with_context(|| format!("a certificate in {}", path.display()))?)?;
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("a certificate in {}", path.display()))?;
+    let mut verifier = tls_hostname::ServerIdentityVerifier::new(roots, tls_hostname::Profile::Phone)
+        .with_context(|| format!("the CA certificates in {}", path.display()))?;
+    if !name_validate {
+        let setting = format!("TLS_Name_Validate_{n}_");
+        eprintln!(
+            "line {n}: WARNING: {setting} is No: the proxy's certificate is checked against the CA \
+             but NOT against the proxy's name; any certificate from that CA is accepted"
+        );
+        verifier = verifier.dangerous_disable_name_check(&setting);
     }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let ring = rustls::crypto::ring::default_provider();
+    let ciphers = cipher_string::effective_rustls(
+        "TLS_Cipher_List",
+        cipher_list,
+        cipher_string::Application::Curl,
+        &ring,
+    );
+    if let Some(fallback) = &ciphers.fallback {
+        if !cipher_list.trim().is_empty() {
+            eprintln!("line {n}: WARNING: {fallback}");
+        }
+    }
+    if ciphers.rustls.is_empty() {
+        bail!(
+            "TLS_Cipher_List: `{cipher_list}` leaves no cipher suite rustls can negotiate, and neither does the default"
+        );
+    }
+    println!(
+        "line {n}: TLS 1.2 cipher suites: {}",
+        ciphers.rustls.iana_names().join(", ")
+    );
+    let provider = Arc::new(ciphers.rustls.apply_to(&ring, None));
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
+        .dangerous() // a custom verifier; tls-hostname's validates the chain and the name
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     Ok(Arc::new(config))
+}
+
+/// A handshake error with what the verifier said about the certificate (its names, when the
+/// name did not match).
+fn handshake_error(e: std::io::Error) -> anyhow::Error {
+    let detail = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .map(|tls| match tls {
+            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+                format!("certificate refused: {}", other.0)
+            }
+            other => other.to_string(),
+        });
+    match detail {
+        Some(d) => anyhow!(d),
+        None => anyhow::Error::from(e),
+    }
 }
 
 pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
@@ -204,24 +261,24 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
             }
         }
         Transport::Tls => {
-            let config = tls_config(args.ca_file.as_ref())?;
-            if !line.tls_name_validate.get().0 {
-                bail!(
-                    "TLS_Name_Validate_{}_ is No: connecting without checking the proxy's name is not supported; \
-                     the name is always checked",
-                    args.line
-                );
-            }
+            let config = tls_config(
+                args.ca_file.as_ref(),
+                parsed.settings.tls.tls_cipher_list.get(),
+                line.tls_name_validate.get().0,
+                args.line,
+            )?;
             let name = rustls_pki_types::ServerName::try_from(host_plain.clone())
                 .map_err(|e| anyhow!("{host} as a TLS server name: {e}"))?;
             let tcp = TcpStream::connect_timeout(&peer, Duration::from_secs(5))
                 .with_context(|| format!("connecting to {peer} over TCP for TLS"))?;
             tcp.set_nodelay(true)?;
+            tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
             let mut session = rustls::ClientConnection::new(config, name)?;
             let mut tcp_ref = &tcp;
             while session.is_handshaking() {
                 session
                     .complete_io(&mut tcp_ref)
+                    .map_err(handshake_error)
                     .with_context(|| format!("TLS handshake with {host} ({peer})"))?;
             }
             Conn::Tls {
