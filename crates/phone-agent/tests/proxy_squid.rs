@@ -1,72 +1,38 @@
 //! `phone-agent fetch` through a real squid on loopback (Debian `squid`, `apache2-utils` for
-//! htpasswd; `.ci/run` installs both): Manual mode with and without Basic authentication,
-//! a wrong password, the loopback bypass, and Auto mode with a PAC whose first proxy is down,
-//! then with squid killed mid-test (fallback to DIRECT). Each test starts its own squid on a
-//! free port with a configuration in a temporary directory and kills it afterwards.
-//!
-//! FIXME: the agent's client (ureq) tunnels plain HTTP with CONNECT, so these squids allow
-//! CONNECT to any port; the access-log check below records which request form reached squid.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! htpasswd; `.ci/run` installs both): Manual mode with and without Basic authentication, a
+//! wrong password, the loopback bypass as a setting, `http://` as an absolute-form request
+//! (squid's `Via` reaches the origin), `https://` through a CONNECT tunnel with the origin's
+//! certificate checked (right and wrong CA), and Auto mode with a PAC over HTTP and HTTPS whose
+//! first proxy is down, then with squid killed mid-test (fallback to DIRECT). Each test starts
+//! its own squid on a free port with a configuration in a temporary directory, with squid's
+//! default rule that CONNECT goes to SSL ports only, and kills it afterwards.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod proxy_common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("phone-agent-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    // squid started as root drops to its own user: let it write its logs here.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-    }
-    dir
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn find_program(name: &str) -> PathBuf {
-    for dir in [
-        "/usr/sbin",
-        "/usr/bin",
-        "/sbin",
-        "/bin",
-        "/usr/local/sbin",
-        "/usr/local/bin",
-    ] {
-        let p = Path::new(dir).join(name);
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!("`{name}` not found: install Debian packages squid and apache2-utils (.ci/run does)");
-}
+use proxy_common::*;
 
 struct Squid {
-    child: Child,
+    daemon: Daemon,
     port: u16,
-    dir: PathBuf,
 }
 
 impl Squid {
-    fn start(auth: Option<(&str, &str)>) -> Squid {
-        let squid = find_program("squid");
+    /// squid on a free port; CONNECT only to 443 and `ssl_ports`.
+    fn start(auth: Option<(&str, &str)>, ssl_ports: &[u16]) -> Squid {
+        let squid = find_program("squid", "squid");
         let dir = temp_dir("squid");
         let port = free_port();
+        let ports: Vec<String> = ssl_ports.iter().map(u16::to_string).collect();
         let mut conf = format!(
             "http_port 127.0.0.1:{port}\n\
              visible_hostname paclab-squid\n\
@@ -77,12 +43,15 @@ impl Squid {
              cache_mem 8 MB\n\
              coredump_dir {d}\n\
              shutdown_lifetime 1 seconds\n\
-             acl CONNECT method CONNECT\n",
-            d = dir.display()
+             acl SSL_ports port 443 {ports}\n\
+             acl CONNECT method CONNECT\n\
+             http_access deny CONNECT !SSL_ports\n",
+            d = dir.display(),
+            ports = ports.join(" ")
         );
         if let Some((user, password)) = auth {
             let passwd = dir.join("passwd");
-            let status = Command::new(find_program("htpasswd"))
+            let status = Command::new(find_program("htpasswd", "apache2-utils"))
                 .args(["-bc"])
                 .arg(&passwd)
                 .args([user, password])
@@ -103,7 +72,7 @@ impl Squid {
         conf.push_str("http_access deny all\n");
         let conf_path = dir.join("squid.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let mut child = Command::new(squid)
+        let child = Command::new(squid)
             .arg("-N")
             .arg("-f")
             .arg(&conf_path)
@@ -111,224 +80,224 @@ impl Squid {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        let log = dir.join("cache.log");
+        let mut daemon = Daemon { child, dir };
+        daemon.wait_until("squid", &log, || listening(port));
+        Squid { daemon, port }
+    }
+
+    /// squid writes an access-log entry when it sees the transaction end, which can be after
+    /// the client process has exited: wait (bounded) for the entry instead of reading once.
+    fn access_log_with(&self, needle: &str) -> String {
         let started = Instant::now();
         loop {
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+            let log = self.access_log();
+            if log.contains(needle) || started.elapsed() > Duration::from_secs(10) {
+                return log;
             }
-            if let Ok(Some(status)) = child.try_wait() {
-                let log = std::fs::read_to_string(dir.join("cache.log")).unwrap_or_default();
-                panic!("squid exited ({status}) before listening:\n{log}");
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "squid did not listen within 30 s"
-            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Squid { child, port, dir }
     }
 
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.daemon.dir.join("access.log")).unwrap_or_default()
     }
 }
 
-impl Drop for Squid {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// A loopback HTTP origin: `/proxy.pac` serves `pac`; anything else answers with the `Via`
-/// header it received, so a test can tell whether the request came through squid.
-fn origin(pac: String) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let pac = pac.clone();
-            std::thread::spawn(move || serve(stream, &pac));
-        }
-    });
-    port
-}
-
-fn serve(mut stream: TcpStream, pac: &str) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    let mut via = String::from("none");
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("via") {
-                via = v.trim().to_owned();
-            }
-        }
-    }
-    let (content_type, body) = if request_line.contains("/proxy.pac") {
-        ("application/x-ns-proxy-autoconfig", pac.to_owned())
-    } else {
-        ("text/plain", format!("origin saw via: {via}\n"))
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-fn cfg(dir: &Path, body: &str) -> PathBuf {
-    let path = dir.join("cfg.xml");
-    std::fs::write(&path, format!("<flat-profile>\n{body}\n</flat-profile>\n")).unwrap();
-    path
-}
-
-fn manual_cfg(dir: &Path, port: u16, auth: Option<(&str, &str)>) -> PathBuf {
-    let auth = match auth {
-        Some((u, p)) => format!(
-            "<Proxy_Server_Requires_Authentication>Yes</Proxy_Server_Requires_Authentication>\n\
-             <Proxy_Username>{u}</Proxy_Username>\n<Proxy_Password>{p}</Proxy_Password>"
-        ),
-        None => String::new(),
-    };
-    cfg(
-        dir,
-        &format!(
-            "<Proxy_Mode>Manual</Proxy_Mode>\n<Proxy_Host>127.0.0.1</Proxy_Host>\n<Proxy_Port>{port}</Proxy_Port>\n{auth}"
-        ),
-    )
-}
-
-fn agent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_phone-agent"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn fetch(config: &Path, url: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["fetch", "--config", config.to_str().unwrap()];
+fn fetch_json(config: &Path, url: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--json"];
     args.extend_from_slice(extra);
-    args.push(url);
-    agent(&args)
-}
-
-/// squid writes an access-log entry when it sees the transaction end, which can be after the
-/// client process has exited: wait (bounded) for the entry instead of reading once.
-fn access_log_with(squid: &Squid, needle: &str) -> String {
-    let started = Instant::now();
-    loop {
-        let log = std::fs::read_to_string(squid.dir.join("access.log")).unwrap_or_default();
-        if log.contains(needle) || started.elapsed() > Duration::from_secs(10) {
-            return log;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    let out = ok(&fetch(config, url, &args));
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
 fn manual_proxy_without_authentication() {
-    let squid = Squid::start(None);
+    let squid = Squid::start(None, &[]);
     let origin = origin(String::new());
     let dir = temp_dir("cfg");
     let config = manual_cfg(&dir, squid.port, None);
     let url = format!("http://127.0.0.1:{origin}/hello");
-    let out = fetch(&config, &url, &["--proxy-loopback"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    // A tunnel adds no Via header: squid's access log tells (see the FIXME above).
-    assert_eq!(text(&out.stdout), "origin saw via: none\n");
-    let needle = format!("CONNECT 127.0.0.1:{origin}");
-    let log = access_log_with(&squid, &needle);
+    let body = ok(&fetch(&config, &url, &["--proxy-loopback"]));
+    // An absolute-form request: squid forwards it and adds its Via header.
+    assert!(
+        body.contains("origin saw target: /hello\n") && body.contains("origin saw via: 1.1 paclab-squid"),
+        "{body}"
+    );
+    let needle = format!("GET http://127.0.0.1:{origin}/hello");
+    let log = squid.access_log_with(&needle);
     assert!(log.contains(&needle), "{log}");
-    // Loopback bypasses the proxy unless told otherwise (Chromium's rule).
-    let out = fetch(&config, &url, &[]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "origin saw via: none\n");
+    assert!(!log.contains("CONNECT"), "{log}");
+    // Loopback bypasses the proxy unless the setting says otherwise (Chromium's rule).
+    let body = ok(&fetch(&config, &url, &[]));
+    assert!(body.contains("origin saw via: none\n"), "{body}");
     std::thread::sleep(Duration::from_millis(300));
-    let again = std::fs::read_to_string(squid.dir.join("access.log")).unwrap_or_default();
-    assert_eq!(again, log, "the loopback request went through squid");
+    assert_eq!(squid.access_log(), log, "the loopback request went through squid");
 }
 
 #[test]
 fn manual_proxy_with_basic_authentication() {
-    let squid = Squid::start(Some(("phone", "s3cret")));
+    let squid = Squid::start(Some(("phone", "s3cret")), &[]);
     let origin = origin(String::new());
     let dir = temp_dir("cfg");
     let url = format!("http://127.0.0.1:{origin}/auth");
     let good = manual_cfg(&dir, squid.port, Some(("phone", "s3cret")));
-    let out = fetch(&good, &url, &["--proxy-loopback"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let needle = format!("CONNECT 127.0.0.1:{origin} phone ");
-    let log = access_log_with(&squid, &needle);
+    let body = ok(&fetch(&good, &url, &["--proxy-loopback"]));
+    assert!(body.contains("origin saw via: 1.1 paclab-squid"), "{body}");
+    let needle = format!("GET http://127.0.0.1:{origin}/auth phone ");
+    let log = squid.access_log_with(&needle);
     assert!(log.contains(&needle), "not through squid as phone: {log}");
 
     let wrong = manual_cfg(&dir, squid.port, Some(("phone", "wrong")));
-    let out = fetch(&wrong, &url, &["--proxy-loopback"]);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    assert!(err.contains("407") && err.contains("Proxy_Password"), "{err}");
+    let err = failed(&fetch(&wrong, &url, &["--proxy-loopback"]));
+    assert!(
+        err.contains("407") && err.contains("Proxy_Password") && !err.contains("wrong"),
+        "{err}"
+    );
 
     let none = manual_cfg(&dir, squid.port, None);
-    let out = fetch(&none, &url, &["--proxy-loopback"]);
-    assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("407"), "{}", text(&out.stderr));
+    let err = failed(&fetch(&none, &url, &["--proxy-loopback"]));
+    assert!(
+        err.contains("407") && err.contains("Proxy_Server_Requires_Authentication"),
+        "{err}"
+    );
+}
+
+#[test]
+fn https_through_a_connect_tunnel_checks_the_origins_certificate() {
+    let dir = temp_dir("cfg");
+    let pki = OriginPki::new(&dir);
+    let origin = pki.origin(String::new());
+    let squid = Squid::start(Some(("phone", "s3cret")), &[origin]);
+    let url = format!("https://127.0.0.1:{origin}/secure");
+    let ca = pki.ca_pem.to_str().unwrap();
+    let good = manual_cfg(&dir, squid.port, Some(("phone", "s3cret")));
+    let doc = fetch_json(&good, &url, &["--proxy-loopback", "--ca", ca]);
+    assert_eq!(doc["status"], 200);
+    assert_eq!(doc["via"], format!("PROXY 127.0.0.1:{}", squid.port));
+    let needle = format!("CONNECT 127.0.0.1:{origin} phone ");
+    let log = squid.access_log_with(&needle);
+    assert!(log.contains(&needle), "{log}");
+    // Inside the tunnel the origin sees the request itself, without squid's Via.
+    let body = ok(&fetch(&good, &url, &["--proxy-loopback", "--ca", ca]));
+    assert!(
+        body.contains("origin saw target: /secure\norigin saw via: none\n"),
+        "{body}"
+    );
+
+    // The tunnel is up, but the origin's certificate is not from the trusted CA.
+    let other = pki.other_ca_pem.to_str().unwrap();
+    let err = failed(&fetch(&good, &url, &["--proxy-loopback", "--ca", other]));
+    assert!(
+        err.contains("the origin's TLS certificate failed verification") && err.contains("UnknownIssuer"),
+        "{err}"
+    );
+    // Nor is it from a built-in root.
+    let err = failed(&fetch(&good, &url, &["--proxy-loopback"]));
+    assert!(
+        err.contains("the origin's TLS certificate failed verification"),
+        "{err}"
+    );
+
+    // The CONNECT itself needs the credentials.
+    let wrong = manual_cfg(&dir, squid.port, Some(("phone", "wrong")));
+    let err = failed(&fetch(&wrong, &url, &["--proxy-loopback", "--ca", ca]));
+    assert!(err.contains("407") && err.contains("Proxy_Password"), "{err}");
+    let none = manual_cfg(&dir, squid.port, None);
+    let err = failed(&fetch(&none, &url, &["--proxy-loopback", "--ca", ca]));
+    assert!(err.contains("407"), "{err}");
+}
+
+#[test]
+fn connect_to_a_port_squid_refuses_is_not_retried_elsewhere() {
+    let dir = temp_dir("cfg");
+    let pki = OriginPki::new(&dir);
+    let origin = pki.origin(String::new());
+    // CONNECT to the origin's port is not allowed by this squid.
+    let squid = Squid::start(None, &[]);
+    let pac = format!(
+        "function FindProxyForURL(url, host) {{ return 'PROXY 127.0.0.1:{}; DIRECT'; }}",
+        squid.port
+    );
+    let pac_origin = proxy_common::origin(pac);
+    let config = auto_cfg(&dir, &format!("http://127.0.0.1:{pac_origin}/proxy.pac"));
+    let url = format!("https://127.0.0.1:{origin}/x");
+    let ca = pki.ca_pem.to_str().unwrap();
+    let err = failed(&fetch(&config, &url, &["--proxy-loopback", "--ca", ca]));
+    assert!(err.contains("refused the CONNECT tunnel"), "{err}");
+}
+
+fn pac_fallback(squid: &mut Squid, config: &Path, origin: u16, dead: u16, extra: &[&str]) {
+    let url = format!("http://127.0.0.1:{origin}/data");
+    let mut args = vec!["--proxy-loopback"];
+    args.extend_from_slice(extra);
+    let doc = fetch_json(config, &url, &args);
+    assert_eq!(doc["via"], format!("PROXY 127.0.0.1:{}", squid.port));
+    assert_eq!(doc["attempts"][0]["via"], format!("PROXY 127.0.0.1:{dead}"));
+    assert_eq!(doc["attempts"].as_array().unwrap().len(), 1);
+
+    // The proxy-for view of the same configuration.
+    let mut args = vec!["proxy-for", "--config", config.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--proxy-loopback", &url]);
+    let out = ok(&agent(&args));
+    assert!(
+        out.contains(&format!("2. PROXY 127.0.0.1:{}", squid.port)),
+        "{out}"
+    );
+
+    // squid goes away: the list ends in DIRECT.
+    squid.daemon.kill();
+    let mut args = vec!["--proxy-loopback"];
+    args.extend_from_slice(extra);
+    let doc = fetch_json(config, &url, &args);
+    assert_eq!(doc["via"], "DIRECT");
+    assert_eq!(doc["attempts"].as_array().unwrap().len(), 2);
+    let body = ok(&fetch(config, &url, &args));
+    assert!(body.contains("origin saw via: none\n"), "{body}");
+}
+
+fn fallback_pac(dead: u16, squid: u16) -> String {
+    format!(
+        "function FindProxyForURL(url, host) {{ return 'PROXY 127.0.0.1:{dead}; PROXY 127.0.0.1:{squid}; DIRECT'; }}"
+    )
 }
 
 #[test]
 fn pac_list_falls_back_past_dead_proxies_and_to_direct_when_squid_dies() {
-    let mut squid = Squid::start(None);
+    let mut squid = Squid::start(None, &[]);
     let dead = free_port();
-    let pac = format!(
-        "function FindProxyForURL(url, host) {{ return 'PROXY 127.0.0.1:{dead}; PROXY 127.0.0.1:{}; DIRECT'; }}",
-        squid.port
-    );
-    let origin = origin(pac);
+    let origin = origin(fallback_pac(dead, squid.port));
     let dir = temp_dir("cfg");
-    let config = cfg(
-        &dir,
-        &format!(
-            "<Proxy_Mode>Auto</Proxy_Mode>\n<Use_Auto_Discovery__WPAD_>No</Use_Auto_Discovery__WPAD_>\n\
-             <PAC_URL>http://127.0.0.1:{origin}/proxy.pac</PAC_URL>"
-        ),
-    );
-    let url = format!("http://127.0.0.1:{origin}/data");
-    let out = fetch(&config, &url, &["--proxy-loopback", "--json"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["via"], format!("PROXY 127.0.0.1:{}", squid.port));
-    assert_eq!(doc["attempts"][0]["via"], format!("PROXY 127.0.0.1:{dead}"));
+    let config = auto_cfg(&dir, &format!("http://127.0.0.1:{origin}/proxy.pac"));
+    pac_fallback(&mut squid, &config, origin, dead, &[]);
+}
 
-    // The proxy-for view of the same configuration.
-    let out = agent(&[
-        "proxy-for",
-        "--config",
-        config.to_str().unwrap(),
-        "--proxy-loopback",
-        &url,
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+#[test]
+fn pac_over_https() {
+    let mut squid = Squid::start(None, &[]);
+    let dead = free_port();
+    let dir = temp_dir("cfg");
+    let pki = OriginPki::new(&dir);
+    let pac_origin = pki.origin(fallback_pac(dead, squid.port));
+    let origin = origin(String::new());
+    let config = auto_cfg(&dir, &format!("https://127.0.0.1:{pac_origin}/proxy.pac"));
+    // The PAC server's certificate is checked too.
+    let other = pki.other_ca_pem.to_str().unwrap();
+    let err = failed(&fetch(
+        &config,
+        &format!("http://127.0.0.1:{origin}/data"),
+        &["--proxy-loopback", "--ca", other],
+    ));
     assert!(
-        text(&out.stdout).contains(&format!("2. PROXY 127.0.0.1:{}", squid.port)),
-        "{}",
-        text(&out.stdout)
+        err.contains("PAC file") && err.contains("certificate failed verification"),
+        "{err}"
     );
-
-    // squid goes away: the list ends in DIRECT.
-    squid.kill();
-    let out = fetch(&config, &url, &["--proxy-loopback"]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "origin saw via: none\n");
+    pac_fallback(
+        &mut squid,
+        &config,
+        origin,
+        dead,
+        &["--ca", pki.ca_pem.to_str().unwrap()],
+    );
 }

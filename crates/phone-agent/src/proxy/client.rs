@@ -1,17 +1,22 @@
-//! The one HTTP client path: GET through the proxies a [`ProxyConfig`] gives for the URL,
-//! in order, demoting the ones that cannot be reached (ureq with rustls/ring: CONNECT tunnels
-//! with the origin's certificate checked inside, Basic proxy credentials).
-//!
-//! FIXME: ureq 3 reaches `http://` origins through a CONNECT tunnel too, not with an
-//! absolute-form request; proxies that allow CONNECT only to 443 refuse that (squid's default
-//! `http_access deny CONNECT !SSL_ports`). The squid tests allow CONNECT to any port.
+//! The one HTTP client path: GET through the proxies a [`ProxyConfig`] gives for the URL, in
+//! order, demoting the ones that cannot be reached. reqwest (blocking, HTTP/1.1 only) on
+//! rustls with the ring provider: `http://` URLs go to an HTTP proxy as absolute-form requests
+//! (`GET http://host/path HTTP/1.1`), `https://` URLs through a `CONNECT` tunnel with the
+//! TLS handshake — and the certificate check — against the origin inside it; Basic proxy
+//! credentials go with every request to the proxy (`Proxy-Authorization`).
 
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 use proxy_pac::wpad::FetchPolicy;
-use proxy_pac::{BadProxies, PacTime, ProxyConfig, ProxyEntry, ProxyScheme, Route};
+use proxy_pac::{BadProxies, Credentials, PacTime, ProxyConfig, ProxyEntry, ProxyScheme, Route};
+
+use super::tftp;
+use super::wpad::Discovery;
 
 /// One way tried that did not work.
 #[derive(Debug)]
@@ -36,151 +41,310 @@ pub struct Fetched {
 }
 
 /// Largest response body `fetch` reads.
-const MAX_BODY: u64 = 64 << 20;
+const MAX_BODY: usize = 64 << 20;
 
-fn agent(via: &ProxyEntry, config: &ProxyConfig, timeout: Duration) -> Result<ureq::Agent> {
-    let proxy = match via {
-        ProxyEntry::Direct => None,
-        ProxyEntry::Proxy(server) => {
+/// Time allowed for one `fetch` attempt.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why one GET did not produce a response.
+#[derive(Debug)]
+enum GetError {
+    /// The proxy (or, for DIRECT, the origin) could not be reached: try the next entry.
+    Unreachable(String),
+    /// The proxy wants (other) credentials: HTTP 407, to a request or to the CONNECT.
+    ProxyAuthentication,
+    /// The proxy refused the CONNECT tunnel with another status.
+    TunnelRefused,
+    /// The origin's certificate did not verify against the trust anchors.
+    OriginCertificate(String),
+    /// Anything else (TLS alerts, protocol errors, a body over the limit).
+    Other(String),
+}
+
+impl fmt::Display for GetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GetError::Unreachable(e) => write!(f, "unreachable: {e}"),
+            GetError::ProxyAuthentication => f.write_str("proxy authentication failed (HTTP 407)"),
+            GetError::TunnelRefused => f.write_str("the proxy refused the CONNECT tunnel"),
+            GetError::OriginCertificate(e) => {
+                write!(f, "the origin's TLS certificate failed verification: {e}")
+            }
+            GetError::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// A response read whole.
+struct Response {
+    status: u16,
+    content_type: Option<String>,
+    body: Vec<u8>,
+}
+
+/// The agent's HTTP client: trust anchors for origins, and the DHCP/DNS facts WPAD needs.
+pub struct HttpClient {
+    tls: Arc<rustls::ClientConfig>,
+    discovery: Discovery,
+}
+
+impl HttpClient {
+    /// A client trusting the CA certificates in `ca` (PEM), or the Mozilla root set
+    /// (webpki-roots) when `None`.
+    pub fn new(ca: Option<&Path>, discovery: Discovery) -> Result<Self> {
+        let mut roots = rustls::RootCertStore::empty();
+        match ca {
+            Some(path) => {
+                use rustls_pki_types::pem::PemObject;
+                for cert in rustls_pki_types::CertificateDer::pem_file_iter(path)
+                    .with_context(|| format!("reading {}", path.display()))?
+                {
+                    roots.add(cert.with_context(|| format!("a certificate in {}", path.display()))?)?;
+                }
+                if roots.is_empty() {
+                    bail!("{}: no CA certificate in it", path.display());
+                }
+            }
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(HttpClient {
+            tls: Arc::new(tls),
+            discovery,
+        })
+    }
+
+    fn client(
+        &self,
+        via: &ProxyEntry,
+        credentials: Option<&Credentials>,
+        timeout: Duration,
+    ) -> Result<reqwest::blocking::Client> {
+        // `no_proxy` first: no proxy from the environment, only the one chosen here.
+        let mut builder = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .use_preconfigured_tls((*self.tls).clone())
+            .user_agent("phone-agent")
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)));
+        if let ProxyEntry::Proxy(server) = via {
             if server.scheme() != ProxyScheme::Http {
                 bail!(
                     "{} proxies are not supported by the agent yet",
                     server.scheme().pac_keyword()
                 );
             }
-            let mut url = url::Url::parse(&server.to_url())?;
-            if let Some(c) = config.credentials_for(server) {
-                url.set_username(&c.username).ok().context("proxy user name")?;
-                url.set_password(Some(c.password.expose()))
-                    .ok()
-                    .context("proxy password")?;
+            let mut proxy = reqwest::Proxy::all(server.to_url())?;
+            if let Some(c) = credentials {
+                proxy = proxy.basic_auth(&c.username, c.password.expose());
             }
-            Some(ureq::Proxy::new(url.as_str())?)
+            builder = builder.proxy(proxy);
         }
-    };
-    let config = ureq::Agent::config_builder()
-        .proxy(proxy)
-        .http_status_as_error(false)
-        .timeout_global(Some(timeout))
-        .user_agent("phone-agent")
-        .build();
-    Ok(config.into())
-}
-
-/// Whether a failure means "this way is unusable, try the next" (connecting to the proxy or
-/// origin failed), as opposed to an answer (Chromium: tunnel refusals do not fall back).
-fn is_unreachable(e: &ureq::Error) -> bool {
-    matches!(
-        e,
-        ureq::Error::Io(_)
-            | ureq::Error::ConnectionFailed
-            | ureq::Error::HostNotFound
-            | ureq::Error::Timeout(_)
-    )
-}
-
-fn get(agent: &ureq::Agent, url: &str, limit: u64) -> Result<(u16, Option<String>, Vec<u8>), ureq::Error> {
-    let mut response = agent.get(url).call()?;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response.body_mut().with_config().limit(limit).read_to_vec()?;
-    Ok((status, content_type, body))
-}
-
-/// Downloads the PAC file of an Auto configuration (never through a proxy); returns its URL
-/// and text.
-pub fn download_pac(config: &ProxyConfig) -> Result<(String, String)> {
-    let url = match &config.mode {
-        proxy_pac::ProxyMode::Auto(proxy_pac::config::AutoSource::PacUrl(url)) => url.clone(),
-        proxy_pac::ProxyMode::Auto(proxy_pac::config::AutoSource::Wpad) => {
-            bail!(
-                "WPAD discovery needs the DHCP client's option 252/15 values: not wired into the agent yet; set PAC_URL"
-            )
-        }
-        _ => bail!("not in Auto mode"),
-    };
-    if url.scheme() == "tftp" {
-        bail!("PAC download over TFTP is not implemented in the agent yet ({url})");
+        Ok(builder.build()?)
     }
-    let policy = FetchPolicy::default();
-    let agent = agent(&ProxyEntry::Direct, config, policy.timeout)?;
-    let limit = u64::try_from(policy.max_bytes).unwrap_or(u64::MAX) + 1;
-    let (status, content_type, body) =
-        get(&agent, url.as_str(), limit).with_context(|| format!("downloading the PAC file {url}"))?;
-    policy
-        .check_status(status)
-        .with_context(|| format!("PAC file {url}"))?;
-    let text = policy
-        .decode(&body, content_type.as_deref())
-        .with_context(|| format!("PAC file {url}"))?;
-    tracing::info!(%url, bytes = body.len(), "PAC file downloaded");
-    Ok((url.to_string(), text))
-}
 
-/// GET `url` the way `config` says.
-pub fn fetch(config: &ProxyConfig, url: &str) -> Result<Fetched> {
-    let parsed = url::Url::parse(url).with_context(|| format!("invalid URL `{url}`"))?;
-    let list = match config.route(&parsed) {
-        Route::Fixed(list) => list,
-        Route::Pac => {
-            let (pac_url, script) = download_pac(config)?;
-            let mut engine = super::pac_engine(&script)?;
-            let outcome = super::evaluate(&mut engine, url, PacTime::new(SystemTime::now(), 0), &[])
-                .with_context(|| format!("evaluating {pac_url}"))?;
-            for d in outcome.list.diagnostics() {
-                tracing::warn!(pac = %pac_url, "PAC result: {d}");
-            }
-            outcome.list
+    fn get(
+        &self,
+        url: &str,
+        via: &ProxyEntry,
+        credentials: Option<&Credentials>,
+        limit: usize,
+        timeout: Duration,
+    ) -> Result<Response, GetError> {
+        let client = self
+            .client(via, credentials, timeout)
+            .map_err(|e| GetError::Other(format!("{e:#}")))?;
+        let response = client.get(url).send().map_err(|e| classify(&e))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let mut body = Vec::new();
+        let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+        response
+            .take(cap)
+            .read_to_end(&mut body)
+            .map_err(|e| GetError::Other(format!("reading the body: {e}")))?;
+        if body.len() > limit {
+            return Err(GetError::Other(format!("the body is larger than {limit} bytes")));
         }
-    };
-    let bad = BadProxies::default();
-    let mut attempts = Vec::new();
-    for via in bad.order(&list, Instant::now()) {
-        let agent = match agent(&via, config, Duration::from_secs(30)) {
-            Ok(a) => a,
-            Err(e) => {
-                attempts.push(Attempt {
-                    via,
-                    error: format!("{e:#}"),
-                });
-                continue;
+        Ok(Response {
+            status,
+            content_type,
+            body,
+        })
+    }
+
+    /// Downloads the PAC file of an Auto configuration (never through a proxy): the
+    /// `PAC_URL` over HTTP, HTTPS or TFTP, or the WPAD candidates in order. Returns the URL
+    /// that worked and the script.
+    pub fn download_pac(&self, config: &ProxyConfig) -> Result<(String, String)> {
+        let candidates = match &config.mode {
+            proxy_pac::ProxyMode::Auto(proxy_pac::config::AutoSource::PacUrl(url)) => vec![url.clone()],
+            proxy_pac::ProxyMode::Auto(proxy_pac::config::AutoSource::Wpad) => self.discovery.candidates()?,
+            _ => bail!("not in Auto mode"),
+        };
+        let mut failures = Vec::new();
+        for url in candidates {
+            match self.download_pac_from(&url) {
+                Ok(script) => return Ok((url.to_string(), script)),
+                Err(e) => {
+                    tracing::info!(%url, error = %format!("{e:#}"), "PAC candidate failed");
+                    failures.push(format!("{e:#}"));
+                }
+            }
+        }
+        bail!("no PAC file could be downloaded: {}", failures.join("; "))
+    }
+
+    fn download_pac_from(&self, url: &url::Url) -> Result<String> {
+        let policy = FetchPolicy::default();
+        let (body, content_type) = if url.scheme() == "tftp" {
+            let body = tftp::download(url, policy.max_bytes, policy.timeout)
+                .with_context(|| format!("downloading the PAC file {url}"))?;
+            (body, None)
+        } else {
+            let r = self
+                .get(
+                    url.as_str(),
+                    &ProxyEntry::Direct,
+                    None,
+                    policy.max_bytes,
+                    policy.timeout,
+                )
+                .map_err(|e| anyhow!("downloading the PAC file {url}: {e}"))?;
+            policy
+                .check_status(r.status)
+                .with_context(|| format!("PAC file {url}"))?;
+            (r.body, r.content_type)
+        };
+        let text = policy
+            .decode(&body, content_type.as_deref())
+            .with_context(|| format!("PAC file {url}"))?;
+        tracing::info!(%url, bytes = body.len(), "PAC file downloaded");
+        Ok(text)
+    }
+
+    /// GET `url` the way `config` says, falling back along the list past entries that cannot
+    /// be reached (not past refusals: a 407, a refused tunnel or a bad certificate is an
+    /// answer, as in Chromium).
+    pub fn fetch(&self, config: &ProxyConfig, url: &str) -> Result<Fetched> {
+        let parsed = url::Url::parse(url).with_context(|| format!("invalid URL `{url}`"))?;
+        let list = match config.route(&parsed) {
+            Route::Fixed(list) => list,
+            Route::Pac => {
+                let (pac_url, script) = self.download_pac(config)?;
+                let mut engine = super::pac_engine(&script)?;
+                let outcome = super::evaluate(&mut engine, url, PacTime::new(SystemTime::now(), 0), &[])
+                    .with_context(|| format!("evaluating {pac_url}"))?;
+                for d in outcome.list.diagnostics() {
+                    tracing::warn!(pac = %pac_url, "PAC result: {d}");
+                }
+                outcome.list
             }
         };
-        match get(&agent, url, MAX_BODY) {
-            Ok((407, _, _)) => bail!(
-                "{via}: proxy authentication failed (HTTP 407): check Proxy_Username and Proxy_Password"
-            ),
-            Ok((status, _, body)) => {
-                return Ok(Fetched {
-                    status,
-                    via,
-                    body,
-                    attempts,
-                });
+        let bad = BadProxies::default();
+        let mut attempts = Vec::new();
+        for via in bad.order(&list, Instant::now()) {
+            let credentials = match &via {
+                ProxyEntry::Proxy(server) => config.credentials_for(server),
+                ProxyEntry::Direct => None,
+            };
+            match self.get(url, &via, credentials, MAX_BODY, FETCH_TIMEOUT) {
+                Ok(r) if r.status == 407 && matches!(via, ProxyEntry::Proxy(_)) => {
+                    bail!(auth_error(&via, credentials))
+                }
+                Ok(r) => {
+                    return Ok(Fetched {
+                        status: r.status,
+                        via,
+                        body: r.body,
+                        attempts,
+                    });
+                }
+                Err(GetError::ProxyAuthentication) => bail!(auth_error(&via, credentials)),
+                Err(GetError::Unreachable(e)) => {
+                    tracing::info!(%via, error = %e, "unreachable, trying the next way");
+                    attempts.push(Attempt { via, error: e });
+                }
+                Err(e) => bail!("{via}: {url}: {e}"),
             }
-            Err(e) if is_unreachable(&e) => {
-                tracing::info!(%via, error = %e, "unreachable, trying the next way");
-                attempts.push(Attempt {
-                    via,
-                    error: e.to_string(),
-                });
-            }
-            // ureq tunnels plain HTTP through CONNECT too: a 407 arrives as a tunnel error.
-            Err(e) if e.to_string().contains(" 407") => bail!(
-                "{via}: proxy authentication failed (HTTP 407): check Proxy_Username and Proxy_Password"
-            ),
-            Err(e) => bail!("{via}: {e}"),
         }
+        let tried: Vec<String> = attempts
+            .iter()
+            .map(|a| format!("{}: {}", a.via, a.error))
+            .collect();
+        bail!("no way to reach {url} worked ({})", tried.join("; "))
     }
-    let tried: Vec<String> = attempts
-        .iter()
-        .map(|a| format!("{}: {}", a.via, a.error))
-        .collect();
-    bail!("no way to reach {url} worked ({})", tried.join("; "))
+}
+
+fn auth_error(via: &ProxyEntry, credentials: Option<&Credentials>) -> String {
+    match credentials {
+        Some(c) => format!(
+            "{via}: proxy authentication failed (HTTP 407): the proxy refused Proxy_Username `{}` with the configured Proxy_Password",
+            c.username
+        ),
+        None => format!(
+            "{via}: the proxy requires authentication (HTTP 407): set Proxy_Server_Requires_Authentication, Proxy_Username and Proxy_Password"
+        ),
+    }
+}
+
+/// Sorts a reqwest error by what the caller does next, looking through its causes: rustls
+/// errors hide inside `io::Error`s, whose `source()` skips them.
+fn classify(e: &reqwest::Error) -> GetError {
+    let mut text = e.to_string();
+    let mut unreachable = e.is_timeout();
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        let tls = c.downcast_ref::<rustls::Error>().or_else(|| {
+            c.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        if let Some(rustls::Error::InvalidCertificate(reason)) = tls {
+            return GetError::OriginCertificate(format!("{reason:?}"));
+        }
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            unreachable |= matches!(
+                io.kind(),
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | TimedOut
+                    | HostUnreachable
+                    | NetworkUnreachable
+                    | AddrNotAvailable
+            );
+        }
+        let s = c.to_string();
+        // Some layers box the rustls error where no downcast reaches it: its Display then.
+        if let Some(reason) = s.strip_prefix("invalid peer certificate: ") {
+            return GetError::OriginCertificate(reason.to_owned());
+        }
+        if s.contains("proxy authorization required") {
+            return GetError::ProxyAuthentication;
+        }
+        if s.contains("tunnel error: unsuccessful") {
+            return GetError::TunnelRefused;
+        }
+        unreachable |= s.starts_with("dns error");
+        cause = c.source();
+    }
+    if unreachable {
+        GetError::Unreachable(text)
+    } else {
+        GetError::Other(text)
+    }
 }
 
 impl fmt::Display for Attempt {

@@ -3,7 +3,9 @@
 //! HTTP-using feature goes through (`fetch`), plus the `proxy-for` and `fetch` subcommands.
 
 mod client;
+mod tftp;
 mod time;
+mod wpad;
 
 use std::net::{IpAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -11,49 +13,82 @@ use std::process::ExitCode;
 use std::time::{Instant, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use proxy_pac::{
     Credentials, Limits, PacEngine, PacOutcome, PacTime, ProxyConfig, ProxyList, Request, Route, Secret,
 };
 use serde_json::json;
 
+/// How the agent's HTTP client reaches origins and PAC files: trust anchors and the WPAD
+/// inputs the phone's DHCP client would provide.
+#[derive(Args, Clone, Default)]
+pub struct ClientArgs {
+    /// Proxy loopback destinations too (Chromium never does; off by default).
+    #[arg(long)]
+    proxy_loopback: bool,
+    /// Trust these CA certificates (PEM) for HTTPS origins and PAC URLs instead of the
+    /// built-in Mozilla root set.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// WPAD: the value of DHCP option 252 (the PAC URL the DHCP server announced).
+    #[arg(long = "dhcp-wpad", value_name = "URL")]
+    dhcp_wpad: Option<String>,
+    /// WPAD: the phone's DNS domain (DHCP option 15), devolved to `wpad.<domain>` names.
+    #[arg(long, value_name = "DOMAIN")]
+    domain: Option<String>,
+}
+
+impl ClientArgs {
+    fn client(&self) -> Result<client::HttpClient> {
+        client::HttpClient::new(
+            self.ca.as_deref(),
+            wpad::Discovery {
+                dhcp_wpad: self.dhcp_wpad.clone(),
+                domain: self.domain.clone(),
+            },
+        )
+    }
+}
+
+/// `phone-agent proxy-for`.
+#[derive(Args)]
+pub struct ProxyForArgs {
+    /// Take the proxy settings from this cfg.xml.
+    #[arg(long, conflicts_with = "pac", required_unless_present = "pac")]
+    config: Option<PathBuf>,
+    /// Evaluate this PAC file.
+    #[arg(long)]
+    pac: Option<PathBuf>,
+    /// The phone's own address(es) for myIpAddress()/myIpAddressEx().
+    #[arg(long = "my-ip")]
+    my_ip: Vec<IpAddr>,
+    /// The time the date helpers see, RFC 3339 (`2009-03-03T10:00:00+01:00`); default now, UTC.
+    #[arg(long)]
+    now: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The URL.
+    url: String,
+}
+
 /// The proxy subcommands, flattened into the agent's command line.
 #[derive(Subcommand)]
 pub enum ProxyCommand {
     /// Which proxies a URL goes through: from a cfg.xml, or from a PAC file like pactester.
-    ProxyFor {
-        /// Take the proxy settings from this cfg.xml.
-        #[arg(long, conflicts_with = "pac", required_unless_present = "pac")]
-        config: Option<PathBuf>,
-        /// Evaluate this PAC file.
-        #[arg(long)]
-        pac: Option<PathBuf>,
-        /// The phone's own address(es) for myIpAddress()/myIpAddressEx().
-        #[arg(long = "my-ip")]
-        my_ip: Vec<IpAddr>,
-        /// The time the date helpers see, RFC 3339 (`2009-03-03T10:00:00+01:00`); default now, UTC.
-        #[arg(long)]
-        now: Option<String>,
-        /// Proxy loopback destinations too (Chromium never does; off by default).
-        #[arg(long)]
-        proxy_loopback: bool,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// The URL.
-        url: String,
-    },
+    ProxyFor(ProxyForArgs),
     /// GET a URL through the configured proxy, falling back along the PAC list.
     Fetch {
         /// The cfg.xml with the proxy settings.
         #[arg(long)]
         config: PathBuf,
-        /// Proxy loopback destinations too (Chromium never does; off by default).
-        #[arg(long)]
-        proxy_loopback: bool,
         /// Print JSON (status, route, attempts) instead of the body.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        client: ClientArgs,
         /// The URL.
         url: String,
     },
@@ -62,29 +97,13 @@ pub enum ProxyCommand {
 /// Runs a proxy subcommand.
 pub fn run(command: ProxyCommand) -> Result<ExitCode> {
     match command {
-        ProxyCommand::ProxyFor {
-            config,
-            pac,
-            my_ip,
-            now,
-            proxy_loopback,
-            json,
-            url,
-        } => proxy_for(
-            config.as_deref(),
-            pac.as_deref(),
-            &my_ip,
-            now.as_deref(),
-            proxy_loopback,
-            json,
-            &url,
-        ),
+        ProxyCommand::ProxyFor(args) => proxy_for(&args),
         ProxyCommand::Fetch {
             config,
-            proxy_loopback,
             json,
+            client,
             url,
-        } => fetch_command(&config, proxy_loopback, json, &url),
+        } => fetch_command(&config, json, &client, &url),
     }
 }
 
@@ -147,15 +166,14 @@ pub fn evaluate(engine: &mut PacEngine, url: &str, time: PacTime, my_ip: &[IpAdd
     Ok(engine.find_proxy_with(&mut request, &mut system_resolve)?)
 }
 
-fn proxy_for(
-    config: Option<&Path>,
-    pac: Option<&Path>,
-    my_ip: &[IpAddr],
-    now: Option<&str>,
-    proxy_loopback: bool,
-    json: bool,
-    url: &str,
-) -> Result<ExitCode> {
+fn proxy_for(args: &ProxyForArgs) -> Result<ExitCode> {
+    let (config, pac, my_ip, now, url) = (
+        args.config.as_deref(),
+        args.pac.as_deref(),
+        args.my_ip.as_slice(),
+        args.now.as_deref(),
+        args.url.as_str(),
+    );
     let time = match now {
         Some(t) => time::parse_rfc3339(t)?,
         None => PacTime::new(SystemTime::now(), 0),
@@ -171,12 +189,12 @@ fn proxy_for(
             out.notes,
         )
     } else if let Some(config) = config {
-        let proxy = load_config(config)?.with_bypass_loopback(!proxy_loopback);
+        let proxy = load_config(config)?.with_bypass_loopback(!args.client.proxy_loopback);
         let parsed = url::Url::parse(url).with_context(|| format!("invalid URL `{url}`"))?;
         match proxy.route(&parsed) {
             Route::Fixed(list) => (describe_mode(&proxy), None, list, Vec::new()),
             Route::Pac => {
-                let (pac_url, script) = client::download_pac(&proxy)?;
+                let (pac_url, script) = args.client.client()?.download_pac(&proxy)?;
                 let mut engine = pac_engine(&script)?;
                 let out = evaluate(&mut engine, url, time, my_ip)?;
                 (format!("PAC {pac_url}"), Some(out.result), out.list, out.notes)
@@ -185,7 +203,7 @@ fn proxy_for(
     } else {
         bail!("give --config or --pac");
     };
-    if json {
+    if args.json {
         let doc = json!({
             "url": url,
             "source": source,
@@ -225,9 +243,9 @@ fn print_list(source: &str, list: &ProxyList) {
     }
 }
 
-fn fetch_command(config: &Path, proxy_loopback: bool, json: bool, url: &str) -> Result<ExitCode> {
-    let proxy = load_config(config)?.with_bypass_loopback(!proxy_loopback);
-    let fetched = client::fetch(&proxy, url)?;
+fn fetch_command(config: &Path, json: bool, client: &ClientArgs, url: &str) -> Result<ExitCode> {
+    let proxy = load_config(config)?.with_bypass_loopback(!client.proxy_loopback);
+    let fetched = client.client()?.fetch(&proxy, url)?;
     if json {
         let doc = json!({
             "url": url,
