@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod bench_pac;
 mod limbo;
 mod oracle_ciphers;
 
@@ -21,6 +22,8 @@ cargo xtask <command>
                    limbo's format in target/limbo/, scores on stderr
   bench ciphers    cipher-string against OpenSSL 1.1.1d's SSL_CTX_set_cipher_list in-process,
                    same strings, same run; prints the ratio (builds OpenSSL the first time)
+  bench pac        FindProxyForURL calls/s of proxy-pac (release) and pacparser (python3-pacparser)
+                   on generated 100- and 500-rule PAC files, same URLs, same run; ratio, memory
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -34,6 +37,7 @@ fn main() -> Result<()> {
         ["limbo"] => limbo::limbo(&root()),
         ["oracle-ciphers"] => oracle_ciphers::oracle_ciphers(&root()),
         ["bench", "ciphers"] => oracle_ciphers::bench(&root()),
+        ["bench", "pac"] => bench_pac::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),
