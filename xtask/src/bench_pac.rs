@@ -11,6 +11,8 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::oracle_ciphers::Rng;
+
 /// Seconds each engine loops over the URL list per PAC file.
 const SECONDS: &str = "3";
 /// Evaluators created to measure resident memory per evaluator.
@@ -74,7 +76,7 @@ pub fn bench(root: &Path) -> Result<()> {
 
     let mut summary = Vec::new();
     for rules in [100, 500] {
-        let mut rng = SplitMix(SEED ^ rules as u64);
+        let mut rng = Rng(SEED ^ rules as u64);
         let (pac, urls) = generate(&mut rng, rules);
         let pac_path = dir.join(format!("rules-{rules}.pac"));
         let urls_path = dir.join(format!("rules-{rules}.urls"));
@@ -167,27 +169,7 @@ fn get(values: &BTreeMap<String, u64>, key: &str) -> Result<u64> {
         .with_context(|| format!("no {key} in {values:?}"))
 }
 
-/// SplitMix64: a fixed, dependency-free generator.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % n.max(1) as u64).unwrap_or(0)
-    }
-
-    fn word(&mut self) -> &'static str {
-        WORDS.get(self.below(WORDS.len())).copied().unwrap_or("www")
-    }
-}
-
+/// Words of the generated names.
 const WORDS: &[&str] = &[
     "mail", "wiki", "git", "cdn", "crm", "hr", "erp", "build", "voice", "prov",
 ];
@@ -196,14 +178,14 @@ const WORDS: &[&str] = &[
 /// and on the URL 10 %, isInNet on IP-literal hosts 20 %, localHostOrDomainIs 10 %) and
 /// `URLS` `(url, host)` pairs: two thirds hit a random rule, the rest miss every rule.
 /// Names are never resolved (isInNet only sees IP literals), so pacparser does no DNS.
-fn generate(rng: &mut SplitMix, rules: usize) -> (String, Vec<(String, String)>) {
+fn generate(rng: &mut Rng, rules: usize) -> (String, Vec<(String, String)>) {
     let mut pac = String::from(
         "function FindProxyForURL(url, host) {\n  if (isPlainHostName(host)) return \"DIRECT\";\n  var isIp = /^\\d+\\.\\d+\\.\\d+\\.\\d+$/.test(host);\n",
     );
     // For each rule, a URL that it matches.
     let mut hits = Vec::with_capacity(rules);
     for i in 0..rules {
-        let w = rng.word();
+        let w = word(rng);
         let (cond, hit) = match rng.below(10) {
             0..=3 => (
                 format!("dnsDomainIs(host, \".{w}{i}.example.com\")"),
@@ -250,9 +232,13 @@ fn generate(rng: &mut SplitMix, rules: usize) -> (String, Vec<(String, String)>)
                     _ => "intranet".to_owned(),
                 },
             };
-            let path = rng.word();
+            let path = word(rng);
             (format!("http://{host}/{path}/{j}?q={j}"), host)
         })
         .collect();
     (pac, urls)
+}
+
+fn word(rng: &mut Rng) -> &'static str {
+    WORDS.get(rng.below(WORDS.len())).copied().unwrap_or("www")
 }

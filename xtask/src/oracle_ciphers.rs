@@ -752,18 +752,19 @@ fn version_text(v: u32) -> &'static str {
 // ---------------------------------------------------------------------------------------------
 // The corpus.
 
-/// splitmix64: a fixed-seed generator, so the corpus is the same on every run.
-struct Rng(u64);
+/// splitmix64: a fixed-seed generator, so the corpus is the same on every run (also used by
+/// `bench pac`).
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
     fn pick<'a>(&mut self, items: &'a [String]) -> &'a str {
