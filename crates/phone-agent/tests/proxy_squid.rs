@@ -72,17 +72,10 @@ impl Squid {
         conf.push_str("http_access deny all\n");
         let conf_path = dir.join("squid.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let child = Command::new(squid)
-            .arg("-N")
-            .arg("-f")
-            .arg(&conf_path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(squid);
+        command.arg("-N").arg("-f").arg(&conf_path);
         let log = dir.join("cache.log");
-        let mut daemon = Daemon { child, dir };
-        daemon.wait_until("squid", &log, || listening(port));
+        let daemon = Daemon::spawn("squid", command, dir, &log, port);
         Squid { daemon, port }
     }
 

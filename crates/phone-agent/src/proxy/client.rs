@@ -66,7 +66,9 @@ impl fmt::Display for GetError {
         match self {
             GetError::Unreachable(e) => write!(f, "unreachable: {e}"),
             GetError::ProxyAuthentication => f.write_str("proxy authentication failed (HTTP 407)"),
-            GetError::TunnelRefused => f.write_str("the proxy refused the CONNECT tunnel"),
+            GetError::TunnelRefused => {
+                f.write_str("the proxy refused the CONNECT tunnel (answered neither 200 nor 407)")
+            }
             GetError::OriginCertificate(e) => {
                 write!(f, "the origin's TLS certificate failed verification: {e}")
             }
@@ -261,6 +263,14 @@ impl HttpClient {
                     bail!(auth_error(&via, credentials))
                 }
                 Ok(r) => {
+                    if r.status == 401 && credentials.is_some() {
+                        // tinyproxy 1.11 answers a wrong password with its own 401 (and
+                        // WWW-Authenticate), indistinguishable here from an origin's 401.
+                        tracing::warn!(%via, "HTTP 401 with proxy credentials set: if the proxy sent it, check Proxy_Username and Proxy_Password");
+                        eprintln!(
+                            "phone-agent fetch: HTTP 401 through {via}: if the proxy sent it (tinyproxy does for a wrong password), check Proxy_Username and Proxy_Password"
+                        );
+                    }
                     return Ok(Fetched {
                         status: r.status,
                         via,
@@ -273,6 +283,10 @@ impl HttpClient {
                     tracing::info!(%via, error = %e, "unreachable, trying the next way");
                     attempts.push(Attempt { via, error: e });
                 }
+                Err(GetError::TunnelRefused) if credentials.is_some() => bail!(
+                    "{via}: {url}: {}: if its answer was 401 (tinyproxy's for a wrong password), check Proxy_Username and Proxy_Password",
+                    GetError::TunnelRefused
+                ),
                 Err(e) => bail!("{via}: {url}: {e}"),
             }
         }

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -62,6 +62,20 @@ pub struct Daemon {
 }
 
 impl Daemon {
+    /// Starts `command` (output discarded) and waits until it listens on TCP `port`; `log` is
+    /// shown if it exits first.
+    pub fn spawn(what: &str, mut command: Command, dir: PathBuf, log: &Path, port: u16) -> Daemon {
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut daemon = Daemon { child, dir };
+        daemon.wait_until(what, log, || listening(port));
+        daemon
+    }
+
     /// Waits (bounded) until `ready` holds, failing with `log` if the process exits first.
     pub fn wait_until(&mut self, what: &str, log: &Path, mut ready: impl FnMut() -> bool) {
         let started = Instant::now();
