@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 mod bench_pac;
+mod bench_sip;
 mod limbo;
 mod oracle_ciphers;
 
@@ -24,6 +25,8 @@ cargo xtask <command>
                    same strings, same run; prints the ratio (builds OpenSSL the first time)
   bench pac        FindProxyForURL calls/s of proxy-pac (release) and pacparser (python3-pacparser)
                    on generated 100- and 500-rule PAC files, same URLs, same run; ratio, memory
+  bench sip        sip-message against the rsip crate on the criterion bench's REGISTER and
+                   INVITE with SDP, release build, same process; prints messages/s and the ratio
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -38,6 +41,7 @@ fn main() -> Result<()> {
         ["oracle-ciphers"] => oracle_ciphers::oracle_ciphers(&root()),
         ["bench", "ciphers"] => oracle_ciphers::bench(&root()),
         ["bench", "pac"] => bench_pac::bench(&root()),
+        ["bench", "sip"] => bench_sip::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),
