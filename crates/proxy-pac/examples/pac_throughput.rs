@@ -1,9 +1,10 @@
 //! Measures one PAC file for `cargo xtask bench pac` (build with `--release`):
 //! `pac_throughput PAC URLS SECONDS EVALUATORS RESULTS`.
 //!
-//! `URLS` holds one `url<TAB>host` a line. Prints `key value` lines: `calls_per_sec`
-//! (FindProxyForURL calls over the URL list, repeated for at least `SECONDS` after one
-//! warm-up pass), `heap_bytes` (QuickJS's own count for one evaluator after a pass),
+//! `URLS` holds one `url<TAB>host` a line. Prints `key value` lines: `calls_per_cpu_sec`
+//! and `calls_per_sec` (FindProxyForURL calls over the URL list, repeated for at least
+//! `SECONDS` of this thread's CPU time after one warm-up pass, per CPU second and per
+//! wall-clock second: on a loaded machine only the first is stable), `heap_bytes` (QuickJS's own count for one evaluator after a pass),
 //! `rss_bytes_per_evaluator` (resident-set growth over creating `EVALUATORS` more, each
 //! having answered one URL, divided by their number). Writes each URL's result string to
 //! `RESULTS`, one a line, to compare with the other engine's.
@@ -30,6 +31,17 @@ fn rss_bytes() -> Result<u64, Box<dyn Error>> {
     Ok(pages * 4096)
 }
 
+/// CPU time this thread has run, from `/proc/thread-self/schedstat` (nanoseconds).
+fn cpu_time() -> Result<Duration, Box<dyn Error>> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat")?;
+    let ns: u64 = stat
+        .split_whitespace()
+        .next()
+        .ok_or("schedstat: empty")?
+        .parse()?;
+    Ok(Duration::from_nanos(ns))
+}
+
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [pac, urls, seconds, evaluators, results] = args.as_slice() else {
@@ -53,17 +65,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     std::fs::write(results, answers)?;
 
     let started = Instant::now();
+    let cpu_started = cpu_time()?;
     let mut calls = 0u64;
-    while started.elapsed() < min_time {
+    while cpu_time()? - cpu_started < min_time {
         for url in &urls {
             let mut req = Request::new(url, time)?;
             black_box(e.find_proxy_with(&mut req, &mut no_dns)?);
         }
         calls += urls.len() as u64;
     }
+    let cpu = (cpu_time()? - cpu_started).as_secs_f64();
+    let wall = started.elapsed().as_secs_f64();
     #[allow(clippy::cast_precision_loss)]
-    let per_sec = calls as f64 / started.elapsed().as_secs_f64();
-    println!("calls_per_sec {per_sec:.0}");
+    let calls = calls as f64;
+    println!("calls_per_cpu_sec {:.0}", calls / cpu);
+    println!("calls_per_sec {:.0}", calls / wall);
     println!("heap_bytes {}", e.heap_bytes());
 
     let before = rss_bytes()?;
