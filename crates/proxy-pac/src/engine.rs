@@ -218,7 +218,8 @@ pub enum Note {
     Alert(String),
     /// `alert()` text beyond [`Limits::max_alert_bytes`] was dropped.
     AlertsTruncated,
-    /// A look-up beyond [`Limits::max_dns_lookups`] was answered as a failure.
+    /// A look-up beyond [`Limits::max_dns_lookups`] was answered as a failure (the first
+    /// 64 DNS notes of a run are kept).
     DnsBudgetExhausted {
         /// The name not looked up.
         name: String,
@@ -300,6 +301,14 @@ impl EntryPoint {
     }
 }
 
+/// Longest DNS name, in octets (RFC 1035 §2.3.4, without the root's dot).
+const MAX_DNS_NAME: usize = 253;
+/// Patterns the `shExpMatch` fast path keeps compiled, and the longest one it keeps.
+const MAX_CACHED_PATTERNS: usize = 512;
+const MAX_CACHED_PATTERN: usize = 1024;
+/// DNS notes ([`Note::DnsBudgetExhausted`], [`Note::DnsUnanswered`]) kept per run.
+const MAX_DNS_NOTES: usize = 64;
+
 /// Interrupt state shared with QuickJS's interrupt handler.
 struct Watchdog {
     clock: RefCell<Monotonic>,
@@ -344,6 +353,7 @@ struct Host {
     notes: Vec<Note>,
     alert_bytes: usize,
     max_alert_bytes: usize,
+    dns_notes: usize,
     globs: HashMap<String, Option<Glob>>,
 }
 
@@ -353,14 +363,19 @@ impl Host {
         if let Ok(ip) = name.parse::<IpAddr>() {
             return Some(vec![ip]);
         }
+        // No DNS name is longer than 253 octets: do not ask for one (nor run IDNA over a
+        // script's megabyte string). 4 UTF-8 bytes per character bound the Unicode form.
+        if name.len() > 4 * MAX_DNS_NAME {
+            return None;
+        }
         let name = match idna::domain_to_ascii(name) {
-            Ok(n) if !n.is_empty() => n,
+            Ok(n) if !n.is_empty() && n.len() <= MAX_DNS_NAME => n,
             _ => return None,
         };
         if !self.looked_up.contains(&name) {
             if self.looked_up.len() >= self.max_lookups {
                 tracing::debug!(%name, "PAC DNS budget exhausted");
-                self.notes.push(Note::DnsBudgetExhausted { name });
+                self.dns_note(Note::DnsBudgetExhausted { name });
                 return None;
             }
             self.looked_up.insert(name.clone());
@@ -368,7 +383,7 @@ impl Host {
         match self.answers.get(&name) {
             Some(answer) => answer.clone(),
             None if self.last_round => {
-                self.notes.push(Note::DnsUnanswered { name });
+                self.dns_note(Note::DnsUnanswered { name });
                 None
             }
             None => {
@@ -378,30 +393,44 @@ impl Host {
         }
     }
 
+    /// Notes a failed look-up, at most [`MAX_DNS_NOTES`] per run: a script looping over
+    /// `dnsResolve` must not grow the outcome (outside the heap limit) without bound.
+    fn dns_note(&mut self, note: Note) {
+        if self.dns_notes < MAX_DNS_NOTES {
+            self.dns_notes += 1;
+            self.notes.push(note);
+        }
+    }
+
     fn alert(&mut self, text: String) {
-        tracing::info!(target: "proxy_pac::alert", "{text}");
         if self.alert_bytes >= self.max_alert_bytes {
             return;
         }
         let room = self.max_alert_bytes - self.alert_bytes;
-        if text.len() <= room {
+        let mut cut = room.min(text.len());
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let kept = text.get(..cut).unwrap_or_default();
+        // Only what is kept reaches the log too: a script must not flood it.
+        tracing::info!(target: "proxy_pac::alert", "{kept}");
+        if cut == text.len() {
             self.alert_bytes += text.len();
             self.notes.push(Note::Alert(text));
         } else {
-            let mut cut = room;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
             self.alert_bytes = self.max_alert_bytes;
-            self.notes
-                .push(Note::Alert(text.get(..cut).unwrap_or_default().to_owned()));
+            self.notes.push(Note::Alert(kept.to_owned()));
             self.notes.push(Note::AlertsTruncated);
         }
     }
 
     fn glob(&mut self, text: &str, pattern: &str) -> Option<bool> {
+        // The cache lives outside the script's heap limit: bound it in entries and bytes.
+        if pattern.len() > MAX_CACHED_PATTERN {
+            return Glob::compile(pattern)?.matches(text);
+        }
         if !self.globs.contains_key(pattern) {
-            if self.globs.len() >= 512 {
+            if self.globs.len() >= MAX_CACHED_PATTERNS {
                 self.globs.clear();
             }
             self.globs.insert(pattern.to_owned(), Glob::compile(pattern));
@@ -546,6 +575,7 @@ impl PacEngine {
             host.misses.clear();
             host.notes.clear();
             host.alert_bytes = 0;
+            host.dns_notes = 0;
             host.last_round = request.rounds >= self.limits.max_dns_lookups;
         }
         let outcome = self.call(request);

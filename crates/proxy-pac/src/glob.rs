@@ -26,6 +26,12 @@ fn is_line_terminator(u: u16) -> bool {
     matches!(u, 0x0a | 0x0d | 0x2028 | 0x2029)
 }
 
+/// Most pattern × text units the fast path compares for a pattern with a `*` (whose
+/// backtracking is O(pattern × text)). Beyond it the RegExp, which QuickJS interrupts at the
+/// time limit, takes over: natives are never interrupted, so a hostile pair such as
+/// `shExpMatch('a'.repeat(1e6), '*' + 'a'.repeat(5e5) + 'b')` must not run here.
+const MAX_STAR_WORK: usize = 1 << 20;
+
 /// A compiled plain glob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Glob {
@@ -46,10 +52,15 @@ impl Glob {
     }
 
     /// Whether the whole of `text` matches, or `None` when `text` holds a line terminator
-    /// (left to the RegExp, whose `.` excludes them).
+    /// (left to the RegExp, whose `.` excludes them) or the match could take more than
+    /// [`MAX_STAR_WORK`] steps.
     pub(crate) fn matches(&self, text: &str) -> Option<bool> {
         let text: Vec<u16> = text.encode_utf16().collect();
         if text.iter().any(|u| is_line_terminator(*u)) {
+            return None;
+        }
+        if self.units.contains(&(b'*' as u16)) && self.units.len().saturating_mul(text.len()) > MAX_STAR_WORK
+        {
             return None;
         }
         Some(wildcard(&self.units, &text))
@@ -114,5 +125,16 @@ mod tests {
         assert_eq!(m("b.com", "[a-c].com"), None);
         assert_eq!(m("x(y", "x(y"), None);
         assert_eq!(m("a\nb", "a*b"), None);
+    }
+
+    #[test]
+    fn quadratic_star_matches_are_left_to_the_interruptible_regexp() {
+        let text = "a".repeat(4096);
+        let pattern = format!("*{}b", "a".repeat(512));
+        assert_eq!(m(&text, &pattern), None);
+        // Without a star the match is linear, however long.
+        assert_eq!(m(&text, &text), Some(true));
+        // Ordinary URL-sized work stays on the fast path.
+        assert_eq!(m(&format!("http://{text}/"), "http://*/"), Some(true));
     }
 }

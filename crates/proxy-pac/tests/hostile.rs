@@ -167,7 +167,57 @@ fn ten_thousand_look_ups_stay_within_the_dns_budget() {
         .iter()
         .filter(|n| matches!(n, Note::DnsBudgetExhausted { .. }))
         .count();
-    assert_eq!(exhausted, 9980);
+    // 9,980 look-ups beyond the budget; the outcome keeps the first 64 of them.
+    assert_eq!(exhausted, 64);
+}
+
+#[test]
+fn quadratic_shexpmatch_is_interrupted() {
+    // O(text × pattern) backtracking for a glob matcher: the Rust fast path hands it to the
+    // RegExp, which the time limit interrupts (natives are never interrupted).
+    let mut e = engine(&with_trap(
+        "var s = 'a'.repeat(200000), p = '*' + 'a'.repeat(100000) + 'b';
+         return shExpMatch(s, p) ? 'DIRECT' : 'PROXY x:1';",
+    ));
+    let t = Instant::now();
+    let out = find(&mut e, "http://trap/");
+    report("quadratic shExpMatch", t, &out);
+    assert_eq!(out, Err(Error::TimeLimit(Limits::default().max_call_time)));
+    assert_eq!(find(&mut e, "http://ok/").unwrap().result, "DIRECT");
+}
+
+#[test]
+fn names_longer_than_dns_allows_are_never_asked_for() {
+    // Megabyte names would reach the host's resolver (and its memory) otherwise.
+    let mut e = engine(&with_trap(
+        "var n = 'x'.repeat(1000000);
+         for (var i = 0; i < 10; i++) if (dnsResolve(n + i) !== null || isResolvable(n + i)) return 'PROXY bad:1';
+         if (dnsResolve('a.'.repeat(127)) !== null) return 'PROXY bad:2';
+         return 'DIRECT';",
+    ));
+    let mut req = Request::new("http://trap/", local(0, 12, 0, 0)).unwrap();
+    match e.find_proxy(&mut req).unwrap() {
+        Evaluation::Done(o) => {
+            assert_eq!(o.result, "DIRECT");
+            assert!(o.notes.is_empty(), "{:?}", o.notes);
+        }
+        Evaluation::NeedDns(names) => panic!(
+            "asked for {} names of up to {} bytes",
+            names.len(),
+            names.iter().map(String::len).max().unwrap_or(0)
+        ),
+    }
+}
+
+#[test]
+fn a_look_up_loop_keeps_a_bounded_number_of_notes() {
+    let mut e = engine(&with_trap(
+        "for (var i = 0; i < 5000; i++) dnsResolve('h' + (i % 100) + '.example');
+         return 'DIRECT';",
+    ));
+    let out = find(&mut e, "http://trap/").unwrap();
+    assert_eq!(out.result, "DIRECT");
+    assert_eq!(out.notes.len(), 64);
 }
 
 #[test]
