@@ -387,7 +387,10 @@ impl Host {
                 None
             }
             None => {
-                self.misses.push(name);
+                // Once per name: a loop over one unanswered name must not grow the list.
+                if !self.misses.contains(&name) {
+                    self.misses.push(name);
+                }
                 None
             }
         }
@@ -838,4 +841,34 @@ fn install_natives<'js>(ctx: &Ctx<'js>, host: &Rc<RefCell<Host>>) -> rquickjs::R
         Function::new(ctx.clone(), move |text: String| h.borrow_mut().alert(text))?,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_side_state_stays_bounded_under_a_look_up_loop() {
+        let mut host = Host {
+            max_lookups: 20,
+            ..Host::default()
+        };
+        for i in 0..10_000 {
+            assert_eq!(host.lookup(&format!("h{}.example", i % 50)), None);
+        }
+        assert_eq!(host.misses.len(), 20);
+        assert_eq!(host.notes.len(), MAX_DNS_NOTES);
+    }
+
+    #[test]
+    fn long_patterns_are_matched_but_not_cached() {
+        let mut host = Host::default();
+        let long = format!("*{}", "x".repeat(MAX_CACHED_PATTERN));
+        assert_eq!(host.glob("ax", &long), Some(false));
+        assert!(host.globs.is_empty());
+        for i in 0..(MAX_CACHED_PATTERNS + 10) {
+            assert_eq!(host.glob("a.example", &format!("*.example{i}")), Some(false));
+        }
+        assert!(host.globs.len() <= MAX_CACHED_PATTERNS);
+    }
 }
