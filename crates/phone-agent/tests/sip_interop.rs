@@ -188,12 +188,23 @@ fn start_stunnel(dir: &Path, accept: u16, connect: u16, peer: &TlsPeer<'_>) -> R
 }
 
 fn write_cfg(dir: &Path, proxy_port: u16, sip_port: u16, line: &Line<'_>) -> PathBuf {
+    write_cfg_for(
+        dir,
+        &format!("127.0.0.1:{proxy_port}"),
+        line.transport.cfg(),
+        sip_port,
+        line,
+    )
+}
+
+/// cfg.xml with `Proxy_1_` = `proxy` and `SIP_Transport_1_` = `transport`.
+fn write_cfg_for(dir: &Path, proxy: &str, transport: &str, sip_port: u16, line: &Line<'_>) -> PathBuf {
     let yn = |b: bool| if b { "Yes" } else { "No" };
     let xml = format!(
         r#"<flat-profile>
   <User_ID_1_ ua="na">alice</User_ID_1_>
   <Password_1_ ua="na">{}</Password_1_>
-  <Proxy_1_ ua="na">127.0.0.1:{proxy_port}</Proxy_1_>
+  <Proxy_1_ ua="na">{proxy}</Proxy_1_>
   <SIP_Port_1_ ua="na">{sip_port}</SIP_Port_1_>
   <SIP_Transport_1_ ua="na">{}</SIP_Transport_1_>
   <MediaSec_Request_1_ ua="na">{}</MediaSec_Request_1_>
@@ -204,7 +215,7 @@ fn write_cfg(dir: &Path, proxy_port: u16, sip_port: u16, line: &Line<'_>) -> Pat
 </flat-profile>
 "#,
         line.password,
-        line.transport.cfg(),
+        transport,
         yn(line.mediasec_request),
         yn(line.over_tls_only),
         yn(line.auth_invite),
@@ -760,4 +771,182 @@ fn tls_cipher_list_without_rustls_suite_is_loud() {
         out.contains("`RSA:!aNULL:!eNULL` selects") && out.contains("none that this TLS stack can negotiate"),
         "{out}"
     );
+}
+
+fn dnsmasq() -> PathBuf {
+    on_path("dnsmasq")
+        .or_else(|| Some(PathBuf::from("/usr/sbin/dnsmasq")).filter(|p| p.is_file()))
+        .unwrap_or_else(|| {
+            panic!("dnsmasq is not installed: install the Debian package `dnsmasq-base` (.ci/run does)")
+        })
+}
+
+/// dnsmasq on a free 127.0.0.1 port answering only `records` (dnsmasq options such as
+/// `--naptr-record=...`); its query log goes to `dnsmasq.log` in `dir`.
+fn start_dnsmasq(dir: &Path, records: &[String]) -> (Reaped, u16) {
+    let port = free_port();
+    let child = Command::new(dnsmasq())
+        .args([
+            "-k",
+            "-C",
+            "/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+            "--listen-address=127.0.0.1",
+            "--bind-interfaces",
+            "--pid-file=",
+            "--log-queries",
+        ])
+        .arg(format!("--log-facility={}", dir.join("dnsmasq.log").display()))
+        .arg(format!("--port={port}"))
+        .args(records)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting dnsmasq");
+    let mut reaped = Reaped(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+        if let Some(status) = reaped.0.try_wait().unwrap() {
+            panic!("dnsmasq exited ({status})");
+        }
+        assert!(Instant::now() < deadline, "dnsmasq did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (reaped, port)
+}
+
+/// SIP_Transport_1_ = AUTO with Proxy_1_ = registrar.test: the records `dns(port)` name (the
+/// port of the registrar SIPp or, for TLS, of stunnel) choose the transport; SIPp listens only
+/// on that transport. Returns the agent's output and the registrar's logs.
+fn auto_register(
+    name: &str,
+    sipp_transport: Transport,
+    line: &Line<'_>,
+    dns: impl Fn(u16) -> Vec<String>,
+) -> (String, String) {
+    let dir = workdir(name);
+    let sipp_port = free_port();
+    let sip_port = free_port();
+    let mut sipp = start_sipp(
+        &dir,
+        &scenario("registrar_client_initiated.xml"),
+        sipp_port,
+        sipp_transport,
+        &[],
+    );
+    let tls = TlsPeer {
+        sans: &["registrar.test"],
+        ..TLS_PEER
+    };
+    let (stunnel, proxy_port) = if sipp_transport == Transport::Tls {
+        let port = free_port();
+        (Some(start_stunnel(&dir, port, sipp_port, &tls)), port)
+    } else {
+        (None, sipp_port)
+    };
+    let (_dns, dns_port) = start_dnsmasq(&dir, &dns(proxy_port));
+    let cfg = write_cfg_for(&dir, "registrar.test", "AUTO", sip_port, line);
+    let mut agent = Command::new(AGENT);
+    agent
+        .args(["sip", "register", "--line", "1", "--once", "--config"])
+        .arg(&cfg)
+        .arg("--dns")
+        .arg(format!("127.0.0.1:{dns_port}"));
+    if stunnel.is_some() {
+        agent.arg("--ca-file").arg(dir.join("ca.pem"));
+    }
+    let o = agent.output().unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let code = wait(&mut sipp, Duration::from_secs(40)).code();
+    let logs = format!(
+        "{}--- dnsmasq.log\n{}",
+        sipp_logs(&dir),
+        std::fs::read_to_string(dir.join("dnsmasq.log")).unwrap_or_default()
+    );
+    assert!(o.status.success(), "phone-agent failed:\n{out}\nlogs:\n{logs}");
+    assert_eq!(
+        code,
+        Some(0),
+        "SIPp registrar failed:\n{logs}\nphone-agent:\n{out}"
+    );
+    drop(stunnel);
+    (out, logs)
+}
+
+/// NAPTR orders TCP (10) before UDP (20); the UDP SRV leads to a port where nothing listens,
+/// so a phone choosing UDP fails.
+#[test]
+fn auto_naptr_chooses_tcp() {
+    let dead_udp = free_port();
+    let (out, logs) = auto_register(
+        "auto-naptr-tcp",
+        Transport::Tcp,
+        &line(Transport::Tcp, true, false),
+        |port| {
+            vec![
+                "--naptr-record=registrar.test,20,10,S,SIP+D2U,,_sip._udp.registrar.test".into(),
+                "--naptr-record=registrar.test,10,10,S,SIP+D2T,,_sip._tcp.registrar.test".into(),
+                format!("--srv-host=_sip._udp.registrar.test,sipp.registrar.test,{dead_udp},0,0"),
+                format!("--srv-host=_sip._tcp.registrar.test,sipp.registrar.test,{port},0,0"),
+                "--host-record=sipp.registrar.test,127.0.0.1".into(),
+            ]
+        },
+    );
+    assert!(
+        out.contains("AUTO: NAPTR SIP+D2T (order 10, preference 10) -> SRV _sip._tcp.registrar.test"),
+        "{out}"
+    );
+    assert!(logs.contains("Via: SIP/2.0/TCP 127.0.0.1:"), "{logs}");
+    assert!(logs.contains("query[NAPTR] registrar.test"), "{logs}");
+}
+
+/// NAPTR SIPS+D2T: TLS to stunnel, whose certificate names only registrar.test (the domain of
+/// Proxy_1_, RFC 5922), not the SRV target or its address. MediaSec_Over_TLS_Only = Yes:
+/// mediasec on.
+#[test]
+fn auto_naptr_chooses_tls_and_checks_the_domain() {
+    let (out, logs) = auto_register(
+        "auto-naptr-tls",
+        Transport::Tls,
+        &line(Transport::Tls, true, true),
+        |port| {
+            vec![
+                "--naptr-record=registrar.test,10,10,S,SIPS+D2T,,_sips._tcp.registrar.test".into(),
+                format!("--srv-host=_sips._tcp.registrar.test,edge1.registrar.test,{port},0,0"),
+                "--host-record=edge1.registrar.test,127.0.0.1".into(),
+            ]
+        },
+    );
+    assert!(out.contains("AUTO: NAPTR SIPS+D2T"), "{out}");
+    assert!(out.contains("media security: SdesSrtp"), "{out}");
+    assert!(logs.contains("Via: SIP/2.0/TLS 127.0.0.1:"), "{logs}");
+}
+
+/// No NAPTR: SRV per transport (TLS, TCP, UDP in this client's preference); only _sip._udp
+/// exists.
+#[test]
+fn auto_srv_without_naptr_chooses_udp() {
+    let (out, logs) = auto_register(
+        "auto-srv-udp",
+        Transport::Udp,
+        &line(Transport::Udp, true, false),
+        |port| {
+            vec![
+                format!("--srv-host=_sip._udp.registrar.test,sipp.registrar.test,{port},0,0"),
+                "--host-record=sipp.registrar.test,127.0.0.1".into(),
+            ]
+        },
+    );
+    assert!(
+        out.contains("AUTO: no NAPTR; SRV _sip._udp.registrar.test -> sipp.registrar.test:"),
+        "{out}"
+    );
+    assert!(logs.contains("Via: SIP/2.0/UDP 127.0.0.1:"), "{logs}");
+    assert!(logs.contains("query[SRV] _sips._tcp.registrar.test"), "{logs}");
 }

@@ -36,6 +36,10 @@ pub struct RegisterArgs {
     /// PEM file of CA certificates to trust for SIP over TLS (default: none; required for TLS).
     #[arg(long)]
     ca_file: Option<PathBuf>,
+    /// The DNS server (IP:PORT) for the proxy's NAPTR/SRV/A/AAAA records (default: the
+    /// system's resolv.conf).
+    #[arg(long, value_name = "IP:PORT")]
+    dns: Option<SocketAddr>,
 }
 
 /// A connection to the proxy.
@@ -207,6 +211,20 @@ fn handshake_error(e: std::io::Error) -> anyhow::Error {
     }
 }
 
+/// Connects to the first of `peers` that answers.
+fn connect_any(peers: &[SocketAddr], what: &str) -> Result<TcpStream> {
+    let mut last = None;
+    for peer in peers {
+        match TcpStream::connect_timeout(peer, Duration::from_secs(5)) {
+            Ok(s) => return Ok(s),
+            Err(e) => {
+                last = Some(anyhow::Error::from(e).context(format!("connecting to {peer} over {what}")))
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| anyhow!("no address to connect to over {what}")))
+}
+
 pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let parsed =
@@ -221,24 +239,41 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
         .as_ref()
         .ok_or_else(|| anyhow!("Proxy_{}_ is not set", args.line))?;
     let next_hop = line.outbound_proxy.get().as_ref().unwrap_or(proxy);
-    let transport = match line.sip_transport.get() {
-        CfgTransport::Udp => Transport::Udp,
-        CfgTransport::Tcp => Transport::Tcp,
-        CfgTransport::Tls => Transport::Tls,
-        CfgTransport::Auto => bail!(
-            "SIP_Transport_{}_ is AUTO: RFC 3263 NAPTR/SRV selection is not implemented yet; set UDP, TCP or TLS",
-            args.line
-        ),
-    };
-    let default_port = if transport == Transport::Tls { 5061 } else { 5060 };
-    let port = next_hop.port.map_or(default_port, |p| p.get());
     let host = next_hop.host.to_string();
     let host_plain = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let peer = (host_plain.as_str(), port)
-        .to_socket_addrs()
-        .with_context(|| format!("resolving {host}"))?
-        .next()
-        .ok_or_else(|| anyhow!("{host} has no address"))?;
+    let explicit_port = next_hop.port.map(|p| p.get());
+    let fixed = match line.sip_transport.get() {
+        CfgTransport::Udp => Some(Transport::Udp),
+        CfgTransport::Tcp => Some(Transport::Tcp),
+        CfgTransport::Tls => Some(Transport::Tls),
+        CfgTransport::Auto => None,
+    };
+    let (transport, peers) = match fixed {
+        Some(transport) => {
+            let default_port = if transport == Transport::Tls { 5061 } else { 5060 };
+            let port = explicit_port.unwrap_or(default_port);
+            let peers: Vec<SocketAddr> = match args.dns {
+                Some(dns) if host_plain.parse::<std::net::IpAddr>().is_err() => {
+                    super::locate::resolve(&host_plain, port, dns)?
+                }
+                _ => (host_plain.as_str(), port)
+                    .to_socket_addrs()
+                    .with_context(|| format!("resolving {host}"))?
+                    .collect(),
+            };
+            (transport, peers)
+        }
+        None => {
+            let target = super::locate::locate(&host_plain, explicit_port, args.dns)
+                .with_context(|| format!("SIP_Transport_{}_ AUTO: locating {host} (RFC 3263)", args.line))?;
+            println!(
+                "line {}: AUTO: {} -> {:?}",
+                args.line, target.path, target.transport
+            );
+            (target.transport, target.addrs)
+        }
+    };
+    let peer = *peers.first().ok_or_else(|| anyhow!("{host} has no address"))?;
     let sip_port = line.sip_port.get().get();
 
     let mut conn = match transport {
@@ -252,8 +287,7 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
             Conn::Udp { socket, peer }
         }
         Transport::Tcp => {
-            let stream = TcpStream::connect_timeout(&peer, Duration::from_secs(5))
-                .with_context(|| format!("connecting to {peer} over TCP"))?;
+            let stream = connect_any(&peers, "TCP")?;
             stream.set_nodelay(true)?;
             Conn::Tcp {
                 stream,
@@ -269,8 +303,8 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
             )?;
             let name = rustls_pki_types::ServerName::try_from(host_plain.clone())
                 .map_err(|e| anyhow!("{host} as a TLS server name: {e}"))?;
-            let tcp = TcpStream::connect_timeout(&peer, Duration::from_secs(5))
-                .with_context(|| format!("connecting to {peer} over TCP for TLS"))?;
+            let tcp = connect_any(&peers, "TCP for TLS")?;
+            let peer = tcp.peer_addr()?;
             tcp.set_nodelay(true)?;
             tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
             let mut session = rustls::ClientConnection::new(config, name)?;

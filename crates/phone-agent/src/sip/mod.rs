@@ -1,7 +1,8 @@
 //! `phone-agent sip ...`: read captured SIP messages, and run a phone line's registration
-//! (UDP, TCP, TLS) with digest authentication, mediasec and the Auth INVITE challenge.
+//! (UDP, TCP, TLS, or AUTO: RFC 3263 NAPTR/SRV/A) with digest authentication, mediasec and the Auth INVITE challenge.
 
 mod line;
+mod locate;
 mod parse;
 mod ua;
 
