@@ -294,3 +294,16 @@ fn pac_over_https() {
         &["--ca", pki.ca_pem.to_str().unwrap()],
     );
 }
+
+#[test]
+fn pac_over_tftp() {
+    let mut squid = Squid::start(None, &[]);
+    let dead = free_port();
+    // More than one 512-byte block, so the transfer takes several DATA/ACK rounds.
+    let pac = format!("{}\n// {}\n", fallback_pac(dead, squid.port), "x".repeat(3000));
+    let tftpd = Tftpd::start(&[("proxy.pac", pac.as_bytes())]);
+    let origin = origin(String::new());
+    let dir = temp_dir("cfg");
+    let config = auto_cfg(&dir, &format!("tftp://127.0.0.1:{}/proxy.pac", tftpd.port));
+    pac_fallback(&mut squid, &config, origin, dead, &[]);
+}

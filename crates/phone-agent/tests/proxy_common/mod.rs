@@ -330,3 +330,57 @@ pub fn failed(out: &Output) -> String {
     );
     text(&out.stderr)
 }
+
+/// Whether something is bound to UDP `port` on 127.0.0.1 (from `/proc/net/udp`).
+pub fn udp_bound(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+    let local = format!("0100007F:{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .any(|l| l.split_whitespace().nth(1) == Some(local.as_str()))
+}
+
+/// tftpd-hpa's `in.tftpd` in the foreground on a free UDP port of 127.0.0.1, serving `dir`.
+pub struct Tftpd {
+    _daemon: Daemon,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Tftpd {
+    /// Serves the files `(name, contents)` from a fresh directory.
+    pub fn start(files: &[(&str, &[u8])]) -> Tftpd {
+        let program = find_program("in.tftpd", "tftpd-hpa");
+        let dir = temp_dir("tftpd");
+        for (name, contents) in files {
+            std::fs::write(dir.join(name), contents).unwrap();
+        }
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(program)
+            .arg("-L")
+            .arg("-a")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("-s")
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut daemon = Daemon {
+            child,
+            dir: dir.clone(),
+        };
+        daemon.wait_until("in.tftpd", Path::new("/dev/null"), || udp_bound(port));
+        Tftpd {
+            _daemon: daemon,
+            port,
+            dir,
+        }
+    }
+}
