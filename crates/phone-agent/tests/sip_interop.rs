@@ -515,82 +515,129 @@ fn registrar_scenario_rejects_wrong_digest() {
     assert!(!agent_ok, "{out}");
 }
 
-/// Auth_INVITE = Yes: SIPp as the proxy sends an INVITE to the registered phone. Without
-/// credentials it gets a 401; with alice's credentials a 200; with wrong ones a 403.
-fn auth_invite(name: &str, password: &str, expect: u16) {
-    let dir = workdir(name);
-    let proxy_port = free_port();
-    let sip_port = free_port();
-    let uac_port = free_port();
-    let l = Line {
-        auth_invite: true,
-        ..line(Transport::Udp, false, false)
-    };
-    let cfg = write_cfg(&dir, proxy_port, sip_port, &l);
-    let mut registrar = start_sipp(
-        &dir,
-        &scenario("registrar_server_initiated.xml"),
-        proxy_port,
-        Transport::Udp,
-        &[],
-    );
-    let mut agent = Reaped(
-        Command::new(AGENT)
-            .args(["sip", "register", "--line", "1", "--duration", "20", "--config"])
-            .arg(&cfg)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let (tx, rx) = mpsc::channel();
-    let stdout = agent.0.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for l in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    let mut seen = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !seen.iter().any(|l: &String| l.contains("registered (")) {
-        assert!(Instant::now() < deadline, "not registered: {seen:#?}");
-        if let Ok(l) = rx.recv_timeout(Duration::from_millis(200)) {
-            seen.push(l);
-        }
-    }
-    assert_eq!(
-        wait(&mut registrar, Duration::from_secs(10)).code(),
-        Some(0),
-        "{}",
-        sipp_logs(&dir)
-    );
-
+/// The proxy's INVITE scenario (`uac_auth_invite.xml`) for alice/`password`, expecting
+/// `expect` to the authenticated retry.
+fn invite_scenario(password: &str, expect: u16) -> String {
     let ack_branch = if expect < 300 { "[branch]" } else { "[branch-2]" };
-    let text = std::fs::read_to_string(scenario("uac_auth_invite.xml"))
+    std::fs::read_to_string(scenario("uac_auth_invite.xml"))
         .unwrap()
         .replace("PASSWORD", password)
         .replace("EXPECT", &expect.to_string())
-        .replace("BRANCH_FOR_ACK", ack_branch);
-    let uac_file = dir.join("uac.xml");
-    std::fs::write(&uac_file, text).unwrap();
-    let target = format!("127.0.0.1:{sip_port}");
-    let mut uac = start_sipp(&dir, &uac_file, uac_port, Transport::Udp, &[&target]);
-    let code = wait(&mut uac, Duration::from_secs(30)).code();
+        .replace("BRANCH_FOR_ACK", ack_branch)
+}
+
+/// The agent's stdout, line by line, as it comes.
+struct AgentLines {
+    rx: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl AgentLines {
+    fn new(agent: &mut Reaped) -> AgentLines {
+        let (tx, rx) = mpsc::channel();
+        let stdout = agent.0.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        AgentLines { rx, seen: Vec::new() }
+    }
+
+    /// Waits (bounded) for a line containing `text`; true when it came.
+    fn wait_for(&mut self, text: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while !self.seen.iter().any(|l| l.contains(text)) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            if let Ok(l) = self.rx.recv_timeout(Duration::from_millis(100)) {
+                self.seen.push(l);
+            }
+        }
+        true
+    }
+}
+
+/// Auth_INVITE = Yes: SIPp as the proxy sends an INVITE to the registered phone. Without
+/// credentials it gets a 401; with alice's credentials a 200; with wrong ones a 403.
+///
+/// Over UDP the INVITE comes from a second SIPp to SIP_Port_1_. Over TCP and TLS it comes,
+/// as from a real proxy, down the connection the phone registered on: one SIPp scenario is
+/// the registrar and then the proxy (for TLS behind stunnel).
+fn auth_invite(name: &str, transport: Transport, password: &str, expect: u16) {
+    let dir = workdir(name);
+    let sipp_port = free_port();
+    let sip_port = free_port();
+    let l = Line {
+        auth_invite: true,
+        ..line(transport, false, false)
+    };
+    let registrar_file = if transport == Transport::Udp {
+        scenario("registrar_server_initiated.xml")
+    } else {
+        let registrar = std::fs::read_to_string(scenario("registrar_server_initiated.xml")).unwrap();
+        let invite = invite_scenario(password, expect)
+            .replace("[remote_ip]:[remote_port]", &format!("127.0.0.1:{sip_port}"));
+        let text = format!(
+            "{}{}</scenario>\n",
+            &registrar[..registrar.rfind("</scenario>").unwrap()],
+            &invite[invite.find("<send").unwrap()..invite.rfind("</scenario>").unwrap()]
+        );
+        let path = dir.join("registrar_then_invite.xml");
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let mut registrar = start_sipp(&dir, &registrar_file, sipp_port, transport, &[]);
+    let (_stunnel, proxy_port) = if transport == Transport::Tls {
+        let port = free_port();
+        (Some(start_stunnel(&dir, port, sipp_port, &TLS_PEER)), port)
+    } else {
+        (None, sipp_port)
+    };
+    let cfg = write_cfg(&dir, proxy_port, sip_port, &l);
+    let mut agent = Command::new(AGENT);
+    agent
+        .args(["sip", "register", "--line", "1", "--duration", "20", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::piped());
+    if transport == Transport::Tls {
+        agent.arg("--ca-file").arg(dir.join("ca.pem"));
+    }
+    let mut agent = Reaped(agent.spawn().unwrap());
+    let mut lines = AgentLines::new(&mut agent);
+    assert!(
+        lines.wait_for("registered (", Duration::from_secs(15)),
+        "not registered: {:#?}",
+        lines.seen
+    );
+    let code = if transport == Transport::Udp {
+        assert_eq!(
+            wait(&mut registrar, Duration::from_secs(10)).code(),
+            Some(0),
+            "{}",
+            sipp_logs(&dir)
+        );
+        let uac_file = dir.join("uac.xml");
+        std::fs::write(&uac_file, invite_scenario(password, expect)).unwrap();
+        let target = format!("127.0.0.1:{sip_port}");
+        let mut uac = start_sipp(&dir, &uac_file, free_port(), Transport::Udp, &[&target]);
+        wait(&mut uac, Duration::from_secs(30)).code()
+    } else {
+        wait(&mut registrar, Duration::from_secs(30)).code()
+    };
     let outcome = if expect == 200 {
         "accepted (credentials verified)"
     } else {
         "refused (wrong credentials)"
     };
     // The agent may report after SIPp has its answer: wait (bounded) for the line.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !seen.iter().any(|l: &String| l.contains(outcome)) && Instant::now() < deadline {
-        if let Ok(l) = rx.recv_timeout(Duration::from_millis(100)) {
-            seen.push(l);
-        }
-    }
+    lines.wait_for(outcome, Duration::from_secs(10));
+    let seen = &lines.seen;
     assert_eq!(
         code,
         Some(0),
-        "SIPp UAC failed:\n{}\nphone-agent:\n{seen:#?}",
+        "SIPp (proxy) failed:\n{}\nphone-agent:\n{seen:#?}",
         sipp_logs(&dir)
     );
     assert!(seen.iter().any(|l| l.contains("challenged (401)")), "{seen:#?}");
@@ -599,12 +646,27 @@ fn auth_invite(name: &str, password: &str, expect: u16) {
 
 #[test]
 fn udp_auth_invite_challenges_then_accepts() {
-    auth_invite("auth-invite-ok", "secret", 200);
+    auth_invite("auth-invite-ok", Transport::Udp, "secret", 200);
 }
 
 #[test]
 fn udp_auth_invite_refuses_wrong_credentials() {
-    auth_invite("auth-invite-bad", "guess", 403);
+    auth_invite("auth-invite-bad", Transport::Udp, "guess", 403);
+}
+
+#[test]
+fn tcp_auth_invite_challenges_then_accepts() {
+    auth_invite("tcp-auth-invite-ok", Transport::Tcp, "secret", 200);
+}
+
+#[test]
+fn tcp_auth_invite_refuses_wrong_credentials() {
+    auth_invite("tcp-auth-invite-bad", Transport::Tcp, "guess", 403);
+}
+
+#[test]
+fn tls_auth_invite_challenges_then_accepts() {
+    auth_invite("tls-auth-invite-ok", Transport::Tls, "secret", 200);
 }
 
 /// SIP over TLS: rustls to stunnel, TCP to SIPp. The Via the registrar saw says TLS.
