@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -125,6 +126,7 @@ impl HttpClient {
         via: &ProxyEntry,
         credentials: Option<&Credentials>,
         timeout: Duration,
+        resolved: Option<&(String, SocketAddr)>,
     ) -> Result<reqwest::blocking::Client> {
         // `no_proxy` first: no proxy from the environment, only the one chosen here.
         let mut builder = reqwest::blocking::Client::builder()
@@ -133,6 +135,9 @@ impl HttpClient {
             .user_agent("phone-agent")
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)));
+        if let Some((host, addr)) = resolved {
+            builder = builder.resolve(host, *addr);
+        }
         if let ProxyEntry::Proxy(server) = via {
             if server.scheme() != ProxyScheme::Http {
                 bail!(
@@ -156,9 +161,10 @@ impl HttpClient {
         credentials: Option<&Credentials>,
         limit: usize,
         timeout: Duration,
+        resolved: Option<&(String, SocketAddr)>,
     ) -> Result<Response, GetError> {
         let client = self
-            .client(via, credentials, timeout)
+            .client(via, credentials, timeout, resolved)
             .map_err(|e| GetError::Other(format!("{e:#}")))?;
         let response = client.get(url).send().map_err(|e| classify(&e))?;
         let status = response.status().as_u16();
@@ -212,6 +218,7 @@ impl HttpClient {
                 .with_context(|| format!("downloading the PAC file {url}"))?;
             (body, None)
         } else {
+            let resolved = self.discovery.resolve(url)?;
             let r = self
                 .get(
                     url.as_str(),
@@ -219,6 +226,7 @@ impl HttpClient {
                     None,
                     policy.max_bytes,
                     policy.timeout,
+                    resolved.as_ref(),
                 )
                 .map_err(|e| anyhow!("downloading the PAC file {url}: {e}"))?;
             policy
@@ -258,7 +266,7 @@ impl HttpClient {
                 ProxyEntry::Proxy(server) => config.credentials_for(server),
                 ProxyEntry::Direct => None,
             };
-            match self.get(url, &via, credentials, MAX_BODY, FETCH_TIMEOUT) {
+            match self.get(url, &via, credentials, MAX_BODY, FETCH_TIMEOUT, None) {
                 Ok(r) if r.status == 407 && matches!(via, ProxyEntry::Proxy(_)) => {
                     bail!(auth_error(&via, credentials))
                 }

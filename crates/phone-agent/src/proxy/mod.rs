@@ -36,6 +36,10 @@ pub struct ClientArgs {
     /// WPAD: the phone's DNS domain (DHCP option 15), devolved to `wpad.<domain>` names.
     #[arg(long, value_name = "DOMAIN")]
     domain: Option<String>,
+    /// The DNS server (IP:PORT) for the PAC file's host, e.g. `wpad.<domain>`; default the
+    /// system's resolver.
+    #[arg(long, value_name = "IP:PORT")]
+    dns: Option<std::net::SocketAddr>,
 }
 
 impl ClientArgs {
@@ -45,6 +49,7 @@ impl ClientArgs {
             wpad::Discovery {
                 dhcp_wpad: self.dhcp_wpad.clone(),
                 domain: self.domain.clone(),
+                dns: self.dns,
             },
         )
     }

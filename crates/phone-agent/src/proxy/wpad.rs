@@ -1,6 +1,8 @@
 //! WPAD in the agent: the facts the phone's DHCP client would hand over (option 252, the DNS
 //! domain), turned into the ordered PAC URL candidates of [`proxy_pac::wpad`].
 
+use std::net::SocketAddr;
+
 use anyhow::{Result, bail};
 use url::Url;
 
@@ -11,6 +13,8 @@ pub struct Discovery {
     pub dhcp_wpad: Option<String>,
     /// The phone's DNS domain (DHCP option 15 or configured).
     pub domain: Option<String>,
+    /// The DNS server for PAC hosts (`wpad.<domain>`); the system's resolver when `None`.
+    pub dns: Option<SocketAddr>,
 }
 
 impl Discovery {
@@ -27,10 +31,24 @@ impl Discovery {
             match problem {
                 Some(p) => bail!("WPAD found no PAC URL: DHCP option 252: {p}"),
                 None => bail!(
-                    "WPAD found no PAC URL: give the DHCP option 252 value (--dhcp-wpad URL) or the DNS domain (--domain), or set PAC_URL"
+                    "WPAD found no PAC URL: give the DHCP option 252 value (--dhcp-wpad URL) or the DNS domain (--domain DOMAIN), or set PAC_URL"
                 ),
             }
         }
         Ok(candidates.into_iter().map(|c| c.url).collect())
+    }
+
+    /// Where to connect for `url`'s host when a DNS server is given: its first A/AAAA record
+    /// there. `None` for IP literals and without `--dns` (the system resolver decides).
+    pub fn resolve(&self, url: &Url) -> Result<Option<(String, SocketAddr)>> {
+        let (Some(dns), Some(url::Host::Domain(host))) = (self.dns, url.host()) else {
+            return Ok(None);
+        };
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addrs = crate::sip::locate::resolve(host, port, dns)?;
+        match addrs.first() {
+            Some(a) => Ok(Some((host.to_owned(), *a))),
+            None => bail!("{host} has no address at {dns}"),
+        }
     }
 }

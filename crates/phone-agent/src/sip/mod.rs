@@ -2,7 +2,7 @@
 //! (UDP, TCP, TLS, or AUTO: RFC 3263 NAPTR/SRV/A) with digest authentication, mediasec and the Auth INVITE challenge.
 
 mod line;
-mod locate;
+pub(crate) mod locate;
 mod parse;
 mod ua;
 

@@ -114,7 +114,11 @@ pub fn listening(port: u16) -> bool {
 /// header and the request target it received, so a test can tell whether and how the request
 /// came through a proxy.
 pub fn origin(pac: String) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    origin_on(TcpListener::bind("127.0.0.1:0").unwrap(), pac)
+}
+
+/// [`origin`] on a listener of the caller's (`/wpad.dat` serves the PAC too); returns its port.
+pub fn origin_on(listener: TcpListener, pac: String) -> u16 {
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
@@ -235,7 +239,7 @@ fn serve(mut reader: impl BufRead, out: &mut impl Write, pac: &str) {
         }
     }
     let target = request_line.split(' ').nth(1).unwrap_or("").to_owned();
-    let (content_type, body) = if target.ends_with("/proxy.pac") {
+    let (content_type, body) = if target.ends_with("/proxy.pac") || target.ends_with("/wpad.dat") {
         ("application/x-ns-proxy-autoconfig", pac.to_owned())
     } else {
         (
