@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench_pac;
 mod bench_sip;
+mod bench_eap;
 mod limbo;
 mod oracle_ciphers;
 
@@ -27,6 +28,8 @@ cargo xtask <command>
                    on generated 100- and 500-rule PAC files, same URLs, same run; ratio, memory
   bench sip        sip-message against the rsip crate on the criterion bench's REGISTER and
                    INVITE with SDP, release build, same process; prints messages/s and the ratio
+  bench eap        phone-agent dot1x vs wpa_supplicant -D wired against one hostapd on veth in
+                   netns (root), TLS 1.2 and 1.3, BENCH_EAP_RUNS (25) runs each; medians, ratio
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -42,6 +45,7 @@ fn main() -> Result<()> {
         ["bench", "ciphers"] => oracle_ciphers::bench(&root()),
         ["bench", "pac"] => bench_pac::bench(&root()),
         ["bench", "sip"] => bench_sip::bench(&root()),
+        ["bench", "eap"] => bench_eap::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),

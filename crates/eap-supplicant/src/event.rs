@@ -4,6 +4,7 @@ use std::fmt;
 
 use thiserror::Error;
 
+use crate::eap::MethodType;
 use crate::secret::Secret;
 use crate::tls::FragmentError;
 
@@ -12,7 +13,8 @@ use crate::tls::FragmentError;
 pub enum Protocol {
     /// EAP-TLS (RFC 5216, RFC 9190).
     EapTls,
-    /// EAP-FAST (RFC 4851); not implemented by this version of the crate.
+    /// EAP-FAST (RFC 4851). Not implemented (see the crate docs): a request for it is answered
+    /// with a Nak offering EAP-TLS and reported as [`Event::MethodDeclined`].
     EapFast,
 }
 
@@ -103,6 +105,14 @@ pub enum Event {
     },
     /// 802.1X was turned off (EAPOL-Logoff sent); the status page shows `Disabled`.
     Disabled,
+    /// The server proposed an EAP method this supplicant does not implement; a Nak offering
+    /// EAP-TLS went back. The conversation goes on: the server may switch to EAP-TLS, or fail.
+    MethodDeclined {
+        /// The method the server asked for.
+        requested: MethodType,
+        /// Why it was declined, for the status page and the logs.
+        reason: &'static str,
+    },
     /// maxStart EAPOL-Starts went unanswered: no authenticator on this port (IEEE 802.1X-2004
     /// §8.2.11: the port is treated as authorized).
     NoAuthenticator,

@@ -42,9 +42,32 @@
 //!
 //! Keys are [`Secret`]s: `<redacted>` when printed, zeroized when dropped.
 //!
+//! # EAP-FAST: declined, not implemented
+//! A request for EAP-FAST (type 43) is answered with a Legacy Nak offering EAP-TLS (13), and the
+//! host gets [`Event::MethodDeclined`] with the method and the reason (the agent shows it as
+//! `declined_methods`); if the server insists, it sends EAP-Failure. Nothing here pretends to do
+//! EAP-FAST. It cannot be built on rustls 0.23, which lacks each of:
+//! * the PAC-Opaque in the ClientHello's SessionTicket extension and a master secret taken from
+//!   the PAC-Key, `T-PRF(PAC-Key, "PAC to master secret label hash", server_random ||
+//!   client_random, 48)` (RFC 4851 §5.1), instead of a key exchange: rustls has no way to set a
+//!   ticket's bytes or the master secret (nothing like OpenSSL's `SSL_set_session_ticket_ext` and
+//!   `SSL_set_session_secret_cb`, which hostap uses);
+//! * the TLS 1.2 key block beyond the traffic keys, where the `session_key_seed` lies (RFC 4851
+//!   §5.1; hostap skips `2 × (MAC + key + IV)` bytes);
+//! * the suites EAP-FAST servers negotiate: `TLS_DH_anon_WITH_AES_128_CBC_SHA` for anonymous
+//!   provisioning (RFC 5422), `TLS_DHE_RSA_/TLS_RSA_WITH_AES_*_CBC_SHA` for authenticated
+//!   provisioning and resumption (hostapd's EAP-FAST server accepts only CBC and RC4 suites);
+//!   rustls has only AEAD suites with (EC)DHE.
+//!
+//! It needs a purpose-built TLS 1.2 client (as hostap's `src/tls/tlsv1_client*.c`) on RustCrypto
+//! primitives (AES-CBC, HMAC-SHA1, RSA encryption, finite-field DH; MD4 and DES for the inner
+//! MSCHAPv2), then on top: the TLV layer (Result, Intermediate-Result, Crypto-Binding with the
+//! Compound MAC from the IMCK chain, PAC TLVs), the inner EAP-MSCHAPv2 and EAP-GTC, a PAC store
+//! compatible with wpa_supplicant's text and binary formats, and MSK/EMSK from the S-IMCK. The
+//! interop oracle would be hostapd 2.10 (Debian bookworm's FreeRADIUS 3.2.1 EAP-FAST is broken
+//! with OpenSSL 3, upstream FreeRADIUS issue 5706).
+//!
 //! # Not supported
-//! * EAP-FAST: rustls has no hook to set the master secret from a PAC and no CBC or anonymous-DH
-//!   suites, which EAP-FAST servers require; it needs a purpose-built TLS 1.2 client.
 //! * TLS 1.0/1.1 and non-AEAD suites (rustls), encrypted private keys, OCSP/CRL checks.
 //! * Certificate validity is checked against the system clock (rustls reads it); everything else
 //!   takes time as an input.

@@ -199,7 +199,12 @@ impl Peer {
                 )
             }
             other if self.method.is_none() => {
-                tracing::debug!("EAP: Nak of {other:?}, offering EAP-TLS");
+                let reason = declined_reason(other);
+                tracing::info!("EAP: Nak of {other:?} ({reason}), offering EAP-TLS");
+                self.out.push_back(PeerOutput::Event(Event::MethodDeclined {
+                    requested: other,
+                    reason,
+                }));
                 eap::response(id, MethodType::Nak, &[MethodType::Tls.value()])
             }
             other => return Err(Discarded::MethodMismatch(other)),
@@ -262,5 +267,17 @@ impl Peer {
             Err(reason) => self.fail(reason),
         }
         Ok(Handled::Concluded)
+    }
+}
+
+/// Why a method the server proposed is answered with a Nak.
+fn declined_reason(method: MethodType) -> &'static str {
+    match method {
+        MethodType::Fast => {
+            "EAP-FAST is not implemented: it needs a TLS 1.2 client that sends the PAC-Opaque in \
+             the SessionTicket extension and takes its master secret from the PAC-Key (RFC 4851 \
+             §5.1), which rustls does not expose; EAP-TLS offered instead"
+        }
+        _ => "method not implemented; EAP-TLS offered instead",
     }
 }

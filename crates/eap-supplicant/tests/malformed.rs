@@ -361,6 +361,13 @@ fn nak_offers_eap_tls_for_other_methods() {
     let _ = peer.poll_output();
     peer.handle_packet(&eap::request(2, MethodType::Md5Challenge, &[16; 17]))
         .unwrap();
+    assert!(matches!(
+        peer.poll_output(),
+        Some(PeerOutput::Event(Event::MethodDeclined {
+            requested: MethodType::Md5Challenge,
+            ..
+        }))
+    ));
     assert_eq!(
         peer.poll_output(),
         Some(PeerOutput::Response(vec![2, 2, 0, 6, 3, 13]))
@@ -378,6 +385,42 @@ fn nak_offers_eap_tls_for_other_methods() {
     assert_eq!(
         peer.poll_output(),
         Some(PeerOutput::Response(vec![2, 4, 0, 5, 2]))
+    );
+}
+
+#[test]
+fn eap_fast_is_declined_with_a_nak_offering_eap_tls() {
+    let pki = pki();
+    let mut peer = Peer::new(peer_config(&pki, TlsVersions::Tls12And13, 1398));
+    peer.handle_packet(&identity(1)).unwrap();
+    let _ = peer.poll_output();
+    let _ = peer.poll_output();
+    // EAP-FAST Start: flags S, version 1, then the A-ID TLV (type 4, length 16).
+    let mut start = vec![0x21, 0, 4, 0, 16];
+    start.extend_from_slice(&[0x11; 16]);
+    peer.handle_packet(&eap::request(2, MethodType::Fast, &start))
+        .unwrap();
+    let Some(PeerOutput::Event(Event::MethodDeclined { requested, reason })) = peer.poll_output() else {
+        panic!("no MethodDeclined event")
+    };
+    assert_eq!(requested, MethodType::Fast);
+    assert!(
+        reason.contains("PAC") && reason.contains("EAP-TLS offered"),
+        "{reason}"
+    );
+    // Legacy Nak (type 3) listing EAP-TLS (13) only.
+    assert_eq!(
+        peer.poll_output(),
+        Some(PeerOutput::Response(vec![2, 2, 0, 6, 3, 13]))
+    );
+    assert_eq!(peer.poll_output(), None);
+    // The server insists on EAP-FAST and fails the conversation: the peer fails closed.
+    peer.handle_packet(&[4, 2, 0, 4]).unwrap();
+    assert_eq!(
+        peer.poll_output(),
+        Some(PeerOutput::Event(Event::Failed {
+            reason: FailureReason::EapFailure
+        }))
     );
 }
 

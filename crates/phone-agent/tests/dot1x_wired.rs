@@ -2,10 +2,12 @@
 //! EAP server on one end of a veth pair, the agent on the other, each end in a network namespace
 //! the test creates (and deletes). Raw EAPOL on AF_PACKET: EAP-TLS 1.2 and 1.3 with the MSK equal
 //! to hostapd's, re-authentication, wrong client certificate and wrong CA refused, EAPOL-Logoff,
-//! and the proxy EAPOL-Logoff for a PC (a macvlan with its own MAC) behind the phone.
+//! and the proxy EAPOL-Logoff for a PC (a macvlan with its own MAC) behind the phone. And the PC
+//! port: `wpa_supplicant -D wired` as the PC in a third namespace authenticates through the
+//! agent's EAPOL pass-through, and hostapd de-authorizes it when the PC's link goes down.
 //!
-//! Needs root (network namespaces) and the Debian packages hostapd and iproute2, which `.ci/run`
-//! installs; a missing one fails the test.
+//! Needs root (network namespaces) and the Debian packages hostapd, wpasupplicant and iproute2,
+//! which `.ci/run` installs; a missing one fails the test.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -51,6 +53,7 @@ struct Topology {
     supp_if: String,
     pc_if: String,
     other_if: String,
+    fast_if: String,
 }
 
 impl Topology {
@@ -63,6 +66,7 @@ impl Topology {
             supp_if: format!("eaps{tag}"),
             pc_if: format!("eappc{tag}"),
             other_if: format!("eapo{tag}"),
+            fast_if: format!("eapf{tag}"),
         };
         let _ = Command::new("ip").args(["netns", "del", &t.auth_ns]).output();
         let _ = Command::new("ip").args(["netns", "del", &t.supp_ns]).output();
@@ -82,30 +86,19 @@ impl Topology {
         ]);
         ip(&["-n", &t.supp_ns, "link", "set", &t.pc_if, "address", PC_MAC]);
         ip(&["-n", &t.supp_ns, "link", "set", &t.pc_if, "up"]);
-        // A third station for the rejected-certificate case.
-        ip(&[
-            "-n",
-            &t.supp_ns,
-            "link",
-            "add",
-            &t.other_if,
-            "link",
-            &t.supp_if,
-            "type",
-            "macvlan",
-            "mode",
-            "bridge",
-        ]);
-        ip(&[
-            "-n",
-            &t.supp_ns,
-            "link",
-            "set",
-            &t.other_if,
-            "address",
-            "02:00:00:00:0c:02",
-        ]);
-        ip(&["-n", &t.supp_ns, "link", "set", &t.other_if, "up"]);
+        // Further stations: the rejected-certificate case and the EAP-FAST-only user (hostapd
+        // ignores a station for a while after it failed).
+        for (name, mac) in [
+            (&t.other_if, "02:00:00:00:0c:02"),
+            (&t.fast_if, "02:00:00:00:0c:03"),
+        ] {
+            ip(&[
+                "-n", &t.supp_ns, "link", "add", name, "link", &t.supp_if, "type", "macvlan", "mode",
+                "bridge",
+            ]);
+            ip(&["-n", &t.supp_ns, "link", "set", name, "address", mac]);
+            ip(&["-n", &t.supp_ns, "link", "set", name, "up"]);
+        }
         t
     }
 }
@@ -266,6 +259,12 @@ struct Lab {
 
 impl Lab {
     fn new(suffix: &str, reauth_period: u32) -> Lab {
+        Lab::with(suffix, reauth_period, "")
+    }
+
+    /// `extra` is appended to hostapd.conf (later lines win); `@DIR@` stands for the scratch
+    /// directory.
+    fn with(suffix: &str, reauth_period: u32, extra: &str) -> Lab {
         let hostapd_bin = require("hostapd", "hostapd");
         let dir = Scratch::new(suffix);
         let root = ca("dot1x wired test CA");
@@ -289,21 +288,24 @@ impl Lab {
             "cfg.xml",
             "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication></flat-profile>",
         );
-        dir.write("eap_users", "* TLS\n");
+        // A user only allowed EAP-FAST, which the phone declines.
+        dir.write("eap_users", "\"fast@example.org\" FAST\n* TLS\n");
 
         let topo = Topology::new(suffix);
         let conf = dir.write(
             "hostapd.conf",
             format!(
                 "interface={}\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\neap_reauth_period={}\n\
-                 eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\ntls_flags=[ENABLE-TLSv1.3]\n",
+                 eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\ntls_flags=[ENABLE-TLSv1.3]\n\
+                 pac_opaque_encr_key=000102030405060708090a0b0c0d0e0f\neap_fast_a_id=101112131415161718191a1b1c1d1e1f\n\
+                 eap_fast_a_id_info=dot1x test\n",
                 topo.auth_if,
                 reauth_period,
                 dir.0.join("eap_users").display(),
                 ca_pem.display(),
                 server_cert.display(),
                 server_key.display(),
-            ),
+            ) + &extra.replace("@DIR@", &dir.0.display().to_string()),
         );
         let log = dir.0.join("hostapd.log");
         let file = std::fs::File::create(&log).unwrap();
@@ -457,6 +459,38 @@ fn hostapd_wired_port_in_network_namespaces() {
         r.get("failure").as_str().unwrap_or("")
     ));
 
+    // A server that only offers EAP-FAST to this identity: the phone answers with a Nak offering
+    // EAP-TLS, says why, and the server fails the conversation.
+    let r = agent(
+        &topo.supp_ns,
+        &[
+            "--iface",
+            &topo.fast_if,
+            "--config",
+            &s(cfg),
+            "--ca",
+            &s(ca_pem),
+            "--client-cert",
+            &s(client_cert),
+            "--client-key",
+            &s(client_key),
+            "--identity",
+            "fast@example.org",
+            "--start-period",
+            "1",
+        ],
+    );
+    assert_eq!(r.code, 1, "EAP-FAST only: {}", r.json);
+    assert_eq!(r.get("failure"), "the server sent EAP-Failure");
+    let declined = r.get("declined_methods").to_string();
+    assert!(
+        declined.contains("EAP-FAST (type 43)") && declined.contains("PAC"),
+        "{}\n{}",
+        r.json,
+        hostapd.log()
+    );
+    rows.push("hostapd wired  any      EAP-FAST only -> Nak offering EAP-TLS, declined_methods says why, EAP-Failure".into());
+
     println!("{}", rows.join("\n"));
 }
 
@@ -492,4 +526,197 @@ fn hostapd_reauthenticates_a_station_that_stays() {
         r.json
     );
     println!("hostapd wired  any      re-auth      -> {n} authentications in 5 s (eap_reauth_period=2)");
+}
+
+/// A process killed by its PID on drop.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A network namespace deleted on drop.
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// `hostapd_cli sta MAC` over the control socket: the station's lines, empty when unknown.
+fn hostapd_sta(ctrl: &Path, iface: &str, mac: &str) -> String {
+    let out = Command::new(require("hostapd_cli", "hostapd"))
+        .arg("-p")
+        .arg(ctrl)
+        .args(["-i", iface, "sta", mac])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    if text.lines().next().is_some_and(|l| l.trim() == mac) {
+        text
+    } else {
+        String::new()
+    }
+}
+
+/// Polls `hostapd_cli sta MAC` for up to `secs` until `want(authorized)` holds; returns the
+/// last answer.
+fn wait_sta(ctrl: &Path, iface: &str, mac: &str, secs: u64, want: bool) -> (bool, String) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let sta = hostapd_sta(ctrl, iface, mac);
+        let authorized = sta
+            .lines()
+            .any(|l| l.starts_with("flags=") && l.contains("[AUTHORIZED]"));
+        if authorized == want || Instant::now() > deadline {
+            return (authorized, sta);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn pc_port_passes_the_pcs_eapol_through_and_logs_it_off_when_its_link_goes_down() {
+    const PC: &str = "02:00:00:00:0c:11";
+    // A switch in multi-auth mode: EAPOL to each station's own MAC.
+    let lab = Lab::with("p", 0, "use_pae_group_addr=0\nctrl_interface=@DIR@/ctrl\n");
+    let wpa = require("wpa_supplicant", "wpasupplicant");
+    let dir = lab.ca_pem.parent().unwrap().to_path_buf();
+    let ctrl = dir.join("ctrl");
+    let (topo, s) = (&lab.topo, |p: &Path| p.display().to_string());
+    // The PC in its own namespace, cabled to the phone's PC port.
+    let tag = format!("{}p", std::process::id() % 100_000);
+    let pc_ns = Netns(format!("eappcns{tag}"));
+    let (pc_port, pc_nic) = (format!("eappp{tag}"), format!("eapnic{tag}"));
+    let _ = Command::new("ip").args(["netns", "del", &pc_ns.0]).output();
+    ip(&["netns", "add", &pc_ns.0]);
+    ip(&["link", "add", &pc_port, "type", "veth", "peer", "name", &pc_nic]);
+    ip(&["link", "set", &pc_port, "netns", &topo.supp_ns]);
+    ip(&["link", "set", &pc_nic, "netns", &pc_ns.0]);
+    ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "address", PC]);
+    ip(&["-n", &topo.supp_ns, "link", "set", &pc_port, "up"]);
+    ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "up"]);
+    let phone_mac = String::from_utf8(
+        Command::new("ip")
+            .args(["netns", "exec", &topo.supp_ns, "cat"])
+            .arg(format!("/sys/class/net/{}/address", topo.supp_if))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()
+    .trim()
+    .to_owned();
+
+    let agent_err = dir.join("agent.err");
+    let _agent = Killed(
+        Command::new("ip")
+            .args(["netns", "exec", &topo.supp_ns, env!("CARGO_BIN_EXE_phone-agent")])
+            .args([
+                "dot1x",
+                "--json",
+                "--timeout",
+                "20",
+                "--start-period",
+                "1",
+                "--stay",
+                "120",
+            ])
+            .args([
+                "--iface",
+                &topo.supp_if,
+                "--pc-port",
+                &pc_port,
+                "--config",
+                &s(&lab.cfg),
+            ])
+            .args(["--ca", &s(&lab.ca_pem), "--client-cert", &s(&lab.client_cert)])
+            .args([
+                "--client-key",
+                &s(&lab.client_key),
+                "--identity",
+                "phone@example.org",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&agent_err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let conf = dir.join("pc.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "ap_scan=0\nnetwork={{\n key_mgmt=IEEE8021X\n eap=TLS\n identity=\"pc@example.org\"\n \
+             ca_cert=\"{}\"\n client_cert=\"{}\"\n private_key=\"{}\"\n eapol_flags=0\n}}\n",
+            lab.ca_pem.display(),
+            lab.client_cert.display(),
+            lab.client_key.display()
+        ),
+    )
+    .unwrap();
+    let wpa_log = dir.join("wpa.log");
+    let _pc = Killed(
+        Command::new("ip")
+            .args(["netns", "exec", &pc_ns.0])
+            .arg(wpa)
+            .args(["-D", "wired", "-t", "-i", &pc_nic, "-c"])
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&wpa_log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let diagnostics = || {
+        format!(
+            "hostapd:\n{}\nagent stderr:\n{}\nwpa_supplicant:\n{}",
+            lab.hostapd.log(),
+            std::fs::read_to_string(&agent_err).unwrap_or_default(),
+            std::fs::read_to_string(&wpa_log).unwrap_or_default()
+        )
+    };
+
+    // The PC authenticates through the phone; the phone authenticates itself too.
+    let (authorized, sta) = wait_sta(&ctrl, &topo.auth_if, PC, 20, true);
+    assert!(
+        authorized,
+        "PC not authorized through the pass-through: {sta}\n{}",
+        diagnostics()
+    );
+    let (authorized, sta) = wait_sta(&ctrl, &topo.auth_if, &phone_mac, 20, true);
+    assert!(authorized, "phone not authorized: {sta}\n{}", diagnostics());
+    assert_eq!(lab.hostapd.wait_for(&[PC, "received EAPOL-Logoff"]), 0);
+
+    // The PC's cable is pulled: the phone logs it off on its behalf (the PC cannot send anything
+    // on a link that is down), and hostapd de-authorizes the PC's MAC only.
+    ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "down"]);
+    let (authorized, sta) = wait_sta(&ctrl, &topo.auth_if, PC, 10, false);
+    assert!(
+        !authorized,
+        "PC still authorized after its link went down: {sta}\n{}",
+        diagnostics()
+    );
+    assert!(
+        lab.hostapd.wait_for(&[PC, "received EAPOL-Logoff from STA"]) > 0,
+        "no EAPOL-Logoff from the PC's MAC:\n{}",
+        diagnostics()
+    );
+    assert!(
+        std::fs::read_to_string(&agent_err)
+            .unwrap_or_default()
+            .contains(&format!("proxy EAPOL-Logoff sent for {PC}")),
+        "{}",
+        diagnostics()
+    );
+    let (authorized, sta) = wait_sta(&ctrl, &topo.auth_if, &phone_mac, 1, true);
+    assert!(authorized, "the phone lost its own authorization: {sta}");
+    println!("hostapd wired  pass-through  PC (wpa_supplicant) via --pc-port -> authorized ({PC})");
+    println!(
+        "hostapd wired  pass-through  PC link down -> proxy EAPOL-Logoff, hostapd de-authorized {PC}, phone {phone_mac} still authorized"
+    );
 }

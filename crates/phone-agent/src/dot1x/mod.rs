@@ -8,10 +8,16 @@
 //!     [--domain-suffix-match D] [--tls 1.2|1.3|any] [--fragment-size N] [--show-keys] [--json]
 //!     [--logoff]
 //! phone-agent dot1x --iface IF --config cfg.xml --proxy-logoff PC-MAC
+//! phone-agent dot1x --iface IF --pc-port IF2 --config cfg.xml --ca ... [--stay SECS]
 //! ```
+//! With `--pc-port`, the PC behind the phone authenticates through it (SPEC §12): its EAPOL
+//! frames pass between IF2 and IF unchanged (source MAC preserved), and when IF2's link goes down
+//! the phone sends a proxy EAPOL-Logoff with the PC's MAC on IF. The agent then keeps running
+//! after its own authentication (until `--stay` elapses or it is killed).
 //! Exit status: 0 on Access-Accept with a verified EAP-Success, 1 on reject or failure, 2 when
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
+mod passthrough;
 mod radius;
 mod wired;
 
@@ -75,6 +81,12 @@ pub struct Dot1xArgs {
     /// switch's re-authentications.
     #[arg(long, value_name = "SECS", conflicts_with = "logoff")]
     stay: Option<u64>,
+    /// With --iface: the phone's PC port. EAPOL frames pass through between it and --iface
+    /// (both directions, source MAC preserved); when its link goes down, a proxy EAPOL-Logoff
+    /// with each PC MAC seen on it goes out on --iface. Keeps the agent running after
+    /// authenticating (see --stay).
+    #[arg(long, value_name = "IF2", requires = "iface", conflicts_with = "logoff")]
+    pc_port: Option<String>,
     /// With --iface: only send a proxy EAPOL-Logoff on behalf of the PC with this MAC address
     /// (the phone does this when the PC behind it disconnects).
     #[arg(long, value_name = "MAC", requires = "iface")]
@@ -121,6 +133,10 @@ struct Outcome {
     eapol: Option<(usize, usize, bool)>,
     /// Wired: successful authentications (re-authentications included).
     authentications: Option<usize>,
+    /// Wired with --pc-port: what the pass-through did.
+    pass_through: Option<passthrough::PassThroughReport>,
+    /// EAP methods the server proposed and the phone declined, with why.
+    declined: Vec<String>,
 }
 
 /// Runs the subcommand.
@@ -153,7 +169,12 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 config,
                 Duration::from_secs(args.timeout.max(1)),
                 args.logoff,
-                args.stay.map(Duration::from_secs),
+                match (args.stay, &args.pc_port) {
+                    (Some(secs), _) => Some(Duration::from_secs(secs)),
+                    (None, Some(_)) => Some(Duration::MAX),
+                    (None, None) => None,
+                },
+                args.pc_port.as_deref(),
             )?;
             Outcome {
                 authenticated: w.authenticated,
@@ -164,6 +185,8 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 elapsed: w.elapsed,
                 eapol: Some((w.frames_sent, w.frames_received, w.logged_off)),
                 authentications: Some(w.authentications),
+                pass_through: w.pass_through,
+                declined: w.declined,
             }
         }
         (None, Some(radius), Some(secret)) => {
@@ -241,6 +264,8 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
         elapsed: Duration::ZERO,
         eapol: None,
         authentications: None,
+        pass_through: None,
+        declined: Vec::new(),
     };
     let mut mppe = None;
     loop {
@@ -251,6 +276,9 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
                 PeerOutput::Event(Event::Authenticated(a)) => outcome.authenticated = Some(a),
                 PeerOutput::Event(Event::Failed { reason }) => {
                     outcome.failure = Some(reason.to_string());
+                }
+                PeerOutput::Event(Event::MethodDeclined { requested, reason }) => {
+                    outcome.declined.push(declined(requested, reason));
                 }
                 PeerOutput::Event(_) => {}
             }
@@ -310,6 +338,15 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
     Ok(outcome)
 }
 
+/// How a declined method is shown: `EAP-FAST (type 43): why`.
+fn declined(method: MethodType, reason: &str) -> String {
+    let name = match method {
+        MethodType::Fast => "EAP-FAST".to_owned(),
+        other => format!("{other:?}"),
+    };
+    format!("{name} (type {}): {reason}", method.value())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -349,7 +386,19 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
             "session_id": a.map(|a| hex(&a.session_id)),
             "mppe_keys_match": o.mppe_match,
             "failure": o.failure,
+            "declined_methods": o.declined,
         });
+        if let (Some(p), Some(map)) = (&o.pass_through, doc.as_object_mut()) {
+            map.insert(
+                "pc_port".into(),
+                json!({
+                    "frames_to_network": p.to_network,
+                    "frames_to_pc": p.to_pc,
+                    "proxy_logoffs": p.proxy_logoffs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    "errors": p.errors,
+                }),
+            );
+        }
         if let (Some((sent, received, logoff)), Some(map)) = (o.eapol, doc.as_object_mut()) {
             map.insert("eapol_frames_sent".into(), sent.into());
             map.insert("eapol_frames_received".into(), received.into());
@@ -389,6 +438,21 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
     if let (true, Some(a)) = (args.show_keys, a) {
         println!("MSK: {}", hex(a.msk.expose()));
         println!("EMSK: {}", hex(a.emsk.expose()));
+    }
+    for d in &o.declined {
+        println!("Declined: {d}");
+    }
+    if let Some(p) = &o.pass_through {
+        println!(
+            "PC port: {} EAPOL frames to the network, {} to the PC",
+            p.to_network, p.to_pc
+        );
+        for mac in &p.proxy_logoffs {
+            println!("PC port: proxy EAPOL-Logoff sent for {mac}");
+        }
+        for e in &p.errors {
+            println!("PC port: {e}");
+        }
     }
     if let Some(f) = &o.failure {
         println!("Reason: {f}");

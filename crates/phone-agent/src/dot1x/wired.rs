@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::passthrough::{PassThrough, PassThroughReport};
 use anyhow::{Context, Result, anyhow, bail};
 use eap_supplicant::eapol::{
     EapolVersion, MacAddress, PAE_GROUP_ADDRESS, ethernet_frame, parse_ethernet, proxy_logoff,
@@ -27,15 +28,22 @@ pub struct WiredOutcome {
     /// Successful authentications (more than one when the port stayed up and the authenticator
     /// re-authenticated).
     pub authentications: usize,
+    /// With a PC port: what the pass-through did.
+    pub pass_through: Option<PassThroughReport>,
+    /// EAP methods the authenticator proposed and the phone declined (shown as `declined_methods`).
+    pub declined: Vec<String>,
 }
 
-struct Port {
-    mac: MacAddress,
-    tx: Box<dyn DataLinkSender>,
-    rx: Box<dyn DataLinkReceiver>,
+/// An AF_PACKET socket on one interface.
+pub(super) struct Port {
+    /// The interface's MAC address.
+    pub(super) mac: MacAddress,
+    pub(super) tx: Box<dyn DataLinkSender>,
+    pub(super) rx: Box<dyn DataLinkReceiver>,
 }
 
-fn open(name: &str) -> Result<Port> {
+/// Opens a promiscuous AF_PACKET socket on `name` with a 20 ms read timeout.
+pub(super) fn open(name: &str) -> Result<Port> {
     let iface: NetworkInterface = pnet_datalink::interfaces()
         .into_iter()
         .find(|i| i.name == name)
@@ -71,14 +79,31 @@ pub fn send_proxy_logoff(iface: &str, pc: MacAddress) -> Result<()> {
 
 /// Runs one authentication on `iface`; with `logoff`, sends EAPOL-Logoff once authorized; with
 /// `stay`, keeps the port up that long after the first success, answering re-authentications.
+/// With `pc_port`, passes the PC's EAPOL through for as long as this runs (see
+/// [`PassThrough`]); the phone's own supplicant ignores the PC's frames.
 pub fn authenticate(
     iface: &str,
     config: Config,
     limit: Duration,
     logoff: bool,
     stay: Option<Duration>,
+    pc_port: Option<&str>,
 ) -> Result<WiredOutcome> {
     let mut port = open(iface)?;
+    let pass_through = pc_port.map(|pc| PassThrough::start(pc, iface)).transpose()?;
+    let mut outcome = run(&mut port, config, limit, logoff, stay, pass_through.as_ref())?;
+    outcome.pass_through = pass_through.map(PassThrough::stop);
+    Ok(outcome)
+}
+
+fn run(
+    port: &mut Port,
+    config: Config,
+    limit: Duration,
+    logoff: bool,
+    stay: Option<Duration>,
+    pass_through: Option<&PassThrough>,
+) -> Result<WiredOutcome> {
     let mut supplicant = Supplicant::new(config);
     let started = Instant::now();
     let mut outcome = WiredOutcome {
@@ -89,8 +114,10 @@ pub fn authenticate(
         elapsed: Duration::ZERO,
         logged_off: false,
         authentications: 0,
+        pass_through: None,
+        declined: Vec::new(),
     };
-    let mut stay_until: Option<Instant> = None;
+    let mut stay_until: Option<Option<Instant>> = None;
     let mut timer: Option<Instant> = None;
     supplicant.link_up(started);
     loop {
@@ -98,14 +125,15 @@ pub fn authenticate(
             match out {
                 Output::Transmit(pdu) => {
                     let frame = ethernet_frame(PAE_GROUP_ADDRESS, port.mac, &pdu);
-                    send(&mut port, &frame)?;
+                    send(port, &frame)?;
                     outcome.frames_sent += 1;
                 }
                 Output::Timeout(at) => timer = Some(at),
                 Output::Event(Event::Authenticated(a)) => {
                     if outcome.authentications == 0 {
                         outcome.elapsed = started.elapsed();
-                        stay_until = stay.map(|d| Instant::now() + d);
+                        // `None` inside: longer than the clock can count, i.e. until killed.
+                        stay_until = stay.map(|d| Instant::now().checked_add(d));
                     }
                     outcome.authentications += 1;
                     outcome.authenticated = Some(a);
@@ -117,6 +145,9 @@ pub fn authenticate(
                 Output::Event(Event::NoAuthenticator) => {
                     outcome.failure = Some("no authenticator answered EAPOL-Start".into());
                 }
+                Output::Event(Event::MethodDeclined { requested, reason }) => {
+                    outcome.declined.push(super::declined(requested, reason));
+                }
                 Output::Event(event) => tracing::debug!("802.1X: {event:?}"),
             }
         }
@@ -126,7 +157,7 @@ pub fn authenticate(
             continue;
         }
         let now = Instant::now();
-        let staying = stay_until.is_some_and(|t| now < t);
+        let staying = stay_until.is_some_and(|t| t.is_none_or(|t| now < t));
         if outcome.failure.is_some() || (outcome.authenticated.is_some() && !staying) {
             if outcome.failure.is_some() {
                 outcome.authenticated = None;
@@ -150,6 +181,7 @@ pub fn authenticate(
                 };
                 if eth.source == port.mac
                     || (eth.destination != port.mac && eth.destination != PAE_GROUP_ADDRESS)
+                    || pass_through.is_some_and(|p| p.is_pc(eth.source))
                 {
                     continue;
                 }
