@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod bench_eap;
 mod bench_pac;
 mod bench_sip;
-mod bench_eap;
 mod limbo;
 mod oracle_ciphers;
 
