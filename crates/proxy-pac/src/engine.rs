@@ -778,6 +778,21 @@ fn install_natives<'js>(ctx: &Ctx<'js>, host: &Rc<RefCell<Host>>) -> rquickjs::R
         )?,
     )?;
 
+    g.set(
+        "__pac_in_net",
+        Function::new(
+            ctx.clone(),
+            |ip: Value<'js>, pattern: Value<'js>, mask: Value<'js>| match (
+                string_arg(&ip),
+                string_arg(&pattern),
+                string_arg(&mask),
+            ) {
+                (Some(ip), Some(pattern), Some(mask)) => ip::is_in_net(&ip, &pattern, &mask),
+                _ => None,
+            },
+        )?,
+    )?;
+
     let h = Rc::clone(host);
     g.set(
         "__pac_glob",

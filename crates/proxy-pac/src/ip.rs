@@ -14,10 +14,42 @@ pub fn is_plain_host_name(host: &str) -> bool {
 /// Netscape's suffix test: no label boundary (`evilexample.com` is in `example.com`),
 /// case-sensitive.
 pub fn dns_domain_is(host: &str, domain: &str) -> bool {
+    if host.is_ascii() && domain.is_ascii() {
+        return host.as_bytes().ends_with(domain.as_bytes());
+    }
     // UTF-16 like `substring`, so a suffix that splits a surrogate pair compares as JS does.
     let h: Vec<u16> = host.encode_utf16().collect();
     let d: Vec<u16> = domain.encode_utf16().collect();
     h.ends_with(&d)
+}
+
+/// Netscape's `isValidIpAddress` then `convert_addr`: four `.`-separated groups of one to
+/// three ASCII digits (leading zeros are decimal), each at most 255, as a 32-bit number.
+pub fn dotted_quad(s: &str) -> Option<u32> {
+    let mut groups = s.split('.');
+    let mut value = 0u32;
+    for _ in 0..4 {
+        let g = groups.next()?;
+        if g.is_empty() || g.len() > 3 || !g.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let n: u32 = g.parse().ok()?;
+        if n > 255 {
+            return None;
+        }
+        value = value << 8 | n;
+    }
+    groups.next().is_none().then_some(value)
+}
+
+/// Netscape's `isInNet(ip, pattern, mask)` for an `ip` that is a dotted quad: false when
+/// `pattern` or `mask` is not one (Chromium and Mozilla; pacparser does not check).
+/// `None` when `ip` is no dotted quad: the caller resolves it first.
+pub fn is_in_net(ip: &str, pattern: &str, mask: &str) -> Option<bool> {
+    let (Some(pattern), Some(mask)) = (dotted_quad(pattern), dotted_quad(mask)) else {
+        return Some(false);
+    };
+    dotted_quad(ip).map(|ip| ip & mask == pattern & mask)
 }
 
 /// An IP literal as Chromium's `ParseIPLiteralToNumber`: dotted-quad IPv4 or IPv6 (no
@@ -111,6 +143,32 @@ pub fn my_ip_address_ex(addresses: &[IpAddr]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dotted_quads_as_netscape_validates_them() {
+        assert_eq!(dotted_quad("192.168.1.2"), Some(0xc0a8_0102));
+        assert_eq!(dotted_quad("010.0.0.255"), Some(0x0a00_00ff));
+        for bad in [
+            "1.2.3.256",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.4 ",
+            " 1.2.3.4",
+            "+1.2.3.4",
+            "1.2.3.0004",
+            "1..3.4",
+            "\u{661}.2.3.4",
+            "",
+            "a.b.c.d",
+        ] {
+            assert_eq!(dotted_quad(bad), None, "{bad}");
+        }
+        assert_eq!(is_in_net("10.1.1.1", "10.0.0.0", "255.0.0.0"), Some(true));
+        assert_eq!(is_in_net("11.1.1.1", "10.0.0.0", "255.0.0.0"), Some(false));
+        assert_eq!(is_in_net("10.1.1.1", "10.0.0.0", "255.0.0"), Some(false));
+        assert_eq!(is_in_net("host.example", "10.0.0.0", "255.0.0"), Some(false));
+        assert_eq!(is_in_net("host.example", "10.0.0.0", "255.0.0.0"), None);
+    }
 
     #[test]
     fn my_ip_prefers_routable_ipv4() {

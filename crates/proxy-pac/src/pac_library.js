@@ -114,6 +114,9 @@ function isValidIpAddress(ipchars) {
 }
 
 function isInNet(ipaddr, pattern, maskstr) {
+  // Strings whose answer needs no DNS: in Rust. The rest (a name, or non-string arguments).
+  var fast = __pac_in_net(ipaddr, pattern, maskstr);
+  if (fast !== undefined) return fast;
   if (!isValidIpAddress(pattern) || !isValidIpAddress(maskstr)) return false;
   if (!isValidIpAddress(ipaddr)) {
     ipaddr = dnsResolve(ipaddr);
