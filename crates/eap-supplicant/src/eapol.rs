@@ -319,12 +319,13 @@ pub fn ethernet_frame(destination: MacAddress, source: MacAddress, eapol: &[u8])
 ///
 /// ```
 /// use eap_supplicant::eapol::{proxy_logoff, EapolVersion, PAE_GROUP_ADDRESS};
-/// let pc = "02:00:00:00:0c:01".parse().unwrap();
+/// let pc = "02:00:00:00:0c:01".parse()?;
 /// let frame = proxy_logoff(pc, EapolVersion::V2);
 /// assert_eq!(frame.len(), 60);
 /// assert_eq!(&frame[..6], &PAE_GROUP_ADDRESS.0);
 /// assert_eq!(&frame[6..12], &pc.0);
 /// assert_eq!(&frame[12..18], &[0x88, 0x8e, 2, 2, 0, 0]);
+/// # Ok::<(), eap_supplicant::eapol::InvalidMacAddress>(())
 /// ```
 pub fn proxy_logoff(pc: MacAddress, version: EapolVersion) -> Vec<u8> {
     let logoff = EapolFrame::new(version, PacketType::Logoff, &[]).to_bytes();

@@ -15,7 +15,7 @@
 //! </flat-profile>"#;
 //!
 //! let parsed = phone_config::parse(xml)?;
-//! let line1 = parsed.settings.line(1).unwrap();
+//! let line1 = parsed.settings.line(1).ok_or("no line 1")?;
 //! assert_eq!(*line1.sip_transport.get(), phone_config::Transport::Tls);
 //! assert_eq!(line1.sip_transport.access(), Some(phone_config::Access::NoAccess));
 //!
@@ -26,7 +26,7 @@
 //! assert_eq!(d.hint.as_deref(), Some("expected a number from 1 to 65535"));
 //! // ...and the phone's default stays in effect.
 //! assert_eq!(parsed.settings.http_proxy.proxy_port.get().get(), 3128);
-//! # Ok::<(), phone_config::ParseError>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! What is not here: the meaning of `TLS_Cipher_List` (the `cipher-string` crate) and

@@ -27,7 +27,7 @@
 //! assert_eq!(names, ["msrp-tls", "sdes-srtp", "dtls-srtp"]);
 //!
 //! // Answer the challenge.
-//! let challenge = Challenge::parse(&msg.header("WWW-Authenticate").unwrap().value())?;
+//! let challenge = Challenge::parse(&msg.header("WWW-Authenticate").ok_or("no challenge")?.value())?;
 //! let request = DigestRequest { username: "alice", password: "secret", method: "REGISTER", uri: "sip:example.com" };
 //! let credentials = challenge.respond(&request, "0a4f113b", 1)?;
 //! assert_eq!(credentials.response.len(), 64); // SHA-256 in hex

@@ -7,19 +7,20 @@
 //! use std::time::{Duration, Instant};
 //! use tftp_proto::{Limits, Packet, ReadTransfer};
 //!
-//! let server: SocketAddr = "192.0.2.1:69".parse().unwrap();
+//! let server: SocketAddr = "192.0.2.1:69".parse()?;
 //! let now = Instant::now();
 //! let mut t = ReadTransfer::new(server, "proxy.pac", Limits::default(), now);
-//! let rrq = t.poll_transmit().unwrap();
+//! let rrq = t.poll_transmit().ok_or("nothing to send")?;
 //! assert_eq!((rrq.to, rrq.payload.as_slice()), (server, &b"\0\x01proxy.pac\0octet\0"[..]));
 //!
 //! // The server answers from its own port (its transfer ID) with the last, short block.
-//! let tid: SocketAddr = "192.0.2.1:40000".parse().unwrap();
+//! let tid: SocketAddr = "192.0.2.1:40000".parse()?;
 //! let data = Packet::Data { block: 1, data: b"function FindProxyForURL(){}".to_vec() };
 //! t.handle_datagram(tid, &data.encode(), now);
-//! let ack = t.poll_transmit().unwrap();
+//! let ack = t.poll_transmit().ok_or("no ACK")?;
 //! assert_eq!((ack.to, Packet::parse(&ack.payload)), (tid, Ok(Packet::Ack { block: 1 })));
 //! assert_eq!(t.result(), Some(Ok(&b"function FindProxyForURL(){}"[..])));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Not supported: writing, `netascii` mode, RFC 2347 options (`blksize`, `tsize`).

@@ -137,11 +137,11 @@ fn is_public_suffix(name: &str) -> bool {
 /// ```
 /// use tls_hostname::{presented_dns_matches, ReferenceName};
 /// let r = ReferenceName::parse("www.example.com")?;
-/// let r = r.as_dns().unwrap();
+/// let r = r.as_dns().ok_or("not a DNS name")?;
 /// assert_eq!(presented_dns_matches("*.example.com", r), Ok(true));
 /// assert!(presented_dns_matches("w*.example.com", r).is_err());
 /// assert!(presented_dns_matches("*.com", r).is_err());
-/// # Ok::<(), tls_hostname::ReferenceError>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn presented_dns_matches(
     presented: &str,
