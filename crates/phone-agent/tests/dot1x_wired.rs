@@ -13,6 +13,9 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+
+mod dot1x_common;
+use dot1x_common::{Peer, Scratch, require};
 use std::time::{Duration, Instant};
 
 use rcgen::{
@@ -21,16 +24,6 @@ use rcgen::{
 use serde_json::Value;
 
 const PC_MAC: &str = "02:00:00:00:0c:01";
-
-fn require(binary: &str, package: &str) -> PathBuf {
-    for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
-        let p = Path::new(dir).join(binary);
-        if p.exists() {
-            return p;
-        }
-    }
-    panic!("{binary} not found: install the Debian package `{package}` (.ci/run installs it)");
-}
 
 fn ip(args: &[&str]) {
     let out = Command::new(require("ip", "iproute2"))
@@ -110,45 +103,10 @@ impl Drop for Topology {
     }
 }
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(suffix: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("dot1x-wired-{}{suffix}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn write(&self, file: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.0.join(file);
-        std::fs::write(&p, contents).unwrap();
-        p
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// hostapd, killed by its own PID on drop (`ip netns exec` execs it in place).
-struct Hostapd {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Drop for Hostapd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Hostapd = Peer;
 
 impl Hostapd {
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
     /// Waits up to 3 s for a log line containing every needle; returns how many lines do.
     fn wait_for(&self, needles: &[&str]) -> usize {
         let deadline = Instant::now() + Duration::from_secs(3);
@@ -266,7 +224,7 @@ impl Lab {
     /// directory.
     fn with(suffix: &str, reauth_period: u32, extra: &str) -> Lab {
         let hostapd_bin = require("hostapd", "hostapd");
-        let dir = Scratch::new(suffix);
+        let dir = Scratch::new(&format!("wired{suffix}"));
         let root = ca("dot1x wired test CA");
         let other = ca("other CA");
         let (sc, sk) = leaf(
