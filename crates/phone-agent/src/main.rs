@@ -9,6 +9,7 @@
 //! phone-agent sip parse|register ...                     SIP captures; a line's registration
 //! phone-agent dot1x ...                                  802.1X EAP-TLS on a port or over RADIUS
 //! phone-agent proxy-for|fetch ...                        the HTTP proxy a URL goes through
+//! phone-agent firewall show|apply|check|off ...          the firewall as an nftables table
 //! ```
 //! `check` prints diagnostics like a compiler (`file:line:col: severity[kind]: parameter:
 //! message`, the source line with a caret, then the hint) and exits 0 when clean, 1 on
@@ -20,6 +21,7 @@ use std::process::ExitCode;
 
 mod ciphers;
 mod dot1x;
+mod firewall;
 mod proxy;
 mod sip;
 mod verify_name;
@@ -74,6 +76,9 @@ enum Command {
     /// SIP: parse a captured message; register a line (digest, mediasec, Auth INVITE).
     #[command(subcommand)]
     Sip(sip::SipCommand),
+    /// The phone's firewall as an nftables table: show, apply (atomically), check, off.
+    #[command(subcommand)]
+    Firewall(firewall::FirewallCommand),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
         Command::Ciphers(args) => ciphers::run(&args),
         Command::Proxy(command) => proxy::run(command),
         Command::Sip(command) => sip::run(command),
+        Command::Firewall(command) => firewall::run(command),
     };
     match result {
         Ok(code) => code,
