@@ -35,6 +35,7 @@ impl Error {
                 | ErrorKind::BodyTruncated { .. }
                 | ErrorKind::ContentLength { .. }
                 | ErrorKind::MissingContentLength
+                | ErrorKind::ControlCharacter { .. }
         )
     }
 }
@@ -101,6 +102,13 @@ pub enum ErrorKind {
     /// A stream message without Content-Length (RFC 3261 §18.3: mandatory on streams).
     #[error("Content-Length is required on a stream transport")]
     MissingContentLength,
+    /// A control character (NUL, a bare CR, ESC, DEL...) in a header line: RFC 3261 §25.1
+    /// allows only HTAB and the CRLF of a fold between `TEXT-UTF8char`s.
+    #[error("control character 0x{byte:02x} in a header line")]
+    ControlCharacter {
+        /// The byte.
+        byte: u8,
+    },
     /// A header value does not follow its grammar.
     #[error("malformed {header} header: expected {expected}")]
     Header {

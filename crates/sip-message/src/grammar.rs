@@ -271,12 +271,19 @@ pub(crate) fn unfold(raw: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// `host` = hostname / IPv4address / IPv6reference.
+/// `host` = hostname / IPv4address / IPv6reference (RFC 3261 §25.1).
+///
+/// A run of host characters whose last label starts with a digit can only be an
+/// `IPv4address`: four `dec-octet`s from 0 to 255 (`10.10.10.256` is neither an address nor a
+/// host name, whose `toplabel` starts with a letter). Labels never start or end with `-`.
 pub(crate) fn host(i: &str) -> PResult<'_, &str> {
     if let Some(r) = i.strip_prefix('[') {
-        let (r, _) = take_while_min(r, 2, "an IPv6 address", |c| {
+        let (r, addr) = take_while_min(r, 2, "an IPv6 address", |c| {
             c.is_ascii_hexdigit() || c == ':' || c == '.'
         })?;
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
+            return fail(i, "an IPv6 address inside `[...]`");
+        }
         return match r.strip_prefix(']') {
             Some(r) => Ok((r, i.get(..i.len() - r.len()).unwrap_or_default())),
             None => fail(r, "`]` closing the IPv6 reference"),
@@ -285,10 +292,36 @@ pub(crate) fn host(i: &str) -> PResult<'_, &str> {
     let (r, h) = take_while_min(i, 1, "a host name or address", |c| {
         c.is_ascii_alphanumeric() || c == '-' || c == '.'
     })?;
-    if h.starts_with(['.', '-']) || h.contains("..") {
-        return fail(i, "a host name or address");
+    if is_hostname_or_ipv4(h) {
+        Ok((r, h))
+    } else {
+        fail(i, "a host name or an IPv4 address (four numbers from 0 to 255)")
     }
-    Ok((r, h))
+}
+
+/// `hostname` / `IPv4address` over characters already known to be alphanumerics, `-`, `.`.
+fn is_hostname_or_ipv4(h: &str) -> bool {
+    let name = h.strip_suffix('.').unwrap_or(h);
+    let Some(top) = name.rsplit('.').next() else {
+        return false;
+    };
+    if top.starts_with(|c: char| c.is_ascii_digit()) {
+        // Not a hostname (its toplabel starts with ALPHA): an IPv4address, written exactly
+        // (no trailing dot, no leading zeros, no octet above 255).
+        return h == name && is_ipv4(name);
+    }
+    name.split('.')
+        .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
+}
+
+/// `IPv4address` = dec-octet "." dec-octet "." dec-octet "." dec-octet.
+pub(crate) fn is_ipv4(s: &str) -> bool {
+    s.parse::<std::net::Ipv4Addr>().is_ok()
+}
+
+/// `IPv6address` (RFC 3261 §25.1, RFC 4291 text forms, an IPv4 tail included).
+pub(crate) fn is_ipv6(s: &str) -> bool {
+    s.parse::<std::net::Ipv6Addr>().is_ok()
 }
 
 /// `port` = 1*DIGIT, within 0..=65535.

@@ -170,7 +170,7 @@ fn via_parm(i: &str) -> PResult<'_, Via<'_>> {
         port_no = Some(p);
         r = after;
     }
-    let (r, params) = params(r)?;
+    let (r, params) = via_params(r)?;
     Ok((
         r,
         Via {
@@ -182,6 +182,48 @@ fn via_parm(i: &str) -> PResult<'_, Via<'_>> {
             params,
         },
     ))
+}
+
+/// `*( SEMI via-params )`: generic parameters, except that `received` holds an
+/// `IPv4address` or a bare `IPv6address` (RFC 3261 §20.42, `via-received`; RFC 5118 §4.5
+/// shows the bracketed `[IPv6]` form in the wild, which is accepted too) and nothing else.
+fn via_params(mut i: &str) -> PResult<'_, Vec<Param<'_>>> {
+    let mut out = Vec::new();
+    loop {
+        if !sws(i).starts_with(';') {
+            return Ok((i, out));
+        }
+        let (r, ()) = sep(';', "`;`")(i)?;
+        let (after_name, name) = expect("a parameter name", token)(r)?;
+        if !name.eq_ignore_ascii_case("received") {
+            let (r, p) = crate::grammar::generic_param(r)?;
+            out.push(p);
+            i = r;
+            continue;
+        }
+        let (v, ()) = sep('=', "`=` after received")(after_name)?;
+        let (rest, value) = if v.starts_with('[') {
+            host(v)?
+        } else {
+            crate::grammar::take_while_min(v, 1, "an IP address", |c| {
+                c.is_ascii_hexdigit() || c == ':' || c == '.'
+            })?
+        };
+        let bare = value.strip_prefix('[').and_then(|x| x.strip_suffix(']'));
+        let ok = match bare {
+            Some(v6) => crate::grammar::is_ipv6(v6),
+            None => crate::grammar::is_ipv4(value) || crate::grammar::is_ipv6(value),
+        };
+        // An address followed by more address-like characters (`10.0.0.1x`) is no address.
+        if !ok || rest.starts_with(|c: char| is_token_char(c) && c != '.') {
+            return fail(v, "an IPv4 or IPv6 address in received");
+        }
+        out.push(Param {
+            name,
+            value: Some(value),
+        });
+        i = rest;
+    }
 }
 
 /// Parses one Via header value: one or more comma-separated entries.
@@ -339,6 +381,55 @@ pub fn parse_call_id(value: &str) -> Result<&str, ValueError> {
             None => r,
         };
         Ok((r, i.get(..i.len() - r.len()).unwrap_or_default()))
+    })
+}
+
+/// A `media-type` (RFC 3261 §20.15): `type/subtype` and its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaType<'a> {
+    /// `application`, `multipart`, ...
+    pub type_: &'a str,
+    /// `sdp`, `mixed`, ...
+    pub subtype: &'a str,
+    /// `m-parameter`s in order (`boundary`, `charset`, ...).
+    pub params: Vec<Param<'a>>,
+}
+
+impl<'a> MediaType<'a> {
+    /// Whether this is `type/subtype` (case-insensitive).
+    pub fn is(&self, type_: &str, subtype: &str) -> bool {
+        self.type_.eq_ignore_ascii_case(type_) && self.subtype.eq_ignore_ascii_case(subtype)
+    }
+
+    /// A parameter's value as written, case-insensitive name.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        find_param(&self.params, name)
+    }
+}
+
+/// Parses a Content-Type value: `m-type SLASH m-subtype *(SEMI m-parameter)`, each
+/// `m-parameter` a `token EQUAL (token / quoted-string)`.
+pub fn parse_media_type(value: &str) -> Result<MediaType<'_>, ValueError> {
+    complete(value, |i| {
+        let (r, type_) = expect("a media type (`application/sdp`)", token)(sws(i))?;
+        let (r, ()) = sep('/', "`/` between type and subtype")(r)?;
+        let (r, subtype) = expect("a media subtype", token)(r)?;
+        let (r, params) = params(r)?;
+        if let Some(p) = params.iter().find(|p| p.value.is_none()) {
+            let after = crate::grammar::offset_in(i, p.name) + p.name.len();
+            return fail(
+                i.get(after..).unwrap_or_default(),
+                "`=` and a value after the media parameter",
+            );
+        }
+        Ok((
+            r,
+            MediaType {
+                type_,
+                subtype,
+                params,
+            },
+        ))
     })
 }
 

@@ -70,8 +70,8 @@ mod uri;
 pub use error::{Error, ErrorKind};
 pub use grammar::Param;
 pub use header::{
-    CSeq, HeaderName, MAGIC_COOKIE, NameAddr, Via, parse_call_id, parse_cseq, parse_name_addr,
-    parse_name_addr_list, parse_tokens, parse_via,
+    CSeq, HeaderName, MAGIC_COOKIE, MediaType, NameAddr, Via, parse_call_id, parse_cseq, parse_media_type,
+    parse_name_addr, parse_name_addr_list, parse_tokens, parse_via,
 };
 pub use message::{Framing, Header, Limits, Message, StartLine, Version};
 pub use method::Method;

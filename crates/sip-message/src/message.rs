@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use crate::error::{Error, ErrorKind};
 use crate::grammar::{is_token_char, is_wsp, unfold};
 use crate::header::{
-    CSeq, HeaderName, NameAddr, Via, parse_call_id, parse_cseq, parse_date, parse_name_addr,
-    parse_name_addr_list, parse_number, parse_tokens, parse_via,
+    CSeq, HeaderName, MediaType, NameAddr, Via, parse_call_id, parse_cseq, parse_date, parse_media_type,
+    parse_name_addr, parse_name_addr_list, parse_number, parse_tokens, parse_via,
 };
 use crate::method::Method;
 use crate::security::{SecurityMechanism, parse_security_mechanisms};
@@ -443,6 +443,49 @@ impl<'a> Message<'a> {
             .and_then(|n| u32::try_from(n).ok()))
     }
 
+    /// The `expires` parameters of every Contact entry, in order (`None` where an entry has
+    /// none); each must be `delta-seconds` below 2**32 (RFC 3261 §20.10, §25.1).
+    pub fn contact_expires(&self) -> Result<Vec<Option<u32>>, Error> {
+        let mut out = Vec::new();
+        for h in self.headers_of(HeaderName::Contact) {
+            let entries =
+                parse_name_addr_list(h.value).map_err(|e| header_error(h, HeaderName::Contact, e))?;
+            for c in entries {
+                let Some(p) = c.params.iter().find(|p| p.name.eq_ignore_ascii_case("expires")) else {
+                    out.push(None);
+                    continue;
+                };
+                let text = p.value.unwrap_or_default();
+                let at = h.value_offset + crate::grammar::offset_in(h.value, text);
+                let n = parse_number(text, u32::MAX.into(), "an expires of seconds below 2**32")
+                    .ok()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| {
+                        Error::new(
+                            ErrorKind::OutOfRange {
+                                header: "Contact",
+                                expected: "an expires parameter of seconds below 2**32",
+                            },
+                            at,
+                        )
+                    })?;
+                out.push(Some(n));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The Content-Type (RFC 3261 §20.15 `media-type`), if present. An empty value is an
+    /// error: the header names the body's type or is absent.
+    pub fn content_type(&self) -> Result<Option<MediaType<'a>>, Error> {
+        let Some(h) = self.single(HeaderName::ContentType) else {
+            return Ok(None);
+        };
+        parse_media_type(h.value)
+            .map(Some)
+            .map_err(|e| header_error(h, HeaderName::ContentType, e))
+    }
+
     /// Content-Length as the framing read it, if present.
     pub fn content_length(&self) -> Option<usize> {
         content_length(&self.headers).ok().flatten().map(|(n, _)| n)
@@ -544,6 +587,9 @@ impl<'a> Message<'a> {
         if let Some(h) = self.single(HeaderName::Date) {
             parse_date(h.value).map_err(|e| header_error(h, HeaderName::Date, e))?;
         }
+        self.expires()?;
+        self.contact_expires()?;
+        self.content_type()?;
         Ok(())
     }
 }
@@ -590,6 +636,9 @@ fn parse_head<'a>(
                 },
                 base + pos,
             ));
+        }
+        if let Some((k, byte)) = bare_control(line) {
+            return Err(Error::new(ErrorKind::ControlCharacter { byte }, base + pos + k));
         }
         lines.push((pos, line));
         pos += raw.len();
@@ -664,6 +713,35 @@ fn parse_head<'a>(
         h.value = lead;
     }
     Ok((start, headers))
+}
+
+/// The first control character (other than HTAB) of a line that is not a `quoted-pair`
+/// inside a quoted string (RFC 3261 §25.1: `quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)`
+/// is the only place a control character may appear; RFC 4475 §3.1.1.2 has `"BEL:\<07>"`).
+fn bare_control(line: &str) -> Option<(usize, u8)> {
+    let is_ctl = |b: u8| (b < 0x20 && b != b'\t') || b == 0x7f;
+    let bytes = line.as_bytes();
+    // Fast path: no control character at all.
+    if !bytes.iter().any(|&b| is_ctl(b)) {
+        return None;
+    }
+    let (mut quoted, mut escaped) = (false, false);
+    for (k, &b) in bytes.iter().enumerate() {
+        if escaped {
+            escaped = false;
+            if b == b'\r' || b == b'\n' {
+                return Some((k, b));
+            }
+            continue;
+        }
+        match b {
+            b'"' => quoted = !quoted,
+            b'\\' if quoted => escaped = true,
+            _ if is_ctl(b) => return Some((k, b)),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn version(text: &str) -> Option<Version> {

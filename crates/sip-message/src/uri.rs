@@ -82,6 +82,77 @@ impl<'a> SipUri<'a> {
     pub fn param(&self, name: &str) -> Option<&'a str> {
         find_param(&self.params, name)
     }
+
+    /// RFC 3261 §19.1.4 equality: same scheme; user and password equal byte for byte after
+    /// `%`-unescaping (case-sensitive); host case-insensitive; ports equal (an absent port is
+    /// not 5060); the `user`, `ttl`, `method`, `maddr` and `transport` parameters equal when
+    /// either URI has them; any other parameter equal when both have it; the same headers.
+    pub fn equivalent(&self, other: &SipUri<'_>) -> bool {
+        let opt_eq = |a: Option<&str>, b: Option<&str>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => unescape(a) == unescape(b),
+            _ => false,
+        };
+        if self.secure != other.secure
+            || !opt_eq(self.user, other.user)
+            || !opt_eq(self.password, other.password)
+            || !self.host.eq_ignore_ascii_case(other.host)
+            || self.port != other.port
+        {
+            return false;
+        }
+        let value_eq = |a: &str, b: &str| unescape(a).eq_ignore_ascii_case(&unescape(b));
+        for name in ["user", "ttl", "method", "maddr", "transport"] {
+            match (self.param(name), other.param(name)) {
+                (None, None) => {}
+                (Some(a), Some(b)) if value_eq(a, b) => {}
+                _ => return false,
+            }
+        }
+        for p in &self.params {
+            if let Some(theirs) = other.param(p.name) {
+                if !value_eq(p.value.unwrap_or(""), theirs) {
+                    return false;
+                }
+            }
+        }
+        let mut mine: Vec<_> = self
+            .headers
+            .unwrap_or("")
+            .split('&')
+            .filter(|h| !h.is_empty())
+            .collect();
+        let mut theirs: Vec<_> = other
+            .headers
+            .unwrap_or("")
+            .split('&')
+            .filter(|h| !h.is_empty())
+            .collect();
+        mine.sort_unstable();
+        theirs.sort_unstable();
+        mine.len() == theirs.len() && mine.iter().zip(&theirs).all(|(a, b)| unescape(a) == unescape(b))
+    }
+}
+
+/// `%HH` escapes resolved (bytes; an invalid escape is kept as written).
+fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut k = 0;
+    while let Some(&c) = b.get(k) {
+        let hex = |at: usize| b.get(at).and_then(|h| (*h as char).to_digit(16));
+        match (c, hex(k + 1), hex(k + 2)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                k += 3;
+            }
+            _ => {
+                out.push(c);
+                k += 1;
+            }
+        }
+    }
+    out
 }
 
 impl std::fmt::Display for Uri<'_> {
@@ -256,6 +327,52 @@ mod tests {
         let u = Uri::parse("sip:user;par=u%40example.net@example.com").unwrap();
         assert_eq!(u.sip().unwrap().user, Some("user;par=u%40example.net"));
         assert_eq!(u.sip().unwrap().host, "example.com");
+    }
+
+    #[test]
+    fn rfc3261_19_1_4_equivalent_uris() {
+        let eq = |a: &str, b: &str| {
+            let (a, b) = (Uri::parse(a).unwrap(), Uri::parse(b).unwrap());
+            a.sip().unwrap().equivalent(b.sip().unwrap())
+        };
+        // The RFC's examples of equivalent URIs.
+        assert!(eq(
+            "sip:%61lice@atlanta.com;transport=TCP",
+            "sip:alice@AtLanTa.CoM;Transport=tcp"
+        ));
+        assert!(eq("sip:carol@chicago.com", "sip:carol@chicago.com;newparam=5"));
+        assert!(eq(
+            "sip:carol@chicago.com;security=on",
+            "sip:carol@chicago.com;newparam=5"
+        ));
+        assert!(eq(
+            "sip:biloxi.com;transport=tcp;method=REGISTER?to=sip:bob%40biloxi.com",
+            "sip:biloxi.com;method=REGISTER;transport=tcp?to=sip:bob%40biloxi.com"
+        ));
+        assert!(eq(
+            "sip:alice@atlanta.com?subject=project%20x&priority=urgent",
+            "sip:alice@atlanta.com?priority=urgent&subject=project%20x"
+        ));
+        // ...and of URIs that are not.
+        assert!(!eq(
+            "SIP:ALICE@AtLanTa.CoM;Transport=udp",
+            "sip:alice@AtLanTa.CoM;Transport=UDP"
+        ));
+        assert!(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com:5060"));
+        assert!(!eq("sip:bob@biloxi.com", "sip:bob@biloxi.com;transport=udp"));
+        assert!(!eq(
+            "sip:bob@biloxi.com:6000;transport=tcp",
+            "sip:bob@biloxi.com:6000"
+        ));
+        assert!(!eq(
+            "sip:carol@chicago.com",
+            "sip:carol@chicago.com?Subject=next%20meeting"
+        ));
+        assert!(!eq("sip:bob@phone21.boxesbybob.com", "sip:bob@192.0.2.4"));
+        assert!(!eq(
+            "sip:carol@chicago.com;newparam=6",
+            "sip:carol@chicago.com;newparam=5"
+        ));
     }
 
     #[test]
