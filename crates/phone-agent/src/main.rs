@@ -161,6 +161,9 @@ fn check(files: &[PathBuf], json: bool, deny_warnings: bool) -> Result<ExitCode>
     })
 }
 
+/// Characters of a source line shown under a diagnostic.
+const SOURCE_WINDOW: usize = 100;
+
 /// `file:line:col: severity[kind]: parameter: message`, the source line with a caret under the
 /// column, then the hint.
 fn write_diagnostic(out: &mut impl Write, path: &Path, source: &[u8], d: &Diagnostic) -> Result<()> {
@@ -179,15 +182,25 @@ fn write_diagnostic(out: &mut impl Write, path: &Path, source: &[u8], d: &Diagno
         let line_no = usize::try_from(l.line).unwrap_or(usize::MAX);
         if let Some(line) = line_no.checked_sub(1).and_then(|i| text.lines().nth(i)) {
             let column = usize::try_from(l.column).unwrap_or(1).saturating_sub(1);
+            // A long line (a hostile profile can be one 8 MiB line) is shown as a window around
+            // the column, marked with `...` where it was cut.
+            let start = column.saturating_sub(SOURCE_WINDOW / 2);
+            let shown: String = line.chars().skip(start).take(SOURCE_WINDOW).collect();
+            let cut_before = if start > 0 { "..." } else { "" };
+            let cut_after = if line.chars().count() > start + SOURCE_WINDOW {
+                "..."
+            } else {
+                ""
+            };
             // Keep tabs so that the caret lines up under the same character.
-            let pad: String = line
+            let pad: String = cut_before
                 .chars()
-                .take(column)
+                .chain(shown.chars().take(column - start))
                 .map(|c| if c == '\t' { '\t' } else { ' ' })
                 .collect();
             let gutter = " ".repeat(l.line.to_string().len());
             writeln!(out, "{gutter} |")?;
-            writeln!(out, "{} | {}", l.line, line.trim_end())?;
+            writeln!(out, "{} | {cut_before}{}{cut_after}", l.line, shown.trim_end())?;
             writeln!(out, "{gutter} | {pad}^")?;
         }
     }

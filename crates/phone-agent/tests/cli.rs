@@ -123,3 +123,40 @@ fn unreadable_file_is_an_error_not_a_panic() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/cfg.xml"));
 }
+
+/// 30,000 nested elements used to abort the agent with a stack overflow (signal 6); a profile
+/// comes from a provisioning server, so that was a crash from the network. Now exit 2 with the
+/// position, and the one 180 KB source line shown as a window around the column.
+#[test]
+fn deeply_nested_profile_is_refused_not_a_crash() {
+    let dir = std::env::temp_dir().join(format!("phone-agent-deep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("deep.xml");
+    let n = 30_000;
+    std::fs::write(
+        &file,
+        format!(
+            "<flat-profile>{}{}</flat-profile>",
+            "<a>".repeat(n),
+            "</a>".repeat(n)
+        ),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
+        .arg("check")
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let out = stdout(&o);
+    assert!(
+        out.contains(":1:204: error[xml]: elements are nested more than 64 levels deep"),
+        "{out}"
+    );
+    assert!(
+        out.lines().all(|l| l.len() < 200),
+        "source line not clipped: {} bytes",
+        out.len()
+    );
+}

@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 mod checks;
+mod depth;
 mod dhcp;
 mod diagnostic;
 mod firewall;
@@ -43,6 +44,7 @@ mod parse;
 mod settings;
 mod value;
 
+pub use depth::MAX_DEPTH;
 pub use dhcp::{DHCPV4_PROVISIONING, DHCPV4_SUPPORTED, DHCPV6_PROVISIONING, DhcpOptions, Dhcpv6Options};
 pub use diagnostic::{Diagnostic, Kind, Location, Severity};
 pub use firewall::{FirewallConfig, MAX_PORT_ENTRIES, PortRange, Protocol};

@@ -152,7 +152,7 @@ fn fatal(kind: Kind, location: Option<Location>, message: String, hint: Option<S
 /// Parses a `cfg.xml`.
 ///
 /// Returns `Err` only when the bytes are not a well-formed XML document (or not UTF-8, or
-/// larger than [`MAX_INPUT_LEN`]); every other problem is a [`Diagnostic`] in
+/// larger than [`MAX_INPUT_LEN`], or nested deeper than [`MAX_DEPTH`](crate::MAX_DEPTH)); every other problem is a [`Diagnostic`] in
 /// [`Parsed::diagnostics`], and the settings hold the defaults wherever the file's value was
 /// rejected. Never panics.
 pub fn parse(input: &[u8]) -> Result<Parsed, ParseError> {
@@ -180,6 +180,17 @@ pub fn parse(input: &[u8]) -> Result<Parsed, ParseError> {
         }
     };
     let index = LineIndex::new(text);
+    if let Some(at) = crate::depth::too_deep(text.as_bytes(), crate::depth::MAX_DEPTH) {
+        return Err(fatal(
+            Kind::Xml,
+            Some(index.location(at)),
+            format!(
+                "elements are nested more than {} levels deep",
+                crate::depth::MAX_DEPTH
+            ),
+            Some("a cfg.xml is flat: <flat-profile> holding one element per parameter".into()),
+        ));
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: 4_000_000,

@@ -172,3 +172,29 @@ fn not_utf8_and_dtd_are_refused_with_a_position() {
     let err = parse(b"").unwrap_err();
     assert_eq!(err.diagnostic().kind, phone_config::Kind::Xml);
 }
+
+/// A provisioning server can send any profile: 30,000 nested elements used to overflow the
+/// XML parser's stack and abort the agent (signal 6). Now a typed error at the first element
+/// past the limit, and a document exactly at the limit still parses.
+#[test]
+fn deep_nesting_is_refused_before_the_parser_recurses() {
+    for n in [phone_config::MAX_DEPTH, 30_000, 1_000_000] {
+        let text = format!(
+            "<flat-profile>\n{}{}</flat-profile>",
+            "<a>".repeat(n),
+            "</a>".repeat(n)
+        );
+        let err = parse(text.as_bytes()).unwrap_err();
+        let d = err.diagnostic();
+        assert_eq!(d.kind, phone_config::Kind::Xml);
+        assert!(d.message.contains("nested more than 64 levels"), "{}", d.message);
+        let col = 1 + 3 * (phone_config::MAX_DEPTH - 1);
+        assert_eq!(d.location.map(|l| (l.line, l.column)), Some((2, col as u32)));
+    }
+    let ok = format!(
+        "<flat-profile>{}1{}</flat-profile>",
+        "<a>".repeat(phone_config::MAX_DEPTH - 1),
+        "</a>".repeat(phone_config::MAX_DEPTH - 1)
+    );
+    assert!(parse(ok.as_bytes()).is_ok());
+}
