@@ -10,6 +10,7 @@
 //! phone-agent dot1x ...                                  802.1X EAP-TLS on a port or over RADIUS
 //! phone-agent proxy-for|fetch ...                        the HTTP proxy a URL goes through
 //! phone-agent firewall show|apply|check|off ...          the firewall as an nftables table
+//! phone-agent vpn connect|status|disconnect ...          the SSL VPN (AnyConnect/ocserv)
 //! ```
 //! `check` prints diagnostics like a compiler (`file:line:col: severity[kind]: parameter:
 //! message`, the source line with a caret, then the hint) and exits 0 when clean, 1 on
@@ -25,6 +26,7 @@ mod firewall;
 mod proxy;
 mod sip;
 mod verify_name;
+mod vpn;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -79,6 +81,9 @@ enum Command {
     /// The phone's firewall as an nftables table: show, apply (atomically), check, off.
     #[command(subcommand)]
     Firewall(firewall::FirewallCommand),
+    /// SSL VPN (AnyConnect/ocserv): connect, status, disconnect.
+    #[command(subcommand)]
+    Vpn(vpn::VpnCommand),
 }
 
 fn main() -> ExitCode {
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
         Command::Proxy(command) => proxy::run(command),
         Command::Sip(command) => sip::run(command),
         Command::Firewall(command) => firewall::run(command),
+        Command::Vpn(command) => vpn::run(command),
     };
     match result {
         Ok(code) => code,

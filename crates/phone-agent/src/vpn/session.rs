@@ -1,0 +1,741 @@
+//! `phone-agent vpn connect`: drives a [`cstp_client::Client`] over rustls and a TUN device on a
+//! current-thread tokio runtime.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context, Result, anyhow, bail};
+use cstp_client::{Client, Config, Event, Output, Secret, TlsAction, TlsClosed, TunnelConfig};
+use serde_json::json;
+use tokio::net::TcpStream;
+
+use super::status::{VpnStatus, rfc3339};
+
+/// Arguments of `phone-agent vpn connect`.
+#[derive(clap::Args)]
+pub struct ConnectArgs {
+    /// The cfg.xml with VPN_Server, VPN_User_Name, VPN_Password, VPN_Tunnel_Group and
+    /// TLS_Cipher_List.
+    #[arg(long)]
+    config: PathBuf,
+    /// PEM file of the CA certificates that may sign the VPN server's certificate (required:
+    /// the server is always authenticated).
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Hold the tunnel this many seconds, then log out and exit 0.
+    #[arg(long)]
+    duration: Option<u64>,
+    /// Print one JSON object per event instead of text lines.
+    #[arg(long)]
+    json: bool,
+    /// The server's TCP port.
+    #[arg(long, default_value_t = 443)]
+    port: u16,
+    /// Name of the TUN device to create.
+    #[arg(long, default_value = "vpn0")]
+    device: String,
+    /// The state file `vpn status` and `vpn disconnect` read.
+    #[arg(long, default_value = super::DEFAULT_STATE)]
+    state: PathBuf,
+    /// Seconds to wait for TCP+TLS and for each server answer.
+    #[arg(long, default_value_t = 15)]
+    timeout: u64,
+    /// Give up reconnecting after the tunnel has been down this many seconds.
+    #[arg(long, default_value_t = 300)]
+    reconnect_timeout: u64,
+}
+
+/// The rustls configuration for the VPN: `TLS_Cipher_List` through cipher-string (the
+/// curl-family default when blank or unusable, said so), the server certificate always through
+/// tls-hostname's verifier; there is no switch to turn the name check off.
+fn tls_config(
+    ca: &std::path::Path,
+    cipher_list: &str,
+    say: &mut impl FnMut(&str, serde_json::Value),
+) -> Result<Arc<rustls::ClientConfig>> {
+    use rustls_pki_types::pem::PemObject;
+    let roots = rustls_pki_types::CertificateDer::pem_file_iter(ca)
+        .with_context(|| format!("reading {}", ca.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("a certificate in {}", ca.display()))?;
+    let verifier = tls_hostname::ServerIdentityVerifier::new(roots, tls_hostname::Profile::Phone)
+        .with_context(|| format!("the CA certificates in {}", ca.display()))?;
+    let ring = rustls::crypto::ring::default_provider();
+    let ciphers = cipher_string::effective_rustls(
+        "TLS_Cipher_List",
+        cipher_list,
+        cipher_string::Application::Curl,
+        &ring,
+    );
+    if let Some(fallback) = &ciphers.fallback {
+        if !cipher_list.trim().is_empty() {
+            say("warning", json!({ "message": fallback.to_string() }));
+        }
+    }
+    if ciphers.rustls.is_empty() {
+        bail!(
+            "TLS_Cipher_List: `{cipher_list}` leaves no cipher suite rustls can negotiate, and neither does the default"
+        );
+    }
+    let provider = Arc::new(ciphers.rustls.apply_to(&ring, None));
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .dangerous() // a custom verifier: tls-hostname's validates the chain and the name
+        .with_custom_certificate_verifier(Arc::new(verifier))
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// An open TLS connection to the server.
+struct Conn {
+    tcp: TcpStream,
+    tls: rustls::ClientConnection,
+}
+
+/// A rustls error as the reason a connection was refused or lost.
+fn tls_failure(e: &rustls::Error) -> TlsClosed {
+    match e {
+        rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
+            TlsClosed::Refused(format!("server certificate refused: {}", other.0))
+        }
+        rustls::Error::InvalidCertificate(c) => {
+            TlsClosed::Refused(format!("server certificate refused: {c:?}"))
+        }
+        // Everything else (an alert from a server that is starting up, a reset) may pass.
+        other => TlsClosed::Lost(format!("TLS handshake failed: {other}")),
+    }
+}
+
+/// Writes what rustls has queued, without blocking; `Err` when the connection is gone.
+fn flush(conn: &mut Conn) -> std::io::Result<()> {
+    struct Sock<'a>(&'a TcpStream);
+    impl Write for Sock<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.try_write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    while conn.tls.wants_write() {
+        match conn.tls.write_tls(&mut Sock(&conn.tcp)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads what the socket has, returns the plaintext; `Err` with the closure reason.
+fn receive(conn: &mut Conn, plain: &mut Vec<u8>) -> Result<(), TlsClosed> {
+    let mut buf = [0u8; 64 * 1024];
+    loop {
+        match conn.tcp.try_read(&mut buf) {
+            Ok(0) => {
+                drain_plaintext(conn, plain);
+                return Err(TlsClosed::Lost("the server closed the connection".into()));
+            }
+            Ok(n) => {
+                let mut slice = buf.get(..n).unwrap_or_default();
+                while !slice.is_empty() {
+                    conn.tls
+                        .read_tls(&mut slice)
+                        .map_err(|e| TlsClosed::Lost(format!("TLS read: {e}")))?;
+                    conn.tls.process_new_packets().map_err(|e| tls_failure(&e))?;
+                    drain_plaintext(conn, plain);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(()),
+            Err(e) => return Err(TlsClosed::Lost(format!("TCP read: {e}"))),
+        }
+    }
+}
+
+fn drain_plaintext(conn: &mut Conn, plain: &mut Vec<u8>) {
+    let mut buf = [0u8; 16 * 1024];
+    while let Ok(n) = conn.tls.reader().read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        plain.extend_from_slice(buf.get(..n).unwrap_or_default());
+    }
+}
+
+/// TCP to the first address that answers, then the TLS handshake.
+async fn open(
+    addrs: &[SocketAddr],
+    name: &rustls_pki_types::ServerName<'static>,
+    config: &Arc<rustls::ClientConfig>,
+    timeout: Duration,
+) -> Result<Conn, TlsClosed> {
+    let mut last = TlsClosed::Lost("no address".into());
+    let mut tcp = None;
+    for a in addrs {
+        match tokio::time::timeout(timeout, TcpStream::connect(a)).await {
+            Ok(Ok(s)) => {
+                tcp = Some(s);
+                break;
+            }
+            Ok(Err(e)) => last = TlsClosed::Lost(format!("TCP connect to {a}: {e}")),
+            Err(_) => last = TlsClosed::Lost(format!("TCP connect to {a}: no answer within {timeout:?}")),
+        }
+    }
+    let tcp = tcp.ok_or(last)?;
+    let _ = tcp.set_nodelay(true);
+    let tls = rustls::ClientConnection::new(config.clone(), name.clone())
+        .map_err(|e| TlsClosed::Refused(format!("TLS setup: {e}")))?;
+    let mut conn = Conn { tcp, tls };
+    let handshake = async {
+        let mut plain = Vec::new();
+        while conn.tls.is_handshaking() {
+            flush(&mut conn).map_err(|e| TlsClosed::Lost(format!("TCP write: {e}")))?;
+            if conn.tls.wants_write() {
+                conn.tcp
+                    .writable()
+                    .await
+                    .map_err(|e| TlsClosed::Lost(e.to_string()))?;
+                continue;
+            }
+            conn.tcp
+                .readable()
+                .await
+                .map_err(|e| TlsClosed::Lost(e.to_string()))?;
+            receive(&mut conn, &mut plain).map_err(|e| match e {
+                TlsClosed::Lost(r) => TlsClosed::Lost(format!("during the TLS handshake: {r}")),
+                refused => refused,
+            })?;
+        }
+        flush(&mut conn).map_err(|e| TlsClosed::Lost(format!("TCP write: {e}")))?;
+        Ok::<(), TlsClosed>(())
+    };
+    match tokio::time::timeout(timeout, handshake).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            return Err(TlsClosed::Lost(format!(
+                "TLS handshake: no answer within {timeout:?}"
+            )));
+        }
+    }
+    // No plaintext buffer limit: backpressure is "do not read the TUN device while TLS has
+    // unsent bytes", so a frame is always written whole, as one record.
+    conn.tls.set_buffer_limit(None);
+    Ok(conn)
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("running ip (iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// The underlay route to the server (`ip route get`): gateway and device.
+fn underlay_route(server: IpAddr) -> Result<(Option<String>, String)> {
+    let out = Command::new("ip")
+        .args(["route", "get", &server.to_string()])
+        .output()
+        .context("running ip route get")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let after = |k: &str| {
+        words
+            .iter()
+            .position(|w| *w == k)
+            .and_then(|i| words.get(i + 1))
+            .map(|s| (*s).to_owned())
+    };
+    let dev = after("dev").ok_or_else(|| anyhow!("no route to the VPN server {server}: {}", text.trim()))?;
+    Ok((after("via"), dev))
+}
+
+/// The TUN device with the tunnel's address, mask, MTU and routes; removed on drop.
+struct TunDevice {
+    tun: tokio_tun::Tun,
+    name: String,
+    host_route: Option<String>,
+    routes: Vec<String>,
+}
+
+impl TunDevice {
+    fn create(name: &str, t: &TunnelConfig, server: IpAddr) -> Result<TunDevice> {
+        let address = t.address.ok_or_else(|| {
+            anyhow!("the server assigned no IPv4 address (IPv6-only tunnels are not supported)")
+        })?;
+        let netmask = t.netmask.unwrap_or(Ipv4Addr::BROADCAST);
+        let mut tuns = tokio_tun::Tun::builder()
+            .name(name)
+            .mtu(i32::from(t.mtu))
+            .address(address)
+            .netmask(netmask)
+            .up()
+            .build()
+            .with_context(|| format!("creating TUN device {name} (needs CAP_NET_ADMIN and /dev/net/tun)"))?;
+        let tun = tuns.pop().ok_or_else(|| anyhow!("tokio-tun returned no queue"))?;
+        let mut dev = TunDevice {
+            name: tun.name().to_owned(),
+            tun,
+            host_route: None,
+            routes: Vec::new(),
+        };
+        dev.apply_routes(t, server)?;
+        Ok(dev)
+    }
+
+    fn apply_routes(&mut self, t: &TunnelConfig, server: IpAddr) -> Result<()> {
+        let v4 = |r: &&cstp_client::Route| r.addr.is_ipv4();
+        let includes: Vec<String> = t
+            .split_include
+            .iter()
+            .filter(v4)
+            .map(ToString::to_string)
+            .collect();
+        let mut routes = if includes.is_empty() {
+            // Full tunnel: two halves beat the default route without replacing it; the server
+            // itself stays reachable through the underlay.
+            vec!["0.0.0.0/1".to_owned(), "128.0.0.0/1".to_owned()]
+        } else {
+            includes
+        };
+        if routes.len() == 2 && routes.first().is_some_and(|r| r == "0.0.0.0/1")
+            || !t.split_exclude.is_empty()
+        {
+            let (via, dev) = underlay_route(server)?;
+            let host = format!("{server}/32");
+            let mut args = vec!["route", "replace", &host];
+            if let Some(v) = via.as_deref() {
+                args.extend(["via", v]);
+            }
+            args.extend(["dev", &dev]);
+            ip(&args)?;
+            self.host_route = Some(host);
+            for r in t.split_exclude.iter().filter(v4) {
+                let r = r.to_string();
+                let mut args = vec!["route", "replace", &r];
+                if let Some(v) = via.as_deref() {
+                    args.extend(["via", v]);
+                }
+                args.extend(["dev", &dev]);
+                ip(&args)?;
+            }
+        }
+        for r in &routes {
+            ip(&["route", "replace", r, "dev", &self.name])?;
+        }
+        self.routes.append(&mut routes);
+        Ok(())
+    }
+
+    fn readdress(&mut self, t: &TunnelConfig, server: IpAddr) -> Result<()> {
+        if let (Some(a), Some(p)) = (t.address, t.prefix_len()) {
+            ip(&["addr", "flush", "dev", &self.name])?;
+            ip(&["addr", "add", &format!("{a}/{p}"), "dev", &self.name])?;
+            ip(&["link", "set", "dev", &self.name, "mtu", &t.mtu.to_string(), "up"])?;
+            self.routes.clear();
+            self.apply_routes(t, server)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TunDevice {
+    fn drop(&mut self) {
+        if let Some(h) = &self.host_route {
+            let _ = ip(&["route", "del", h]);
+        }
+    }
+}
+
+async fn readable(conn: &Option<Conn>) -> std::io::Result<()> {
+    match conn {
+        Some(c) => c.tcp.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn writable(conn: &Option<Conn>) -> std::io::Result<()> {
+    match conn {
+        Some(c) => c.tcp.writable().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn tun_recv(tun: &Option<TunDevice>, buf: &mut [u8]) -> std::io::Result<usize> {
+    match tun {
+        Some(t) => t.tun.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One line (or JSON object) per event.
+struct Reporter {
+    json: bool,
+}
+
+impl Reporter {
+    fn say(&self, event: &str, fields: serde_json::Value) {
+        if self.json {
+            let mut obj = json!({ "event": event });
+            if let (Some(o), Some(f)) = (obj.as_object_mut(), fields.as_object()) {
+                o.extend(f.clone());
+            }
+            println!("{obj}");
+        } else {
+            let text = fields
+                .as_object()
+                .map(|o| {
+                    o.iter()
+                        .map(|(k, v)| match v {
+                            serde_json::Value::String(s) => format!("{k}={s}"),
+                            v => format!("{k}={v}"),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            println!("vpn: {event}: {text}");
+        }
+        let _ = std::io::stdout().flush();
+    }
+}
+
+pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
+    let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let parsed =
+        phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
+    let vpn = &parsed.settings.vpn;
+    let reporter = Reporter { json: args.json };
+    let mut status = VpnStatus {
+        enabled: true,
+        state: "connecting",
+        pid: std::process::id(),
+        ..VpnStatus::default()
+    };
+    let fail = |status: &mut VpnStatus, reason: String| -> Result<ExitCode> {
+        status.enabled = false;
+        status.state = "disconnected";
+        status.reason = Some(reason.clone());
+        let _ = status.save(&args.state);
+        reporter.say("failed", json!({ "reason": reason, "enabled": false }));
+        Ok(ExitCode::from(1))
+    };
+    let Some(server) = vpn.vpn_server.get().as_ref() else {
+        return fail(&mut status, "VPN_Server is not set".into());
+    };
+    let host = server
+        .to_string()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    status.server = host.clone();
+    let group = Some(vpn.vpn_tunnel_group.get().trim().to_owned()).filter(|g| !g.is_empty());
+    status.group = group.clone();
+    let Some(ca) = args.ca.as_deref() else {
+        return fail(
+            &mut status,
+            "vpn connect needs --ca (the CA that signed the VPN server's certificate): the server is always authenticated".into(),
+        );
+    };
+    let mut say_warning = |e: &str, f| reporter.say(e, f);
+    let tls = match tls_config(ca, parsed.settings.tls.tls_cipher_list.get(), &mut say_warning) {
+        Ok(t) => t,
+        Err(e) => return fail(&mut status, format!("{e:#}")),
+    };
+    let addrs: Vec<SocketAddr> = match (host.as_str(), args.port).to_socket_addrs() {
+        Ok(a) => a.collect(),
+        Err(e) => return fail(&mut status, format!("resolving VPN_Server {host}: {e}")),
+    };
+    let Some(server_ip) = addrs.first().map(SocketAddr::ip) else {
+        return fail(&mut status, format!("VPN_Server {host} has no address"));
+    };
+    let name = rustls_pki_types::ServerName::try_from(host.clone())
+        .map_err(|e| anyhow!("VPN_Server {host} as a TLS server name: {e}"))?;
+    let mut config = Config::new(
+        host.clone(),
+        vpn.vpn_user_name.get().clone(),
+        Secret::new(vpn.vpn_password.get().expose()),
+    );
+    config.port = args.port;
+    config.group = group;
+    config.response_timeout = Duration::from_secs(args.timeout);
+    config.reconnect.give_up_after = Duration::from_secs(args.reconnect_timeout);
+    let _ = status.save(&args.state);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    let session = Session {
+        args,
+        addrs,
+        server_ip,
+        name,
+        tls,
+        reporter: &reporter,
+    };
+    let outcome = runtime.block_on(session.drive(config, &mut status));
+    match outcome {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(reason) => fail(&mut status, reason),
+    }
+}
+
+struct Session<'a> {
+    args: &'a ConnectArgs,
+    addrs: Vec<SocketAddr>,
+    server_ip: IpAddr,
+    name: rustls_pki_types::ServerName<'static>,
+    tls: Arc<rustls::ClientConfig>,
+    reporter: &'a Reporter,
+}
+
+impl Session<'_> {
+    /// Runs the session; `Ok` after a planned logout (--duration, SIGTERM/SIGINT), `Err` with
+    /// the reason when the tunnel never came up or was lost for good.
+    async fn drive(&self, config: Config, status: &mut VpnStatus) -> Result<(), String> {
+        let started = Instant::now();
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| format!("installing the SIGTERM handler: {e}"))?;
+        let mut client = Client::new(config, started);
+        let mut conn: Option<Conn> = None;
+        let mut tun: Option<TunDevice> = None;
+        let mut timeout: Option<Instant> = None;
+        let mut stop_at: Option<Instant> = None;
+        let mut logged_out = false;
+        let mut down_at_end: Option<String> = None;
+        let mut plain = Vec::with_capacity(64 * 1024);
+        let mut packet = vec![0u8; 65_536];
+        let mut status_tick = tokio::time::interval(Duration::from_secs(1));
+        let mut status_dirty = true;
+        loop {
+            let mut want_open = false;
+            while let Some(out) = client.poll_output() {
+                match out {
+                    Output::Tls(TlsAction::Open) => {
+                        conn = None;
+                        want_open = true;
+                    }
+                    Output::Tls(TlsAction::Write(bytes)) => {
+                        if let Some(c) = conn.as_mut() {
+                            // One write, one record: the frame is never split or merged.
+                            if let Err(e) = c.tls.writer().write_all(&bytes) {
+                                tracing::warn!("TLS write: {e}");
+                            }
+                        }
+                    }
+                    Output::Tls(TlsAction::Close) => {
+                        if let Some(mut c) = conn.take() {
+                            c.tls.send_close_notify();
+                            let _ = flush(&mut c);
+                        }
+                    }
+                    Output::Tun(p) => {
+                        if let Some(t) = tun.as_ref() {
+                            if let Err(e) = t.tun.try_send(&p) {
+                                if e.kind() != std::io::ErrorKind::WouldBlock {
+                                    tracing::warn!("TUN write: {e}");
+                                }
+                            }
+                        }
+                    }
+                    Output::Timeout(at) => timeout = Some(at),
+                    Output::Event(ev) => {
+                        status_dirty = true;
+                        match ev {
+                            Event::Authenticated => self.reporter.say(
+                                "authenticated",
+                                json!({ "group": status.group, "ms": started.elapsed().as_millis() as u64 }),
+                            ),
+                            Event::Connected(t) => {
+                                let dev = TunDevice::create(&self.args.device, &t, self.server_ip)
+                                    .map_err(|e| format!("{e:#}"))?;
+                                self.up(status, &t, &dev, started, "connected");
+                                tun = Some(dev);
+                                if let Some(d) = self.args.duration {
+                                    stop_at = Some(Instant::now() + Duration::from_secs(d));
+                                }
+                            }
+                            Event::Reconnected(t) => {
+                                if let Some(dev) = tun.as_mut() {
+                                    if status.ip.as_deref() != t.address.map(|a| a.to_string()).as_deref() {
+                                        dev.readdress(&t, self.server_ip).map_err(|e| format!("{e:#}"))?;
+                                    }
+                                    self.up(status, &t, dev, started, "reconnected");
+                                }
+                            }
+                            Event::Down { reason, retry_at } => {
+                                status.state = "reconnecting";
+                                status.reason = Some(reason.to_string());
+                                let retry = retry_at.saturating_duration_since(Instant::now());
+                                self.reporter.say(
+                                    "down",
+                                    json!({ "reason": reason.to_string(), "retry_in_ms": retry.as_millis() as u64 }),
+                                );
+                            }
+                            Event::Closed(None) => {
+                                self.sync_stats(status, &client);
+                                status.enabled = false;
+                                status.state = "disconnected";
+                                status.reason = Some("logged out".into());
+                                let _ = status.save(&self.args.state);
+                                self.reporter.say(
+                                    "disconnected",
+                                    json!({ "bytes_sent": status.bytes_sent, "bytes_received": status.bytes_received }),
+                                );
+                                if let Some(reason) = down_at_end {
+                                    return Err(format!(
+                                        "the tunnel was down when --duration ended: {reason}"
+                                    ));
+                                }
+                                return Ok(());
+                            }
+                            Event::Closed(Some(e)) => {
+                                self.sync_stats(status, &client);
+                                return Err(e.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            if want_open {
+                let now = Instant::now();
+                match open(
+                    &self.addrs,
+                    &self.name,
+                    &self.tls,
+                    Duration::from_secs(self.args.timeout),
+                )
+                .await
+                {
+                    Ok(c) => {
+                        let cipher = c
+                            .tls
+                            .negotiated_cipher_suite()
+                            .map(|s| format!("{:?}", s.suite()))
+                            .unwrap_or_default();
+                        self.reporter.say(
+                            "tls",
+                            json!({ "server": self.addrs.first().map(ToString::to_string), "cipher": cipher, "ms": now.elapsed().as_millis() as u64 }),
+                        );
+                        conn = Some(c);
+                        client.handle_tls_connected(Instant::now());
+                    }
+                    Err(why) => client.handle_tls_closed(Instant::now(), why),
+                }
+                continue;
+            }
+            if let Some(c) = conn.as_mut() {
+                if let Err(e) = flush(c) {
+                    conn = None;
+                    client.handle_tls_closed(Instant::now(), TlsClosed::Lost(format!("TCP write: {e}")));
+                    continue;
+                }
+            }
+            if status_dirty {
+                self.sync_stats(status, &client);
+                let _ = status.save(&self.args.state);
+                status_dirty = false;
+            }
+            let tls_backlog = conn.as_ref().is_some_and(|c| c.tls.wants_write());
+            let read_tun = tun.is_some() && client.is_connected() && !tls_backlog;
+            let sleep_until = |at: Option<Instant>| async move {
+                match at {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = sigterm.recv() => {
+                    logged_out = true;
+                    client.disconnect(Instant::now());
+                }
+                _ = tokio::signal::ctrl_c() => {
+                    logged_out = true;
+                    client.disconnect(Instant::now());
+                }
+                _ = sleep_until(stop_at), if !logged_out => {
+                    logged_out = true;
+                    if !client.is_connected() {
+                        down_at_end = Some(status.reason.clone().unwrap_or_default());
+                    }
+                    client.disconnect(Instant::now());
+                }
+                r = readable(&conn) => {
+                    let now = Instant::now();
+                    if let Err(e) = r {
+                        conn = None;
+                        client.handle_tls_closed(now, TlsClosed::Lost(format!("TCP: {e}")));
+                        continue;
+                    }
+                    let Some(c) = conn.as_mut() else { continue };
+                    plain.clear();
+                    let result = receive(c, &mut plain);
+                    if !plain.is_empty() {
+                        client.handle_tls_data(now, &plain);
+                    }
+                    if let Err(why) = result {
+                        conn = None;
+                        client.handle_tls_closed(now, why);
+                    }
+                }
+                _ = writable(&conn), if tls_backlog => {}
+                n = tun_recv(&tun, &mut packet), if read_tun => {
+                    match n {
+                        Ok(n) => {
+                            client.handle_tun_packet(Instant::now(), packet.get(..n).unwrap_or_default());
+                        }
+                        Err(e) => return Err(format!("TUN read: {e}")),
+                    }
+                }
+                _ = sleep_until(timeout) => {
+                    timeout = None;
+                    client.handle_timeout(Instant::now());
+                }
+                _ = status_tick.tick() => {
+                    status_dirty = true;
+                }
+            }
+        }
+    }
+
+    fn sync_stats(&self, status: &mut VpnStatus, client: &Client) {
+        let s = client.stats();
+        status.bytes_sent = s.bytes_sent;
+        status.bytes_received = s.bytes_received;
+        status.reconnects = s.reconnects;
+    }
+
+    fn up(&self, status: &mut VpnStatus, t: &TunnelConfig, dev: &TunDevice, started: Instant, event: &str) {
+        status.state = "connected";
+        status.reason = None;
+        status.ip = t.address.map(|a| a.to_string());
+        status.netmask = t.netmask.map(|m| m.to_string());
+        status.since = Some(rfc3339(SystemTime::now()));
+        status.device = Some(dev.name.clone());
+        status.mtu = Some(t.mtu);
+        status.dns = t.dns.iter().map(ToString::to_string).collect();
+        status.routes = dev.routes.clone();
+        self.reporter.say(
+            event,
+            json!({
+                "ip": status.ip, "netmask": status.netmask, "mtu": t.mtu, "device": dev.name,
+                "routes": status.routes, "dns": status.dns, "server_name": t.server_name,
+                "dpd_s": t.dpd.map(|d| d.as_secs()), "keepalive_s": t.keepalive.map(|d| d.as_secs()),
+                "ms": started.elapsed().as_millis() as u64,
+            }),
+        );
+    }
+}
