@@ -341,7 +341,24 @@ impl Client {
         self.tls_busy = false;
         match why {
             TlsClosed::Refused(r) => self.close(Some(Error::TlsRefused(r))),
-            TlsClosed::Lost(r) => self.fail(now, Error::TlsLost(r)),
+            TlsClosed::Lost(r) => {
+                let err = match self.phase {
+                    // ocserv drops a login it refuses (e.g. a group the user is not in).
+                    Phase::Auth if self.sent_username => Error::AuthRefused {
+                        message: format!("the server ended the connection during the login ({r})"),
+                    },
+                    // ocserv drops a CONNECT whose cookie it does not know (after a restart):
+                    // the next attempt logs in afresh.
+                    Phase::Connecting if self.ever_up => {
+                        self.cookie = None;
+                        Error::TlsLost(format!(
+                            "{r}, on CONNECT with the session cookie; logging in again"
+                        ))
+                    }
+                    _ => Error::TlsLost(r),
+                };
+                self.fail(now, err)
+            }
         }
     }
 

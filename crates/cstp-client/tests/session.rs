@@ -346,3 +346,48 @@ fn server_disconnect_and_terminate_are_retried() -> R {
     ));
     Ok(())
 }
+
+#[test]
+fn connection_dropped_during_login_is_a_refusal_and_on_reconnect_forgets_the_cookie() -> R {
+    let t0 = Instant::now();
+    let mut c = Client::new(config(None, "x"), t0);
+    drain(&mut c);
+    c.handle_tls_connected(t0);
+    drain(&mut c);
+    c.handle_tls_data(t0, &xml_response("", USERNAME_FORM));
+    drain(&mut c);
+    c.handle_tls_closed(t0, TlsClosed::Lost("alert access_denied".into()));
+    assert_eq!(
+        closed(&drain(&mut c)),
+        Some(Some(Error::AuthRefused {
+            message: "the server ended the connection during the login (alert access_denied)".into()
+        }))
+    );
+
+    let mut c = up(t0)?;
+    c.handle_tls_closed(t0, TlsClosed::Lost("reset".into()));
+    drain(&mut c);
+    c.handle_timeout(t0 + Duration::from_secs(1));
+    drain(&mut c);
+    c.handle_tls_connected(t0 + Duration::from_secs(1));
+    assert!(
+        writes(&drain(&mut c))
+            .first()
+            .ok_or("no CONNECT")?
+            .starts_with("CONNECT ")
+    );
+    c.handle_tls_closed(
+        t0 + Duration::from_secs(1),
+        TlsClosed::Lost("alert access_denied".into()),
+    );
+    drain(&mut c);
+    c.handle_timeout(t0 + Duration::from_secs(3));
+    drain(&mut c);
+    c.handle_tls_connected(t0 + Duration::from_secs(3));
+    let w = writes(&drain(&mut c));
+    assert!(
+        w.first().ok_or("no init")?.contains("type=\"init\""),
+        "a fresh login"
+    );
+    Ok(())
+}

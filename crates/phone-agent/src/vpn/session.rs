@@ -105,8 +105,13 @@ fn tls_failure(e: &rustls::Error) -> TlsClosed {
         rustls::Error::InvalidCertificate(c) => {
             TlsClosed::Refused(format!("server certificate refused: {c:?}"))
         }
+        // ocserv ends a login it refuses (a group the user is not in, an unknown cookie) with
+        // this alert rather than an HTTP 401; the client decides what it means.
+        rustls::Error::AlertReceived(rustls::AlertDescription::AccessDenied) => {
+            TlsClosed::Lost("the server sent the TLS alert access_denied".into())
+        }
         // Everything else (an alert from a server that is starting up, a reset) may pass.
-        other => TlsClosed::Lost(format!("TLS handshake failed: {other}")),
+        other => TlsClosed::Lost(format!("TLS: {other}")),
     }
 }
 
