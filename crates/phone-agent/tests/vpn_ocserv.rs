@@ -135,7 +135,7 @@ fn wrong_password_and_wrong_group_are_refused_and_the_switch_goes_off() {
     let (code, output) = lab
         .agent(&cfg, &lab.pki.ca, 443, &["--duration", "0"])
         .finish(20 * SECS);
-    assert_eq!(code, 0, "{output}");
+    assert_eq!(code, 0, "{output}\nocserv:\n{}", oc.log());
     assert!(output.contains("vpn: connected:"), "{output}");
 }
 
