@@ -611,3 +611,156 @@ pub fn agent_cmd(args: &[&str], state: &Path) -> Output {
         .output()
         .unwrap()
 }
+
+/// The vpnc-script stand-in given to openconnect: applies the address, MTU and split routes
+/// to the TUN device (nothing else: no resolv.conf), and stamps a marker file when up.
+const OC_SCRIPT: &str = r#"#!/bin/sh
+case "$reason" in
+connect)
+  ip link set dev "$TUNDEV" up mtu "$INTERNAL_IP4_MTU"
+  ip addr add "$INTERNAL_IP4_ADDRESS/$INTERNAL_IP4_NETMASKLEN" dev "$TUNDEV"
+  i=0
+  while [ "$i" -lt "${CISCO_SPLIT_INC:-0}" ]; do
+    eval a=\$CISCO_SPLIT_INC_${i}_ADDR
+    eval l=\$CISCO_SPLIT_INC_${i}_MASKLEN
+    ip route replace "$a/$l" dev "$TUNDEV"
+    i=$((i + 1))
+  done
+  echo "$INTERNAL_IP4_ADDRESS" > "$OC_MARKER"
+  ;;
+esac
+exit 0
+"#;
+
+/// A running openconnect (Debian `openconnect`), killed by its PID on drop.
+pub struct OpenConnect {
+    pub child: Child,
+    marker: PathBuf,
+    started: Instant,
+    out: mpsc::Receiver<String>,
+    err: mpsc::Receiver<String>,
+}
+
+impl Lab {
+    /// openconnect in the client namespace, CSTP only (`--no-dtls`, like the agent), with the
+    /// script above.
+    pub fn openconnect(&self, user: &str, password: &str, group: &str, ca: &Path, port: u16) -> OpenConnect {
+        let bin = require("openconnect", "openconnect");
+        let script = self.path("oc-script.sh");
+        std::fs::write(&script, OC_SCRIPT).unwrap();
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&script)
+            .status()
+            .unwrap();
+        let marker = self.path("oc-up");
+        let _ = std::fs::remove_file(&marker);
+        let started = Instant::now();
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", &self.client_ns])
+            .arg(bin)
+            .args([
+                "--non-inter",
+                "--passwd-on-stdin",
+                "--no-dtls",
+                "--disable-ipv6",
+                "--reconnect-timeout",
+                "5",
+            ])
+            .arg(format!("--user={user}"))
+            .arg(format!("--authgroup={group}"))
+            .arg(format!("--cafile={}", ca.display()))
+            .arg(format!("--interface={}o", self.tag))
+            .arg(format!("--script={}", script.display()))
+            .arg(format!("https://{SERVER}:{port}/"))
+            .env("OC_MARKER", &marker)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{password}\n").as_bytes())
+            .unwrap();
+        let out = lines_of(child.stdout.take().unwrap());
+        let err = lines_of(child.stderr.take().unwrap());
+        OpenConnect {
+            child,
+            marker,
+            started,
+            out,
+            err,
+        }
+    }
+}
+
+impl OpenConnect {
+    /// Time from start to tunnel-up (the script ran), or the output when it exited instead.
+    pub fn wait_up(&mut self, limit: Duration) -> Result<Duration, String> {
+        loop {
+            if self.marker.exists() {
+                return Ok(self.started.elapsed());
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                std::thread::sleep(Duration::from_millis(50));
+                let mut lines: Vec<String> = self.out.try_iter().collect();
+                lines.extend(self.err.try_iter());
+                return Err(format!("openconnect exited ({status}): {}", lines.join(" | ")));
+            }
+            if self.started.elapsed() > limit {
+                return Err(format!("openconnect not up within {limit:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// SIGTERM (openconnect logs out), then the exit.
+    pub fn stop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OpenConnect {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl Agent {
+    /// Time from start to tunnel-up (the `connected` line), or the output when it exited.
+    pub fn wait_up(&mut self, started: Instant, limit: Duration) -> Result<Duration, String> {
+        let deadline = started + limit;
+        loop {
+            match self.lines.recv_timeout(Duration::from_millis(20)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.starts_with("vpn: connected:") {
+                        return Ok(started.elapsed());
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(self.seen.join(" | "));
+                }
+            }
+            if Instant::now() > deadline {
+                return Err(format!("not up within {limit:?}: {}", self.seen.join(" | ")));
+            }
+        }
+    }
+}
