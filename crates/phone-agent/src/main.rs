@@ -11,6 +11,7 @@
 //! phone-agent proxy-for|fetch ...                        the HTTP proxy a URL goes through
 //! phone-agent firewall show|apply|check|off ...          the firewall as an nftables table
 //! phone-agent vpn connect|status|disconnect ...          the SSL VPN (AnyConnect/ocserv)
+//! phone-agent ldap search --config cfg.xml [--ca F] NAME the corporate directory (LDAPS/StartTLS)
 //! ```
 //! `check` prints diagnostics like a compiler (`file:line:col: severity[kind]: parameter:
 //! message`, the source line with a caret, then the hint) and exits 0 when clean, 1 on
@@ -23,8 +24,10 @@ use std::process::ExitCode;
 mod ciphers;
 mod dot1x;
 mod firewall;
+mod ldap;
 mod proxy;
 mod sip;
+mod tls;
 mod verify_name;
 mod vpn;
 
@@ -84,6 +87,9 @@ enum Command {
     /// SSL VPN (AnyConnect/ocserv): connect, status, disconnect.
     #[command(subcommand)]
     Vpn(vpn::VpnCommand),
+    /// The corporate directory: search it over LDAPS or StartTLS (LDAP_* settings).
+    #[command(subcommand)]
+    Ldap(ldap::LdapCommand),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +108,7 @@ fn main() -> ExitCode {
         Command::Sip(command) => sip::run(command),
         Command::Firewall(command) => firewall::run(command),
         Command::Vpn(command) => vpn::run(command),
+        Command::Ldap(command) => ldap::run(command),
     };
     match result {
         Ok(code) => code,

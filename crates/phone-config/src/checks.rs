@@ -194,9 +194,18 @@ fn rtp_range(s: &Settings, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// SPEC §5: the URL scheme decides TLS; StartTLS only upgrades `ldap://`.
+/// SPEC §5: the URL scheme decides TLS; StartTLS only upgrades `ldap://`; what phone-agent's
+/// directory client will refuse (clear text without `Agent_LDAP_Allow_Clear_Text`).
 fn ldap(s: &Settings, out: &mut Vec<Diagnostic>) {
     let l = &s.ldap;
+    let allow_clear = l.agent_ldap_allow_clear_text.get().0;
+    if allow_clear && from_file(&l.agent_ldap_allow_clear_text) {
+        out.push(
+            diag(Severity::Warning, Kind::Ldap, "Agent_LDAP_Allow_Clear_Text", &l.agent_ldap_allow_clear_text,
+                 "the directory client may continue in clear text when the server refuses StartTLS, and bind with a password over ldap://".into())
+            .hint("set it to No: directory look-ups and credentials can then only travel over TLS"),
+        );
+    }
     let Some(server) = l.ldap_server.get() else {
         if l.ldap_starttls_enable.get().0 && from_file(&l.ldap_starttls_enable) {
             out.push(diag(
@@ -207,9 +216,24 @@ fn ldap(s: &Settings, out: &mut Vec<Diagnostic>) {
                 "StartTLS is enabled but no LDAP_Server is set".into(),
             ));
         }
+        if l.ldap_dir_enable.get().0 {
+            out.push(
+                diag(
+                    Severity::Error,
+                    Kind::Ldap,
+                    "LDAP_Dir_Enable",
+                    &l.ldap_dir_enable,
+                    "the corporate directory is enabled but LDAP_Server is not set".into(),
+                )
+                .hint(
+                    "set LDAP_Server to ldaps://host[:port] (or ldap://host with LDAP_StartTLS_Enable Yes)",
+                ),
+            );
+        }
         return;
     };
     let starttls = l.ldap_starttls_enable.get().0;
+    let method = *l.ldap_auth_method.get();
     if server.is_ldaps() {
         if starttls {
             out.push(
@@ -219,22 +243,37 @@ fn ldap(s: &Settings, out: &mut Vec<Diagnostic>) {
             );
         }
     } else if starttls {
+        let message = if allow_clear {
+            "when the server does not support StartTLS, the directory client continues in clear text \
+             (Agent_LDAP_Allow_Clear_Text is Yes), as the guide says the phone does"
+        } else {
+            "when the server does not support StartTLS, the directory client refuses to continue \
+             (the guide says the phone continues in clear text)"
+        };
         out.push(
             diag(
                 Severity::Note,
                 Kind::Ldap,
                 "LDAP_StartTLS_Enable",
                 &l.ldap_starttls_enable,
-                "the guide says the phone continues in clear text when the server does not support StartTLS"
-                    .into(),
+                message.into(),
             )
             .hint("use ldaps:// where the directory offers it: TLS cannot then be skipped"),
         );
+    } else if method == crate::LdapAuthMethod::Simple && !allow_clear {
+        out.push(
+            diag(Severity::Error, Kind::Ldap, "LDAP_Auth_Method", &l.ldap_auth_method,
+                 format!("Simple bind over `{server}` without StartTLS: the password would travel in clear text, and the directory client refuses to send it"))
+            .at(l.ldap_auth_method.location().or(l.ldap_server.location()))
+            .hint("use ldaps://, or set LDAP_StartTLS_Enable to Yes"),
+        );
     } else {
-        let method = *l.ldap_auth_method.get();
         let what = match method {
             crate::LdapAuthMethod::None => "directory look-ups",
-            _ => "directory look-ups and the bind credentials",
+            crate::LdapAuthMethod::Simple => "directory look-ups and the bind password",
+            crate::LdapAuthMethod::DigestMd5 => {
+                "directory look-ups (the DIGEST-MD5 password itself is not sent)"
+            }
         };
         out.push(
             diag(
@@ -246,6 +285,65 @@ fn ldap(s: &Settings, out: &mut Vec<Diagnostic>) {
             )
             .hint("use ldaps://, or set LDAP_StartTLS_Enable to Yes"),
         );
+    }
+    match method {
+        crate::LdapAuthMethod::None => {}
+        crate::LdapAuthMethod::Simple => {
+            if l.ldap_client_dn.get().is_empty() && !l.ldap_password.get().is_empty() {
+                out.push(
+                    diag(Severity::Warning, Kind::Ldap, "LDAP_Client_DN", &l.ldap_auth_method,
+                         "Simple bind with a password but no LDAP_Client_DN: the password is not used (an anonymous bind)".into())
+                    .hint("set LDAP_Client_DN to the bind DN (or user@domain for Active Directory)"),
+                );
+            } else if !l.ldap_client_dn.get().is_empty() && l.ldap_password.get().is_empty() {
+                out.push(
+                    diag(Severity::Warning, Kind::Ldap, "LDAP_Password", &l.ldap_auth_method,
+                         "Simple bind with LDAP_Client_DN but no LDAP_Password: an unauthenticated bind (RFC 4513 §5.1.2), which servers refuse".into())
+                    .hint("set LDAP_Password, or clear LDAP_Client_DN for an anonymous bind"),
+                );
+            }
+        }
+        crate::LdapAuthMethod::DigestMd5 => {
+            if l.ldap_user_name.get().is_empty() || l.ldap_password.get().is_empty() {
+                out.push(
+                    diag(
+                        Severity::Error,
+                        Kind::Ldap,
+                        "LDAP_Auth_Method",
+                        &l.ldap_auth_method,
+                        "DIGEST-MD5 needs LDAP_User_Name and LDAP_Password".into(),
+                    )
+                    .hint("set both, or use LDAP_Auth_Method None or Simple"),
+                );
+            }
+            if matches!(server.0.host, crate::Host::Ipv4(_) | crate::Host::Ipv6(_)) {
+                out.push(
+                    diag(Severity::Warning, Kind::Ldap, "LDAP_Server", &l.ldap_server,
+                         format!("DIGEST-MD5 names the server in its digest-uri (`ldap/{}`): the guide asks for a host name, and a server may refuse an IP address", server.0.host))
+                    .hint("write the directory's host name in LDAP_Server"),
+                );
+            }
+            out.push(
+                diag(Severity::Note, Kind::Ldap, "LDAP_Auth_Method", &l.ldap_auth_method,
+                     "DIGEST-MD5 is historic (RFC 6331): it rests on MD5 and the server keeps the password in clear".into())
+                .hint("prefer Simple over ldaps:// or StartTLS"),
+            );
+        }
+    }
+    if l.ldap_dir_enable.get().0 {
+        let filters = [
+            &l.ldap_last_name_filter,
+            &l.ldap_first_name_filter,
+            &l.ldap_item_3_filter,
+            &l.ldap_item_4_filter,
+        ];
+        if filters.iter().all(|f| f.get().is_none()) {
+            out.push(
+                diag(Severity::Warning, Kind::Ldap, "LDAP_Dir_Enable", &l.ldap_dir_enable,
+                     "the corporate directory is enabled but no search filter is set".into())
+                .hint("set LDAP_Last_Name_Filter (e.g. sn:(sn=$VALUE*)) and LDAP_First_Name_Filter (e.g. cn:(cn=$VALUE*))"),
+            );
+        }
     }
 }
 

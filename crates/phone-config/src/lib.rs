@@ -40,6 +40,7 @@ mod dhcp;
 mod diagnostic;
 mod firewall;
 mod host;
+mod ldap;
 mod parse;
 mod settings;
 mod value;
@@ -49,6 +50,7 @@ pub use dhcp::{DHCPV4_PROVISIONING, DHCPV4_SUPPORTED, DHCPV6_PROVISIONING, DhcpO
 pub use diagnostic::{Diagnostic, Kind, Location, Severity};
 pub use firewall::{FirewallConfig, MAX_PORT_ENTRIES, PortRange, Protocol};
 pub use host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule, RuleOption, Url};
+pub use ldap::{DisplayAttr, DisplayAttrs, LdapFilter, MAX_DISPLAY_ATTRS, MaxDisplayRecords, VALUE_MACRO};
 pub use parse::{MAX_INPUT_LEN, ParseError, Parsed, parse};
 pub use settings::{
     Dot1x, Entry, Firewall, HttpProxy, LINES, Ldap, Line, Provisioning, RestrictedAccess, Settings, Tls,

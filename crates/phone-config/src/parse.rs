@@ -336,6 +336,26 @@ fn read_param(
         index,
     };
 
+    if let Some((canonical, why)) = alias(name) {
+        out.push(
+            Diagnostic::new(
+                Severity::Note,
+                Kind::Ldap,
+                format!("read as `{canonical}` ({why})"),
+            )
+            .param(name)
+            .at(Some(element_at))
+            .hint(format!("the phone's element name is `{canonical}`")),
+        );
+        let raw = RawParam {
+            name: canonical,
+            ..raw
+        };
+        if settings.assign_system(canonical, &raw, out) {
+            note_duplicate(canonical, element_at, seen, out);
+        }
+        return;
+    }
     if settings.assign_system(name, &raw, out) {
         note_duplicate(name, element_at, seen, out);
         return;
@@ -382,6 +402,17 @@ fn read_param(
         ),
     };
     out.push(d.param(name).at(Some(element_at)));
+}
+
+/// Other spellings of known parameters found in real provisioning templates: the canonical
+/// name and where the spelling comes from.
+fn alias(name: &str) -> Option<(&'static str, &'static str)> {
+    match name {
+        "LDAP_Username" => Some(("LDAP_User_Name", "the spelling of SPA-lineage templates")),
+        "LDAP_item_3_Filter" => Some(("LDAP_Item_3_Filter", "a template's lower-case `item`")),
+        "LDAP_item_4_Filter" => Some(("LDAP_Item_4_Filter", "a template's lower-case `item`")),
+        _ => None,
+    }
 }
 
 fn keep_unknown(settings: &mut Settings, raw: &RawParam<'_>) {

@@ -10,6 +10,7 @@ use crate::dhcp::{DhcpOptions, Dhcpv6Options};
 use crate::diagnostic::Diagnostic;
 use crate::firewall::FirewallConfig;
 use crate::host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule};
+use crate::ldap::{DisplayAttrs, LdapFilter, MaxDisplayRecords};
 use crate::parse::RawParam;
 use crate::value::{
     Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, Secret, Transport, Value, YesNo,
@@ -160,6 +161,43 @@ section! {
         ldap_starttls_enable: YesNo = "LDAP_StartTLS_Enable", YesNo(false);
         /// Bind method (phone's element name; default None as the guide recommends).
         ldap_auth_method: LdapAuthMethod = "LDAP_Auth_Method", LdapAuthMethod::None;
+        /// The corporate directory is on (default No).
+        ldap_dir_enable: YesNo = "LDAP_Dir_Enable", YesNo(false);
+        /// The directory's name in the phone's directory list.
+        ldap_corp_dir_name: String = "LDAP_Corp_Dir_Name", String::new();
+        /// Where searches start, a DN such as `dc=example,dc=com`; empty: the server's default.
+        ldap_search_base: String = "LDAP_Search_Base", String::new();
+        /// Bind DN for `Simple` (a DN, or `user@domain` for Active Directory).
+        ldap_client_dn: String = "LDAP_Client_DN", String::new();
+        /// User name for `DIGEST-MD5` (templates of older phones spell it `LDAP_Username`).
+        ldap_user_name: String = "LDAP_User_Name", String::new();
+        /// Password for `Simple` and `DIGEST-MD5`.
+        ldap_password: Secret = "LDAP_Password", Secret::default();
+        /// Ask the user for credentials when they are empty (hidden; default No).
+        ldap_prompt_for_empty_credentials: YesNo = "LDAP_Prompt_For_Empty_Credentials", YesNo(false);
+        /// Last-name search, e.g. `sn:(sn=$VALUE*)`.
+        ldap_last_name_filter: Option<LdapFilter> = "LDAP_Last_Name_Filter", None;
+        /// First-name search, e.g. `cn:(cn=$VALUE*)`.
+        ldap_first_name_filter: Option<LdapFilter> = "LDAP_First_Name_Filter", None;
+        /// The third search field's label (also used for reverse look-up of a caller's name).
+        ldap_search_item_3: String = "LDAP_Search_Item_3", String::new();
+        /// The third search field's filter.
+        ldap_item_3_filter: Option<LdapFilter> = "LDAP_Item_3_Filter", None;
+        /// The fourth search field's label.
+        ldap_search_item_4: String = "LDAP_Search_Item_4", String::new();
+        /// The fourth search field's filter (templates spell it `LDAP_item_4_Filter`).
+        ldap_item_4_filter: Option<LdapFilter> = "LDAP_Item_4_Filter", None;
+        /// The fields an entry shows: `a=attribute[,n=label][,t=p];...`.
+        ldap_display_attrs: DisplayAttrs = "LDAP_Display_Attrs", DisplayAttrs::default();
+        /// Dial-plan rule applied to a number before it is dialed, e.g. `<:9xx.>`.
+        ldap_number_mapping: String = "LDAP_Number_Mapping", String::new();
+        /// Directory records shown (50 to 999, default 50): the searches' size limit.
+        max_display_records: MaxDisplayRecords = "Max_Display_Records", MaxDisplayRecords::DEFAULT;
+        /// **Not a phone parameter: phone-agent's own opt-in** (default No). The guide says the
+        /// phone continues in clear text when the server does not support StartTLS, and binds
+        /// with `Simple` over `ldap://`; the agent refuses both unless this is Yes, and then
+        /// logs a warning every time it happens.
+        agent_ldap_allow_clear_text: YesNo = "Agent_LDAP_Allow_Clear_Text", YesNo(false);
     }
 }
 

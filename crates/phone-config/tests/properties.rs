@@ -115,7 +115,7 @@ fn defaults_round_trip() {
         assert_eq!((&a.name, &a.value), (&b.name, &b.value));
         assert!(matches!(a.origin, Origin::File(_)), "{}", a.name);
     }
-    assert_eq!(defaults.len(), 42 + 16 * 11);
+    assert_eq!(defaults.len(), 59 + 16 * 11);
 }
 
 #[test]
@@ -123,11 +123,12 @@ fn secrets_never_reach_output() {
     let xml = br#"<flat-profile>
         <Proxy_Password>pr0xy-secret</Proxy_Password>
         <VPN_Password>vpn-secret</VPN_Password>
+        <LDAP_Password>ldap-secret</LDAP_Password>
         <Password_4_>line-secret</Password_4_>
     </flat-profile>"#;
     let parsed = parse(xml).unwrap();
     let shown = format!("{:?} {:?}", parsed.settings.entries(), parsed.settings);
-    for secret in ["pr0xy-secret", "vpn-secret", "line-secret"] {
+    for secret in ["pr0xy-secret", "vpn-secret", "ldap-secret", "line-secret"] {
         assert!(!shown.contains(secret), "{secret} leaked");
     }
     assert_eq!(

@@ -136,79 +136,28 @@ fn read_framed(
     }
 }
 
-/// The line's rustls client configuration: `TLS_Cipher_List` through cipher-string's rustls
-/// projection (blank, refused, or nothing rustls can negotiate: the SIP default, with the
-/// fallback printed), the server certificate through tls-hostname's verifier under the Phone
-/// profile, its name check off only when `TLS_Name_Validate_n_` is No (printed as a warning).
+/// The line's rustls client configuration (the agent's shared TLS client path, [`crate::tls`]):
+/// the name check off only when `TLS_Name_Validate_n_` is No (printed as a warning).
 fn tls_config(
     ca_file: Option<&PathBuf>,
     cipher_list: &str,
     name_validate: bool,
     n: usize,
 ) -> Result<Arc<rustls::ClientConfig>> {
-    use rustls_pki_types::pem::PemObject;
     let path =
         ca_file.ok_or_else(|| anyhow!("SIP over TLS needs --ca-file (the CA that signed the proxy)"))?;
-    let roots = rustls_pki_types::CertificateDer::pem_file_iter(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("a certificate in {}", path.display()))?;
-    let mut verifier = tls_hostname::ServerIdentityVerifier::new(roots, tls_hostname::Profile::Phone)
-        .with_context(|| format!("the CA certificates in {}", path.display()))?;
-    if !name_validate {
-        let setting = format!("TLS_Name_Validate_{n}_");
-        eprintln!(
-            "line {n}: WARNING: {setting} is No: the proxy's certificate is checked against the CA \
-             but NOT against the proxy's name; any certificate from that CA is accepted"
-        );
-        verifier = verifier.dangerous_disable_name_check(&setting);
+    let setting = format!("TLS_Name_Validate_{n}_");
+    let name_check = if name_validate {
+        crate::tls::NameCheck::Enabled
+    } else {
+        crate::tls::NameCheck::Disabled { setting: &setting }
+    };
+    let tls = crate::tls::client_config(path, cipher_list, name_check)?;
+    for warning in &tls.warnings {
+        eprintln!("line {n}: WARNING: {warning}");
     }
-    let ring = rustls::crypto::ring::default_provider();
-    let ciphers = cipher_string::effective_rustls(
-        "TLS_Cipher_List",
-        cipher_list,
-        cipher_string::Application::Curl,
-        &ring,
-    );
-    if let Some(fallback) = &ciphers.fallback {
-        if !cipher_list.trim().is_empty() {
-            eprintln!("line {n}: WARNING: {fallback}");
-        }
-    }
-    if ciphers.rustls.is_empty() {
-        bail!(
-            "TLS_Cipher_List: `{cipher_list}` leaves no cipher suite rustls can negotiate, and neither does the default"
-        );
-    }
-    println!(
-        "line {n}: TLS 1.2 cipher suites: {}",
-        ciphers.rustls.iana_names().join(", ")
-    );
-    let provider = Arc::new(ciphers.rustls.apply_to(&ring, None));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .dangerous() // a custom verifier; tls-hostname's validates the chain and the name
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(Arc::new(config))
-}
-
-/// A handshake error with what the verifier said about the certificate (its names, when the
-/// name did not match).
-fn handshake_error(e: std::io::Error) -> anyhow::Error {
-    let detail = e
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .map(|tls| match tls {
-            rustls::Error::InvalidCertificate(rustls::CertificateError::Other(other)) => {
-                format!("certificate refused: {}", other.0)
-            }
-            other => other.to_string(),
-        });
-    match detail {
-        Some(d) => anyhow!(d),
-        None => anyhow::Error::from(e),
-    }
+    println!("line {n}: TLS 1.2 cipher suites: {}", tls.tls12_suites.join(", "));
+    Ok(tls.config)
 }
 
 /// Connects to the first of `peers` that answers.
@@ -312,7 +261,7 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
             while session.is_handshaking() {
                 session
                     .complete_io(&mut tcp_ref)
-                    .map_err(handshake_error)
+                    .map_err(crate::tls::handshake_error)
                     .with_context(|| format!("TLS handshake with {host} ({peer})"))?;
             }
             Conn::Tls {
