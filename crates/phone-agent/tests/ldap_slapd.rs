@@ -272,7 +272,8 @@ fn ldaps_and_starttls_against_slapd_with_tls() {
         "And",
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("(ldaps, bind None)"), "{out}");
+    assert!(out.contains("(ldaps, TLSv1_3 "), "{out}");
+    assert!(out.contains(", bind None)"), "{out}");
     assert!(
         out.contains("Alice Anders") && out.contains("Bob Andrews"),
         "{out}"
@@ -285,6 +286,7 @@ fn ldaps_and_starttls_against_slapd_with_tls() {
     let json = search(&c, ca, "Baker", true);
     let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(doc["channel"], "ldaps");
+    assert_eq!(doc["tls"]["version"], "TLSv1_3");
     assert_eq!(doc["entries"][0]["name"], "Carol Baker");
     assert_eq!(doc["entries"][0]["fields"][0]["values"][0], "Carol Baker");
 
@@ -307,7 +309,7 @@ fn ldaps_and_starttls_against_slapd_with_tls() {
         "alice",
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("(starttls, bind None)"), "{out}");
+    assert!(out.contains("(starttls, TLSv1_3 "), "{out}");
     assert!(out.ends_with("1 entry\n"), "{out}");
 
     // Nothing found is not an error.
@@ -510,7 +512,7 @@ fn ldaps_and_starttls_against_slapd_with_tls() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("Simple bind password") && err.contains("CLEAR TEXT"),
+        err.contains("binding with Simple") && err.contains("CLEAR TEXT"),
         "{err}"
     );
 
@@ -680,5 +682,141 @@ fn a_cipher_list_with_nothing_in_common_names_tls_cipher_list() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.ends_with("2 entries\n"), "{out}");
+    drop(slapd);
+}
+
+#[test]
+fn digest_md5_bind_against_slapd() {
+    let dir = temp_dir("ldap");
+    let pki = Pki::new(&dir);
+    let slapd = Slapd::start(&pki, ServerTls::Default);
+    let ca = Some(pki.ca.as_path());
+    let digest = |pw: &str| {
+        format!(
+            "<LDAP_Auth_Method>DIGEST-MD5</LDAP_Auth_Method><LDAP_User_Name>alice</LDAP_User_Name>\
+             <LDAP_Password>{pw}</LDAP_Password>"
+        )
+    };
+    let c = cfg(
+        &dir,
+        "digest-ok.xml",
+        &slapd.ldaps("localhost"),
+        &digest("alicepw"),
+    );
+    let (code, out, err) = row(
+        "DIGEST-MD5 ok",
+        "ldaps",
+        "TLS",
+        "localhost",
+        "default",
+        "DIGEST-MD5",
+        &c,
+        ca,
+        "Baker",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("bind DIGEST-MD5") && out.ends_with("1 entry\n"),
+        "{out}"
+    );
+
+    let c = cfg(
+        &dir,
+        "digest-bad.xml",
+        &slapd.ldaps("localhost"),
+        &digest("wrong"),
+    );
+    let (code, _, err) = row(
+        "DIGEST-MD5 wrong password",
+        "ldaps",
+        "TLS",
+        "localhost",
+        "default",
+        "DIGEST-MD5",
+        &c,
+        ca,
+        "Baker",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("DIGEST-MD5 bind refused: 49 invalidCredentials"),
+        "{err}"
+    );
+
+    let c = cfg(
+        &dir,
+        "digest-starttls.xml",
+        &slapd.ldap("localhost"),
+        &format!(
+            "{}<LDAP_StartTLS_Enable>Yes</LDAP_StartTLS_Enable>",
+            digest("alicepw")
+        ),
+    );
+    let (code, out, err) = row(
+        "DIGEST-MD5 ok",
+        "ldap+StartTLS",
+        "TLS",
+        "localhost",
+        "default",
+        "DIGEST-MD5",
+        &c,
+        ca,
+        "Baker",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("(starttls, ") && out.contains("bind DIGEST-MD5"),
+        "{out}"
+    );
+
+    // Over clear text: refused, unless opted in.
+    let c = cfg(
+        &dir,
+        "digest-clear.xml",
+        &slapd.ldap("localhost"),
+        &digest("alicepw"),
+    );
+    let (code, _, err) = row(
+        "DIGEST-MD5 in clear",
+        "ldap",
+        "TLS",
+        "localhost",
+        "-",
+        "DIGEST-MD5",
+        &c,
+        None,
+        "Baker",
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refusing a DIGEST-MD5 bind over the clear-text connection"),
+        "{err}"
+    );
+    let c = cfg(
+        &dir,
+        "digest-clear-optin.xml",
+        &slapd.ldap("localhost"),
+        &format!(
+            "{}<Agent_LDAP_Allow_Clear_Text>Yes</Agent_LDAP_Allow_Clear_Text>",
+            digest("alicepw")
+        ),
+    );
+    let (code, out, err) = row(
+        "DIGEST-MD5 in clear, opt-in",
+        "ldap",
+        "TLS",
+        "localhost",
+        "-",
+        "DIGEST-MD5",
+        &c,
+        None,
+        "Baker",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(clear, bind DIGEST-MD5)"), "{out}");
+    assert!(
+        err.contains("binding with DIGEST-MD5") && err.contains("CLEAR TEXT"),
+        "{err}"
+    );
     drop(slapd);
 }

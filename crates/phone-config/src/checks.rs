@@ -260,10 +260,15 @@ fn ldap(s: &Settings, out: &mut Vec<Diagnostic>) {
             )
             .hint("use ldaps:// where the directory offers it: TLS cannot then be skipped"),
         );
-    } else if method == crate::LdapAuthMethod::Simple && !allow_clear {
+    } else if method != crate::LdapAuthMethod::None && !allow_clear {
+        let why = if method == crate::LdapAuthMethod::Simple {
+            "the password would travel in clear text"
+        } else {
+            "whoever reads the exchange can guess the password offline"
+        };
         out.push(
             diag(Severity::Error, Kind::Ldap, "LDAP_Auth_Method", &l.ldap_auth_method,
-                 format!("Simple bind over `{server}` without StartTLS: the password would travel in clear text, and the directory client refuses to send it"))
+                 format!("{method} bind over `{server}` without StartTLS: {why}, and phone-agent's directory client refuses to bind"))
             .at(l.ldap_auth_method.location().or(l.ldap_server.location()))
             .hint("use ldaps://, or set LDAP_StartTLS_Enable to Yes"),
         );
@@ -464,5 +469,100 @@ fn lines(s: &Settings, out: &mut Vec<Diagnostic>) {
             };
             out.push(d.hint(format!("set TLS_Name_Validate_{n}_ to Yes")));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Severity, parse};
+
+    fn ldap_findings(body: &str) -> Vec<(Severity, String, String)> {
+        let xml = format!("<flat-profile>{body}</flat-profile>");
+        parse(xml.as_bytes())
+            .unwrap()
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.kind == crate::Kind::Ldap)
+            .map(|d| (d.severity, d.parameter.unwrap_or_default(), d.message))
+            .collect()
+    }
+
+    #[test]
+    fn a_bind_over_ldap_without_starttls_is_an_error_unless_opted_in() {
+        let simple = "<LDAP_Server>ldap://dir.example.com</LDAP_Server><LDAP_Auth_Method>Simple</LDAP_Auth_Method>\
+                      <LDAP_Client_DN>cn=phone</LDAP_Client_DN><LDAP_Password>pw</LDAP_Password>";
+        let f = ldap_findings(simple);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!((f[0].0, f[0].1.as_str()), (Severity::Error, "LDAP_Auth_Method"));
+        assert!(
+            f[0].2
+                .starts_with("Simple bind over `ldap://dir.example.com` without StartTLS"),
+            "{f:?}"
+        );
+
+        let f = ldap_findings(&format!(
+            "{simple}<Agent_LDAP_Allow_Clear_Text>Yes</Agent_LDAP_Allow_Clear_Text>"
+        ));
+        assert!(f.iter().all(|d| d.0 == Severity::Warning), "{f:?}");
+        assert!(f.iter().any(|d| d.1 == "Agent_LDAP_Allow_Clear_Text"), "{f:?}");
+        assert!(
+            f.iter()
+                .any(|d| d.2.contains("bind password travel in clear text")),
+            "{f:?}"
+        );
+
+        let f = ldap_findings(
+            "<LDAP_Server>ldap://10.0.0.1</LDAP_Server><LDAP_Auth_Method>DIGEST-MD5</LDAP_Auth_Method>",
+        );
+        let params: Vec<_> = f.iter().map(|d| (d.0, d.1.as_str())).collect();
+        assert_eq!(
+            params,
+            [
+                (Severity::Warning, "LDAP_Server"), // an IP address in the digest-uri (file order)
+                (Severity::Error, "LDAP_Auth_Method"), // over clear text
+                (Severity::Error, "LDAP_Auth_Method"), // no user name or password
+                (Severity::Note, "LDAP_Auth_Method"), // historic
+            ],
+            "{f:?}"
+        );
+    }
+
+    #[test]
+    fn starttls_and_the_directory_switch() {
+        let f = ldap_findings(
+            "<LDAP_Server>ldap://d.example.com</LDAP_Server><LDAP_StartTLS_Enable>Yes</LDAP_StartTLS_Enable>",
+        );
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].2.contains("refuses to continue"), "{f:?}");
+        let f = ldap_findings("<LDAP_Dir_Enable>Yes</LDAP_Dir_Enable>");
+        assert_eq!((f[0].0, f[0].1.as_str()), (Severity::Error, "LDAP_Dir_Enable"));
+        let f = ldap_findings(
+            "<LDAP_Dir_Enable>Yes</LDAP_Dir_Enable><LDAP_Server>ldaps://d.example.com</LDAP_Server>",
+        );
+        assert!(f[0].2.contains("no search filter"), "{f:?}");
+    }
+
+    #[test]
+    fn template_spellings_are_read_with_a_note() {
+        let xml = b"<flat-profile><LDAP_Username>phone</LDAP_Username><LDAP_item_4_Filter>(ou=$VALUE*)</LDAP_item_4_Filter></flat-profile>";
+        let parsed = parse(xml).unwrap();
+        assert_eq!(parsed.settings.ldap.ldap_user_name.get(), "phone");
+        assert_eq!(
+            parsed
+                .settings
+                .ldap
+                .ldap_item_4_filter
+                .get()
+                .as_ref()
+                .map(|f| f.filter()),
+            Some("(ou=$VALUE*)")
+        );
+        assert!(parsed.settings.unknown.is_empty());
+        assert_eq!(parsed.diagnostics.len(), 2, "{:?}", parsed.diagnostics);
+        assert!(
+            parsed.diagnostics[0]
+                .message
+                .starts_with("read as `LDAP_User_Name`")
+        );
     }
 }

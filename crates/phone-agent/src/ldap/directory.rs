@@ -2,22 +2,28 @@
 //! entries, as a function with a typed result, for `phone-agent ldap search` and the daemon.
 //!
 //! - `ldaps://`: TLS from the first byte; `ldap://` with `LDAP_StartTLS_Enable` Yes: the StartTLS
-//!   extended operation, then TLS on the same connection. Both through the agent's one TLS
-//!   client path ([`crate::tls`]): `TLS_Cipher_List` via cipher-string, the server's name
-//!   always checked via tls-hostname.
+//!   extended operation (ldap-bind), then TLS on the same connection. Both through the agent's
+//!   one TLS client path ([`crate::tls`]): `TLS_Cipher_List` via cipher-string, the server's
+//!   name always checked via tls-hostname; tokio-rustls does the handshake.
 //! - A server that refuses StartTLS is an error naming `LDAP_StartTLS_Enable`; only with
-//!   `Agent_LDAP_Allow_Clear_Text` Yes does the client reconnect in clear text, with a warning
-//!   every time. `Simple` bind over a clear connection is refused under the same rule.
+//!   `Agent_LDAP_Allow_Clear_Text` Yes does the client continue in clear text on the same
+//!   connection, with a warning every time. A `Simple` or `DIGEST-MD5` bind over a clear
+//!   connection is refused under the same rule.
+//! - `DIGEST-MD5` (RFC 2831) is ldap-bind's exchange on the connection; then ldap3 (which has no
+//!   generic SASL bind and cannot take a TLS stream it did not open) gets the bound session over
+//!   a socket pair and does the `Simple` bind and the search.
 //! - Results are bounded: `Max_Display_Records` is the size limit, and a time limit applies on
-//!   the server (searchRequest timeLimit) and on the client. sizeLimitExceeded (4) and
-//!   timeLimitExceeded (3) give the entries received, marked partial.
+//!   the server (searchRequest timeLimit) and on the client (connect, StartTLS, handshake, bind,
+//!   search each). sizeLimitExceeded (4) and timeLimitExceeded (3) give the entries received,
+//!   marked partial.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchOptions};
+use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchOptions, StdStream};
 use phone_config::{DisplayAttr, LdapAuthMethod, LdapFilter, Secret, Settings};
+use tokio::net::TcpStream;
 
 use crate::tls::ClientTls;
 
@@ -287,6 +293,8 @@ pub struct DirectoryResult {
     pub url: String,
     /// How the session was protected.
     pub channel: Channel,
+    /// The TLS version and suite, when it was TLS.
+    pub tls: Option<TlsInfo>,
     /// The bind method used.
     pub auth: &'static str,
     /// The filter sent.
@@ -474,9 +482,14 @@ impl fmt::Display for DirectoryError {
             DirectoryError::Tls { url, reason } => write!(f, "TLS with {url}: {reason}"),
             DirectoryError::ClearTextRefused { url, method } => write!(
                 f,
-                "refusing a {method} bind over the clear-text connection to {url}: the password would \
-                 travel unencrypted (use ldaps:// or LDAP_StartTLS_Enable Yes; \
-                 Agent_LDAP_Allow_Clear_Text Yes allows it, with a warning)"
+                "refusing a {method} bind over the clear-text connection to {url}: {} \
+                 (use ldaps:// or LDAP_StartTLS_Enable Yes; Agent_LDAP_Allow_Clear_Text Yes allows \
+                 it, with a warning)",
+                if *method == "DIGEST-MD5" {
+                    "whoever reads the exchange can guess the password offline"
+                } else {
+                    "the password would travel unencrypted"
+                }
             ),
             DirectoryError::Bind { method, rc, text } => write!(
                 f,
@@ -500,7 +513,7 @@ impl fmt::Display for DirectoryError {
 
 impl std::error::Error for DirectoryError {}
 
-/// A TLS failure in a connect error, classified.
+/// A rustls failure during the handshake, classified.
 fn tls_failure(config: &DirectoryConfig, e: &rustls::Error) -> DirectoryError {
     use rustls::{AlertDescription, Error as E, PeerIncompatible};
     let url = config.url();
@@ -519,40 +532,22 @@ fn tls_failure(config: &DirectoryConfig, e: &rustls::Error) -> DirectoryError {
     }
 }
 
-/// An ldap3 error while connecting, classified.
-fn connect_error(config: &DirectoryConfig, e: LdapError) -> DirectoryError {
-    match e {
-        LdapError::LdapResult { result } => DirectoryError::StartTlsRefused {
+/// An I/O error of the TLS handshake, classified.
+fn handshake_error(config: &DirectoryConfig, e: &std::io::Error) -> DirectoryError {
+    match crate::tls::rustls_error(e) {
+        Some(tls) => tls_failure(config, tls),
+        // GnuTLS (slapd) closes without an alert when no suite is shared.
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => DirectoryError::NoCommonCipher {
             url: config.url(),
-            rc: result.rc,
-            text: result.text,
+            cipher_list: config.cipher_list.clone(),
+            offered: config.tls12_suites.clone(),
+            reason: "the server closed the connection during the TLS handshake".into(),
+            certain: false,
         },
-        LdapError::Rustls { source } => tls_failure(config, &source),
-        LdapError::Io { source } => match crate::tls::rustls_error(&source) {
-            Some(tls) => tls_failure(config, tls),
-            None if source.kind() == std::io::ErrorKind::UnexpectedEof && config.wants_tls() => {
-                DirectoryError::NoCommonCipher {
-                    url: config.url(),
-                    cipher_list: config.cipher_list.clone(),
-                    offered: config.tls12_suites.clone(),
-                    reason: "the server closed the connection during the TLS handshake".into(),
-                    certain: false,
-                }
-            }
-            None => DirectoryError::Connect {
-                url: config.url(),
-                reason: source.to_string(),
-            },
+        None => DirectoryError::Tls {
+            url: config.url(),
+            reason: e.to_string(),
         },
-        LdapError::Timeout { .. } => DirectoryError::Timeout {
-            what: "connecting (TCP, StartTLS and TLS handshake)",
-            after: config.time_limit,
-        },
-        LdapError::DNSName { source } => DirectoryError::Config(format!(
-            "LDAP_Server: `{}` is not usable as a TLS server name: {source}",
-            config.host
-        )),
-        other => DirectoryError::Protocol(format!("connecting to {}: {other}", config.url())),
     }
 }
 
@@ -567,100 +562,302 @@ fn op_error(what: &'static str, config: &DirectoryConfig, e: LdapError) -> Direc
     }
 }
 
-/// Opens the session: TLS as configured, or clear text where that is allowed.
-async fn connect(
+/// The negotiated TLS parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsInfo {
+    /// `TLSv1_3`, `TLSv1_2`.
+    pub version: String,
+    /// The IANA name of the cipher suite.
+    pub cipher_suite: String,
+}
+
+/// The connection under the LDAP session.
+enum Transport {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+async fn within<T>(
     config: &DirectoryConfig,
-    warnings: &mut Vec<String>,
-) -> Result<(Channel, ldap3::Ldap), DirectoryError> {
-    let url = config.url();
-    let base = LdapConnSettings::new().set_conn_timeout(config.time_limit);
-    let (settings, channel) = if config.wants_tls() {
-        let tls = config.tls.clone().ok_or(DirectoryError::NoCa)?;
-        let starttls = config.scheme == "ldap";
-        let channel = if starttls {
-            Channel::StartTls
-        } else {
-            Channel::Ldaps
-        };
-        (base.set_config(tls).set_starttls(starttls), channel)
-    } else {
-        (base, Channel::Clear)
-    };
-    match LdapConnAsync::with_settings(settings, &url).await {
-        Ok((conn, ldap)) => {
-            ldap3::drive!(conn);
-            Ok((channel, ldap))
+    what: &'static str,
+    f: impl std::future::Future<Output = Result<T, DirectoryError>>,
+) -> Result<T, DirectoryError> {
+    tokio::time::timeout(config.time_limit, f)
+        .await
+        .map_err(|_| DirectoryError::Timeout {
+            what,
+            after: config.time_limit,
+        })?
+}
+
+/// Drives one of ldap-bind's exchanges (StartTLS, DIGEST-MD5) over `stream` until it ends.
+async fn exchange<S>(
+    stream: &mut S,
+    mut transmit: impl FnMut() -> Option<Vec<u8>>,
+    mut receive: impl FnMut(&[u8]) -> bool,
+) -> Result<(), DirectoryError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io = |e: std::io::Error| DirectoryError::Protocol(format!("the connection broke: {e}"));
+    let mut buf = [0u8; 4096];
+    loop {
+        while let Some(bytes) = transmit() {
+            stream.write_all(&bytes).await.map_err(io)?;
         }
-        Err(e) => {
-            let e = connect_error(config, e);
-            match e {
-                DirectoryError::StartTlsRefused { rc, ref text, .. } if config.allow_clear_text => {
-                    let warning = format!(
-                        "{url} refused StartTLS ({rc} {}{}); continuing in CLEAR TEXT because \
-                         Agent_LDAP_Allow_Clear_Text is Yes: the search and its results can be read \
-                         and changed on the network",
-                        result_code_name(rc),
-                        server_text(text)
-                    );
-                    tracing::warn!("{warning}");
-                    warnings.push(warning);
-                    let plain = LdapConnSettings::new().set_conn_timeout(config.time_limit);
-                    let (conn, ldap) = LdapConnAsync::with_settings(plain, &url)
-                        .await
-                        .map_err(|e| connect_error(config, e))?;
-                    ldap3::drive!(conn);
-                    Ok((Channel::ClearAfterStartTlsRefused, ldap))
-                }
-                e => Err(e),
+        stream.flush().await.map_err(io)?;
+        let n = stream.read(&mut buf).await.map_err(io)?;
+        if n == 0 {
+            return Err(DirectoryError::Protocol(
+                "the server closed the connection in the middle of the exchange".into(),
+            ));
+        }
+        if receive(buf.get(..n).unwrap_or_default()) {
+            // Send what the last step queued (DIGEST-MD5's empty final request has none after).
+            while let Some(bytes) = transmit() {
+                stream.write_all(&bytes).await.map_err(io)?;
             }
+            stream.flush().await.map_err(io)?;
+            return Ok(());
         }
     }
 }
 
-/// Binds as configured; refuses to send a password in clear text unless allowed.
-async fn bind(
+/// The StartTLS extended operation on the clear connection. `Ok(false)`: refused.
+async fn start_tls(
     config: &DirectoryConfig,
-    channel: Channel,
-    ldap: &mut ldap3::Ldap,
-    warnings: &mut Vec<String>,
-) -> Result<(), DirectoryError> {
-    let url = config.url();
-    match &config.auth {
-        Auth::Anonymous => Ok(()),
-        Auth::Simple { dn, password } => {
-            if !channel.is_tls() && !password.is_empty() {
-                if !config.allow_clear_text {
-                    return Err(DirectoryError::ClearTextRefused {
-                        url,
-                        method: config.auth.method(),
-                    });
-                }
-                let warning = format!(
-                    "sending the Simple bind password for `{dn}` to {url} in CLEAR TEXT because \
-                     Agent_LDAP_Allow_Clear_Text is Yes"
-                );
-                tracing::warn!("{warning}");
-                warnings.push(warning);
-            }
-            let result = ldap
-                .with_timeout(config.time_limit)
-                .simple_bind(dn, password.expose())
-                .await
-                .map_err(|e| op_error("the Simple bind", config, e))?;
-            if result.rc != 0 {
-                return Err(DirectoryError::Bind {
-                    method: config.auth.method(),
-                    rc: result.rc,
-                    text: result.text,
-                });
-            }
-            Ok(())
-        }
-        Auth::DigestMd5 { user, password } => Err(DirectoryError::Config(format!(
-            "LDAP_Auth_Method DIGEST-MD5 (user `{user}`, password {}) is not supported by the directory client yet",
-            if password.is_empty() { "empty" } else { "set" }
-        ))),
+    tcp: &mut TcpStream,
+) -> Result<Result<(), (u32, String)>, DirectoryError> {
+    let now = std::time::Instant::now();
+    let op = std::cell::RefCell::new(ldap_bind::StartTls::new(now, 1, config.time_limit));
+    exchange(
+        tcp,
+        || op.borrow_mut().poll_transmit(),
+        |bytes| {
+            let mut op = op.borrow_mut();
+            op.handle_input(std::time::Instant::now(), bytes);
+            op.result().is_some()
+        },
+    )
+    .await?;
+    let result = op.into_inner().result().cloned();
+    match result {
+        Some(Ok(())) => Ok(Ok(())),
+        Some(Err(ldap_bind::Error::StartTlsRefused { code, message })) => Ok(Err((code, message))),
+        Some(Err(e)) => Err(DirectoryError::Protocol(format!("StartTLS: {e}"))),
+        None => Err(DirectoryError::Protocol("StartTLS: no answer".into())),
     }
+}
+
+/// Opens the connection: TLS as configured (LDAPS, or StartTLS then TLS), or clear text where
+/// that is allowed.
+async fn open(
+    config: &DirectoryConfig,
+    warnings: &mut Vec<String>,
+) -> Result<(Channel, Transport, Option<TlsInfo>), DirectoryError> {
+    let url = config.url();
+    let host = config
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let mut tcp = within(config, "connecting", async {
+        TcpStream::connect((host.as_str(), config.port))
+            .await
+            .map_err(|e| DirectoryError::Connect {
+                url: url.clone(),
+                reason: e.to_string(),
+            })
+    })
+    .await?;
+    let _ = tcp.set_nodelay(true);
+    if !config.wants_tls() {
+        return Ok((Channel::Clear, Transport::Plain(tcp), None));
+    }
+    let tls = config.tls.clone().ok_or(DirectoryError::NoCa)?;
+    let channel = if config.scheme == "ldap" {
+        let answer = within(config, "StartTLS", start_tls(config, &mut tcp)).await?;
+        if let Err((rc, text)) = answer {
+            if !config.allow_clear_text {
+                return Err(DirectoryError::StartTlsRefused { url, rc, text });
+            }
+            let warning = format!(
+                "{url} refused StartTLS ({rc} {}{}); continuing in CLEAR TEXT because \
+                 Agent_LDAP_Allow_Clear_Text is Yes: the search and its results can be read \
+                 and changed on the network",
+                result_code_name(rc),
+                server_text(&text)
+            );
+            tracing::warn!("{warning}");
+            warnings.push(warning);
+            return Ok((Channel::ClearAfterStartTlsRefused, Transport::Plain(tcp), None));
+        }
+        Channel::StartTls
+    } else {
+        Channel::Ldaps
+    };
+    let name = rustls_pki_types::ServerName::try_from(host.clone()).map_err(|e| {
+        DirectoryError::Config(format!(
+            "LDAP_Server: `{}` is not usable as a TLS server name: {e}",
+            config.host
+        ))
+    })?;
+    let stream = within(config, "the TLS handshake", async {
+        tokio_rustls::TlsConnector::from(tls)
+            .connect(name, tcp)
+            .await
+            .map_err(|e| handshake_error(config, &e))
+    })
+    .await?;
+    let (_, session) = stream.get_ref();
+    let info = TlsInfo {
+        version: session
+            .protocol_version()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_default(),
+        cipher_suite: session
+            .negotiated_cipher_suite()
+            .and_then(|s| s.suite().as_str())
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    Ok((channel, Transport::Tls(Box::new(stream)), Some(info)))
+}
+
+/// A SASL DIGEST-MD5 bind (ldap-bind) on the connection, before ldap3 takes it over.
+async fn digest_md5_bind<S>(
+    config: &DirectoryConfig,
+    stream: &mut S,
+    user: &str,
+    password: &Secret,
+) -> Result<(), DirectoryError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut cnonce = [0u8; 16];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut cnonce)
+        .map_err(|_| DirectoryError::Protocol("no randomness for the DIGEST-MD5 client nonce".into()))?;
+    let host = config
+        .host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let bind = std::cell::RefCell::new(ldap_bind::DigestMd5Bind::new(
+        std::time::Instant::now(),
+        ldap_bind::DigestMd5Config {
+            user: user.to_owned(),
+            password: zeroize::Zeroizing::new(password.expose().to_owned()),
+            host,
+            timeout: config.time_limit,
+        },
+        cnonce,
+        1,
+    ));
+    exchange(
+        stream,
+        || bind.borrow_mut().poll_transmit(),
+        |bytes| {
+            let mut b = bind.borrow_mut();
+            b.handle_input(std::time::Instant::now(), bytes);
+            b.result().is_some()
+        },
+    )
+    .await?;
+    match bind.into_inner().result().cloned() {
+        Some(Ok(())) => Ok(()),
+        Some(Err(ldap_bind::Error::BindRefused { code, message })) => Err(DirectoryError::Bind {
+            method: LdapAuthMethod::DigestMd5.as_str(),
+            rc: code,
+            text: message,
+        }),
+        Some(Err(e)) => Err(DirectoryError::Protocol(format!("DIGEST-MD5 bind: {e}"))),
+        None => Err(DirectoryError::Protocol("DIGEST-MD5 bind: no answer".into())),
+    }
+}
+
+/// Hands the connection to ldap3 through a socket pair (ldap3 cannot take a TLS stream it did
+/// not open): a task copies bytes both ways until either side closes.
+async fn ldap3_over(transport: Transport) -> Result<ldap3::Ldap, DirectoryError> {
+    let broken = |e: std::io::Error| DirectoryError::Protocol(format!("setting up the session: {e}"));
+    let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(broken)?;
+    ours.set_nonblocking(true).map_err(broken)?;
+    let mut ours = tokio::net::UnixStream::from_std(ours).map_err(broken)?;
+    tokio::spawn(async move {
+        let copied = match transport {
+            Transport::Plain(mut tcp) => tokio::io::copy_bidirectional(&mut ours, &mut tcp).await,
+            Transport::Tls(mut tls) => tokio::io::copy_bidirectional(&mut ours, &mut tls).await,
+        };
+        if let Err(e) = copied {
+            tracing::debug!("LDAP connection ended: {e}");
+        }
+    });
+    let settings = LdapConnSettings::new().set_std_stream(StdStream::Unix(theirs));
+    let (conn, ldap) = LdapConnAsync::with_settings(settings, "ldapi://phone-agent")
+        .await
+        .map_err(|e| DirectoryError::Protocol(format!("setting up the session: {e}")))?;
+    ldap3::drive!(conn);
+    Ok(ldap)
+}
+
+/// Connects and binds as configured; refuses to send a password in clear text unless allowed.
+async fn connect_and_bind(
+    config: &DirectoryConfig,
+    warnings: &mut Vec<String>,
+) -> Result<(Channel, Option<TlsInfo>, ldap3::Ldap), DirectoryError> {
+    let url = config.url();
+    let (channel, mut transport, info) = open(config, warnings).await?;
+    if channel == Channel::Clear {
+        let warning = format!(
+            "{url} is clear text (ldap:// without StartTLS): the search and its results can be read on the network"
+        );
+        tracing::warn!("{warning}");
+        warnings.push(warning);
+    }
+    let password_in_clear = match &config.auth {
+        Auth::Anonymous => false,
+        Auth::Simple { password, .. } => !password.is_empty(),
+        // The DIGEST-MD5 password itself never travels, but the exchange can be attacked
+        // offline by whoever reads it: the same rule.
+        Auth::DigestMd5 { .. } => true,
+    };
+    if !channel.is_tls() && password_in_clear {
+        if !config.allow_clear_text {
+            return Err(DirectoryError::ClearTextRefused {
+                url,
+                method: config.auth.method(),
+            });
+        }
+        let warning = format!(
+            "binding with {} to {url} over CLEAR TEXT because Agent_LDAP_Allow_Clear_Text is Yes",
+            config.auth.method()
+        );
+        tracing::warn!("{warning}");
+        warnings.push(warning);
+    }
+    if let Auth::DigestMd5 { user, password } = &config.auth {
+        let bound = match &mut transport {
+            Transport::Plain(tcp) => digest_md5_bind(config, tcp, user, password).await,
+            Transport::Tls(tls) => digest_md5_bind(config, tls.as_mut(), user, password).await,
+        };
+        within(config, "the DIGEST-MD5 bind", async { bound }).await?;
+    }
+    let mut ldap = ldap3_over(transport).await?;
+    if let Auth::Simple { dn, password } = &config.auth {
+        let result = ldap
+            .with_timeout(config.time_limit)
+            .simple_bind(dn, password.expose())
+            .await
+            .map_err(|e| op_error("the Simple bind", config, e))?;
+        if result.rc != 0 {
+            return Err(DirectoryError::Bind {
+                method: config.auth.method(),
+                rc: result.rc,
+                text: result.text,
+            });
+        }
+    }
+    Ok((channel, info, ldap))
 }
 
 /// One search: connect, bind, search for `typed` with the configured filters, unbind.
@@ -673,16 +870,7 @@ pub async fn search(config: &DirectoryConfig, typed: &str) -> Result<DirectoryRe
         return Err(DirectoryError::Filter(filter));
     }
     let mut warnings = Vec::new();
-    let (channel, mut ldap) = connect(config, &mut warnings).await?;
-    if channel == Channel::Clear {
-        let warning = format!(
-            "{} is clear text (ldap:// without StartTLS): the search and its results can be read on the network",
-            config.url()
-        );
-        tracing::warn!("{warning}");
-        warnings.push(warning);
-    }
-    bind(config, channel, &mut ldap, &mut warnings).await?;
+    let (channel, tls, mut ldap) = connect_and_bind(config, &mut warnings).await?;
     let attrs = config.attributes();
     let seconds = i32::try_from(config.time_limit.as_secs().max(1)).unwrap_or(i32::MAX);
     let result = ldap
@@ -719,6 +907,7 @@ pub async fn search(config: &DirectoryConfig, typed: &str) -> Result<DirectoryRe
     Ok(DirectoryResult {
         url: config.url(),
         channel,
+        tls,
         auth: config.auth.method(),
         filter,
         entries,

@@ -106,8 +106,13 @@ fn partial_text(p: Partial) -> String {
 }
 
 fn print_text(r: &DirectoryResult) {
+    let tls = r
+        .tls
+        .as_ref()
+        .map(|t| format!(", {} {}", t.version, t.cipher_suite))
+        .unwrap_or_default();
     println!(
-        "{} ({}, bind {}), filter {}",
+        "{} ({}{tls}, bind {}), filter {}",
         r.url,
         r.channel.as_str(),
         r.auth,
@@ -137,7 +142,7 @@ fn to_json(r: &DirectoryResult, warnings: &[String]) -> serde_json::Value {
         "ok": true,
         "url": r.url,
         "channel": r.channel.as_str(),
-        "tls": r.channel.is_tls(),
+        "tls": r.tls.as_ref().map(|t| json!({ "version": t.version, "cipher_suite": t.cipher_suite })),
         "auth": r.auth,
         "filter": r.filter,
         "partial": r.partial.map(partial_text),
