@@ -52,6 +52,15 @@
 //! - `mediasec` is added to an existing `Require` / `Proxy-Require` line, never as a second
 //!   line, on every request that carries a Security-* header (Asterisk #789).
 //! - A 494 asks for a retry with the new list, at most [`Policy::max_494_retries`] times.
+//! - A 421 whose `Require` lists `mediasec` is the server starting the negotiation (RFC 3329
+//!   §2.3.2: a server that requires the agreement answers a request without the option tag
+//!   with 421 and its `Security-Server` list). It is answered like a 494, in both modes: the
+//!   retry mirrors the list in `Security-Verify` with `Require`/`Proxy-Require: mediasec` and
+//!   no `Security-Client` (the server has chosen already); this is what "the phone handles
+//!   the server's negotiation requests" means for `MediaSec_Request` = No.
+//! - With `MediaSec_Over_TLS_Only` on a line that is not TLS, a 421 or 494 demanding mediasec
+//!   is refused ([`Verdict::GiveUp`] and [`Event::Failed`] naming the setting): the setting
+//!   forbids media-plane negotiation there, whoever starts it.
 //! - `MediaSec_Over_TLS_Only`: on a non-TLS line the agreement does nothing at all and says so
 //!   once with [`Event::Disabled`].
 //!
@@ -195,9 +204,11 @@ pub enum Verdict {
     /// Nothing special: handle the response as usual (a 401/407 is answered with credentials
     /// as always; [`Agreement::prepare_request`] adds the headers).
     Continue,
-    /// A 494: resend the request (new CSeq); the retry will carry the new Security-Verify.
+    /// A 494, or a 421 requiring mediasec: resend the request (new CSeq); the retry will carry
+    /// the new Security-Verify.
     Retry,
-    /// A 494 that must not be retried again.
+    /// A 494 or 421 that must not be retried again (no list, too many, or the policy forbids
+    /// mediasec on this transport).
     GiveUp,
 }
 
@@ -319,7 +330,24 @@ impl Agreement {
         let Some(code) = response.status() else {
             return Ok(Verdict::Continue);
         };
-        if !self.enabled || code < 200 {
+        if code < 200 {
+            return Ok(Verdict::Continue);
+        }
+        // RFC 3329 §2.3.2: a server that wants the agreement and was not offered it answers
+        // 421 with `Require: <tag>` and its Security-Server list (494 when the client only
+        // listed the tag in Supported).
+        let demands = code == 494
+            || (code == 421
+                && response
+                    .tokens(HeaderName::Require)
+                    .is_ok_and(|tags| tags.iter().any(|t| t.eq_ignore_ascii_case(OPTION_TAG))));
+        if !self.enabled {
+            if demands {
+                self.events.push_back(Event::Failed {
+                    reason: "the server requires mediasec, which MediaSec_Over_TLS_Only = Yes forbids on a line that is not TLS",
+                });
+                return Ok(Verdict::GiveUp);
+            }
             return Ok(Verdict::Continue);
         }
         let list = response.security_mechanisms(HeaderName::SecurityServer)?;
@@ -329,20 +357,24 @@ impl Agreement {
         }
         self.last = match code {
             401 | 407 => Last::Challenge,
-            494 => Last::SecurityRequired,
+            _ if demands => Last::SecurityRequired,
             _ => Last::Other,
         };
-        if code == 494 {
+        if demands {
             self.retries = self.retries.saturating_add(1);
             if self.server.is_none() {
                 self.events.push_back(Event::Failed {
-                    reason: "494 Security Agreement Required without a Security-Server list",
+                    reason: if code == 494 {
+                        "494 Security Agreement Required without a Security-Server list"
+                    } else {
+                        "421 Extension Required (mediasec) without a Security-Server list"
+                    },
                 });
                 return Ok(Verdict::GiveUp);
             }
             if self.retries > self.policy.max_494_retries {
                 self.events.push_back(Event::Failed {
-                    reason: "494 Security Agreement Required again after the retries allowed",
+                    reason: "the server keeps demanding the agreement (421/494) after the retries allowed",
                 });
                 return Ok(Verdict::GiveUp);
             }

@@ -302,3 +302,96 @@ fn malformed_server_list_keeps_the_old_one() {
         TELEKOM_LIST
     );
 }
+
+/// Issue #11: server-initiated mode (MediaSec_Request = No): the first REGISTER offers
+/// nothing; the server starts the agreement with 421 + `Require: mediasec` + its list
+/// (RFC 3329 §2.3.2); the phone retries mirroring the list, without Security-Client.
+#[test]
+fn server_initiated_421_is_answered_with_verify() {
+    let mut a = Agreement::new(Policy::server_initiated(), Transport::Udp);
+    let r1 = send(&mut a, Method::Register);
+    assert!(r1.headers.iter().next().is_none(), "{r1:?}");
+    let v = handle(
+        &mut a,
+        421,
+        "REGISTER",
+        &[
+            ("Require", "mediasec"),
+            (
+                "Security-Server",
+                "sdes-srtp;mediasec;q=0.5, dtls-srtp;mediasec;q=0.1",
+            ),
+        ],
+    );
+    assert_eq!(v, Verdict::Retry);
+    let r2 = send(&mut a, Method::Register);
+    assert_eq!(
+        all(&r2, "Security-Verify"),
+        ["sdes-srtp;mediasec;q=0.5", "dtls-srtp;mediasec;q=0.1"]
+    );
+    assert!(all(&r2, "Security-Client").is_empty());
+    assert_eq!(all(&r2, "Require"), ["mediasec"]);
+    assert_eq!(all(&r2, "Proxy-Require"), ["mediasec"]);
+    assert_eq!(handle(&mut a, 200, "REGISTER", &[]), Verdict::Continue);
+    assert_eq!(a.media(), Some(MediaSecurity::SdesSrtp));
+}
+
+/// The same 421 in client-initiated mode is answered the same way (bounded like a 494).
+#[test]
+fn client_initiated_421_is_answered_and_bounded() {
+    let mut a = Agreement::new(Policy::client_initiated(), Transport::Tls);
+    send(&mut a, Method::Register);
+    let demand = [("Require", "mediasec"), ("Security-Server", "sdes-srtp;mediasec")];
+    assert_eq!(handle(&mut a, 421, "REGISTER", &demand), Verdict::Retry);
+    let r2 = send(&mut a, Method::Register);
+    assert_eq!(all(&r2, "Security-Verify"), ["sdes-srtp;mediasec"]);
+    assert!(all(&r2, "Security-Client").is_empty());
+    assert_eq!(handle(&mut a, 421, "REGISTER", &demand), Verdict::Retry);
+    assert_eq!(handle(&mut a, 421, "REGISTER", &demand), Verdict::GiveUp);
+}
+
+/// A 421 for another extension, or requiring mediasec without a list, is no negotiation.
+#[test]
+fn other_421s_are_not_negotiations() {
+    let mut a = Agreement::new(Policy::server_initiated(), Transport::Tls);
+    send(&mut a, Method::Register);
+    assert_eq!(
+        handle(&mut a, 421, "REGISTER", &[("Require", "100rel")]),
+        Verdict::Continue
+    );
+    assert_eq!(
+        handle(&mut a, 421, "REGISTER", &[("Require", "mediasec")]),
+        Verdict::GiveUp
+    );
+    assert!(std::iter::from_fn(|| a.poll_event()).any(|e| matches!(e, Event::Failed { .. })));
+}
+
+/// MediaSec_Over_TLS_Only = Yes on UDP: a 421 or 494 demanding mediasec is refused, with the
+/// setting named; nothing is mirrored.
+#[test]
+fn tls_only_refuses_a_server_demand_on_udp() {
+    let policy = Policy {
+        over_tls_only: true,
+        ..Policy::server_initiated()
+    };
+    for code in [421, 494] {
+        let mut a = Agreement::new(policy.clone(), Transport::Udp);
+        send(&mut a, Method::Register);
+        let v = handle(
+            &mut a,
+            code,
+            "REGISTER",
+            &[("Require", "mediasec"), ("Security-Server", "sdes-srtp;mediasec")],
+        );
+        assert_eq!(v, Verdict::GiveUp, "{code}");
+        let events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, Event::Failed { reason } if reason.contains("MediaSec_Over_TLS_Only"))),
+            "{events:?}"
+        );
+        let r = send(&mut a, Method::Register);
+        assert!(all(&r, "Security-Verify").is_empty());
+    }
+}

@@ -1,8 +1,14 @@
-//! `phone-agent sip register`: the I/O around [`ua::Line`](super::ua::Line): sockets, the clock,
-//! TLS, and the report.
+//! `phone-agent sip register`: the I/O around [`sip_ua::Line`]: sockets, the clock, TLS, DNS
+//! (through [`super::locate::AgentResolver`]), and the report.
+//!
+//! Exit codes (see the module `sip`): 0 registered (and, with `--unregister`, unregistered);
+//! 1 the peer refused or failed us: a final error response, no answer, every RFC 3263 target
+//! unreachable or refusing, a TLS handshake that fails (the peer's certificate refused, no
+//! common cipher suite); 2 a local problem: the cfg.xml or the CA file missing or bad, the
+//! SIP port taken, the random source failing.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,7 +19,7 @@ use phone_config::Transport as CfgTransport;
 use sip_message::Message;
 use zeroize::Zeroizing;
 
-use super::ua::{Line, LineConfig, LineEvent, Output, Transport};
+use sip_ua::{Config, Event, Line, Output, SystemRng, Target, Transport};
 
 /// Arguments of `phone-agent sip register`.
 #[derive(clap::Args)]
@@ -24,9 +30,14 @@ pub struct RegisterArgs {
     /// The line (extension) number, 1 to 16.
     #[arg(long, default_value_t = 1)]
     line: usize,
-    /// Exit after the first registration: 0 registered, 1 failed.
+    /// Exit after the first registration: 0 registered, 1 refused or failed by the peer, 2 a
+    /// local error.
     #[arg(long)]
     once: bool,
+    /// Before exiting (after `--once` or `--duration`), remove our binding: REGISTER with
+    /// `expires=0` on our Contact only, other devices' bindings stay.
+    #[arg(long)]
+    unregister: bool,
     /// Run for this many seconds (refreshing and answering INVITEs), then exit.
     #[arg(long)]
     duration: Option<u64>,
@@ -124,7 +135,7 @@ fn read_framed(
                 return Ok(Some((peer, msg)));
             }
             Ok(None) => {}
-            Err(e) => bail!("the peer sent an unframeable message ({e}); closing"),
+            Err(e) => bail!("the peer sent an unframeable message ({e})"),
         }
         let mut chunk = [0u8; 16 * 1024];
         match stream.read(&mut chunk) {
@@ -160,83 +171,38 @@ fn tls_config(
     Ok(tls.config)
 }
 
-/// Connects to the first of `peers` that answers.
-fn connect_any(peers: &[SocketAddr], what: &str) -> Result<TcpStream> {
-    let mut last = None;
-    for peer in peers {
-        match TcpStream::connect_timeout(peer, Duration::from_secs(5)) {
-            Ok(s) => return Ok(s),
-            Err(e) => {
-                last = Some(anyhow::Error::from(e).context(format!("connecting to {peer} over {what}")))
-            }
+/// Opens the flow to `target`: UDP bound to SIP_Port_n_ on the address that reaches it, TCP,
+/// or TLS (handshake included). An error here is the peer's or the path's (exit 1 in the end,
+/// after any other target was tried); the outer error is a local one (exit 2): SIP_Port_n_
+/// cannot be bound.
+fn open(
+    target: Target,
+    sip_port: u16,
+    tls: Option<&(Arc<rustls::ClientConfig>, String)>,
+) -> Result<Result<Conn>> {
+    let peer = target.addr;
+    if target.transport == Transport::Udp {
+        // The local address the proxy sees: ask the kernel by connecting a probe socket.
+        let probe = UdpSocket::bind((if peer.is_ipv4() { "0.0.0.0" } else { "::" }, 0))?;
+        if let Err(e) = probe.connect(peer) {
+            return Ok(Err(anyhow::Error::from(e).context(format!("no route to {peer}"))));
         }
+        let local_ip = probe.local_addr()?.ip();
+        let socket = UdpSocket::bind((local_ip, sip_port))
+            .with_context(|| format!("binding SIP_Port {local_ip}:{sip_port}"))?;
+        return Ok(Ok(Conn::Udp { socket, peer }));
     }
-    Err(last.unwrap_or_else(|| anyhow!("no address to connect to over {what}")))
+    Ok(connect_stream(target, tls))
 }
 
-pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
-    let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
-    let parsed =
-        phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
-    let line = parsed
-        .settings
-        .line(args.line)
-        .ok_or_else(|| anyhow!("line {} does not exist (1 to 16)", args.line))?;
-    let proxy = line
-        .proxy
-        .get()
-        .as_ref()
-        .ok_or_else(|| anyhow!("Proxy_{}_ is not set", args.line))?;
-    let next_hop = line.outbound_proxy.get().as_ref().unwrap_or(proxy);
-    let host = next_hop.host.to_string();
-    let host_plain = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let explicit_port = next_hop.port.map(|p| p.get());
-    let fixed = match line.sip_transport.get() {
-        CfgTransport::Udp => Some(Transport::Udp),
-        CfgTransport::Tcp => Some(Transport::Tcp),
-        CfgTransport::Tls => Some(Transport::Tls),
-        CfgTransport::Auto => None,
-    };
-    let (transport, peers) = match fixed {
-        Some(transport) => {
-            let default_port = if transport == Transport::Tls { 5061 } else { 5060 };
-            let port = explicit_port.unwrap_or(default_port);
-            let peers: Vec<SocketAddr> = match args.dns {
-                Some(dns) if host_plain.parse::<std::net::IpAddr>().is_err() => {
-                    super::locate::resolve(&host_plain, port, dns)?
-                }
-                _ => (host_plain.as_str(), port)
-                    .to_socket_addrs()
-                    .with_context(|| format!("resolving {host}"))?
-                    .collect(),
-            };
-            (transport, peers)
-        }
-        None => {
-            let target = super::locate::locate(&host_plain, explicit_port, args.dns)
-                .with_context(|| format!("SIP_Transport_{}_ AUTO: locating {host} (RFC 3263)", args.line))?;
-            println!(
-                "line {}: AUTO: {} -> {:?}",
-                args.line, target.path, target.transport
-            );
-            (target.transport, target.addrs)
-        }
-    };
-    let peer = *peers.first().ok_or_else(|| anyhow!("{host} has no address"))?;
-    let sip_port = line.sip_port.get().get();
-
-    let mut conn = match transport {
-        Transport::Udp => {
-            // The local address the proxy sees: ask the kernel by connecting a probe socket.
-            let probe = UdpSocket::bind((if peer.is_ipv4() { "0.0.0.0" } else { "::" }, 0))?;
-            probe.connect(peer)?;
-            let local_ip = probe.local_addr()?.ip();
-            let socket = UdpSocket::bind((local_ip, sip_port))
-                .with_context(|| format!("binding SIP_Port_{}_ {local_ip}:{sip_port}", args.line))?;
-            Conn::Udp { socket, peer }
-        }
+/// TCP, or TLS with its handshake, to `target`.
+fn connect_stream(target: Target, tls: Option<&(Arc<rustls::ClientConfig>, String)>) -> Result<Conn> {
+    let peer = target.addr;
+    Ok(match target.transport {
+        Transport::Udp => bail!("UDP has no stream"),
         Transport::Tcp => {
-            let stream = connect_any(&peers, "TCP")?;
+            let stream = TcpStream::connect_timeout(&peer, Duration::from_secs(5))
+                .with_context(|| format!("connecting to {peer} over TCP"))?;
             stream.set_nodelay(true)?;
             Conn::Tcp {
                 stream,
@@ -244,19 +210,14 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
             }
         }
         Transport::Tls => {
-            let config = tls_config(
-                args.ca_file.as_ref(),
-                parsed.settings.tls.tls_cipher_list.get(),
-                line.tls_name_validate.get().0,
-                args.line,
-            )?;
-            let name = rustls_pki_types::ServerName::try_from(host_plain.clone())
+            let (config, host) = tls.ok_or_else(|| anyhow!("no TLS configuration"))?;
+            let name = rustls_pki_types::ServerName::try_from(host.clone())
                 .map_err(|e| anyhow!("{host} as a TLS server name: {e}"))?;
-            let tcp = connect_any(&peers, "TCP for TLS")?;
-            let peer = tcp.peer_addr()?;
+            let tcp = TcpStream::connect_timeout(&peer, Duration::from_secs(5))
+                .with_context(|| format!("connecting to {peer} over TCP for TLS"))?;
             tcp.set_nodelay(true)?;
             tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
-            let mut session = rustls::ClientConnection::new(config, name)?;
+            let mut session = rustls::ClientConnection::new(config.clone(), name)?;
             let mut tcp_ref = &tcp;
             while session.is_handshaking() {
                 session
@@ -269,18 +230,78 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
                 buf: Vec::new(),
             }
         }
+    })
+}
+
+impl Conn {
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        match self {
+            Conn::Udp { socket, .. } => socket.local_addr(),
+            Conn::Tcp { stream, .. } => stream.local_addr(),
+            Conn::Tls { stream, .. } => stream.sock.local_addr(),
+        }
+    }
+}
+
+/// Local problems (exit 2) are errors out of this function; the peer's are reported and
+/// give exit 1.
+pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
+    let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let parsed =
+        phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
+    let n = args.line;
+    let line = parsed
+        .settings
+        .line(n)
+        .ok_or_else(|| anyhow!("line {n} does not exist (1 to 16)"))?;
+    let proxy = line
+        .proxy
+        .get()
+        .as_ref()
+        .ok_or_else(|| anyhow!("Proxy_{n}_ is not set"))?;
+    let next_hop = line.outbound_proxy.get().as_ref().unwrap_or(proxy);
+    let host = next_hop.host.to_string();
+    let host_plain = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+    let fixed = match line.sip_transport.get() {
+        CfgTransport::Udp => Some(Transport::Udp),
+        CfgTransport::Tcp => Some(Transport::Tcp),
+        CfgTransport::Tls => Some(Transport::Tls),
+        CfgTransport::Auto => None,
     };
-    let local = match &conn {
-        Conn::Udp { socket, .. } => socket.local_addr()?,
-        Conn::Tcp { stream, .. } => stream.local_addr()?,
-        Conn::Tls { stream, .. } => stream.sock.local_addr()?,
+    let mut resolver = super::locate::AgentResolver::new(args.dns);
+    let located = sip_ua::locate(&mut resolver, &host_plain, next_hop.port.map(|p| p.get()), fixed);
+    let located = match located {
+        Ok(l) => l,
+        Err(e) => {
+            // DNS that does not lead to the registrar: the network's answer, not ours.
+            println!("line {n}: registration failed: locating {host} (RFC 3263): {e}");
+            return Ok(ExitCode::from(1));
+        }
     };
-    let cfg = LineConfig {
+    if fixed.is_none() {
+        println!(
+            "line {n}: AUTO: {} -> {:?}",
+            located.path,
+            located.targets.first().map(|t| t.transport)
+        );
+    }
+    // Local TLS configuration first: a missing or bad CA file is a local error (exit 2).
+    let tls = if located.targets.iter().any(|t| t.transport == Transport::Tls) {
+        let config = tls_config(
+            args.ca_file.as_ref(),
+            parsed.settings.tls.tls_cipher_list.get(),
+            line.tls_name_validate.get().0,
+            n,
+        )?;
+        Some((config, host_plain.clone()))
+    } else {
+        None
+    };
+    let sip_port = line.sip_port.get().get();
+    let cfg = Config {
         user: line.user_id.get().clone(),
         password: Zeroizing::new(line.password.get().expose().to_owned()),
         domain: proxy.to_string(),
-        transport,
-        local,
         expires: args.expires,
         auth_invite: line.auth_invite.get().0,
         mediasec: sip_mediasec::Policy {
@@ -288,12 +309,14 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
             over_tls_only: line.mediasec_over_tls_only.get().0,
             ..sip_mediasec::Policy::client_initiated()
         },
+        user_agent: concat!("phone-agent/", env!("CARGO_PKG_VERSION")).to_owned(),
     };
-    let n = args.line;
+    let first = located.targets.first().copied();
     println!(
-        "line {n}: registering {}@{} via {peer} over {transport:?} from {local} (mediasec: {}, over TLS only: {}; Auth_INVITE: {})",
+        "line {n}: registering {}@{} via {} (mediasec: {}, over TLS only: {}; Auth_INVITE: {})",
         cfg.user,
         cfg.domain,
+        first.map_or_else(String::new, |t| t.to_string()),
         if cfg.mediasec.request {
             "client-initiated"
         } else {
@@ -302,62 +325,145 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
         if cfg.mediasec.over_tls_only { "yes" } else { "no" },
         if cfg.auth_invite { "yes" } else { "no" },
     );
-    let mut ua = Line::new(cfg);
+    let mut ua = Line::new(cfg, located.targets, Box::new(SystemRng::new())).context("starting the line")?;
+    drive(&mut ua, args, sip_port, tls.as_ref())
+}
+
+/// The loop: the line's outputs carried out, received bytes and time fed back.
+fn drive(
+    ua: &mut Line,
+    args: &RegisterArgs,
+    sip_port: u16,
+    tls: Option<&(Arc<rustls::ClientConfig>, String)>,
+) -> Result<ExitCode> {
+    let n = args.line;
     let started = Instant::now();
     let stop_at = args.duration.map(|d| started + Duration::from_secs(d));
-    ua.register(started);
+    let mut conn: Option<Conn> = None;
     let mut registered_once = false;
+    // Set once the un-REGISTER is sent: the exit code to give when it is answered.
+    let mut leaving: Option<(ExitCode, Instant)> = None;
+    ua.start(started);
     loop {
         while let Some(out) = ua.poll_output() {
             match out {
-                Output::Transmit { to, bytes } => conn.send(to, &bytes)?,
+                Output::Connect(target) => {
+                    conn = None;
+                    match open(target, sip_port, tls)? {
+                        Ok(c) => {
+                            let local = c.local_addr()?;
+                            println!("line {n}: connected to {target} from {local}");
+                            conn = Some(c);
+                            ua.handle_connected(Instant::now(), local)?;
+                        }
+                        Err(e) => {
+                            println!("line {n}: {target}: {e:#}");
+                            ua.handle_transport_error(Instant::now(), &format!("{e:#}"))?;
+                        }
+                    }
+                }
+                Output::Transmit(t) => {
+                    let sent = match conn.as_mut() {
+                        Some(c) => c.send(t.to, &t.bytes),
+                        None => Err(anyhow!("no connection")),
+                    };
+                    if let Err(e) = sent {
+                        conn = None;
+                        println!("line {n}: sending: {e:#}");
+                        ua.handle_transport_error(Instant::now(), &format!("sending: {e:#}"))?;
+                    }
+                }
                 Output::Event(event) => {
                     report(n, &event);
                     match event {
-                        LineEvent::Registered { .. } => {
+                        Event::Registered { .. } => {
                             registered_once = true;
-                            if args.once {
-                                return Ok(ExitCode::SUCCESS);
+                            if args.once && leaving.is_none() {
+                                if !args.unregister {
+                                    return Ok(ExitCode::SUCCESS);
+                                }
+                                ua.unregister(Instant::now())?;
+                                leaving = Some((ExitCode::SUCCESS, Instant::now() + Duration::from_secs(40)));
                             }
                         }
-                        LineEvent::RegistrationFailed { .. } if args.once || stop_at.is_none() => {
+                        Event::Unregistered => {
+                            if let Some((code, _)) = leaving {
+                                return Ok(code);
+                            }
+                        }
+                        Event::RegistrationFailed(_)
+                            if leaving.is_some() || args.once || stop_at.is_none() =>
+                        {
                             return Ok(ExitCode::from(1));
                         }
                         _ => {}
                     }
                 }
+                Output::Timeout(_) => {}
             }
         }
         let now = Instant::now();
-        if stop_at.is_some_and(|t| now >= t) {
-            return Ok(if registered_once {
+        if let Some((_, give_up)) = leaving {
+            if now >= give_up {
+                println!("line {n}: no answer to the un-REGISTER");
+                return Ok(ExitCode::from(1));
+            }
+        } else if stop_at.is_some_and(|t| now >= t) {
+            let code = if registered_once {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
-            });
+            };
+            if !(args.unregister && registered_once) {
+                return Ok(code);
+            }
+            ua.unregister(now)?;
+            leaving = Some((code, now + Duration::from_secs(40)));
+            continue;
         }
-        let mut wake = ua.poll_timeout().unwrap_or(now + Duration::from_secs(1));
-        if let Some(t) = stop_at {
+        let mut wake = ua.next_timeout().unwrap_or(now + Duration::from_secs(1));
+        if let Some(t) = stop_at.filter(|_| leaving.is_none()) {
             wake = wake.min(t);
         }
-        match conn.recv(wake.saturating_duration_since(now))? {
-            Some((from, bytes)) => ua.handle_message(Instant::now(), from, &bytes),
-            None => ua.handle_timeout(Instant::now()),
+        if let Some((_, t)) = leaving {
+            wake = wake.min(t);
+        }
+        let Some(c) = conn.as_mut() else {
+            std::thread::sleep(wake.saturating_duration_since(now).min(Duration::from_secs(1)));
+            ua.handle_timeout(Instant::now())?;
+            continue;
+        };
+        match c.recv(wake.saturating_duration_since(now)) {
+            Ok(Some((from, bytes))) => ua.handle_message(Instant::now(), from, &bytes)?,
+            Ok(None) => ua.handle_timeout(Instant::now())?,
+            Err(e) => {
+                conn = None;
+                println!("line {n}: {e:#}");
+                ua.handle_transport_error(Instant::now(), &format!("{e:#}"))?;
+            }
         }
     }
 }
 
-fn report(n: usize, event: &LineEvent) {
+fn report(n: usize, event: &Event) {
     match event {
-        LineEvent::Registered { expires, media } => {
+        Event::Registered {
+            expires,
+            media,
+            target,
+        } => {
             let media = media
                 .as_ref()
                 .map_or_else(|| "none".to_owned(), |m| format!("{m:?}"));
-            println!("line {n}: registered (expires {expires} s, media security: {media})");
+            println!("line {n}: registered (expires {expires} s, media security: {media}) at {target}");
         }
-        LineEvent::RegistrationFailed { reason } => println!("line {n}: registration failed: {reason}"),
-        LineEvent::Mediasec(e) => println!("line {n}: mediasec: {e:?}"),
-        LineEvent::IncomingInvite { call_id, outcome } => {
+        Event::Unregistered => println!("line {n}: unregistered (our binding removed)"),
+        Event::RegistrationFailed(failure) => println!("line {n}: registration failed: {failure}"),
+        Event::Failover { from, to, reason } => {
+            println!("line {n}: failover from {from} to {to}: {reason}")
+        }
+        Event::Mediasec(e) => println!("line {n}: mediasec: {e:?}"),
+        Event::IncomingInvite { call_id, outcome } => {
             println!("line {n}: incoming INVITE {call_id}: {outcome}")
         }
     }
