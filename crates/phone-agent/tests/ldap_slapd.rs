@@ -401,7 +401,7 @@ fn ldaps_and_starttls_against_slapd_with_tls() {
     );
     assert_eq!(code, 1);
     assert!(
-        err.contains("unknown issuer") || err.contains("UnknownIssuer"),
+        err.contains("does not chain to a CA certificate given with --ca (unknown issuer)"),
         "{err}"
     );
 
@@ -819,4 +819,54 @@ fn digest_md5_bind_against_slapd() {
         "{err}"
     );
     drop(slapd);
+}
+
+/// A server that accepts and then says nothing: every step is bounded by --time-limit.
+#[test]
+fn a_silent_server_is_given_up_on_after_the_time_limit() {
+    let dir = temp_dir("ldap");
+    let pki = Pki::new(&dir);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s); // keep it open, never answer
+        }
+    });
+    for (name, server, extra, what) in [
+        (
+            "silent-ldaps.xml",
+            format!("ldaps://localhost:{port}"),
+            "",
+            "the TLS handshake",
+        ),
+        (
+            "silent-starttls.xml",
+            format!("ldap://localhost:{port}"),
+            "<LDAP_StartTLS_Enable>Yes</LDAP_StartTLS_Enable>",
+            "StartTLS",
+        ),
+    ] {
+        let c = cfg(&dir, name, &server, extra);
+        let out = agent(&[
+            "ldap",
+            "search",
+            "--config",
+            c.to_str().unwrap(),
+            "--ca",
+            pki.ca.to_str().unwrap(),
+            "--time-limit",
+            "1",
+            "And",
+        ]);
+        let err = text(&out.stderr);
+        println!(
+            "MATRIX | silent server | {server} | accepts, never answers | localhost | default | None | exit {}: {}",
+            out.status.code().unwrap_or(-1),
+            err.trim()
+        );
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(&format!("{what} took longer than 1 s")), "{err}");
+    }
 }

@@ -519,6 +519,12 @@ fn tls_failure(config: &DirectoryConfig, e: &rustls::Error) -> DirectoryError {
     let url = config.url();
     let reason = crate::tls::describe(e);
     match e {
+        E::InvalidCertificate(rustls::CertificateError::UnknownIssuer) => DirectoryError::Certificate {
+            url,
+            reason:
+                "certificate refused: it does not chain to a CA certificate given with --ca (unknown issuer)"
+                    .into(),
+        },
         E::InvalidCertificate(_) => DirectoryError::Certificate { url, reason },
         E::AlertReceived(AlertDescription::HandshakeFailure | AlertDescription::InsufficientSecurity)
         | E::PeerIncompatible(PeerIncompatible::NoCipherSuitesInCommon) => DirectoryError::NoCommonCipher {
