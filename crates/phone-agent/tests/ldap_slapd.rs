@@ -847,6 +847,19 @@ fn a_silent_server_is_given_up_on_after_the_time_limit() {
             "<LDAP_StartTLS_Enable>Yes</LDAP_StartTLS_Enable>",
             "StartTLS",
         ),
+        (
+            "silent-digest.xml",
+            format!("ldap://localhost:{port}"),
+            "<LDAP_Auth_Method>DIGEST-MD5</LDAP_Auth_Method><LDAP_User_Name>alice</LDAP_User_Name>\
+             <LDAP_Password>x</LDAP_Password><Agent_LDAP_Allow_Clear_Text>Yes</Agent_LDAP_Allow_Clear_Text>",
+            "the DIGEST-MD5 bind",
+        ),
+        (
+            "silent-search.xml",
+            format!("ldap://localhost:{port}"),
+            "",
+            "the search",
+        ),
     ] {
         let c = cfg(&dir, name, &server, extra);
         let out = agent(&[
@@ -867,6 +880,6 @@ fn a_silent_server_is_given_up_on_after_the_time_limit() {
             err.trim()
         );
         assert_eq!(out.status.code(), Some(1), "{err}");
-        assert!(err.contains(&format!("{what} took longer than 1 s")), "{err}");
+        assert!(err.contains(&format!("{what} took longer than ")), "{err}");
     }
 }

@@ -557,12 +557,9 @@ fn handshake_error(config: &DirectoryConfig, e: &std::io::Error) -> DirectoryErr
     }
 }
 
-fn op_error(what: &'static str, config: &DirectoryConfig, e: LdapError) -> DirectoryError {
+fn op_error(what: &'static str, after: Duration, e: LdapError) -> DirectoryError {
     match e {
-        LdapError::Timeout { .. } => DirectoryError::Timeout {
-            what,
-            after: config.time_limit,
-        },
+        LdapError::Timeout { .. } => DirectoryError::Timeout { what, after },
         LdapError::FilterParsing => DirectoryError::Filter(String::new()),
         other => DirectoryError::Protocol(format!("{what}: {other}")),
     }
@@ -842,11 +839,20 @@ async fn connect_and_bind(
         warnings.push(warning);
     }
     if let Auth::DigestMd5 { user, password } = &config.auth {
-        let bound = match &mut transport {
-            Transport::Plain(tcp) => digest_md5_bind(config, tcp, user, password).await,
-            Transport::Tls(tls) => digest_md5_bind(config, tls.as_mut(), user, password).await,
-        };
-        within(config, "the DIGEST-MD5 bind", async { bound }).await?;
+        let what = "the DIGEST-MD5 bind";
+        match &mut transport {
+            Transport::Plain(tcp) => {
+                within(config, what, digest_md5_bind(config, tcp, user, password)).await?
+            }
+            Transport::Tls(tls) => {
+                within(
+                    config,
+                    what,
+                    digest_md5_bind(config, tls.as_mut(), user, password),
+                )
+                .await?
+            }
+        }
     }
     let mut ldap = ldap3_over(transport).await?;
     if let Auth::Simple { dn, password } = &config.auth {
@@ -854,7 +860,7 @@ async fn connect_and_bind(
             .with_timeout(config.time_limit)
             .simple_bind(dn, password.expose())
             .await
-            .map_err(|e| op_error("the Simple bind", config, e))?;
+            .map_err(|e| op_error("the Simple bind", config.time_limit, e))?;
         if result.rc != 0 {
             return Err(DirectoryError::Bind {
                 method: config.auth.method(),
@@ -879,17 +885,18 @@ pub async fn search(config: &DirectoryConfig, typed: &str) -> Result<DirectoryRe
     let (channel, tls, mut ldap) = connect_and_bind(config, &mut warnings).await?;
     let attrs = config.attributes();
     let seconds = i32::try_from(config.time_limit.as_secs().max(1)).unwrap_or(i32::MAX);
+    // The server's time limit plus a margin for the answer to arrive.
+    let client_limit = config.time_limit + Duration::from_secs(2);
     let result = ldap
         .with_search_options(
             SearchOptions::new()
                 .sizelimit(i32::from(config.size_limit))
                 .timelimit(seconds),
         )
-        // The server's time limit plus a margin for the answer to arrive.
-        .with_timeout(config.time_limit + Duration::from_secs(2))
+        .with_timeout(client_limit)
         .search(&config.search_base, Scope::Subtree, &filter, attrs)
         .await
-        .map_err(|e| match op_error("the search", config, e) {
+        .map_err(|e| match op_error("the search", client_limit, e) {
             DirectoryError::Filter(_) => DirectoryError::Filter(filter.clone()),
             e => e,
         })?;
