@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 mod bench_eap;
+mod bench_firewall;
 mod bench_pac;
 mod bench_sip;
 mod limbo;
@@ -30,6 +31,9 @@ cargo xtask <command>
                    INVITE with SDP, release build, same process; prints messages/s and the ratio
   bench eap        phone-agent dot1x vs wpa_supplicant -D wired against one hostapd on veth in
                    netns (root), TLS 1.2 and 1.3, BENCH_EAP_RUNS (25) runs each; medians, ratio
+  bench firewall   root: the maximal firewall config; phone-agent firewall apply vs nft -f of the
+                   same script (medians, ratio) and, with counters in the kernel, which rule
+                   decides each packet class (rules evaluated) next to Ruleset::evaluate
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -46,6 +50,7 @@ fn main() -> Result<()> {
         ["bench", "pac"] => bench_pac::bench(&root()),
         ["bench", "sip"] => bench_sip::bench(&root()),
         ["bench", "eap"] => bench_eap::bench(&root()),
+        ["bench", "firewall"] => bench_firewall::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),

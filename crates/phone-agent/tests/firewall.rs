@@ -408,6 +408,38 @@ fn flush_neighbours(lab: &Lab) {
     ip(&["-n", &lab.phone, "neigh", "flush", "all"]);
 }
 
+/// The ruleset model for a config body, to predict what the kernel does.
+fn model(body: &str) -> phone_firewall::Ruleset {
+    let xml = format!("<flat-profile>{body}</flat-profile>");
+    let settings = phone_config::parse(xml.as_bytes()).unwrap().settings;
+    phone_firewall::Ruleset::new(&phone_firewall::Inputs::from_settings(&settings, None).unwrap()).unwrap()
+}
+
+/// What the peer should see according to `Ruleset::evaluate`, given which ports have a socket.
+fn predict(model: &phone_firewall::Ruleset, v6: bool, proto: &str, port: u16, multicast: bool) -> Seen {
+    use phone_firewall::{Family, Packet, Payload, Verdict};
+    let family = if v6 { Family::Ipv6 } else { Family::Ipv4 };
+    let payload = match (proto, v6) {
+        ("udp", _) => Payload::Udp(port),
+        ("tcp", _) => Payload::Tcp(port),
+        (_, false) => Payload::Icmp(8),
+        (_, true) => Payload::Icmpv6(128),
+    };
+    let mut packet = Packet::new(family, payload);
+    packet.multicast = multicast;
+    match model.evaluate(&packet).verdict {
+        Verdict::Accept => match proto {
+            "udp" if UDP_LISTEN.contains(&port) => Seen::Delivered,
+            "udp" => Seen::Unreachable,
+            "tcp" if TCP_LISTEN.contains(&port) => Seen::Delivered,
+            "tcp" => Seen::Reset,
+            _ => Seen::Delivered,
+        },
+        Verdict::Reject => Seen::Unreachable,
+        Verdict::Drop => Seen::Dropped,
+    }
+}
+
 /// One row of the packet matrix: a port class, and what each configuration should do to it.
 struct Row {
     proto: &'static str,
@@ -500,6 +532,7 @@ fn packet_matrix_ipv4_and_ipv6() {
             "check {name}: {}",
             String::from_utf8_lossy(&check.stdout)
         );
+        let model = model(body);
         for v6 in [false, true] {
             flush_neighbours(&lab);
             let udp: Vec<(bool, u16)> = rows
@@ -524,6 +557,16 @@ fn packet_matrix_ipv4_and_ipv6() {
                     tcp_seen.next().unwrap()
                 };
                 results[i].push(got);
+                let predicted = predict(&model, v6, row.proto, row.port, false);
+                if got != predicted {
+                    failures.push(format!(
+                        "{name} v6={v6} {} {}: the model (Ruleset::evaluate) predicts {}, the kernel did {}",
+                        row.proto,
+                        row.port,
+                        predicted.as_str(),
+                        got.as_str()
+                    ));
+                }
                 if got != row.expect[c] {
                     failures.push(format!(
                         "{name} {} {} {} ({}): expected {}, got {}",
@@ -542,6 +585,11 @@ fn packet_matrix_ipv4_and_ipv6() {
                 Seen::Delivered
             };
             let got = ping(&lab, v6, false);
+            assert_eq!(
+                got,
+                predict(&model, v6, "icmp", 0, false),
+                "{name} v6={v6} ping: model"
+            );
             results[rows.len()].push(got);
             if got != ping_expect {
                 failures.push(format!(
@@ -554,6 +602,11 @@ fn packet_matrix_ipv4_and_ipv6() {
                 Seen::Delivered
             };
             results[rows.len() + 1].push(mc);
+            assert_eq!(
+                mc,
+                predict(&model, true, "icmp", 0, true),
+                "{name} multicast ping6: model"
+            );
             if mc != Seen::Delivered {
                 failures.push(format!("{name} multicast ping6: got {mc:?}"));
             }
