@@ -13,7 +13,7 @@
 //! let now = Instant::now();
 //! let config = DigestMd5Config {
 //!     user: "alice".into(),
-//!     password: "alicepw".into(),
+//!     password: String::from("alicepw").into(),
 //!     host: "ldap.example.org".into(),
 //!     timeout: Duration::from_secs(10),
 //! };
