@@ -34,7 +34,8 @@ use eap_supplicant::{
 };
 use serde_json::json;
 
-use radius::{Client, ReplyCode};
+use radius::RadiusLink;
+use radius_client::ReplyCode;
 
 /// The TLS versions to offer.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -247,7 +248,7 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
     let started = Instant::now();
     let identity = config.identity().to_owned();
     let mut peer = Peer::new(config);
-    let mut client = Client::new(
+    let mut client = RadiusLink::new(
         server,
         secret.as_bytes(),
         Duration::from_secs(args.timeout.max(1)),
@@ -287,10 +288,10 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
         let Some(response) = response.filter(|_| !concluded) else {
             break;
         };
-        let reply = client.exchange(&identity, &response)?;
+        let mut reply = client.exchange(&identity, &response)?;
         outcome.radius = (reply.code != ReplyCode::Challenge).then_some(reply.code);
-        if reply.mppe.is_some() {
-            mppe = reply.mppe;
+        if reply.msk.is_some() {
+            mppe = reply.msk.take();
         }
         if reply.eap.is_empty() {
             if reply.code == ReplyCode::Challenge {
@@ -331,9 +332,9 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
         }
     }
     if let (Some(auth), Some(keys)) = (&outcome.authenticated, &mppe) {
-        outcome.mppe_match = Some(auth.msk.expose().get(..keys.len()) == Some(keys.as_slice()));
+        outcome.mppe_match = Some(auth.msk.expose().get(..keys.expose().len()) == Some(keys.expose()));
     }
-    outcome.round_trips = client.round_trips;
+    outcome.round_trips = client.round_trips();
     outcome.elapsed = started.elapsed();
     Ok(outcome)
 }
