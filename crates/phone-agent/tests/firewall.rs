@@ -987,3 +987,97 @@ fn cli_show_apply_check_off() {
     assert_eq!(first, lab.nft_list());
     assert_eq!(lab.agent(&["check", "--config", &tr]).status.code(), Some(0));
 }
+
+/// The link-local address of `dev` in `ns`.
+fn link_local(ns: &str, dev: &str) -> Ipv6Addr {
+    let out =
+        run(Command::new("ip").args(["-n", ns, "-6", "-o", "addr", "show", "dev", dev, "scope", "link"]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace()
+        .find_map(|w| w.strip_suffix("/64").and_then(|a| a.parse().ok()))
+        .unwrap_or_else(|| panic!("no link-local address on {dev} in {ns}: {text}"))
+}
+
+fn ifindex(ns: &str, dev: &str) -> u32 {
+    let out = run(Command::new("ip").args(["-n", ns, "-o", "link", "show", dev]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split(':').next().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn ipv6_addressing_and_dhcp_replies_get_through() {
+    let lab = Lab::new("a");
+    let phone_if = lab.phone.clone(); // the phone's veth end has the namespace's name
+    lab.apply(
+        "example",
+        "<Firewall_Config>NO_ICMP_PING,NO_ICMP_UNREACHABLE</Firewall_Config>",
+    );
+    let Listeners { udp, .. } = listen(&lab, &[68, 546], &[]);
+    let peer_if = lab.peer_if.clone();
+    let (peer_ll, phone_ll) = (link_local(&lab.peer, &peer_if), link_local(&lab.phone, &phone_if));
+    let peer_index = ifindex(&lab.peer, &peer_if);
+
+    // SLAAC: a Router Advertisement (RFC 4861 §4.2) with a prefix (A flag) from the peer's
+    // link-local address, hop limit 255; the phone must configure an address from it.
+    let mut ra = vec![134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0];
+    ra.extend([3, 4, 64, 0xc0, 0, 1, 0x51, 0x80, 0, 0, 0x38, 0x40, 0, 0, 0, 0]);
+    ra.extend([0xfd, 0x79, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    lab.in_ns(&lab.peer.clone(), move || {
+        let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::ICMPV6)).unwrap();
+        s.set_multicast_hops_v6(255).unwrap();
+        let all_nodes = SocketAddrV6::new(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1), 0, 0, peer_index);
+        s.send_to(&ra, &all_nodes.into()).unwrap();
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = run(Command::new("ip").args(["-n", &lab.phone, "-6", "addr", "show", "dev", &phone_if]));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("inet6 fd79:") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no SLAAC address from the RA behind the firewall:\n{text}\n{}",
+            lab.nft_list()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // DHCPv6 Advertise/Reply: from the server's link-local port 547 to the client's port 546.
+    let to_phone = SocketAddrV6::new(phone_ll, 546, 0, peer_index);
+    lab.in_ns(&lab.peer.clone(), move || {
+        let s = UdpSocket::bind(SocketAddrV6::new(peer_ll, 547, 0, peer_index)).unwrap();
+        s.send_to(b"dhcpv6-reply", to_phone).unwrap();
+    });
+    // DHCPv4 Offer/Ack broadcast: from port 67 to 255.255.255.255:68.
+    let dev = peer_if.clone();
+    lab.in_ns(&lab.peer.clone(), move || {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        s.set_broadcast(true).unwrap();
+        s.bind_device(Some(dev.as_bytes())).unwrap();
+        s.bind(&SocketAddr::from((PEER4, 67)).into()).unwrap();
+        s.send_to(b"dhcp-offer", &SocketAddr::from((Ipv4Addr::BROADCAST, 68)).into())
+            .unwrap();
+    });
+    let mut got = HashSet::new();
+    let deadline = Instant::now() + WINDOW;
+    let mut buf = [0u8; 64];
+    while got.len() < 2 && Instant::now() < deadline {
+        for sock in udp.values() {
+            while let Ok((n, from)) = sock.recv_from(&mut buf) {
+                got.insert((String::from_utf8_lossy(&buf[..n]).into_owned(), from.port()));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        got.contains(&("dhcpv6-reply".to_owned(), 547)),
+        "{got:?}\n{}",
+        lab.nft_list()
+    );
+    assert!(
+        got.contains(&("dhcp-offer".to_owned(), 67)),
+        "{got:?}\n{}",
+        lab.nft_list()
+    );
+}
