@@ -167,7 +167,8 @@ impl Lab {
     /// `phone-agent firewall apply` in the phone's namespace; panics unless it exits 0.
     fn apply(&self, name: &str, body: &str) {
         let cfg = self.cfg(name, body);
-        let out = self.agent(&["apply", "--config", &cfg]);
+        let port = TR069_PORT.to_string();
+        let out = self.agent(&["apply", "--config", &cfg, "--tr069-port", &port]);
         assert!(
             out.status.success(),
             "apply {name}: {}{}",
@@ -412,7 +413,11 @@ fn flush_neighbours(lab: &Lab) {
 fn model(body: &str) -> phone_firewall::Ruleset {
     let xml = format!("<flat-profile>{body}</flat-profile>");
     let settings = phone_config::parse(xml.as_bytes()).unwrap().settings;
-    phone_firewall::Ruleset::new(&phone_firewall::Inputs::from_settings(&settings, None).unwrap()).unwrap()
+    phone_firewall::Ruleset::new(
+        &phone_firewall::Inputs::from_settings(&settings, phone_firewall::Tr069Port::new(TR069_PORT))
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 /// What the peer should see according to `Ruleset::evaluate`, given which ports have a socket.
@@ -446,10 +451,10 @@ struct Row {
     port: u16,
     class: &'static str,
     /// Expected outcome for each entry of `CONFIGS`, in order.
-    expect: [Seen; 4],
+    expect: [Seen; 5],
 }
 
-const CONFIGS: [(&str, &str); 4] = [
+const CONFIGS: [(&str, &str); 5] = [
     ("defaults", ""),
     (
         "example",
@@ -464,12 +469,19 @@ const CONFIGS: [(&str, &str); 4] = [
         "disabled",
         "<Firewall>Disabled</Firewall><Firewall_Config>NO_ICMP_PING</Firewall_Config>",
     ),
+    (
+        "tr069",
+        "<Enable_TR-069>Yes</Enable_TR-069><Web_Server_Port>8080</Web_Server_Port>\
+         <Peer_Firmware_Sharing>No</Peer_Firmware_Sharing><SIP_Transport_1_>TLS</SIP_Transport_1_>",
+    ),
 ];
+/// The TR-069 connection-request port the tests apply (`--tr069-port`).
+const TR069_PORT: u16 = 8123;
 
 const UDP_LISTEN: [u16; 14] = [
     68, 546, 5060, 5061, 16384, 16483, 16484, 4051, 53240, 53245, 8000, 8010, 8011, 7999,
 ];
-const TCP_LISTEN: [u16; 6] = [80, 4051, 6970, 12000, 12001, 22];
+const TCP_LISTEN: [u16; 8] = [80, 8080, TR069_PORT, 4051, 6970, 12000, 12001, 22];
 
 fn rows() -> Vec<Row> {
     use Seen::{Delivered as D, Dropped as X, Reset as R, Unreachable as U};
@@ -480,30 +492,47 @@ fn rows() -> Vec<Row> {
         expect,
     };
     vec![
-        r("udp", 68, "DHCP client (always)", [D, D, D, D]),
-        r("udp", 546, "DHCPv6 client (always)", [D, D, D, D]),
-        r("udp", 5060, "SIP_Port_1_ (line 1, UDP)", [D, D, D, D]),
-        r("udp", 5061, "SIP_Port_2_ (line 2 off in 'silent')", [D, D, X, D]),
-        r("udp", 16384, "RTP_Port_Min", [D, D, D, D]),
-        r("udp", 16483, "RTP_Port_Max+1", [D, D, D, D]),
-        r("udp", 16400, "RTP range, no socket", [U, U, U, U]),
-        r("udp", 16484, "just above RTP", [U, U, X, D]),
-        r("udp", 4051, "peer firmware sharing", [D, D, D, D]),
-        r("udp", 53240, "TFTP client first", [D, D, X, D]),
-        r("udp", 53245, "TFTP client last", [D, D, X, D]),
-        r("udp", 53246, "just above TFTP, no socket", [U, U, X, U]),
-        r("udp", 8000, "UDP:8000:8010 first", [U, D, X, D]),
-        r("udp", 8010, "UDP:8000:8010 last", [U, D, X, D]),
-        r("udp", 8011, "just above UDP:8000:8010", [U, U, X, D]),
-        r("udp", 7999, "TR-069 STUN (TR-069 off)", [U, U, X, D]),
-        r("udp", 9, "closed, no socket", [U, U, X, U]),
-        r("tcp", 80, "web server (Web_Server_Port)", [D, D, X, D]),
-        r("tcp", 4051, "peer firmware sharing", [D, D, D, D]),
-        r("tcp", 6970, "peer firmware sharing", [D, D, D, D]),
-        r("tcp", 12000, "TCP:12000", [X, D, X, D]),
-        r("tcp", 12001, "just above TCP:12000", [X, X, X, D]),
-        r("tcp", 22, "closed, socket listening", [X, X, X, D]),
-        r("tcp", 23, "closed, no socket", [X, X, X, R]),
+        r("udp", 68, "DHCP client (always)", [D, D, D, D, D]),
+        r("udp", 546, "DHCPv6 client (always)", [D, D, D, D, D]),
+        r(
+            "udp",
+            5060,
+            "SIP_Port_1_ (line 1; TLS in 'tr069')",
+            [D, D, D, D, U],
+        ),
+        r(
+            "udp",
+            5061,
+            "SIP_Port_2_ (line 2 off in 'silent')",
+            [D, D, X, D, D],
+        ),
+        r("udp", 16384, "RTP_Port_Min", [D, D, D, D, D]),
+        r("udp", 16483, "RTP_Port_Max+1", [D, D, D, D, D]),
+        r("udp", 16400, "RTP range, no socket", [U, U, U, U, U]),
+        r("udp", 16484, "just above RTP", [U, U, X, D, U]),
+        r(
+            "udp",
+            4051,
+            "peer firmware sharing (off in 'tr069')",
+            [D, D, D, D, U],
+        ),
+        r("udp", 53240, "TFTP client first", [D, D, X, D, D]),
+        r("udp", 53245, "TFTP client last", [D, D, X, D, D]),
+        r("udp", 53246, "just above TFTP, no socket", [U, U, X, U, U]),
+        r("udp", 8000, "UDP:8000:8010 first", [U, D, X, D, U]),
+        r("udp", 8010, "UDP:8000:8010 last", [U, D, X, D, U]),
+        r("udp", 8011, "just above UDP:8000:8010", [U, U, X, D, U]),
+        r("udp", 7999, "TR-069 STUN (TR-069 on in 'tr069')", [U, U, X, D, D]),
+        r("udp", 9, "closed, no socket", [U, U, X, U, U]),
+        r("tcp", 80, "web server, default Web_Server_Port", [D, D, X, D, X]),
+        r("tcp", 8080, "Web_Server_Port 8080 in 'tr069'", [X, X, X, D, D]),
+        r("tcp", TR069_PORT, "TR-069 connection request", [X, X, X, D, D]),
+        r("tcp", 4051, "peer firmware sharing", [D, D, D, D, X]),
+        r("tcp", 6970, "peer firmware sharing", [D, D, D, D, X]),
+        r("tcp", 12000, "TCP:12000", [X, D, X, D, X]),
+        r("tcp", 12001, "just above TCP:12000", [X, X, X, D, X]),
+        r("tcp", 22, "closed, socket listening", [X, X, X, D, X]),
+        r("tcp", 23, "closed, no socket", [X, X, X, R, X]),
     ]
 }
 
