@@ -59,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
         rest = tail.get(1 + len..).unwrap_or_default();
         match kind % 4 {
             0 => {
-                now += Duration::from_millis(u64::from(len) * 250);
+                now += Duration::from_millis(len as u64 * 250);
                 let _ = line.handle_timeout(now);
             }
             1 => {

@@ -85,9 +85,39 @@ pub(crate) fn complete<'a, O>(
     }
 }
 
+/// A 128-entry ASCII class table: `true` for every byte of `set` plus alphanumerics. Only
+/// ASCII literals are passed, so every index is below 128.
+#[allow(clippy::indexing_slicing)]
+const fn class(set: &[u8]) -> [bool; 128] {
+    let mut t = [false; 128];
+    let mut c = 0;
+    while c < 128 {
+        t[c] = (c as u8).is_ascii_alphanumeric();
+        c += 1;
+    }
+    let mut k = 0;
+    while k < set.len() {
+        t[set[k] as usize] = true;
+        k += 1;
+    }
+    t
+}
+
+/// `token` characters (RFC 3261 §25.1): alphanumerics and `-.!%*_+`'~`.
+pub(crate) const TOKEN: [bool; 128] = class(b"-.!%*_+`'~");
+/// `unreserved` = alphanum / mark.
+const UNRESERVED: [bool; 128] = class(b"-_.!~*'()");
+
 /// `token` characters (RFC 3261 §25.1).
+#[inline]
 pub(crate) fn is_token_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-.!%*_+`'~".contains(c)
+    TOKEN.get(c as usize).copied().unwrap_or(false)
+}
+
+/// [`is_token_char`] for a byte.
+#[inline]
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    TOKEN.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 pub(crate) fn is_wsp(c: char) -> bool {
@@ -95,8 +125,9 @@ pub(crate) fn is_wsp(c: char) -> bool {
 }
 
 /// `unreserved` = alphanum / mark.
+#[inline]
 pub(crate) fn is_unreserved(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "-_.!~*'()".contains(c)
+    UNRESERVED.get(c as usize).copied().unwrap_or(false)
 }
 
 /// Skips `SWS` (optional linear white space, folds included); never fails.
@@ -136,7 +167,7 @@ pub(crate) fn sep(c: char, expected: &'static str) -> impl FnMut(&str) -> PResul
 }
 
 pub(crate) fn token(i: &str) -> PResult<'_, &str> {
-    let end = i.find(|c| !is_token_char(c)).unwrap_or(i.len());
+    let end = i.bytes().position(|b| !is_token_byte(b)).unwrap_or(i.len());
     if end == 0 {
         return fail(i, "a token");
     }
@@ -150,7 +181,9 @@ pub(crate) fn take_while_min<'a>(
     expected: &'static str,
     f: impl Fn(char) -> bool,
 ) -> PResult<'a, &'a str> {
-    let end = i.find(|c| !f(c)).unwrap_or(i.len());
+    // Every predicate here accepts ASCII only, so bytes do (a multi-byte character starts
+    // with a byte >= 0x80, which no predicate accepts, exactly as its `char` would not be).
+    let end = i.bytes().position(|b| !f(char::from(b))).unwrap_or(i.len());
     if end < min {
         return fail(i.get(end..).unwrap_or_default(), expected);
     }

@@ -29,15 +29,6 @@ macro_rules! header_names {
                 }
             }
 
-            /// The name a header line carries, long or compact form, any case.
-            pub fn from_wire(name: &str) -> HeaderName {
-                $(
-                    if name.eq_ignore_ascii_case($name) $(|| name.eq_ignore_ascii_case($compact))? {
-                        return HeaderName::$variant;
-                    }
-                )+
-                HeaderName::Other
-            }
         }
     };
 }
@@ -105,6 +96,113 @@ header_names! {
     Event = "Event", "o";
     /// `Refer-To` / `r`.
     ReferTo = "Refer-To", "r";
+}
+
+impl HeaderName {
+    /// The name a header line carries, long or compact form, any case.
+    pub fn from_wire(name: &str) -> HeaderName {
+        // By length first: then at most a few case-insensitive comparisons.
+        match name.len() {
+            1 => match name.as_bytes().first().map_or(0, u8::to_ascii_lowercase) {
+                b'v' => HeaderName::Via,
+                b'f' => HeaderName::From,
+                b't' => HeaderName::To,
+                b'i' => HeaderName::CallId,
+                b'm' => HeaderName::Contact,
+                b'k' => HeaderName::Supported,
+                b'l' => HeaderName::ContentLength,
+                b'c' => HeaderName::ContentType,
+                b'e' => HeaderName::ContentEncoding,
+                b's' => HeaderName::Subject,
+                b'o' => HeaderName::Event,
+                b'r' => HeaderName::ReferTo,
+                _ => HeaderName::Other,
+            },
+            2 => match () {
+                _ if name.eq_ignore_ascii_case("To") => HeaderName::To,
+                _ => HeaderName::Other,
+            },
+            3 => match () {
+                _ if name.eq_ignore_ascii_case("Via") => HeaderName::Via,
+                _ => HeaderName::Other,
+            },
+            4 => match () {
+                _ if name.eq_ignore_ascii_case("From") => HeaderName::From,
+                _ if name.eq_ignore_ascii_case("CSeq") => HeaderName::CSeq,
+                _ if name.eq_ignore_ascii_case("Date") => HeaderName::Date,
+                _ => HeaderName::Other,
+            },
+            5 => match () {
+                _ if name.eq_ignore_ascii_case("Route") => HeaderName::Route,
+                _ if name.eq_ignore_ascii_case("Allow") => HeaderName::Allow,
+                _ if name.eq_ignore_ascii_case("Event") => HeaderName::Event,
+                _ => HeaderName::Other,
+            },
+            6 => match () {
+                _ if name.eq_ignore_ascii_case("Accept") => HeaderName::Accept,
+                _ => HeaderName::Other,
+            },
+            7 => match () {
+                _ if name.eq_ignore_ascii_case("Call-ID") => HeaderName::CallId,
+                _ if name.eq_ignore_ascii_case("Contact") => HeaderName::Contact,
+                _ if name.eq_ignore_ascii_case("Expires") => HeaderName::Expires,
+                _ if name.eq_ignore_ascii_case("Require") => HeaderName::Require,
+                _ if name.eq_ignore_ascii_case("Subject") => HeaderName::Subject,
+                _ => HeaderName::Other,
+            },
+            8 => match () {
+                _ if name.eq_ignore_ascii_case("Refer-To") => HeaderName::ReferTo,
+                _ => HeaderName::Other,
+            },
+            9 => match () {
+                _ if name.eq_ignore_ascii_case("Supported") => HeaderName::Supported,
+                _ => HeaderName::Other,
+            },
+            10 => match () {
+                _ if name.eq_ignore_ascii_case("User-Agent") => HeaderName::UserAgent,
+                _ => HeaderName::Other,
+            },
+            11 => match () {
+                _ if name.eq_ignore_ascii_case("Unsupported") => HeaderName::Unsupported,
+                _ => HeaderName::Other,
+            },
+            12 => match () {
+                _ if name.eq_ignore_ascii_case("Max-Forwards") => HeaderName::MaxForwards,
+                _ if name.eq_ignore_ascii_case("Content-Type") => HeaderName::ContentType,
+                _ if name.eq_ignore_ascii_case("Record-Route") => HeaderName::RecordRoute,
+                _ => HeaderName::Other,
+            },
+            13 => match () {
+                _ if name.eq_ignore_ascii_case("Proxy-Require") => HeaderName::ProxyRequire,
+                _ if name.eq_ignore_ascii_case("Authorization") => HeaderName::Authorization,
+                _ => HeaderName::Other,
+            },
+            14 => match () {
+                _ if name.eq_ignore_ascii_case("Content-Length") => HeaderName::ContentLength,
+                _ => HeaderName::Other,
+            },
+            15 => match () {
+                _ if name.eq_ignore_ascii_case("Security-Client") => HeaderName::SecurityClient,
+                _ if name.eq_ignore_ascii_case("Security-Server") => HeaderName::SecurityServer,
+                _ if name.eq_ignore_ascii_case("Security-Verify") => HeaderName::SecurityVerify,
+                _ => HeaderName::Other,
+            },
+            16 => match () {
+                _ if name.eq_ignore_ascii_case("WWW-Authenticate") => HeaderName::WwwAuthenticate,
+                _ if name.eq_ignore_ascii_case("Content-Encoding") => HeaderName::ContentEncoding,
+                _ => HeaderName::Other,
+            },
+            18 => match () {
+                _ if name.eq_ignore_ascii_case("Proxy-Authenticate") => HeaderName::ProxyAuthenticate,
+                _ => HeaderName::Other,
+            },
+            19 => match () {
+                _ if name.eq_ignore_ascii_case("Proxy-Authorization") => HeaderName::ProxyAuthorization,
+                _ => HeaderName::Other,
+            },
+            _ => HeaderName::Other,
+        }
+    }
 }
 
 impl std::fmt::Display for HeaderName {

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::error::{Error, ErrorKind};
-use crate::grammar::{is_token_char, is_wsp, unfold};
+use crate::grammar::{is_token_byte, is_token_char, is_wsp, unfold};
 use crate::header::{
     CSeq, HeaderName, MediaType, NameAddr, Via, parse_call_id, parse_cseq, parse_date, parse_media_type,
     parse_name_addr, parse_name_addr_list, parse_number, parse_tokens, parse_via,
@@ -343,11 +343,15 @@ impl<'a> Message<'a> {
 
     /// All Via entries, top first, across header lines and comma lists.
     pub fn via(&self) -> Result<Vec<Via<'a>>, Error> {
-        let mut out = Vec::new();
+        let mut out: Option<Vec<Via<'a>>> = None;
         for h in self.headers_of(HeaderName::Via) {
-            out.extend(parse_via(h.value).map_err(|e| header_error(h, HeaderName::Via, e))?);
+            let entries = parse_via(h.value).map_err(|e| header_error(h, HeaderName::Via, e))?;
+            match &mut out {
+                None => out = Some(entries),
+                Some(v) => v.extend(entries),
+            }
         }
-        Ok(out)
+        Ok(out.unwrap_or_default())
     }
 
     fn name_addr(&self, kind: HeaderName) -> Result<NameAddr<'a>, Error> {
@@ -603,15 +607,13 @@ fn uri_offset(m: &Message<'_>) -> usize {
 
 /// The header section's end: its length and the length of the blank-line separator.
 fn find_head_end(bytes: &[u8], limit: usize) -> Option<(usize, usize)> {
-    let mut i = 0;
-    let window = bytes.len().min(limit.saturating_add(4));
-    while i < window {
-        let nl = bytes.get(i..window)?.iter().position(|&b| b == b'\n')? + i;
-        // `\n\r\n` or `\n\n` ends the head.
-        match (bytes.get(nl + 1), bytes.get(nl + 2)) {
+    let window = bytes.get(..bytes.len().min(limit.saturating_add(4)))?;
+    // `\n\r\n` or `\n\n` ends the head.
+    for nl in memchr::memchr_iter(b'\n', window) {
+        match (window.get(nl + 1), window.get(nl + 2)) {
             (Some(b'\n'), _) => return Some((nl + 1, 1)),
             (Some(b'\r'), Some(b'\n')) => return Some((nl + 1, 2)),
-            _ => i = nl + 1,
+            _ => {}
         }
     }
     None
@@ -624,11 +626,34 @@ fn parse_head<'a>(
     base: usize,
     limits: &Limits,
 ) -> Result<(StartLine<'a>, Vec<Header<'a>>), Error> {
-    let mut lines = Vec::new();
-    let mut pos = 0;
-    for raw in head.split_inclusive('\n') {
-        let line = raw.strip_suffix('\n').unwrap_or(raw);
-        let line = line.strip_suffix('\r').unwrap_or(line);
+    let bytes = head.as_bytes();
+    // Lengths and control characters come first (a later line's bad byte is reported before an
+    // earlier line's grammar). Most heads have no control character but CR and LF, no CR
+    // outside a CRLF, and fit in one line's limit: two branch-free counts say so, and the
+    // line-by-line check only runs when they do not, or when the grammar below fails.
+    let is_ctl = |b: u8| (b < 0x20 && b != b'\t' && b != b'\r' && b != b'\n') || b == 0x7f;
+    let any_ctl = bytes.iter().fold(false, |acc, &b| acc | is_ctl(b));
+    let crs = bytes.iter().filter(|&&b| b == b'\r').count();
+    if any_ctl || head.len() > limits.max_line {
+        check_lines(head, base, limits)?;
+    }
+    match split_head(head, base, limits) {
+        Ok((start, headers, crlfs)) => {
+            if crlfs != crs {
+                check_lines(head, base, limits)?;
+            }
+            Ok((start, headers))
+        }
+        Err(e) => {
+            check_lines(head, base, limits)?;
+            Err(e)
+        }
+    }
+}
+
+/// Every line no longer than the limit and without a control character outside a quoted pair.
+fn check_lines(head: &str, base: usize, limits: &Limits) -> Result<(), Error> {
+    for (pos, line) in Lines::new(head) {
         if line.len() > limits.max_line {
             return Err(Error::new(
                 ErrorKind::LineTooLong {
@@ -640,16 +665,26 @@ fn parse_head<'a>(
         if let Some((k, byte)) = bare_control(line) {
             return Err(Error::new(ErrorKind::ControlCharacter { byte }, base + pos + k));
         }
-        lines.push((pos, line));
-        pos += raw.len();
     }
-    let mut iter = lines.into_iter();
-    let Some((_, first)) = iter.next() else {
+    Ok(())
+}
+
+/// The start line and the headers; also how many lines ended in CRLF.
+#[allow(clippy::type_complexity)]
+fn split_head<'a>(
+    head: &'a str,
+    base: usize,
+    limits: &Limits,
+) -> Result<(StartLine<'a>, Vec<Header<'a>>, usize), Error> {
+    // Pass 2: the start line, then `name: value` lines and their folds.
+    let mut lines = Lines::new(head);
+    let Some((_, first)) = lines.next() else {
         return Err(Error::new(ErrorKind::Empty, base));
     };
     let start = start_line(first, base)?;
-    let mut headers: Vec<Header<'a>> = Vec::new();
-    for (pos, line) in iter {
+    let mut headers: Vec<Header<'a>> = Vec::with_capacity(16);
+    let mut folded = false;
+    for (pos, line) in lines.by_ref() {
         if line.starts_with(is_wsp) {
             // A fold: the previous header's value runs on to the end of this line.
             let Some(prev) = headers.last_mut() else {
@@ -660,6 +695,7 @@ fn parse_head<'a>(
                     base + pos,
                 ));
             };
+            folded = true;
             if !line.trim().is_empty() {
                 let value_start = prev.value_offset - base;
                 let end = pos + line.trim_end_matches(is_wsp).len();
@@ -675,7 +711,8 @@ fn parse_head<'a>(
                 base + pos,
             ));
         }
-        let name_len = line.find(|c| !is_token_char(c)).unwrap_or(line.len());
+        let lb = line.as_bytes();
+        let name_len = lb.iter().position(|&b| !is_token_byte(b)).unwrap_or(lb.len());
         if name_len == 0 {
             return Err(Error::new(
                 ErrorKind::HeaderLine {
@@ -685,15 +722,22 @@ fn parse_head<'a>(
             ));
         }
         let name = line.get(..name_len).unwrap_or_default();
-        let after_name = line.get(name_len..).unwrap_or_default();
-        let trimmed = after_name.trim_start_matches(is_wsp);
-        let Some(after_colon) = trimmed.strip_prefix(':') else {
-            return Err(Error::new(
-                ErrorKind::HeaderLine {
-                    expected: "`:` after the header name",
-                },
-                base + pos + line.len() - trimmed.len(),
-            ));
+        // `name: value` without white space before the colon is the common case.
+        let after_colon = match lb.get(name_len) {
+            Some(b':') => line.get(name_len + 1..).unwrap_or_default(),
+            _ => {
+                let after_name = line.get(name_len..).unwrap_or_default();
+                let trimmed = after_name.trim_start_matches(is_wsp);
+                let Some(after_colon) = trimmed.strip_prefix(':') else {
+                    return Err(Error::new(
+                        ErrorKind::HeaderLine {
+                            expected: "`:` after the header name",
+                        },
+                        base + pos + line.len() - trimmed.len(),
+                    ));
+                };
+                after_colon
+            }
         };
         let value = after_colon.trim_start_matches(is_wsp);
         let value_pos = pos + line.len() - value.len();
@@ -707,12 +751,57 @@ fn parse_head<'a>(
         });
     }
     // A value that begins on a continuation line (`To :CRLF sip:...`) starts after the fold.
-    for h in &mut headers {
-        let lead = crate::grammar::sws(h.value);
-        h.value_offset += h.value.len() - lead.len();
-        h.value = lead;
+    if folded {
+        for h in &mut headers {
+            let lead = crate::grammar::sws(h.value);
+            h.value_offset += h.value.len() - lead.len();
+            h.value = lead;
+        }
     }
-    Ok((start, headers))
+    Ok((start, headers, lines.crlfs))
+}
+
+/// The lines of a head (each ending in LF, an optional CR before it removed), with their
+/// offsets, found with `memchr`.
+struct Lines<'a> {
+    head: &'a str,
+    pos: usize,
+    /// Lines so far that ended in CRLF.
+    crlfs: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(head: &'a str) -> Lines<'a> {
+        Lines {
+            head,
+            pos: 0,
+            crlfs: 0,
+        }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = (usize, &'a str);
+
+    fn next(&mut self) -> Option<(usize, &'a str)> {
+        let rest = self.head.get(self.pos..)?;
+        if rest.is_empty() {
+            return None;
+        }
+        let start = self.pos;
+        let (line, advance) = match memchr::memchr(b'\n', rest.as_bytes()) {
+            Some(nl) => (rest.get(..nl).unwrap_or_default(), nl + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += advance;
+        match line.strip_suffix('\r') {
+            Some(l) => {
+                self.crlfs += 1;
+                Some((start, l))
+            }
+            None => Some((start, line)),
+        }
+    }
 }
 
 /// The first control character (other than HTAB) of a line that is not a `quoted-pair`
