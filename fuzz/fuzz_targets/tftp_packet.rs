@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use tftp_proto::{Limits, Packet, ReadTransfer};
+use tftp_proto::{Event, Limits, Output, Packet, ReadTransfer};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(packet) = Packet::parse(data) {
@@ -25,19 +25,41 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut t = ReadTransfer::new(server, "proxy.pac", limits, t0);
     let mut now = t0;
+    let mut finished = None;
+    // After each input: a deadline is never in the past, none follows the end, and the end
+    // is reported once.
+    let mut drain = |t: &mut ReadTransfer, now: Instant| {
+        while let Some(out) = t.poll_output() {
+            match out {
+                Output::Timeout(at) => assert!(at > now && t.result().is_none()),
+                Output::Event(Event::Finished(r)) => {
+                    assert!(finished.is_none(), "Finished twice");
+                    finished = Some(r);
+                }
+                Output::Transmit(_) => {}
+            }
+        }
+    };
+    drain(&mut t, now);
     for chunk in data.split(|&b| b == 0xff) {
-        let Some((&port, datagram)) = chunk.split_first() else {
-            now += Duration::from_secs(1);
-            t.handle_timeout(now);
-            continue;
-        };
-        let from = SocketAddr::from(([127, 0, 0, 1], 5000 + u16::from(port % 4)));
-        t.handle_datagram(from, datagram, now);
-        while t.poll_transmit().is_some() {}
+        match chunk.split_first() {
+            None => {
+                now += Duration::from_secs(1);
+                t.handle_timeout(now);
+            }
+            Some((&port, datagram)) => {
+                let from = SocketAddr::from(([127, 0, 0, 1], 5000 + u16::from(port % 4)));
+                t.handle_datagram(now, from, datagram);
+            }
+        }
+        drain(&mut t, now);
     }
     for _ in 0..5 {
         now += Duration::from_secs(1);
         t.handle_timeout(now);
+        drain(&mut t, now);
     }
+    // Ended within the retransmission bound, and the event says what result() says.
     assert!(t.result().is_some());
+    assert_eq!(t.into_result(), finished);
 });

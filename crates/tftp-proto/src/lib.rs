@@ -1,31 +1,39 @@
 //! A sans-IO TFTP (RFC 1350) client that reads one file: the packet codec and a transfer
 //! state machine. It never touches a socket or a clock: the caller feeds received datagrams
-//! and the current time, and sends what [`ReadTransfer::poll_transmit`] hands out.
+//! and the current time first (`handle_datagram(now, from, bytes)`, `handle_timeout(now)`), and
+//! does what [`ReadTransfer::poll_output`] hands out: datagrams to send, the end of the transfer,
+//! the next deadline.
 //!
 //! ```
 //! use std::net::SocketAddr;
 //! use std::time::{Duration, Instant};
-//! use tftp_proto::{Limits, Packet, ReadTransfer};
+//! use tftp_proto::{Event, Limits, Output, Packet, ReadTransfer, Transmit};
 //!
 //! let server: SocketAddr = "192.0.2.1:69".parse()?;
 //! let now = Instant::now();
 //! let mut t = ReadTransfer::new(server, "proxy.pac", Limits::default(), now);
-//! let rrq = t.poll_transmit().ok_or("nothing to send")?;
-//! assert_eq!((rrq.to, rrq.payload.as_slice()), (server, &b"\0\x01proxy.pac\0octet\0"[..]));
+//! let rrq = b"\0\x01proxy.pac\0octet\0".to_vec();
+//! assert_eq!(t.poll_output(), Some(Output::Transmit(Transmit { to: server, payload: rrq })));
+//! // Wake up in a second to send the request again if nothing came.
+//! assert_eq!(t.poll_output(), Some(Output::Timeout(now + Duration::from_secs(1))));
+//! assert_eq!(t.poll_output(), None);
 //!
 //! // The server answers from its own port (its transfer ID) with the last, short block.
 //! let tid: SocketAddr = "192.0.2.1:40000".parse()?;
-//! let data = Packet::Data { block: 1, data: b"function FindProxyForURL(){}".to_vec() };
-//! t.handle_datagram(tid, &data.encode(), now);
-//! let ack = t.poll_transmit().ok_or("no ACK")?;
+//! let pac = b"function FindProxyForURL(){}".to_vec();
+//! let data = Packet::Data { block: 1, data: pac.clone() };
+//! t.handle_datagram(now, tid, &data.encode());
+//! let Some(Output::Transmit(ack)) = t.poll_output() else { return Err("no ACK".into()) };
 //! assert_eq!((ack.to, Packet::parse(&ack.payload)), (tid, Ok(Packet::Ack { block: 1 })));
-//! assert_eq!(t.result(), Some(Ok(&b"function FindProxyForURL(){}"[..])));
+//! assert_eq!(t.poll_output(), Some(Output::Event(Event::Finished(Ok(pac)))));
+//! assert_eq!(t.poll_output(), None);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Not supported: writing, `netascii` mode, RFC 2347 options (`blksize`, `tsize`).
 #![forbid(unsafe_code)]
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -354,7 +362,32 @@ pub struct Transmit {
     pub payload: Vec<u8>,
 }
 
+/// What happened to the transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The transfer ended: the whole file, or why it failed. Comes once, after the last
+    /// datagram of the transfer (the final ACK or our ERROR).
+    Finished(Result<Vec<u8>, TransferError>),
+}
+
+/// What the host does next, from [`ReadTransfer::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send this datagram.
+    Transmit(Transmit),
+    /// Report this.
+    Event(Event),
+    /// Call [`ReadTransfer::handle_timeout`] at this instant (reported when it changes; none
+    /// is due once the transfer has finished).
+    Timeout(Instant),
+}
+
 /// Downloading one file (RFC 1350 §4, read request in `octet` mode).
+///
+/// Driving shape (the workspace convention): inputs
+/// [`handle_datagram`](ReadTransfer::handle_datagram) and
+/// [`handle_timeout`](ReadTransfer::handle_timeout), each taking `now` first; outputs from
+/// [`poll_output`](ReadTransfer::poll_output) until `None`.
 #[derive(Debug)]
 pub struct ReadTransfer {
     server: SocketAddr,
@@ -368,13 +401,16 @@ pub struct ReadTransfer {
     last: Transmit,
     retransmits: u32,
     deadline: Instant,
-    queue: Vec<Transmit>,
+    queue: VecDeque<Transmit>,
     outcome: Option<Result<(), TransferError>>,
+    /// Whether [`Event::Finished`] has been handed out.
+    finished_reported: bool,
+    reported_timeout: Option<Instant>,
 }
 
 impl ReadTransfer {
     /// Starts reading `filename` from `server` (port 69 usually); the read request is the
-    /// first [`ReadTransfer::poll_transmit`].
+    /// first [`Output::Transmit`].
     pub fn new(server: SocketAddr, filename: &str, limits: Limits, now: Instant) -> Self {
         let rrq = Transmit {
             to: server,
@@ -393,26 +429,37 @@ impl ReadTransfer {
             block: 0,
             last: rrq.clone(),
             retransmits: 0,
-            queue: vec![rrq],
+            queue: VecDeque::from([rrq]),
             outcome: None,
+            finished_reported: false,
+            reported_timeout: None,
         }
     }
 
-    /// The next datagram to send, if any.
-    pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        if self.queue.is_empty() {
-            None
-        } else {
-            Some(self.queue.remove(0))
+    /// The next thing to do: datagrams in order, then [`Event::Finished`] once the transfer
+    /// has ended, then the deadline when it changed; `None` when there is nothing new.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(t) = self.queue.pop_front() {
+            return Some(Output::Transmit(t));
         }
+        if let Some(outcome) = &self.outcome {
+            if !self.finished_reported {
+                self.finished_reported = true;
+                self.reported_timeout = None;
+                let result = outcome.clone().map(|()| self.data.clone());
+                return Some(Output::Event(Event::Finished(result)));
+            }
+            return None;
+        }
+        if self.reported_timeout == Some(self.deadline) {
+            return None;
+        }
+        self.reported_timeout = Some(self.deadline);
+        Some(Output::Timeout(self.deadline))
     }
 
-    /// When [`ReadTransfer::handle_timeout`] is due; `None` once finished.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.outcome.is_none().then_some(self.deadline)
-    }
-
-    /// The file once complete, or why the transfer failed; `None` while running.
+    /// The file once complete, or why the transfer failed; `None` while running (the same as
+    /// [`Event::Finished`], without copying the file).
     pub fn result(&self) -> Option<Result<&[u8], &TransferError>> {
         self.outcome
             .as_ref()
@@ -439,11 +486,11 @@ impl ReadTransfer {
         }
         self.retransmits += 1;
         self.deadline = now + self.limits.retransmit_after;
-        self.queue.push(self.last.clone());
+        self.queue.push_back(self.last.clone());
     }
 
     fn fail(&mut self, to: SocketAddr, code: ErrorCode, message: &str, error: TransferError) {
-        self.queue.push(Transmit {
+        self.queue.push_back(Transmit {
             to,
             payload: Packet::Error {
                 code,
@@ -455,7 +502,7 @@ impl ReadTransfer {
     }
 
     /// A datagram arrived from `from`.
-    pub fn handle_datagram(&mut self, from: SocketAddr, bytes: &[u8], now: Instant) {
+    pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, bytes: &[u8]) {
         if self.outcome.is_some() {
             return;
         }
@@ -463,7 +510,7 @@ impl ReadTransfer {
             // RFC 1350 §4: a packet from another port is answered with error 5 and
             // otherwise ignored; the transfer goes on.
             Some(tid) if tid != from => {
-                self.queue.push(Transmit {
+                self.queue.push_back(Transmit {
                     to: from,
                     payload: Packet::Error {
                         code: ErrorCode::UnknownTransferId,
@@ -510,7 +557,7 @@ impl ReadTransfer {
                         to: from,
                         payload: Packet::Ack { block }.encode(),
                     };
-                    self.queue.push(ack.clone());
+                    self.queue.push_back(ack.clone());
                     self.last = ack;
                     self.retransmits = 0;
                     self.deadline = now + self.limits.retransmit_after;
@@ -520,7 +567,7 @@ impl ReadTransfer {
                 } else if self.tid.is_some() && block == self.block {
                     // Our ACK was lost: acknowledge the duplicate again (RFC 1123 §4.2.3.1:
                     // never resend DATA on a duplicate ACK; a client re-ACKs duplicates).
-                    self.queue.push(self.last.clone());
+                    self.queue.push_back(self.last.clone());
                 }
                 // Anything else is an old duplicate: ignored.
             }
@@ -561,15 +608,30 @@ mod tests {
         .encode()
     }
 
+    /// The datagrams `t` wants sent now (deadlines and events are left in `outputs`).
     fn drain(t: &mut ReadTransfer) -> Vec<(SocketAddr, Packet)> {
-        std::iter::from_fn(|| t.poll_transmit())
-            .map(|x| {
-                (
+        outputs(t)
+            .into_iter()
+            .filter_map(|o| match o {
+                Output::Transmit(x) => Some((
                     x.to,
                     Packet::parse(&x.payload).unwrap_or_else(|e| unreachable!("{e}")),
-                )
+                )),
+                _ => None,
             })
             .collect()
+    }
+
+    fn outputs(t: &mut ReadTransfer) -> Vec<Output> {
+        std::iter::from_fn(|| t.poll_output()).collect()
+    }
+
+    /// The deadline among `outputs`.
+    fn timeout(outputs: &[Output]) -> Option<Instant> {
+        outputs.iter().find_map(|o| match o {
+            Output::Timeout(at) => Some(*at),
+            _ => None,
+        })
     }
 
     #[test]
@@ -627,14 +689,14 @@ mod tests {
         let t0 = Instant::now();
         let mut t = ReadTransfer::new(server, "f", Limits::default(), t0);
         drain(&mut t);
-        t.handle_datagram(tid, &data(1, BLOCK_SIZE), t0);
+        t.handle_datagram(t0, tid, &data(1, BLOCK_SIZE));
         assert_eq!(drain(&mut t), [(tid, Packet::Ack { block: 1 })]);
         // Our ACK 1 was lost: the server sends block 1 again, we acknowledge it again.
-        t.handle_datagram(tid, &data(1, BLOCK_SIZE), t0);
+        t.handle_datagram(t0, tid, &data(1, BLOCK_SIZE));
         assert_eq!(drain(&mut t), [(tid, Packet::Ack { block: 1 })]);
         // Another port is not the server's transfer: error 5 there, the transfer goes on.
         let stray = addr("127.0.0.1:5001");
-        t.handle_datagram(stray, &data(2, 3), t0);
+        t.handle_datagram(t0, stray, &data(2, 3));
         assert!(matches!(
             drain(&mut t).as_slice(),
             [(to, Packet::Error { code: ErrorCode::UnknownTransferId, .. })] if *to == stray
@@ -643,10 +705,26 @@ mod tests {
         let later = t0 + Duration::from_secs(1);
         t.handle_timeout(later);
         assert_eq!(drain(&mut t), [(tid, Packet::Ack { block: 1 })]);
-        t.handle_datagram(tid, &data(2, 3), later);
-        assert_eq!(drain(&mut t), [(tid, Packet::Ack { block: 2 })]);
+        t.handle_datagram(later, tid, &data(2, 3));
+        let out = outputs(&mut t);
+        let ack2 = Packet::Ack { block: 2 }.encode();
+        let file = vec![b'x'; BLOCK_SIZE + 3];
+        assert_eq!(
+            out,
+            [
+                Output::Transmit(Transmit {
+                    to: tid,
+                    payload: ack2
+                }),
+                Output::Event(Event::Finished(Ok(file.clone()))),
+            ]
+        );
         assert_eq!(t.result().map(|r| r.map(<[u8]>::len)), Some(Ok(BLOCK_SIZE + 3)));
-        assert_eq!(t.poll_timeout(), None);
+        // Finished: nothing more, not even a deadline, whatever comes.
+        t.handle_timeout(later + Duration::from_secs(10));
+        t.handle_datagram(later, tid, &data(3, 3));
+        assert_eq!(t.poll_output(), None);
+        assert_eq!(t.into_result(), Some(Ok(file)));
     }
 
     #[test]
@@ -658,15 +736,34 @@ mod tests {
             ..Limits::default()
         };
         let mut t = ReadTransfer::new(server, "f", limits, t0);
-        let rrq = drain(&mut t);
-        let mut now = t0;
+        let first = outputs(&mut t);
+        let rrq = first
+            .iter()
+            .filter(|o| matches!(o, Output::Transmit(_)))
+            .cloned()
+            .collect::<Vec<_>>();
+        let mut deadline = timeout(&first);
+        assert_eq!(deadline, Some(t0 + Duration::from_secs(1)));
         for _ in 0..2 {
-            now = t.poll_timeout().unwrap_or(now);
+            let now = deadline.unwrap_or(t0);
+            // Early: nothing.
+            t.handle_timeout(now - Duration::from_millis(1));
+            assert_eq!(t.poll_output(), None);
             t.handle_timeout(now);
-            assert_eq!(drain(&mut t), rrq);
+            let out = outputs(&mut t);
+            assert_eq!(out.get(..1), Some(rrq.as_slice()));
+            deadline = timeout(&out);
+            assert_eq!(deadline, Some(now + Duration::from_secs(1)));
         }
-        now = t.poll_timeout().unwrap_or(now);
-        t.handle_timeout(now);
+        t.handle_timeout(deadline.unwrap_or(t0));
+        let gave_up = TransferError::TimedOut {
+            retransmits: 2,
+            block: 0,
+        };
+        assert_eq!(
+            outputs(&mut t),
+            [Output::Event(Event::Finished(Err(gave_up.clone())))]
+        );
         assert_eq!(
             t.result(),
             Some(Err(&TransferError::TimedOut {
@@ -686,7 +783,7 @@ mod tests {
             code: ErrorCode::FileNotFound,
             message: "File not found".into(),
         };
-        t.handle_datagram(tid, &not_found.encode(), t0);
+        t.handle_datagram(t0, tid, &not_found.encode());
         assert_eq!(
             t.into_result(),
             Some(Err(TransferError::Server {
@@ -701,8 +798,8 @@ mod tests {
         };
         let mut t = ReadTransfer::new(server, "f", limits, t0);
         drain(&mut t);
-        t.handle_datagram(tid, &data(1, BLOCK_SIZE), t0);
-        t.handle_datagram(tid, &data(2, BLOCK_SIZE), t0);
+        t.handle_datagram(t0, tid, &data(1, BLOCK_SIZE));
+        t.handle_datagram(t0, tid, &data(2, BLOCK_SIZE));
         let sent = drain(&mut t);
         assert!(matches!(
             sent.last(),
@@ -718,9 +815,9 @@ mod tests {
         let mut t = ReadTransfer::new(server, "f", limits, t0);
         for n in 1..=65_536u32 {
             let block = u16::try_from(n % 65_536).unwrap_or(0);
-            t.handle_datagram(tid, &data(block, BLOCK_SIZE), t0);
+            t.handle_datagram(t0, tid, &data(block, BLOCK_SIZE));
         }
-        t.handle_datagram(tid, &data(1, 0), t0);
+        t.handle_datagram(t0, tid, &data(1, 0));
         assert_eq!(
             t.into_result().map(|r| r.map(|d| d.len())),
             Some(Ok(65_536 * BLOCK_SIZE))
@@ -733,9 +830,9 @@ mod tests {
         let t0 = Instant::now();
         let mut t = ReadTransfer::new(server, "f", Limits::default(), t0);
         drain(&mut t);
-        t.handle_datagram(addr("127.0.0.2:5000"), &data(1, 3), t0);
+        t.handle_datagram(t0, addr("127.0.0.2:5000"), &data(1, 3));
         assert_eq!(t.result(), None);
-        t.handle_datagram(addr("127.0.0.1:5000"), b"\0\x09", t0);
+        t.handle_datagram(t0, addr("127.0.0.1:5000"), b"\0\x09");
         assert_eq!(
             t.result(),
             Some(Err(&TransferError::Malformed(PacketError::UnknownOpcode(9))))

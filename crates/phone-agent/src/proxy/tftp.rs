@@ -5,7 +5,7 @@ use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use tftp_proto::{Limits, ReadTransfer};
+use tftp_proto::{Event, Limits, Output, ReadTransfer};
 
 /// Downloads `url` (`tftp://host[:port]/path`, port 69 by default): at most `max_bytes`,
 /// within `timeout`.
@@ -39,14 +39,22 @@ pub fn download(url: &url::Url, max_bytes: usize, timeout: Duration) -> Result<V
     let deadline = started + timeout;
     let mut transfer = ReadTransfer::new(server, &filename, limits, started);
     let mut buf = [0u8; tftp_proto::MAX_PACKET + 1];
+    let mut next = None;
     loop {
-        while let Some(t) = transfer.poll_transmit() {
-            socket
-                .send_to(&t.payload, t.to)
-                .with_context(|| format!("sending to {}", t.to))?;
+        while let Some(out) = transfer.poll_output() {
+            match out {
+                Output::Transmit(t) => {
+                    socket
+                        .send_to(&t.payload, t.to)
+                        .with_context(|| format!("sending to {}", t.to))?;
+                }
+                Output::Timeout(at) => next = Some(at),
+                // The ACK of the last block (or our ERROR) is out; the result is final.
+                Output::Event(Event::Finished(result)) => return result.map_err(|e| anyhow!(e)),
+            }
         }
-        let Some(next) = transfer.poll_timeout() else {
-            break;
+        let Some(next) = next else {
+            bail!("{url}: the TFTP transfer has no deadline and no result");
         };
         let now = Instant::now();
         if now >= deadline {
@@ -59,7 +67,7 @@ pub fn download(url: &url::Url, max_bytes: usize, timeout: Duration) -> Result<V
         }
         socket.set_read_timeout(Some(wait))?;
         match socket.recv_from(&mut buf) {
-            Ok((n, from)) => transfer.handle_datagram(from, buf.get(..n).unwrap_or_default(), Instant::now()),
+            Ok((n, from)) => transfer.handle_datagram(Instant::now(), from, buf.get(..n).unwrap_or_default()),
             Err(e)
                 if matches!(
                     e.kind(),
@@ -74,11 +82,5 @@ pub fn download(url: &url::Url, max_bytes: usize, timeout: Duration) -> Result<V
             }
             Err(e) => return Err(e).context("receiving"),
         }
-    }
-    // The ACK of the last block (or our ERROR) is out; the result is final.
-    match transfer.into_result() {
-        Some(Ok(data)) => Ok(data),
-        Some(Err(e)) => Err(anyhow!(e)),
-        None => bail!("{url}: the TFTP transfer ended without a result"),
     }
 }
