@@ -101,108 +101,122 @@ header_names! {
 impl HeaderName {
     /// The name a header line carries, long or compact form, any case.
     pub fn from_wire(name: &str) -> HeaderName {
-        // By length first: then at most a few case-insensitive comparisons.
-        match name.len() {
-            1 => match name.as_bytes().first().map_or(0, u8::to_ascii_lowercase) {
-                b'v' => HeaderName::Via,
-                b'f' => HeaderName::From,
-                b't' => HeaderName::To,
-                b'i' => HeaderName::CallId,
-                b'm' => HeaderName::Contact,
-                b'k' => HeaderName::Supported,
-                b'l' => HeaderName::ContentLength,
-                b'c' => HeaderName::ContentType,
-                b'e' => HeaderName::ContentEncoding,
-                b's' => HeaderName::Subject,
-                b'o' => HeaderName::Event,
-                b'r' => HeaderName::ReferTo,
-                _ => HeaderName::Other,
-            },
-            2 => match () {
-                _ if name.eq_ignore_ascii_case("To") => HeaderName::To,
-                _ => HeaderName::Other,
-            },
-            3 => match () {
-                _ if name.eq_ignore_ascii_case("Via") => HeaderName::Via,
-                _ => HeaderName::Other,
-            },
-            4 => match () {
-                _ if name.eq_ignore_ascii_case("From") => HeaderName::From,
-                _ if name.eq_ignore_ascii_case("CSeq") => HeaderName::CSeq,
-                _ if name.eq_ignore_ascii_case("Date") => HeaderName::Date,
-                _ => HeaderName::Other,
-            },
-            5 => match () {
-                _ if name.eq_ignore_ascii_case("Route") => HeaderName::Route,
-                _ if name.eq_ignore_ascii_case("Allow") => HeaderName::Allow,
-                _ if name.eq_ignore_ascii_case("Event") => HeaderName::Event,
-                _ => HeaderName::Other,
-            },
-            6 => match () {
-                _ if name.eq_ignore_ascii_case("Accept") => HeaderName::Accept,
-                _ => HeaderName::Other,
-            },
-            7 => match () {
-                _ if name.eq_ignore_ascii_case("Call-ID") => HeaderName::CallId,
-                _ if name.eq_ignore_ascii_case("Contact") => HeaderName::Contact,
-                _ if name.eq_ignore_ascii_case("Expires") => HeaderName::Expires,
-                _ if name.eq_ignore_ascii_case("Require") => HeaderName::Require,
-                _ if name.eq_ignore_ascii_case("Subject") => HeaderName::Subject,
-                _ => HeaderName::Other,
-            },
-            8 => match () {
-                _ if name.eq_ignore_ascii_case("Refer-To") => HeaderName::ReferTo,
-                _ => HeaderName::Other,
-            },
-            9 => match () {
-                _ if name.eq_ignore_ascii_case("Supported") => HeaderName::Supported,
-                _ => HeaderName::Other,
-            },
-            10 => match () {
-                _ if name.eq_ignore_ascii_case("User-Agent") => HeaderName::UserAgent,
-                _ => HeaderName::Other,
-            },
-            11 => match () {
-                _ if name.eq_ignore_ascii_case("Unsupported") => HeaderName::Unsupported,
-                _ => HeaderName::Other,
-            },
-            12 => match () {
-                _ if name.eq_ignore_ascii_case("Max-Forwards") => HeaderName::MaxForwards,
-                _ if name.eq_ignore_ascii_case("Content-Type") => HeaderName::ContentType,
-                _ if name.eq_ignore_ascii_case("Record-Route") => HeaderName::RecordRoute,
-                _ => HeaderName::Other,
-            },
-            13 => match () {
-                _ if name.eq_ignore_ascii_case("Proxy-Require") => HeaderName::ProxyRequire,
-                _ if name.eq_ignore_ascii_case("Authorization") => HeaderName::Authorization,
-                _ => HeaderName::Other,
-            },
-            14 => match () {
-                _ if name.eq_ignore_ascii_case("Content-Length") => HeaderName::ContentLength,
-                _ => HeaderName::Other,
-            },
-            15 => match () {
-                _ if name.eq_ignore_ascii_case("Security-Client") => HeaderName::SecurityClient,
-                _ if name.eq_ignore_ascii_case("Security-Server") => HeaderName::SecurityServer,
-                _ if name.eq_ignore_ascii_case("Security-Verify") => HeaderName::SecurityVerify,
-                _ => HeaderName::Other,
-            },
-            16 => match () {
-                _ if name.eq_ignore_ascii_case("WWW-Authenticate") => HeaderName::WwwAuthenticate,
-                _ if name.eq_ignore_ascii_case("Content-Encoding") => HeaderName::ContentEncoding,
-                _ => HeaderName::Other,
-            },
-            18 => match () {
+        const K_VIA: u128 = name_key(b"Via");
+        const K_V: u128 = name_key(b"v");
+        const K_FROM: u128 = name_key(b"From");
+        const K_F: u128 = name_key(b"f");
+        const K_TO: u128 = name_key(b"To");
+        const K_T: u128 = name_key(b"t");
+        const K_CALL_ID: u128 = name_key(b"Call-ID");
+        const K_I: u128 = name_key(b"i");
+        const K_CSEQ: u128 = name_key(b"CSeq");
+        const K_CONTACT: u128 = name_key(b"Contact");
+        const K_M: u128 = name_key(b"m");
+        const K_MAX_FORWARDS: u128 = name_key(b"Max-Forwards");
+        const K_EXPIRES: u128 = name_key(b"Expires");
+        const K_REQUIRE: u128 = name_key(b"Require");
+        const K_PROXY_REQUIRE: u128 = name_key(b"Proxy-Require");
+        const K_SUPPORTED: u128 = name_key(b"Supported");
+        const K_K: u128 = name_key(b"k");
+        const K_UNSUPPORTED: u128 = name_key(b"Unsupported");
+        const K_WWW_AUTHENTICATE: u128 = name_key(b"WWW-Authenticate");
+        const K_AUTHORIZATION: u128 = name_key(b"Authorization");
+        const K_SECURITY_CLIENT: u128 = name_key(b"Security-Client");
+        const K_SECURITY_SERVER: u128 = name_key(b"Security-Server");
+        const K_SECURITY_VERIFY: u128 = name_key(b"Security-Verify");
+        const K_CONTENT_LENGTH: u128 = name_key(b"Content-Length");
+        const K_L: u128 = name_key(b"l");
+        const K_CONTENT_TYPE: u128 = name_key(b"Content-Type");
+        const K_C: u128 = name_key(b"c");
+        const K_CONTENT_ENCODING: u128 = name_key(b"Content-Encoding");
+        const K_E: u128 = name_key(b"e");
+        const K_SUBJECT: u128 = name_key(b"Subject");
+        const K_S: u128 = name_key(b"s");
+        const K_ROUTE: u128 = name_key(b"Route");
+        const K_RECORD_ROUTE: u128 = name_key(b"Record-Route");
+        const K_DATE: u128 = name_key(b"Date");
+        const K_ACCEPT: u128 = name_key(b"Accept");
+        const K_ALLOW: u128 = name_key(b"Allow");
+        const K_USER_AGENT: u128 = name_key(b"User-Agent");
+        const K_EVENT: u128 = name_key(b"Event");
+        const K_O: u128 = name_key(b"o");
+        const K_REFER_TO: u128 = name_key(b"Refer-To");
+        const K_R: u128 = name_key(b"r");
+        let b = name.as_bytes();
+        if b.len() > 16 {
+            return match () {
                 _ if name.eq_ignore_ascii_case("Proxy-Authenticate") => HeaderName::ProxyAuthenticate,
-                _ => HeaderName::Other,
-            },
-            19 => match () {
                 _ if name.eq_ignore_ascii_case("Proxy-Authorization") => HeaderName::ProxyAuthorization,
                 _ => HeaderName::Other,
-            },
+            };
+        }
+        // A CR would fold to `-` below; no header name holds one.
+        if b.contains(&b'\r') {
+            return HeaderName::Other;
+        }
+        match name_key(b) {
+            K_VIA => HeaderName::Via,
+            K_V => HeaderName::Via,
+            K_FROM => HeaderName::From,
+            K_F => HeaderName::From,
+            K_TO => HeaderName::To,
+            K_T => HeaderName::To,
+            K_CALL_ID => HeaderName::CallId,
+            K_I => HeaderName::CallId,
+            K_CSEQ => HeaderName::CSeq,
+            K_CONTACT => HeaderName::Contact,
+            K_M => HeaderName::Contact,
+            K_MAX_FORWARDS => HeaderName::MaxForwards,
+            K_EXPIRES => HeaderName::Expires,
+            K_REQUIRE => HeaderName::Require,
+            K_PROXY_REQUIRE => HeaderName::ProxyRequire,
+            K_SUPPORTED => HeaderName::Supported,
+            K_K => HeaderName::Supported,
+            K_UNSUPPORTED => HeaderName::Unsupported,
+            K_WWW_AUTHENTICATE => HeaderName::WwwAuthenticate,
+            K_AUTHORIZATION => HeaderName::Authorization,
+            K_SECURITY_CLIENT => HeaderName::SecurityClient,
+            K_SECURITY_SERVER => HeaderName::SecurityServer,
+            K_SECURITY_VERIFY => HeaderName::SecurityVerify,
+            K_CONTENT_LENGTH => HeaderName::ContentLength,
+            K_L => HeaderName::ContentLength,
+            K_CONTENT_TYPE => HeaderName::ContentType,
+            K_C => HeaderName::ContentType,
+            K_CONTENT_ENCODING => HeaderName::ContentEncoding,
+            K_E => HeaderName::ContentEncoding,
+            K_SUBJECT => HeaderName::Subject,
+            K_S => HeaderName::Subject,
+            K_ROUTE => HeaderName::Route,
+            K_RECORD_ROUTE => HeaderName::RecordRoute,
+            K_DATE => HeaderName::Date,
+            K_ACCEPT => HeaderName::Accept,
+            K_ALLOW => HeaderName::Allow,
+            K_USER_AGENT => HeaderName::UserAgent,
+            K_EVENT => HeaderName::Event,
+            K_O => HeaderName::Event,
+            K_REFER_TO => HeaderName::ReferTo,
+            K_R => HeaderName::ReferTo,
             _ => HeaderName::Other,
         }
     }
+}
+
+/// Up to 16 bytes of a header name, each OR 0x20, as one number: ASCII letters fold to lower
+/// case and `-` stays `-`; among the other bytes only CR (0x0d) also becomes `-` (checked by
+/// the caller), and none becomes a letter, so two names have the same key exactly when they
+/// are equal ignoring ASCII case. Longer input: the first 16 bytes.
+const fn name_key(mut b: &[u8]) -> u128 {
+    let mut k = 0u128;
+    let mut i = 0;
+    while let [c, rest @ ..] = b {
+        if i == 16 {
+            break;
+        }
+        k |= ((*c | 0x20) as u128) << (8 * i);
+        i += 1;
+        b = rest;
+    }
+    k
 }
 
 impl std::fmt::Display for HeaderName {
@@ -600,6 +614,61 @@ mod tests {
         assert_eq!(HeaderName::from_wire("I"), HeaderName::CallId);
         assert_eq!(HeaderName::from_wire("MaX-fOrWaRdS"), HeaderName::MaxForwards);
         assert_eq!(HeaderName::from_wire("X-Foo"), HeaderName::Other);
+    }
+
+    #[test]
+    fn every_name_in_any_case_and_nothing_else() {
+        let all = [
+            "Via",
+            "From",
+            "To",
+            "Call-ID",
+            "CSeq",
+            "Contact",
+            "Max-Forwards",
+            "Expires",
+            "Require",
+            "Proxy-Require",
+            "Supported",
+            "Unsupported",
+            "WWW-Authenticate",
+            "Proxy-Authenticate",
+            "Authorization",
+            "Proxy-Authorization",
+            "Security-Client",
+            "Security-Server",
+            "Security-Verify",
+            "Content-Length",
+            "Content-Type",
+            "Content-Encoding",
+            "Subject",
+            "Route",
+            "Record-Route",
+            "Date",
+            "Accept",
+            "Allow",
+            "User-Agent",
+            "Event",
+            "Refer-To",
+        ];
+        for name in all {
+            let kind = HeaderName::from_wire(name);
+            assert_eq!(kind.as_str(), name);
+            assert_eq!(HeaderName::from_wire(&name.to_ascii_lowercase()), kind, "{name}");
+            assert_eq!(HeaderName::from_wire(&name.to_ascii_uppercase()), kind, "{name}");
+            let cr = name.replace('-', "\r");
+            if cr != name {
+                assert_eq!(HeaderName::from_wire(&cr), HeaderName::Other, "{cr:?}");
+            }
+            assert_eq!(HeaderName::from_wire(&format!("{name}x")), HeaderName::Other);
+            // (Dropping a letter of `To` leaves `o`, Event's compact form.)
+            if name.len() > 2 {
+                assert_eq!(HeaderName::from_wire(name.get(1..).unwrap()), HeaderName::Other);
+            }
+        }
+        assert_eq!(HeaderName::from_wire(""), HeaderName::Other);
+        assert_eq!(HeaderName::from_wire("Proxy-Authorizations"), HeaderName::Other);
+        assert_eq!(HeaderName::from_wire("Call_ID"), HeaderName::Other);
     }
 
     #[test]
