@@ -10,6 +10,7 @@ mod bench_eap;
 mod bench_firewall;
 mod bench_pac;
 mod bench_sip;
+mod bench_vpn;
 mod limbo;
 mod oracle_ciphers;
 
@@ -34,6 +35,8 @@ cargo xtask <command>
   bench firewall   root: the maximal firewall config; phone-agent firewall apply vs nft -f of the
                    same script (medians, ratio) and, with counters in the kernel, which rule
                    decides each packet class (rules evaluated) next to Ruleset::evaluate
+  bench vpn        phone-agent vpn connect (release) vs openconnect --no-dtls on one ocserv in netns
+                   (root): time to tunnel-up, TCP echo throughput, client CPU per GB; ratio
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -51,6 +54,7 @@ fn main() -> Result<()> {
         ["bench", "sip"] => bench_sip::bench(&root()),
         ["bench", "eap"] => bench_eap::bench(&root()),
         ["bench", "firewall"] => bench_firewall::bench(&root()),
+        ["bench", "vpn"] => bench_vpn::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),

@@ -8,8 +8,8 @@
 //!  tunnel 10.79.0.x <== CSTP over TLS ==> pool 10.79.0.0/24, route 10.78.0.0/24
 //! ```
 //! Names carry `vpn` + the pid + a counter, so parallel tests never collide; everything is
-//! removed on drop and every process is killed by its own PID.
-#![allow(dead_code)]
+//! removed on drop and every process is killed by its own PID. `cargo xtask bench vpn` uses it too.
+#![allow(dead_code)] // each test file uses a part
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
@@ -104,6 +104,8 @@ fn make_pki(dir: &Path) -> Pki {
 
 /// The namespaces, the veths, the certificates and the password file.
 pub struct Lab {
+    /// The phone-agent binary (the test build; `cargo xtask bench vpn` sets the release one).
+    pub agent_bin: PathBuf,
     pub tag: String,
     pub dir: PathBuf,
     pub client_ns: String,
@@ -133,6 +135,9 @@ impl Lab {
             ip(&["-n", ns, "link", "set", "lo", "up"]);
         }
         let lab = Lab {
+            agent_bin: option_env!("CARGO_BIN_EXE_phone-agent")
+                .map(PathBuf::from)
+                .unwrap_or_default(),
             pki: make_pki(&dir),
             passwd: dir.join("passwd"),
             client_ns: c,
@@ -348,15 +353,9 @@ stats-report-time = 1\ncisco-client-compat = true\nmax-ban-score = 0\nrate-limit
     pub fn agent(&self, cfg: &Path, ca: &Path, port: u16, extra: &[&str]) -> Agent {
         let state = self.path("state.json");
         let mut child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.client_ns,
-                env!("CARGO_BIN_EXE_phone-agent"),
-                "vpn",
-                "connect",
-                "--config",
-            ])
+            .args(["netns", "exec", &self.client_ns])
+            .arg(&self.agent_bin)
+            .args(["vpn", "connect", "--config"])
             .arg(cfg)
             .arg("--ca")
             .arg(ca)
@@ -604,7 +603,7 @@ impl Drop for Agent {
 
 /// `phone-agent vpn status|disconnect --state FILE`.
 pub fn agent_cmd(args: &[&str], state: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_phone-agent"))
+    Command::new(option_env!("CARGO_BIN_EXE_phone-agent").unwrap_or("phone-agent"))
         .args(args)
         .arg("--state")
         .arg(state)
