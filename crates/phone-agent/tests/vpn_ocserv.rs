@@ -174,7 +174,10 @@ fn reconnects_after_an_ocserv_restart() {
     oc.stop();
     let down = agent.wait_for("vpn: down:", 15 * SECS);
     assert!(
-        down.contains("TLS connection lost") || down.contains("shutting down"),
+        // ocserv's worker sends DISCONNECT (code 0) as it stops, or the connection just ends.
+        down.contains("TLS connection lost")
+            || down.contains("shutting down")
+            || down.contains("the server disconnected the session"),
         "{down}"
     );
     let _oc2 = lab.ocserv(443, &lab.pki.server, 60);
@@ -213,4 +216,35 @@ fn dead_peer_detected_when_the_server_is_blackholed() {
     let echo = lab.echo_server();
     lab.echo_through_tunnel(64 * 1024).unwrap();
     assert_eq!(echo.join().unwrap(), 64 * 1024);
+}
+
+#[test]
+fn through_the_manual_http_proxy_with_basic_auth() {
+    let lab = Lab::new();
+    let _oc = lab.ocserv(443, &lab.pki.server, 60);
+    let proxy = lab.tinyproxy();
+    let cfg = lab.cfg_with_proxy("cfg.xml", "proxy-pw");
+    let mut agent = lab.agent(&cfg, &lab.pki.ca, 443, &["--duration", "30"]);
+    let tls = agent.wait_for("vpn: tls:", 15 * SECS);
+    assert!(tls.contains("proxy=127.0.0.1:8888"), "{tls}");
+    agent.wait_for("vpn: connected:", 15 * SECS);
+    let echo = lab.echo_server();
+    lab.echo_through_tunnel(64 * 1024).unwrap();
+    assert_eq!(echo.join().unwrap(), 64 * 1024);
+    let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
+    assert!(
+        log.contains("10.77.0.1"),
+        "tinyproxy did not see the CONNECT:\n{log}"
+    );
+    drop(agent);
+
+    let cfg = lab.cfg_with_proxy("bad.xml", "wrong");
+    let (code, output) = lab.agent(&cfg, &lab.pki.ca, 443, &[]).finish(20 * SECS);
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains(
+            "reason=TLS refused: HTTP proxy 127.0.0.1:8888 refused CONNECT 10.77.0.1:443: HTTP/1.0 401 Unauthorized"
+        ),
+        "{output}"
+    );
 }

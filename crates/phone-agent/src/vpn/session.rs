@@ -49,45 +49,20 @@ pub struct ConnectArgs {
     reconnect_timeout: u64,
 }
 
-/// The rustls configuration for the VPN: `TLS_Cipher_List` through cipher-string (the
-/// curl-family default when blank or unusable, said so), the server certificate always through
-/// tls-hostname's verifier; there is no switch to turn the name check off.
+/// The rustls configuration for the VPN: the agent's shared client configuration
+/// ([`crate::tls::client_config`]: `TLS_Cipher_List` through cipher-string, the server
+/// certificate through tls-hostname), with the name check always on: there is no setting that
+/// turns it off for the VPN.
 fn tls_config(
     ca: &std::path::Path,
     cipher_list: &str,
     say: &mut impl FnMut(&str, serde_json::Value),
 ) -> Result<Arc<rustls::ClientConfig>> {
-    use rustls_pki_types::pem::PemObject;
-    let roots = rustls_pki_types::CertificateDer::pem_file_iter(ca)
-        .with_context(|| format!("reading {}", ca.display()))?
-        .collect::<Result<Vec<_>, _>>()
-        .with_context(|| format!("a certificate in {}", ca.display()))?;
-    let verifier = tls_hostname::ServerIdentityVerifier::new(roots, tls_hostname::Profile::Phone)
-        .with_context(|| format!("the CA certificates in {}", ca.display()))?;
-    let ring = rustls::crypto::ring::default_provider();
-    let ciphers = cipher_string::effective_rustls(
-        "TLS_Cipher_List",
-        cipher_list,
-        cipher_string::Application::Curl,
-        &ring,
-    );
-    if let Some(fallback) = &ciphers.fallback {
-        if !cipher_list.trim().is_empty() {
-            say("warning", json!({ "message": fallback.to_string() }));
-        }
+    let tls = crate::tls::client_config(ca, cipher_list, crate::tls::NameCheck::Enabled)?;
+    for w in &tls.warnings {
+        say("warning", json!({ "message": w }));
     }
-    if ciphers.rustls.is_empty() {
-        bail!(
-            "TLS_Cipher_List: `{cipher_list}` leaves no cipher suite rustls can negotiate, and neither does the default"
-        );
-    }
-    let provider = Arc::new(ciphers.rustls.apply_to(&ring, None));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .dangerous() // a custom verifier: tls-hostname's validates the chain and the name
-        .with_custom_certificate_verifier(Arc::new(verifier))
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    Ok(tls.config)
 }
 
 /// An open TLS connection to the server.
@@ -171,16 +146,117 @@ fn drain_plaintext(conn: &mut Conn, plain: &mut Vec<u8>) {
     }
 }
 
-/// TCP to the first address that answers, then the TLS handshake.
+/// The HTTP proxy of `Proxy_Mode` Manual: the TLS connection to the VPN server goes through
+/// it with `CONNECT host:port` (and `Proxy-Authorization: Basic` when configured).
+struct HttpProxy {
+    addrs: Vec<SocketAddr>,
+    label: String,
+    authorization: Option<zeroize::Zeroizing<String>>,
+}
+
+/// RFC 4648 base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let index = (n >> (18 - 6 * i)) & 0x3f;
+                out.push(char::from(ALPHABET.get(index as usize).copied().unwrap_or(b'=')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `CONNECT target` through the proxy on `tcp`; the proxy's refusal is final.
+async fn proxy_connect(
+    tcp: &TcpStream,
+    proxy: &HttpProxy,
+    target: &str,
+    timeout: Duration,
+) -> Result<(), TlsClosed> {
+    let mut request = zeroize::Zeroizing::new(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"));
+    if let Some(auth) = &proxy.authorization {
+        request.push_str(&format!("Proxy-Authorization: Basic {}\r\n", auth.as_str()));
+    }
+    request.push_str("\r\n");
+    let lost = |e: std::io::Error| TlsClosed::Lost(format!("HTTP proxy {}: {e}", proxy.label));
+    let exchange = async {
+        let mut sent = 0;
+        while sent < request.len() {
+            tcp.writable().await.map_err(lost)?;
+            match tcp.try_write(request.as_bytes().get(sent..).unwrap_or_default()) {
+                Ok(n) => sent += n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(lost(e)),
+            }
+        }
+        // Read byte by byte up to the end of the header section: nothing of the tunnel may be
+        // consumed here (the server speaks first only after our ClientHello anyway).
+        let mut head = Vec::new();
+        while !head.ends_with(b"\r\n\r\n") {
+            if head.len() > 8192 {
+                return Err(TlsClosed::Refused(format!(
+                    "HTTP proxy {}: answer header over 8 KiB",
+                    proxy.label
+                )));
+            }
+            tcp.readable().await.map_err(lost)?;
+            let mut byte = [0u8; 1];
+            match tcp.try_read(&mut byte) {
+                Ok(0) => {
+                    return Err(TlsClosed::Lost(format!(
+                        "HTTP proxy {} closed the connection",
+                        proxy.label
+                    )));
+                }
+                Ok(_) => head.push(byte[0]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(lost(e)),
+            }
+        }
+        let status_line =
+            String::from_utf8_lossy(head.split(|&b| b == b'\r').next().unwrap_or_default()).into_owned();
+        let code = status_line.split_whitespace().nth(1).unwrap_or_default();
+        if code == "200" {
+            Ok(())
+        } else {
+            Err(TlsClosed::Refused(format!(
+                "HTTP proxy {} refused CONNECT {target}: {status_line}",
+                proxy.label
+            )))
+        }
+    };
+    tokio::time::timeout(timeout, exchange).await.unwrap_or_else(|_| {
+        Err(TlsClosed::Lost(format!(
+            "HTTP proxy {}: no answer within {timeout:?}",
+            proxy.label
+        )))
+    })
+}
+
+/// TCP to the first address that answers (the proxy's, when there is one, then CONNECT through
+/// it), then the TLS handshake.
 async fn open(
     addrs: &[SocketAddr],
+    proxy: Option<&HttpProxy>,
+    target: &str,
     name: &rustls_pki_types::ServerName<'static>,
     config: &Arc<rustls::ClientConfig>,
     timeout: Duration,
 ) -> Result<Conn, TlsClosed> {
     let mut last = TlsClosed::Lost("no address".into());
     let mut tcp = None;
-    for a in addrs {
+    for a in proxy.map_or(addrs, |p| p.addrs.as_slice()) {
         match tokio::time::timeout(timeout, TcpStream::connect(a)).await {
             Ok(Ok(s)) => {
                 tcp = Some(s);
@@ -192,6 +268,9 @@ async fn open(
     }
     let tcp = tcp.ok_or(last)?;
     let _ = tcp.set_nodelay(true);
+    if let Some(p) = proxy {
+        proxy_connect(&tcp, p, target, timeout).await?;
+    }
     let tls = rustls::ClientConnection::new(config.clone(), name.clone())
         .map_err(|e| TlsClosed::Refused(format!("TLS setup: {e}")))?;
     let mut conn = Conn { tcp, tls };
@@ -417,6 +496,49 @@ impl Reporter {
     }
 }
 
+/// `Proxy_Mode`: Manual gives the proxy the VPN goes through; Auto is not evaluated for the VPN
+/// (said so), Off is direct.
+fn http_proxy(settings: &phone_config::Settings, reporter: &Reporter) -> Result<Option<HttpProxy>> {
+    let p = &settings.http_proxy;
+    match p.proxy_mode.get() {
+        phone_config::ProxyMode::Off => Ok(None),
+        phone_config::ProxyMode::Auto => {
+            reporter.say(
+                "warning",
+                json!({ "message": "Proxy_Mode is Auto: the VPN does not evaluate PAC/WPAD and connects directly" }),
+            );
+            Ok(None)
+        }
+        phone_config::ProxyMode::Manual => {
+            let host = p
+                .proxy_host
+                .get()
+                .as_ref()
+                .ok_or_else(|| anyhow!("Proxy_Mode is Manual but Proxy_Host is not set"))?
+                .to_string();
+            let port = p.proxy_port.get().get();
+            let bare = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+            let addrs: Vec<SocketAddr> = (bare.as_str(), port)
+                .to_socket_addrs()
+                .with_context(|| format!("resolving Proxy_Host {host}"))?
+                .collect();
+            let authorization = p.proxy_server_requires_authentication.get().0.then(|| {
+                let pair = zeroize::Zeroizing::new(format!(
+                    "{}:{}",
+                    p.proxy_username.get(),
+                    p.proxy_password.get().expose()
+                ));
+                zeroize::Zeroizing::new(base64(pair.as_bytes()))
+            });
+            Ok(Some(HttpProxy {
+                addrs,
+                label: format!("{host}:{port}"),
+                authorization,
+            }))
+        }
+    }
+}
+
 pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let parsed =
@@ -463,7 +585,13 @@ pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
         Ok(a) => a.collect(),
         Err(e) => return fail(&mut status, format!("resolving VPN_Server {host}: {e}")),
     };
-    let Some(server_ip) = addrs.first().map(SocketAddr::ip) else {
+    let proxy = match http_proxy(&parsed.settings, &reporter) {
+        Ok(p) => p,
+        Err(e) => return fail(&mut status, format!("{e:#}")),
+    };
+    // The underlay route that must stay outside a full tunnel: the proxy's, or the server's.
+    let first_hop = proxy.as_ref().map_or(addrs.first(), |p| p.addrs.first());
+    let Some(server_ip) = first_hop.map(SocketAddr::ip) else {
         return fail(&mut status, format!("VPN_Server {host} has no address"));
     };
     let name = rustls_pki_types::ServerName::try_from(host.clone())
@@ -485,6 +613,8 @@ pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
         .context("starting the tokio runtime")?;
     let session = Session {
         args,
+        target: format!("{}:{}", server, args.port),
+        proxy,
         addrs,
         server_ip,
         name,
@@ -500,6 +630,8 @@ pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
 
 struct Session<'a> {
     args: &'a ConnectArgs,
+    target: String,
+    proxy: Option<HttpProxy>,
     addrs: Vec<SocketAddr>,
     server_ip: IpAddr,
     name: rustls_pki_types::ServerName<'static>,
@@ -619,6 +751,8 @@ impl Session<'_> {
                 let now = Instant::now();
                 match open(
                     &self.addrs,
+                    self.proxy.as_ref(),
+                    &self.target,
                     &self.name,
                     &self.tls,
                     Duration::from_secs(self.args.timeout),
@@ -633,7 +767,12 @@ impl Session<'_> {
                             .unwrap_or_default();
                         self.reporter.say(
                             "tls",
-                            json!({ "server": self.addrs.first().map(ToString::to_string), "cipher": cipher, "ms": now.elapsed().as_millis() as u64 }),
+                            json!({
+                                "server": self.addrs.first().map(ToString::to_string),
+                                "proxy": self.proxy.as_ref().map(|p| p.label.clone()),
+                                "cipher": cipher,
+                                "ms": now.elapsed().as_millis() as u64,
+                            }),
                         );
                         conn = Some(c);
                         client.handle_tls_connected(Instant::now());
@@ -742,5 +881,24 @@ impl Session<'_> {
                 "ms": started.elapsed().as_millis() as u64,
             }),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn base64_rfc4648_vectors() {
+        let cases = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in cases {
+            assert_eq!(super::base64(plain.as_bytes()), encoded);
+        }
     }
 }

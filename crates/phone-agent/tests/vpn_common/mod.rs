@@ -763,3 +763,83 @@ impl Agent {
         }
     }
 }
+
+/// A process started in one of the lab's namespaces, killed by its PID on drop.
+pub struct NsPeer {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Drop for NsPeer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Lab {
+    /// tinyproxy (Debian `tinyproxy`) on 127.0.0.1:8888 in the client namespace, CONNECT to
+    /// 443 only, with Basic authentication `phone` / `proxy-pw`.
+    pub fn tinyproxy(&self) -> NsPeer {
+        let bin = require("tinyproxy", "tinyproxy");
+        let dir = self.path("tinyproxy");
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // tinyproxy drops to nobody and writes its log here.
+            std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        let log = dir.join("tinyproxy.log");
+        let conf = dir.join("tinyproxy.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "Port 8888\nListen 127.0.0.1\nTimeout 30\nLogLevel Info\nLogFile \"{log}\"\nPidFile \"{d}/tinyproxy.pid\"\n\
+MaxClients 20\nAllow 127.0.0.1\nConnectPort 443\nBasicAuth phone proxy-pw\n",
+                log = log.display(),
+                d = dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.client_ns])
+            .arg(bin)
+            .arg("-d")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        // Ready when it accepts on 127.0.0.1:8888 inside the client namespace.
+        let ns = self.client_ns.clone();
+        let ready = Lab::in_ns(&ns, || {
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) {
+                if TcpStream::connect(("127.0.0.1", 8888)).is_ok() {
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            false
+        })
+        .join()
+        .unwrap();
+        assert!(ready, "tinyproxy did not listen on 127.0.0.1:8888");
+        NsPeer { child, log }
+    }
+
+    /// A cfg.xml with the VPN settings and a Manual HTTP proxy with Basic credentials.
+    pub fn cfg_with_proxy(&self, name: &str, proxy_password: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(
+            &p,
+            format!(
+                "<?xml version=\"1.0\"?>\n<flat-profile>\n  <VPN_Server ua=\"na\">{SERVER}</VPN_Server>\n  <VPN_User_Name ua=\"na\">alice</VPN_User_Name>\n  <VPN_Password ua=\"na\">secret1</VPN_Password>\n  <VPN_Tunnel_Group ua=\"na\">sales</VPN_Tunnel_Group>\n  <Proxy_Mode ua=\"na\">Manual</Proxy_Mode>\n  <Proxy_Host ua=\"na\">127.0.0.1</Proxy_Host>\n  <Proxy_Port ua=\"na\">8888</Proxy_Port>\n  <Proxy_Server_Requires_Authentication ua=\"na\">Yes</Proxy_Server_Requires_Authentication>\n  <Proxy_Username ua=\"na\">phone</Proxy_Username>\n  <Proxy_Password ua=\"na\">{proxy_password}</Proxy_Password>\n</flat-profile>\n"
+            ),
+        )
+        .unwrap();
+        p
+    }
+}
