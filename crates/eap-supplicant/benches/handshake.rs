@@ -7,6 +7,7 @@
 mod common;
 
 use std::hint::black_box;
+use std::time::Instant;
 
 use common::{Authenticator, Next, peer_config, pki, server_config};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -28,7 +29,7 @@ fn conversation(c: &mut Criterion) {
                 let mut auth = Authenticator::new(server.clone(), 1398);
                 let mut packet = auth.identity_request();
                 loop {
-                    peer.handle_packet(&packet).unwrap();
+                    peer.handle_packet(Instant::now(), &packet).unwrap();
                     let mut response = None;
                     let mut done = false;
                     while let Some(out) = peer.poll_output() {

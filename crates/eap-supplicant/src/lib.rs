@@ -29,7 +29,9 @@
 //! ```
 //!
 //! Without EAPOL (for example behind a RADIUS client, as `eapol_test` does), drive a [`Peer`]
-//! with EAP packets directly.
+//! with EAP packets directly: [`Peer::start`]`(now)` answers the implied EAP-Request/Identity,
+//! then [`Peer::handle_packet`]`(now, bytes)` takes each request and [`Peer::poll_output`]
+//! hands out responses and events.
 //!
 //! # Keys
 //! On success, [`Event::Authenticated`] carries the MSK, EMSK and Session-Id:

@@ -5,6 +5,7 @@
 //! a RADIUS test client can feed it from EAP-Message attributes.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use thiserror::Error;
 
@@ -135,8 +136,22 @@ impl Peer {
         self.out.pop_front()
     }
 
-    /// Processes one EAP packet from the authenticator.
-    pub fn handle_packet(&mut self, bytes: &[u8]) -> Result<Handled, Discarded> {
+    /// Starts a conversation by itself, answering the authenticator's EAP-Request/Identity
+    /// that is implied when there is no EAPOL (behind a RADIUS client, as `eapol_test` does):
+    /// [`Event::Authenticating`] and the Identity response with identifier 0 come out of
+    /// [`Peer::poll_output`], exactly as for a received Request/Identity with identifier 0. A
+    /// conversation already running is forgotten first (RFC 4137 eapRestart).
+    pub fn start(&mut self, now: Instant) {
+        let _ = now; // the peer has no timers of its own; kept for the convention's shape
+        self.restart();
+        self.begin(0);
+        let identity = eap::response(0, MethodType::Identity, self.config.identity.as_bytes());
+        self.send(0, identity);
+    }
+
+    /// Processes one EAP packet from the authenticator, received at `now`.
+    pub fn handle_packet(&mut self, now: Instant, bytes: &[u8]) -> Result<Handled, Discarded> {
+        let _ = now; // the peer has no timers of its own; kept for the convention's shape
         let packet = EapPacket::parse(bytes)?;
         match packet.code() {
             Code::Response => Err(Discarded::Response),

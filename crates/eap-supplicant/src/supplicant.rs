@@ -141,7 +141,7 @@ impl Supplicant {
         if matches!(self.state, PaeState::Disconnected | PaeState::Logoff) {
             return Ok(FrameHandled::NotListening);
         }
-        self.peer.handle_packet(frame.body())?;
+        self.peer.handle_packet(now, frame.body())?;
         while let Some(out) = self.peer.poll_output() {
             match out {
                 PeerOutput::Response(eap) => {

@@ -60,7 +60,7 @@ fn converse_on(
     let mut packet = auth.identity_request();
     let mut requests = 0;
     for _ in 0..100 {
-        peer.handle_packet(&packet).unwrap();
+        peer.handle_packet(Instant::now(), &packet).unwrap();
         requests += 1;
         let mut response = None;
         while let Some(out) = peer.poll_output() {
@@ -73,7 +73,7 @@ fn converse_on(
         match auth.handle(&response) {
             Next::Request(r) => packet = r,
             Next::Done(outcome) => {
-                let _ = peer.handle_packet(&outcome);
+                let _ = peer.handle_packet(Instant::now(), &outcome);
                 while let Some(out) = peer.poll_output() {
                     if let PeerOutput::Event(e) = out {
                         events.push(e);
@@ -205,4 +205,77 @@ fn tls13_new_session_tickets_before_success_are_accepted() {
     let (events, auth, _) = converse_on(&pki, server, TlsVersions::Tls13Only, 1398, 1398, |_| {});
     let a = authenticated(&events);
     assert_eq!(a.msk.expose(), auth.msk().as_slice());
+}
+
+/// The RADIUS case: a peer that starts the conversation itself ([`Peer::start`]) gives the same
+/// conversation as one fed the implied EAP-Request/Identity with identifier 0 (what the agent
+/// used to fake): the same first outputs byte for byte, then the same requests answered with the
+/// same response codes, identifiers and methods, the same events, and keys equal to the
+/// server's export — for TLS 1.2 and 1.3, fragmented and not.
+#[test]
+fn started_peer_converses_like_an_implied_identity_request() {
+    let pki = pki();
+    type Summary = (Vec<PeerOutput>, Vec<(u8, u8, Option<u8>)>, Vec<String>);
+    let run = |versions: TlsVersions, fragment: usize, start: bool| -> Summary {
+        let now = Instant::now();
+        let mut peer = Peer::new(peer_config(&pki, versions, fragment));
+        let mut auth = Authenticator::new(server_config(&pki, versions == TlsVersions::Tls13Only), fragment);
+        // The implied request had identifier 0; the authenticator numbers on from there.
+        auth.id = 0;
+        if start {
+            peer.start(now);
+        } else {
+            let implied = eap_supplicant::eap::request(0, eap_supplicant::eap::MethodType::Identity, &[]);
+            peer.handle_packet(now, &implied).unwrap();
+        }
+        let first: Vec<PeerOutput> = std::iter::from_fn(|| peer.poll_output()).collect();
+        let mut responses = Vec::new();
+        let mut events = Vec::new();
+        let mut response = first.iter().find_map(|o| match o {
+            PeerOutput::Response(r) => Some(r.clone()),
+            PeerOutput::Event(_) => None,
+        });
+        for _ in 0..100 {
+            let Some(r) = response.take() else { break };
+            let p = eap_supplicant::eap::EapPacket::parse(&r).unwrap();
+            responses.push((
+                p.code().value(),
+                p.identifier(),
+                p.method_type().map(|m| m.value()),
+            ));
+            let packet = match auth.handle(&r) {
+                Next::Request(q) | Next::Done(q) => q,
+            };
+            peer.handle_packet(now, &packet).unwrap();
+            while let Some(out) = peer.poll_output() {
+                match out {
+                    PeerOutput::Response(r) => response = Some(r),
+                    PeerOutput::Event(Event::Authenticated(a)) => {
+                        assert_eq!(a.msk.expose(), auth.msk().as_slice());
+                        events.push(format!("Authenticated {:?} {:?}", a.protocol, a.tls_version));
+                    }
+                    PeerOutput::Event(e) => events.push(format!("{e:?}")),
+                }
+            }
+        }
+        (first, responses, events)
+    };
+    for versions in [TlsVersions::Tls12Only, TlsVersions::Tls13Only] {
+        for fragment in [1398, 300] {
+            let implied = run(versions, fragment, false);
+            let started = run(versions, fragment, true);
+            assert_eq!(started, implied, "{versions:?}, fragments of {fragment}");
+            assert!(matches!(
+                started.0.as_slice(),
+                [PeerOutput::Event(Event::Authenticating), PeerOutput::Response(r)]
+                    if r == &eap_supplicant::eap::response(0, eap_supplicant::eap::MethodType::Identity, b"phone")
+            ));
+            assert!(started.1.len() > 3, "{:?}", started.1);
+            assert!(
+                started.2.last().is_some_and(|e| e.starts_with("Authenticated")),
+                "{:?}",
+                started.2
+            );
+        }
+    }
 }

@@ -10,6 +10,7 @@ use common::{peer_config, pki};
 use eap_supplicant::eap::{self, Code, MethodType};
 use eap_supplicant::tls::FragmentError;
 use eap_supplicant::{Discarded, Event, FailureReason, Peer, PeerOutput, TlsVersions};
+use std::time::Instant;
 
 /// How a case must end.
 #[derive(Debug)]
@@ -35,7 +36,7 @@ fn run(name: &str, packets: &[Vec<u8>], expect: Expect) {
     let mut before_last = 0;
     for p in packets {
         before_last = events.len();
-        last = peer.handle_packet(p);
+        last = peer.handle_packet(Instant::now(), p);
         while let Some(out) = peer.poll_output() {
             if let PeerOutput::Event(e) = out {
                 events.push(e);
@@ -324,7 +325,7 @@ fn run_small_fragments(name: &str, packets: &[Vec<u8>], expect: Expect) {
     let mut peer = Peer::new(peer_config(&pki, TlsVersions::Tls12And13, 64));
     let mut last = Ok(eap_supplicant::Handled::Answered);
     for p in packets {
-        last = peer.handle_packet(p);
+        last = peer.handle_packet(Instant::now(), p);
     }
     match expect {
         Expect::Discard(d) => assert_eq!(last, Err(d), "{name}"),
@@ -336,8 +337,8 @@ fn run_small_fragments(name: &str, packets: &[Vec<u8>], expect: Expect) {
 fn retransmitted_request_gets_the_same_response_without_advancing_tls() {
     let pki = pki();
     let mut peer = Peer::new(peer_config(&pki, TlsVersions::Tls12And13, 1398));
-    peer.handle_packet(&identity(1)).unwrap();
-    peer.handle_packet(&tls(2, &[0x20])).unwrap();
+    peer.handle_packet(Instant::now(), &identity(1)).unwrap();
+    peer.handle_packet(Instant::now(), &tls(2, &[0x20])).unwrap();
     let mut first = None;
     while let Some(o) = peer.poll_output() {
         if let PeerOutput::Response(r) = o {
@@ -345,7 +346,7 @@ fn retransmitted_request_gets_the_same_response_without_advancing_tls() {
         }
     }
     assert_eq!(
-        peer.handle_packet(&tls(2, &[0x20])),
+        peer.handle_packet(Instant::now(), &tls(2, &[0x20])),
         Ok(eap_supplicant::Handled::Retransmitted)
     );
     assert_eq!(peer.poll_output(), Some(PeerOutput::Response(first.unwrap())));
@@ -356,11 +357,14 @@ fn retransmitted_request_gets_the_same_response_without_advancing_tls() {
 fn nak_offers_eap_tls_for_other_methods() {
     let pki = pki();
     let mut peer = Peer::new(peer_config(&pki, TlsVersions::Tls12And13, 1398));
-    peer.handle_packet(&identity(1)).unwrap();
+    peer.handle_packet(Instant::now(), &identity(1)).unwrap();
     let _ = peer.poll_output();
     let _ = peer.poll_output();
-    peer.handle_packet(&eap::request(2, MethodType::Md5Challenge, &[16; 17]))
-        .unwrap();
+    peer.handle_packet(
+        Instant::now(),
+        &eap::request(2, MethodType::Md5Challenge, &[16; 17]),
+    )
+    .unwrap();
     assert!(matches!(
         peer.poll_output(),
         Some(PeerOutput::Event(Event::MethodDeclined {
@@ -373,15 +377,21 @@ fn nak_offers_eap_tls_for_other_methods() {
         Some(PeerOutput::Response(vec![2, 2, 0, 6, 3, 13]))
     );
     // An expanded-type request gets an Expanded Nak listing EAP-TLS (RFC 3748 §5.3.2).
-    peer.handle_packet(&eap::request(3, MethodType::Expanded, &[0, 0, 0x9f, 0, 0, 0, 1]))
-        .unwrap();
+    peer.handle_packet(
+        Instant::now(),
+        &eap::request(3, MethodType::Expanded, &[0, 0, 0x9f, 0, 0, 0, 1]),
+    )
+    .unwrap();
     let Some(PeerOutput::Response(r)) = peer.poll_output() else {
         panic!()
     };
     assert_eq!(&r[4..], &[254, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 13]);
     // Notification is answered with an empty Notification response.
-    peer.handle_packet(&eap::request(4, MethodType::Notification, b"hello"))
-        .unwrap();
+    peer.handle_packet(
+        Instant::now(),
+        &eap::request(4, MethodType::Notification, b"hello"),
+    )
+    .unwrap();
     assert_eq!(
         peer.poll_output(),
         Some(PeerOutput::Response(vec![2, 4, 0, 5, 2]))
@@ -392,13 +402,13 @@ fn nak_offers_eap_tls_for_other_methods() {
 fn eap_fast_is_declined_with_a_nak_offering_eap_tls() {
     let pki = pki();
     let mut peer = Peer::new(peer_config(&pki, TlsVersions::Tls12And13, 1398));
-    peer.handle_packet(&identity(1)).unwrap();
+    peer.handle_packet(Instant::now(), &identity(1)).unwrap();
     let _ = peer.poll_output();
     let _ = peer.poll_output();
     // EAP-FAST Start: flags S, version 1, then the A-ID TLV (type 4, length 16).
     let mut start = vec![0x21, 0, 4, 0, 16];
     start.extend_from_slice(&[0x11; 16]);
-    peer.handle_packet(&eap::request(2, MethodType::Fast, &start))
+    peer.handle_packet(Instant::now(), &eap::request(2, MethodType::Fast, &start))
         .unwrap();
     let Some(PeerOutput::Event(Event::MethodDeclined { requested, reason })) = peer.poll_output() else {
         panic!("no MethodDeclined event")
@@ -415,7 +425,7 @@ fn eap_fast_is_declined_with_a_nak_offering_eap_tls() {
     );
     assert_eq!(peer.poll_output(), None);
     // The server insists on EAP-FAST and fails the conversation: the peer fails closed.
-    peer.handle_packet(&[4, 2, 0, 4]).unwrap();
+    peer.handle_packet(Instant::now(), &[4, 2, 0, 4]).unwrap();
     assert_eq!(
         peer.poll_output(),
         Some(PeerOutput::Event(Event::Failed {
@@ -444,7 +454,7 @@ fn arbitrary_bytes_never_panic() {
             p[2] = l[0];
             p[3] = l[1];
         }
-        let _ = peer.handle_packet(&p);
+        let _ = peer.handle_packet(Instant::now(), &p);
         while peer.poll_output().is_some() {}
     }
 }

@@ -9,6 +9,7 @@ use common::{Authenticator, Next, Pki, pki_with_server, server_config};
 use eap_supplicant::{
     Config, EapTlsConfig, Event, FailureReason, Peer, PeerOutput, ServerNameMatch, TlsVersions,
 };
+use std::time::Instant;
 
 fn outcome(pki: &Pki, name: ServerNameMatch) -> Event {
     let tls = EapTlsConfig::builder(pki.ca_pem.as_bytes())
@@ -22,7 +23,7 @@ fn outcome(pki: &Pki, name: ServerNameMatch) -> Event {
     let mut packet = auth.identity_request();
     let mut last = None;
     for _ in 0..20 {
-        let _ = peer.handle_packet(&packet);
+        let _ = peer.handle_packet(Instant::now(), &packet);
         let mut response = None;
         while let Some(out) = peer.poll_output() {
             match out {

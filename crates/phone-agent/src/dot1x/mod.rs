@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::{ArgGroup, Args, ValueEnum};
-use eap_supplicant::eap::{self, MethodType};
+use eap_supplicant::eap::MethodType;
 use eap_supplicant::{
     Authenticated, Config, EapTlsConfig, Event, Peer, PeerOutput, ServerNameMatch, TlsVersions,
 };
@@ -243,7 +243,8 @@ fn resolve(server: &str) -> Result<SocketAddr> {
 }
 
 /// One EAP conversation relayed over RADIUS. The authenticator's EAP-Request/Identity is
-/// implied (as with `eapol_test`): the first Access-Request carries the Identity response.
+/// implied (as with `eapol_test`): the peer starts the conversation itself ([`Peer::start`])
+/// and the first Access-Request carries its Identity response.
 fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAddr) -> Result<Outcome> {
     let started = Instant::now();
     let identity = config.identity().to_owned();
@@ -254,8 +255,7 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
         Duration::from_secs(args.timeout.max(1)),
         3,
     )?;
-    peer.handle_packet(&eap::request(0, MethodType::Identity, &[]))
-        .map_err(|e| anyhow!("starting the EAP peer: {e}"))?;
+    peer.start(started);
     let mut outcome = Outcome {
         authenticated: None,
         failure: None,
@@ -299,7 +299,7 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
             }
             continue;
         }
-        if let Err(e) = peer.handle_packet(&reply.eap) {
+        if let Err(e) = peer.handle_packet(Instant::now(), &reply.eap) {
             tracing::warn!("EAP packet from the server discarded: {e}");
             if reply.code == ReplyCode::Challenge {
                 outcome.failure = Some(format!("server's EAP packet discarded: {e}"));
