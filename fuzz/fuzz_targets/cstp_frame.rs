@@ -1,5 +1,5 @@
 //! CSTP: arbitrary tunnel bytes, split at arbitrary points, either decode into frames that
-//! re-encode to the same bytes, or stop at a typed error; and a connected client fed them
+//! re-encode to the same bytes (reserved header byte aside), or stop at a typed error; and a connected client fed them
 //! (with timeouts in between) never panics.
 #![no_main]
 
@@ -32,7 +32,15 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if !failed {
-        assert_eq!(decoded.as_slice(), &bytes[..decoded.len()]);
+        // Re-encoding gives the input back, except the reserved eighth header byte: ignored
+        // on input, written as 0.
+        let mut expected = bytes[..decoded.len()].to_vec();
+        let mut at = 0;
+        while at + 8 <= expected.len() {
+            expected[at + 7] = 0;
+            at += 8 + usize::from(u16::from_be_bytes([expected[at + 4], expected[at + 5]]));
+        }
+        assert_eq!(decoded, expected);
         assert_eq!(decoded.len() + d.buffered(), bytes.len());
     }
 

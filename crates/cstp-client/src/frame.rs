@@ -1,5 +1,6 @@
 //! CSTP framing (draft-mavrogiannopoulos-openconnect, "The CSTP channel"): an 8-byte header
-//! `'S' 'T' 'F' 0x01`, the payload length as a big-endian u16, the packet type, a zero byte.
+//! `'S' 'T' 'F' 0x01`, the payload length as a big-endian u16, the packet type, a reserved byte
+//! (written 0, ignored when read).
 //!
 //! Peers put exactly one frame in one TLS record; [`encode`] builds one frame so that the
 //! caller can hand it to TLS in one write. [`FrameDecoder`] still reads a byte stream, since a
@@ -232,6 +233,15 @@ mod tests {
             d.next_frame(),
             Err(FrameError::UnknownType { offset: 16, code: 2 })
         );
+        Ok(())
+    }
+
+    #[test]
+    fn reserved_header_byte_is_ignored_on_input_and_zero_on_output() -> Result<(), FrameError> {
+        let mut d = FrameDecoder::new(100);
+        d.push(b"STF\x01\x00\x01\x00\x6ex");
+        let f = d.next_frame()?.ok_or(FrameError::PayloadTooLong { len: 0 })?;
+        assert_eq!(encode(f.kind, &f.payload)?, b"STF\x01\x00\x01\x00\x00x");
         Ok(())
     }
 

@@ -41,6 +41,7 @@ fn connects_moves_traffic_counts_like_ocserv_and_disconnects() {
         );
         let theirs = oc.user_bytes();
         if theirs == Some(ours) && ours.0 > 1 << 20 {
+            eprintln!("agent (sent, received) = occtl (RX, TX) = {ours:?}");
             last = None;
             break;
         }
