@@ -1,18 +1,22 @@
 //! Media-plane security agreement for a SIP UA: RFC 3329 security agreement carrying the
 //! media mechanisms of draft-dawes-sipcore-mediasec-parameter (`sdes-srtp;mediasec`, ...), as
-//! Deutsche Telekom and 3GPP (TS 24.229 §7.2A.7) run it. Sans-IO: the UA hands every request it
-//! is about to send to [`Agreement::prepare_request`] and every response it receives to
-//! [`Agreement::handle_response`]; the agreement adds the headers and says what to do.
+//! Deutsche Telekom and 3GPP (TS 24.229 §7.2A.7) run it. Sans-IO, in the workspace's driving
+//! shape: the UA hands every request it is about to send to
+//! [`Agreement::prepare_request`]`(now, request)` and every response it receives to
+//! [`Agreement::handle_response`]`(now, response)`; the agreement adds the headers, says what to
+//! do, and reports what it decided through [`Agreement::poll_output`]. It has no timers and
+//! sends nothing of its own (the UA's transactions carry it).
 //!
 //! ```
 //! use sip_message::{Message, Method, build::Request};
-//! use sip_mediasec::{Agreement, MediaSecurity, Policy, Transport, Verdict};
+//! use sip_mediasec::{Agreement, Event, MediaSecurity, Output, Policy, Transport, Verdict};
+//! use std::time::Instant;
 //!
 //! // MediaSec_Request = Yes, MediaSec_Over_TLS_Only = No, on a TLS line.
 //! let mut agreement = Agreement::new(Policy::client_initiated(), Transport::Tls);
 //!
 //! let mut register = Request::new(Method::Register, "sip:tel.t-online.de");
-//! agreement.prepare_request(&mut register);
+//! agreement.prepare_request(Instant::now(), &mut register);
 //! assert_eq!(register.headers.get_all("Security-Client").collect::<Vec<_>>(), ["sdes-srtp;mediasec"]);
 //! assert_eq!(register.headers.get_all("Require").collect::<Vec<_>>(), ["mediasec"]);
 //!
@@ -22,11 +26,16 @@
 //! To: <sip:a@t-online.de>;tag=2\r\nCall-ID: c1\r\nCSeq: 1 REGISTER\r\n\
 //! Security-Server: msrp-tls;mediasec\r\nSecurity-Server: sdes-srtp;mediasec\r\n\
 //! Security-Server: dtls-srtp;mediasec\r\nContent-Length: 0\r\n\r\n")?;
-//! assert_eq!(agreement.handle_response(&challenge)?, Verdict::Continue);
+//! assert_eq!(agreement.handle_response(Instant::now(), &challenge)?, Verdict::Continue);
+//! assert!(matches!(
+//!     agreement.poll_output(),
+//!     Some(Output::Event(Event::ServerList { replaced: false, .. }))
+//! ));
+//! assert_eq!(agreement.poll_output(), None);
 //!
 //! // The authenticated retry mirrors that list exactly and still offers Security-Client.
 //! let mut retry = Request::new(Method::Register, "sip:tel.t-online.de");
-//! agreement.prepare_request(&mut retry);
+//! agreement.prepare_request(Instant::now(), &mut retry);
 //! let verify: Vec<_> = retry.headers.get_all("Security-Verify").collect();
 //! assert_eq!(verify, ["msrp-tls;mediasec", "sdes-srtp;mediasec", "dtls-srtp;mediasec"]);
 //! assert!(retry.headers.contains("Security-Client"));
@@ -70,6 +79,7 @@
 #![deny(missing_docs)]
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use sip_message::build::Request;
 use sip_message::{HeaderName, Message, Method, SecurityMechanism};
@@ -198,6 +208,14 @@ pub enum Event {
     },
 }
 
+/// What the host does next, from [`Agreement::poll_output`]. The agreement sends nothing and
+/// sets no timer of its own, so there is no `Transmit` or `Timeout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Report this (a security fallback is never silent).
+    Event(Event),
+}
+
 /// What the UA should do after a response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -285,9 +303,9 @@ impl Agreement {
         best.map(|m| MediaSecurity::from_name(m.name()))
     }
 
-    /// The next event, if any.
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+    /// The next thing to report, if any; call after every input until `None`.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.events.pop_front().map(Output::Event)
     }
 
     /// Forgets the stored list (a new registration flow, e.g. after a transport change).
@@ -301,7 +319,8 @@ impl Agreement {
     /// Adds the security-agreement headers to a request about to be sent. Idempotent: any
     /// Security-Client / Security-Verify lines already in the request are replaced, so a
     /// request rebuilt for a retry never carries duplicates.
-    pub fn prepare_request(&mut self, request: &mut Request) {
+    pub fn prepare_request(&mut self, now: Instant, request: &mut Request) {
+        let _ = now; // no timers; kept for the convention's shape
         if !self.enabled || matches!(request.method, Method::Ack | Method::Cancel | Method::Prack) {
             return;
         }
@@ -326,7 +345,12 @@ impl Agreement {
 
     /// Takes a response to one of this line's requests into account. An error means the
     /// response's Security-Server header is malformed (the stored list is kept).
-    pub fn handle_response(&mut self, response: &Message<'_>) -> Result<Verdict, sip_message::Error> {
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        response: &Message<'_>,
+    ) -> Result<Verdict, sip_message::Error> {
+        let _ = now; // no timers; kept for the convention's shape
         let Some(code) = response.status() else {
             return Ok(Verdict::Continue);
         };

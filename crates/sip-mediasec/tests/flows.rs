@@ -2,7 +2,9 @@
 //! TLS-only) and the three Asterisk regressions, driven message by message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use sip_mediasec::{Agreement, Event, MediaSecurity, Policy, Transport, Verdict};
+use std::time::Instant;
+
+use sip_mediasec::{Agreement, Event, MediaSecurity, Output, Policy, Transport, Verdict};
 use sip_message::build::Request;
 use sip_message::{HeaderName, Message, Method};
 
@@ -22,12 +24,12 @@ fn response(code: u16, method: &str, extra: &[(&str, &str)]) -> Vec<u8> {
 fn handle(a: &mut Agreement, code: u16, method: &str, extra: &[(&str, &str)]) -> Verdict {
     let bytes = response(code, method, extra);
     let m = Message::parse(&bytes).unwrap();
-    a.handle_response(&m).unwrap()
+    a.handle_response(Instant::now(), &m).unwrap()
 }
 
 fn send(a: &mut Agreement, method: Method) -> Request {
     let mut r = Request::new(method, "sip:example.com");
-    a.prepare_request(&mut r);
+    a.prepare_request(Instant::now(), &mut r);
     // Whatever we send must parse back with the same lists.
     let bytes = r.to_bytes();
     let parsed = Message::parse(&bytes).unwrap();
@@ -63,7 +65,7 @@ fn telekom_client_initiated_flow() {
     // (2) 401 with three Security-Server lines.
     assert_eq!(handle(&mut a, 401, "REGISTER", TELEKOM_401), Verdict::Continue);
     assert!(matches!(
-        a.poll_event(),
+        a.poll_output().map(|Output::Event(e)| e),
         Some(Event::ServerList { replaced: false, .. })
     ));
     // (3) REGISTER + credentials: Security-Client again, Security-Verify mirrors in order.
@@ -75,7 +77,7 @@ fn telekom_client_initiated_flow() {
     // (4) 200 OK.
     assert_eq!(handle(&mut a, 200, "REGISTER", &[]), Verdict::Continue);
     assert_eq!(
-        a.poll_event(),
+        a.poll_output().map(|Output::Event(e)| e),
         Some(Event::Agreed {
             media: Some(MediaSecurity::SdesSrtp)
         })
@@ -147,7 +149,7 @@ fn server_initiated_without_server_list_stays_silent() {
     handle(&mut a, 200, "REGISTER", &[]);
     let inv = send(&mut a, Method::Invite);
     assert!(inv.headers.iter().next().is_none());
-    assert_eq!(a.poll_event(), None);
+    assert_eq!(a.poll_output().map(|Output::Event(e)| e), None);
 }
 
 /// MediaSec_Over_TLS_Only = Yes on a UDP line: off, loudly; on a TLS line: on.
@@ -160,7 +162,10 @@ fn tls_only_gates_on_the_transport() {
     for transport in [Transport::Udp, Transport::Tcp] {
         let mut a = Agreement::new(policy.clone(), transport);
         assert!(!a.is_enabled());
-        assert!(matches!(a.poll_event(), Some(Event::Disabled { .. })));
+        assert!(matches!(
+            a.poll_output().map(|Output::Event(e)| e),
+            Some(Event::Disabled { .. })
+        ));
         let r = send(&mut a, Method::Register);
         assert!(r.headers.iter().next().is_none());
         handle(&mut a, 401, "REGISTER", TELEKOM_401);
@@ -200,8 +205,8 @@ fn asterisk_1731_list_is_replaced_never_appended() {
     );
     // A request object reused for a retry keeps exactly one copy.
     let mut r = Request::new(Method::Register, "sip:example.com");
-    a.prepare_request(&mut r);
-    a.prepare_request(&mut r);
+    a.prepare_request(Instant::now(), &mut r);
+    a.prepare_request(Instant::now(), &mut r);
     assert_eq!(all(&r, "Security-Verify"), ["sdes-srtp;mediasec"]);
     assert_eq!(all(&r, "Require"), ["mediasec"]);
 }
@@ -243,7 +248,7 @@ fn asterisk_789_invite_carries_verify_and_option_tags() {
     let mut inv = Request::new(Method::Invite, "sip:bob@example.com")
         .header("Require", "100rel")
         .header("Supported", "timer");
-    a.prepare_request(&mut inv);
+    a.prepare_request(Instant::now(), &mut inv);
     assert_eq!(all(&inv, "Require"), ["100rel, mediasec"]);
     assert_eq!(all(&inv, "Proxy-Require"), ["mediasec"]);
     assert_eq!(all(&inv, "Security-Verify"), TELEKOM_LIST);
@@ -279,7 +284,10 @@ fn rfc3329_494_retries_are_bounded() {
     assert_eq!(handle(&mut a, 494, "REGISTER", &list), Verdict::Retry);
     assert_eq!(handle(&mut a, 494, "REGISTER", &list), Verdict::Retry);
     assert_eq!(handle(&mut a, 494, "REGISTER", &list), Verdict::GiveUp);
-    assert!(std::iter::from_fn(|| a.poll_event()).any(|e| matches!(e, Event::Failed { .. })));
+    assert!(
+        std::iter::from_fn(|| a.poll_output().map(|Output::Event(e)| e))
+            .any(|e| matches!(e, Event::Failed { .. }))
+    );
     // A success resets the count.
     handle(&mut a, 200, "REGISTER", &[]);
     assert_eq!(handle(&mut a, 494, "REGISTER", &list), Verdict::Retry);
@@ -295,7 +303,7 @@ fn malformed_server_list_keeps_the_old_one() {
     handle(&mut a, 401, "REGISTER", TELEKOM_401);
     let bytes = response(401, "REGISTER", &[("Security-Server", "sdes-srtp;;mediasec")]);
     let m = Message::parse(&bytes).unwrap();
-    let e = a.handle_response(&m).unwrap_err();
+    let e = a.handle_response(Instant::now(), &m).unwrap_err();
     assert_eq!(&bytes[e.offset..e.offset + 9], b";mediasec");
     assert_eq!(
         all(&send(&mut a, Method::Register), "Security-Verify"),
@@ -363,7 +371,10 @@ fn other_421s_are_not_negotiations() {
         handle(&mut a, 421, "REGISTER", &[("Require", "mediasec")]),
         Verdict::GiveUp
     );
-    assert!(std::iter::from_fn(|| a.poll_event()).any(|e| matches!(e, Event::Failed { .. })));
+    assert!(
+        std::iter::from_fn(|| a.poll_output().map(|Output::Event(e)| e))
+            .any(|e| matches!(e, Event::Failed { .. }))
+    );
 }
 
 /// MediaSec_Over_TLS_Only = Yes on UDP: a 421 or 494 demanding mediasec is refused, with the
@@ -384,7 +395,7 @@ fn tls_only_refuses_a_server_demand_on_udp() {
             &[("Require", "mediasec"), ("Security-Server", "sdes-srtp;mediasec")],
         );
         assert_eq!(v, Verdict::GiveUp, "{code}");
-        let events: Vec<_> = std::iter::from_fn(|| a.poll_event()).collect();
+        let events: Vec<_> = std::iter::from_fn(|| a.poll_output().map(|Output::Event(e)| e)).collect();
         assert!(
             events
                 .iter()

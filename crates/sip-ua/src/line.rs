@@ -376,7 +376,7 @@ impl Line {
     }
 
     fn drain_mediasec_events(&mut self) {
-        while let Some(e) = self.agreement.poll_event() {
+        while let Some(sip_mediasec::Output::Event(e)) = self.agreement.poll_output() {
             self.out.push_back(Output::Event(Event::Mediasec(e)));
         }
     }
@@ -460,7 +460,7 @@ impl Line {
                 }
             }
         }
-        self.agreement.prepare_request(&mut req);
+        self.agreement.prepare_request(now, &mut req);
         let bytes = req.to_bytes();
         self.pending = Some(ClientTx {
             branch,
@@ -600,7 +600,7 @@ impl Line {
         }
         let purpose = tx.purpose;
         self.pending = None;
-        let verdict = match self.agreement.handle_response(msg) {
+        let verdict = match self.agreement.handle_response(now, msg) {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!("malformed Security-Server ignored: {e}");
