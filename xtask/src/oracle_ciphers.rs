@@ -369,7 +369,7 @@ impl SourceTable {
              //           `enabled` mirrors ssl_cipher_collect_aliases() for that build.\n\
              // Macros are resolved from include/openssl/{{ssl,ssl3,tls1,dtls1}}.h and ssl/ssl_locl.h.\n\
              // Kx/Au/Enc/Mac/version texts are those of SSL_CIPHER_description().\n\n\
-             use crate::suite::{{AliasData, SuiteData}};\n\n",
+             use crate::data::{{AliasData, SuiteData}};\n\n",
             self.s3_lib_sha256, self.ssl_ciph_sha256
         );
         let suite = |o: &mut String, e: &Entry, enabled: bool| {

@@ -15,10 +15,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::data::*;
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::error::Error;
 use crate::parse::{self, Op, Part, Token};
-use crate::suite::*;
 use crate::table::{ALIASES, SUITES};
 
 /// The selection criteria of one rule (the arguments of `ssl_cipher_apply_rule`).

@@ -64,6 +64,7 @@
 // does not need) writes `::alloc::` paths.
 extern crate alloc;
 
+mod data;
 mod defaults;
 mod diagnostic;
 mod engine;

@@ -5,7 +5,8 @@ use std::fmt;
 use rustls::SupportedCipherSuite;
 use rustls::crypto::CryptoProvider;
 
-use crate::suite::{A_ECDSA, A_RSA, E_AESGCM, E_CHACHA20, K_ECDHE, Suite};
+use crate::data::{A_ECDSA, A_RSA, E_AESGCM, E_CHACHA20, K_ECDHE};
+use crate::suite::Suite;
 
 /// The rustls suites a cipher list allows, in the list's order, and what was dropped.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@
 // Macros are resolved from include/openssl/{ssl,ssl3,tls1,dtls1}.h and ssl/ssl_locl.h.
 // Kx/Au/Enc/Mac/version texts are those of SSL_CIPHER_description().
 
-use crate::suite::{AliasData, SuiteData};
+use crate::data::{AliasData, SuiteData};
 
 /// `ssl3_ciphers[]`: every TLS <= 1.2 suite 1.1.1d knows, by ascending id.
 pub(crate) static SUITES: [SuiteData; 188] = [

@@ -3,8 +3,9 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::data::SuiteData;
 use crate::error::Tls13Error;
-use crate::suite::{Suite, SuiteData};
+use crate::suite::Suite;
 use crate::table::{SUITES, TLS13};
 
 /// `TLS_DEFAULT_CIPHERSUITES` of 1.1.1d (include/openssl/ssl.h 176).
