@@ -99,3 +99,27 @@ fn same_outcomes_as_openconnect_against_one_ocserv() {
     }
     eprintln!("{}", table.join("\n"));
 }
+
+/// Where the two differ by design: when ocserv restarts, openconnect ends the session (on the
+/// server's DISCONNECT, or when the new ocserv refuses the old cookie: it has no password to log
+/// in again); the agent reconnects and logs in again (vpn_ocserv's
+/// `reconnects_after_an_ocserv_restart`).
+#[test]
+fn after_an_ocserv_restart_openconnect_gives_up() {
+    let lab = Lab::new();
+    let mut oc_server = lab.ocserv(443, &lab.pki.server, 60);
+    let mut oc = lab.openconnect_with("alice", "secret1", "sales", &lab.pki.ca, 443, 60);
+    oc.wait_up(Duration::from_secs(20)).unwrap();
+    oc_server.stop();
+    let _again = lab.ocserv(443, &lab.pki.server, 60);
+    // openconnect waits 10 s before its first retry.
+    let (code, output) = oc.finish(Duration::from_secs(30));
+    assert!(
+        code.is_some_and(|c| c != 0),
+        "openconnect still running or exit 0: {output}"
+    );
+    assert!(
+        output.contains("Session terminated by server") || output.contains("Cookie was rejected by server"),
+        "{output}"
+    );
+}

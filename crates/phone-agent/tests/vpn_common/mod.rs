@@ -644,6 +644,19 @@ impl Lab {
     /// openconnect in the client namespace, CSTP only (`--no-dtls`, like the agent), with the
     /// script above.
     pub fn openconnect(&self, user: &str, password: &str, group: &str, ca: &Path, port: u16) -> OpenConnect {
+        self.openconnect_with(user, password, group, ca, port, 5)
+    }
+
+    /// [`Lab::openconnect`] with openconnect's `--reconnect-timeout`.
+    pub fn openconnect_with(
+        &self,
+        user: &str,
+        password: &str,
+        group: &str,
+        ca: &Path,
+        port: u16,
+        reconnect_timeout: u32,
+    ) -> OpenConnect {
         let bin = require("openconnect", "openconnect");
         let script = self.path("oc-script.sh");
         std::fs::write(&script, OC_SCRIPT).unwrap();
@@ -664,8 +677,8 @@ impl Lab {
                 "--no-dtls",
                 "--disable-ipv6",
                 "--reconnect-timeout",
-                "5",
             ])
+            .arg(reconnect_timeout.to_string())
             .arg(format!("--user={user}"))
             .arg(format!("--authgroup={group}"))
             .arg(format!("--cafile={}", ca.display()))
@@ -697,6 +710,24 @@ impl Lab {
 }
 
 impl OpenConnect {
+    /// Waits (bounded) for the exit; the exit status and all output lines.
+    pub fn finish(&mut self, limit: Duration) -> (Option<i32>, String) {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break Some(s);
+            }
+            if start.elapsed() > limit {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        std::thread::sleep(Duration::from_millis(50));
+        let mut lines: Vec<String> = self.out.try_iter().collect();
+        lines.extend(self.err.try_iter());
+        (status.and_then(|s| s.code()), lines.join("\n"))
+    }
+
     /// Time from start to tunnel-up (the script ran), or the output when it exited instead.
     pub fn wait_up(&mut self, limit: Duration) -> Result<Duration, String> {
         loop {
