@@ -150,52 +150,100 @@ impl HeaderName {
                 _ => HeaderName::Other,
             };
         }
-        // A CR would fold to `-` below; no header name holds one.
-        if b.contains(&b'\r') {
+        let Some(key) = name_key_fast(b) else {
             return HeaderName::Other;
-        }
-        match name_key(b) {
-            K_VIA => HeaderName::Via,
-            K_V => HeaderName::Via,
-            K_FROM => HeaderName::From,
-            K_F => HeaderName::From,
-            K_TO => HeaderName::To,
-            K_T => HeaderName::To,
-            K_CALL_ID => HeaderName::CallId,
-            K_I => HeaderName::CallId,
-            K_CSEQ => HeaderName::CSeq,
-            K_CONTACT => HeaderName::Contact,
-            K_M => HeaderName::Contact,
-            K_MAX_FORWARDS => HeaderName::MaxForwards,
-            K_EXPIRES => HeaderName::Expires,
-            K_REQUIRE => HeaderName::Require,
-            K_PROXY_REQUIRE => HeaderName::ProxyRequire,
-            K_SUPPORTED => HeaderName::Supported,
-            K_K => HeaderName::Supported,
-            K_UNSUPPORTED => HeaderName::Unsupported,
-            K_WWW_AUTHENTICATE => HeaderName::WwwAuthenticate,
-            K_AUTHORIZATION => HeaderName::Authorization,
-            K_SECURITY_CLIENT => HeaderName::SecurityClient,
-            K_SECURITY_SERVER => HeaderName::SecurityServer,
-            K_SECURITY_VERIFY => HeaderName::SecurityVerify,
-            K_CONTENT_LENGTH => HeaderName::ContentLength,
-            K_L => HeaderName::ContentLength,
-            K_CONTENT_TYPE => HeaderName::ContentType,
-            K_C => HeaderName::ContentType,
-            K_CONTENT_ENCODING => HeaderName::ContentEncoding,
-            K_E => HeaderName::ContentEncoding,
-            K_SUBJECT => HeaderName::Subject,
-            K_S => HeaderName::Subject,
-            K_ROUTE => HeaderName::Route,
-            K_RECORD_ROUTE => HeaderName::RecordRoute,
-            K_DATE => HeaderName::Date,
-            K_ACCEPT => HeaderName::Accept,
-            K_ALLOW => HeaderName::Allow,
-            K_USER_AGENT => HeaderName::UserAgent,
-            K_EVENT => HeaderName::Event,
-            K_O => HeaderName::Event,
-            K_REFER_TO => HeaderName::ReferTo,
-            K_R => HeaderName::ReferTo,
+        };
+        // The length first (a jump table), then one to three key comparisons.
+        match b.len() {
+            1 => match key {
+                K_V => HeaderName::Via,
+                K_F => HeaderName::From,
+                K_T => HeaderName::To,
+                K_I => HeaderName::CallId,
+                K_M => HeaderName::Contact,
+                K_K => HeaderName::Supported,
+                K_L => HeaderName::ContentLength,
+                K_C => HeaderName::ContentType,
+                K_E => HeaderName::ContentEncoding,
+                K_S => HeaderName::Subject,
+                K_O => HeaderName::Event,
+                K_R => HeaderName::ReferTo,
+                _ => HeaderName::Other,
+            },
+            2 => match key {
+                K_TO => HeaderName::To,
+                _ => HeaderName::Other,
+            },
+            3 => match key {
+                K_VIA => HeaderName::Via,
+                _ => HeaderName::Other,
+            },
+            4 => match key {
+                K_FROM => HeaderName::From,
+                K_CSEQ => HeaderName::CSeq,
+                K_DATE => HeaderName::Date,
+                _ => HeaderName::Other,
+            },
+            5 => match key {
+                K_ROUTE => HeaderName::Route,
+                K_ALLOW => HeaderName::Allow,
+                K_EVENT => HeaderName::Event,
+                _ => HeaderName::Other,
+            },
+            6 => match key {
+                K_ACCEPT => HeaderName::Accept,
+                _ => HeaderName::Other,
+            },
+            7 => match key {
+                K_CALL_ID => HeaderName::CallId,
+                K_CONTACT => HeaderName::Contact,
+                K_EXPIRES => HeaderName::Expires,
+                K_REQUIRE => HeaderName::Require,
+                K_SUBJECT => HeaderName::Subject,
+                _ => HeaderName::Other,
+            },
+            8 => match key {
+                K_REFER_TO => HeaderName::ReferTo,
+                _ => HeaderName::Other,
+            },
+            9 => match key {
+                K_SUPPORTED => HeaderName::Supported,
+                _ => HeaderName::Other,
+            },
+            10 => match key {
+                K_USER_AGENT => HeaderName::UserAgent,
+                _ => HeaderName::Other,
+            },
+            11 => match key {
+                K_UNSUPPORTED => HeaderName::Unsupported,
+                _ => HeaderName::Other,
+            },
+            12 => match key {
+                K_MAX_FORWARDS => HeaderName::MaxForwards,
+                K_CONTENT_TYPE => HeaderName::ContentType,
+                K_RECORD_ROUTE => HeaderName::RecordRoute,
+                _ => HeaderName::Other,
+            },
+            13 => match key {
+                K_PROXY_REQUIRE => HeaderName::ProxyRequire,
+                K_AUTHORIZATION => HeaderName::Authorization,
+                _ => HeaderName::Other,
+            },
+            14 => match key {
+                K_CONTENT_LENGTH => HeaderName::ContentLength,
+                _ => HeaderName::Other,
+            },
+            15 => match key {
+                K_SECURITY_CLIENT => HeaderName::SecurityClient,
+                K_SECURITY_SERVER => HeaderName::SecurityServer,
+                K_SECURITY_VERIFY => HeaderName::SecurityVerify,
+                _ => HeaderName::Other,
+            },
+            16 => match key {
+                K_WWW_AUTHENTICATE => HeaderName::WwwAuthenticate,
+                K_CONTENT_ENCODING => HeaderName::ContentEncoding,
+                _ => HeaderName::Other,
+            },
             _ => HeaderName::Other,
         }
     }
@@ -217,6 +265,29 @@ const fn name_key(mut b: &[u8]) -> u128 {
         b = rest;
     }
     k
+}
+
+/// [`name_key`] at run time for up to 16 bytes: one copy and one OR instead of a loop of
+/// 128-bit shifts. `None` when a byte is CR, which would fold to `-` (no name holds one).
+fn name_key_fast(b: &[u8]) -> Option<u128> {
+    const ONES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+    let mut buf = [0u8; 16];
+    let n = b.len().min(16);
+    if let (Some(dst), Some(src)) = (buf.get_mut(..n), b.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    let raw = u128::from_le_bytes(buf);
+    // Has a CR byte: the classic "has a zero byte" test on raw XOR CRs (padding is 0, not CR).
+    let v = raw ^ (ONES * 0x0d);
+    if v.wrapping_sub(ONES) & !v & (ONES * 0x80) != 0 {
+        return None;
+    }
+    let fold = if n >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * n)) - 1
+    };
+    Some(raw | (fold & (ONES * 0x20)))
 }
 
 impl std::fmt::Display for HeaderName {
