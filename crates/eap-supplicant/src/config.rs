@@ -11,7 +11,7 @@ use thiserror::Error;
 
 use crate::eapol::EapolVersion;
 use crate::secret::Secret;
-use crate::tls::EapServerVerifier;
+use crate::verifier::{EapServerVerifier, ServerNameMatch};
 
 /// The fragment size wpa_supplicant uses by default: TLS bytes per EAP-TLS fragment.
 pub const DEFAULT_FRAGMENT_SIZE: usize = 1398;
@@ -30,39 +30,6 @@ pub enum TlsVersions {
     Tls12Only,
     /// Only TLS 1.3.
     Tls13Only,
-}
-
-/// How the server certificate's names are checked, beyond chaining to the configured CA: against
-/// the SAN dNSNames, or against the subject CN when the certificate has no dNSName.
-///
-/// EAP has no host name to check against, so by default only the chain is checked; a deployment
-/// that shares its CA with other servers should name the RADIUS server (wpa_supplicant's
-/// `domain_match` / `domain_suffix_match`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ServerNameMatch {
-    /// A name equals this one (ASCII case-insensitive).
-    Exact(String),
-    /// A name equals this domain or ends with `.` followed by it.
-    Suffix(String),
-}
-
-impl ServerNameMatch {
-    pub(crate) fn matches(&self, dns_name: &str) -> bool {
-        let name = dns_name.trim_end_matches('.');
-        match self {
-            ServerNameMatch::Exact(want) => name.eq_ignore_ascii_case(want.trim_end_matches('.')),
-            ServerNameMatch::Suffix(suffix) => {
-                let suffix = suffix.trim_start_matches('.').trim_end_matches('.');
-                if name.eq_ignore_ascii_case(suffix) {
-                    return true;
-                }
-                name.len() > suffix.len()
-                    && name.get(name.len() - suffix.len() - 1..).is_some_and(|tail| {
-                        tail.starts_with('.') && tail.get(1..).is_some_and(|t| t.eq_ignore_ascii_case(suffix))
-                    })
-            }
-        }
-    }
 }
 
 /// Why an EAP-TLS configuration could not be built.
@@ -333,24 +300,5 @@ impl Config {
     /// The PAE timers.
     pub fn timers(&self) -> &PaeTimers {
         &self.timers
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::ServerNameMatch;
-
-    #[test]
-    fn suffix_match_follows_label_boundaries() {
-        let m = ServerNameMatch::Suffix("example.org".into());
-        assert!(m.matches("example.org"));
-        assert!(m.matches("radius.EXAMPLE.org"));
-        assert!(m.matches("a.b.example.org."));
-        assert!(!m.matches("badexample.org"));
-        assert!(!m.matches("example.org.evil"));
-        assert!(!m.matches("org"));
-        let e = ServerNameMatch::Exact("radius.example.org".into());
-        assert!(e.matches("RADIUS.example.org"));
-        assert!(!e.matches("x.radius.example.org"));
     }
 }

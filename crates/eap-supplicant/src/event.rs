@@ -5,8 +5,8 @@ use std::fmt;
 use thiserror::Error;
 
 use crate::eap::MethodType;
+use crate::fragment::FragmentError;
 use crate::secret::Secret;
-use crate::tls::FragmentError;
 
 /// The authentication protocol, as the phone's status page names it (SPEC §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -81,20 +81,22 @@ mod config;
 pub mod eap;
 pub mod eapol;
 mod event;
+mod fragment;
 mod peer;
 mod secret;
 mod supplicant;
 pub mod tls;
+mod verifier;
 
 pub use config::{
     Config, ConfigError, DEFAULT_FRAGMENT_SIZE, DEFAULT_MAX_MESSAGE_LEN, EapTlsConfig, EapTlsConfigBuilder,
-    MIN_FRAGMENT_SIZE, PaeTimers, ServerNameMatch, TlsVersions, certificates_from_bytes,
-    private_key_from_bytes,
+    MIN_FRAGMENT_SIZE, PaeTimers, TlsVersions, certificates_from_bytes, private_key_from_bytes,
 };
 pub use event::{Authenticated, Event, FailureReason, Protocol, TlsVersion};
 pub use peer::{ConversationState, Discarded, Handled, Peer, PeerOutput};
 pub use secret::Secret;
 pub use supplicant::{FrameError, FrameHandled, Output, PaeState, Supplicant};
+pub use verifier::ServerNameMatch;
 
 /// The README's example, compiled and run as a doc test.
 #[cfg(doctest)]

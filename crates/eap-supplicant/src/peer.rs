@@ -12,7 +12,8 @@ use thiserror::Error;
 use crate::config::Config;
 use crate::eap::{self, Code, EapError, EapPacket, MethodType};
 use crate::event::{Event, FailureReason};
-use crate::tls::{EapTls, FragmentError, Step};
+use crate::fragment::FragmentError;
+use crate::tls::{EapTls, Step};
 
 /// What the peer wants done.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,24 +1,17 @@
 //! EAP-TLS (RFC 5216 for TLS 1.2, RFC 9190 for TLS 1.3) on rustls' connection API: framing,
-//! fragmentation and reassembly, the server certificate policy, the key derivations.
+//! fragmentation and reassembly, the key derivations (the server certificate policy is in
+//! `verifier.rs`, the fragmentation errors in `fragment.rs`).
 
 use std::io::{ErrorKind, Read};
-use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::verify_server_cert_signed_by_trust_anchor;
-use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::server::ParsedCertificate;
-use rustls::{
-    CertificateError, ClientConnection, DigitallySignedStruct, ProtocolVersion, RootCertStore,
-    SignatureScheme,
-};
-use thiserror::Error;
+use rustls::{ClientConnection, ProtocolVersion};
 use zeroize::Zeroizing;
 
-use crate::config::{EapTlsConfig, ServerNameMatch};
+use crate::config::EapTlsConfig;
 use crate::event::{Authenticated, FailureReason, Protocol, TlsVersion};
 use crate::secret::Secret;
+
+pub use crate::fragment::FragmentError;
 
 /// The EAP-TLS Type-Code, also the RFC 9190 exporter context and the Session-Id prefix.
 pub const TYPE_CODE: u8 = 13;
@@ -34,59 +27,6 @@ const LABEL_TLS12: &[u8] = b"client EAP encryption";
 /// RFC 9190 §2.3 labels (TLS 1.3, context = Type-Code).
 const LABEL_TLS13_KEYS: &[u8] = b"EXPORTER_EAP_TLS_Key_Material";
 const LABEL_TLS13_METHOD_ID: &[u8] = b"EXPORTER_EAP_TLS_Method-Id";
-
-/// An EAP-TLS framing error (RFC 5216 §3.1 flags, TLS Message Length, fragments).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum FragmentError {
-    /// The request has no Flags octet.
-    #[error("no Flags octet")]
-    MissingFlags,
-    /// The L flag is set but fewer than 4 length bytes follow.
-    #[error("L flag set but the TLS Message Length field is truncated ({0} bytes)")]
-    TruncatedLength(usize),
-    /// The declared TLS Message Length exceeds the configured bound.
-    #[error("TLS Message Length {declared} exceeds the limit of {limit}")]
-    MessageTooLong {
-        /// The TLS Message Length field.
-        declared: usize,
-        /// [`EapTlsConfig::max_message_len`].
-        limit: usize,
-    },
-    /// A first fragment with M set but no L flag.
-    #[error("first fragment of a fragmented message has no TLS Message Length")]
-    MissingLength,
-    /// The fragments carry more bytes than the TLS Message Length.
-    #[error("fragments carry {received} bytes, more than the TLS Message Length {declared}")]
-    Overflow {
-        /// The TLS Message Length field.
-        declared: usize,
-        /// The bytes received so far.
-        received: usize,
-    },
-    /// The last fragment arrived before the declared length was reached.
-    #[error("last fragment ends at {received} bytes, short of the TLS Message Length {declared}")]
-    Underflow {
-        /// The TLS Message Length field.
-        declared: usize,
-        /// The bytes received.
-        received: usize,
-    },
-    /// An EAP-TLS Start that is fragmented or carries data.
-    #[error("EAP-TLS Start with payload or M flag")]
-    InvalidStart,
-    /// An EAP-TLS Start in the middle of a handshake.
-    #[error("EAP-TLS Start during a handshake")]
-    UnexpectedStart,
-    /// TLS data before the EAP-TLS Start.
-    #[error("EAP-TLS data before Start")]
-    DataBeforeStart,
-    /// Data while this peer was sending fragments and expected an ACK.
-    #[error("{0} bytes of data where an ACK of this peer's fragment was expected")]
-    ExpectedAck(usize),
-    /// A message after the handshake had finished and the method had nothing more to do.
-    #[error("EAP-TLS request after the method finished")]
-    AfterDone,
-}
 
 /// What the method wants done with a request.
 #[derive(Debug)]
@@ -440,102 +380,4 @@ fn derive_keys(
         emsk: Secret::new(emsk.to_vec()),
         session_id,
     })
-}
-
-/// The server certificate policy for EAP: the chain must reach a configured CA (rustls-webpki,
-/// EKU serverAuth when present); there is no host name, so the optional [`ServerNameMatch`] on
-/// SAN dNSNames takes its place.
-#[derive(Debug)]
-pub(crate) struct EapServerVerifier {
-    roots: Arc<RootCertStore>,
-    name_match: Option<ServerNameMatch>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl EapServerVerifier {
-    pub(crate) fn new(
-        roots: Arc<RootCertStore>,
-        name_match: Option<ServerNameMatch>,
-        provider: Arc<CryptoProvider>,
-    ) -> Self {
-        EapServerVerifier {
-            roots,
-            name_match,
-            provider,
-        }
-    }
-}
-
-impl ServerCertVerifier for EapServerVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
-        if let Some(want) = &self.name_match {
-            let names = tls_hostname::CertificateNames::from_der(end_entity.as_ref())
-                .map_err(|_| rustls::Error::InvalidCertificate(CertificateError::BadEncoding))?;
-            // SAN dNSNames; the subject CN only when there is none (wpa_supplicant's
-            // domain_suffix_match does the same for CN-only RADIUS certificates).
-            let candidates = if names.dns_names().is_empty() {
-                names.common_names()
-            } else {
-                names.dns_names()
-            };
-            if !candidates.iter().any(|n| want.matches(n)) {
-                tracing::warn!(
-                    "EAP-TLS: server certificate names {candidates:?} do not satisfy the configured {want:?}"
-                );
-                return Err(rustls::Error::InvalidCertificate(
-                    CertificateError::NotValidForName,
-                ));
-            }
-        }
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
 }
