@@ -391,3 +391,64 @@ fn connection_dropped_during_login_is_a_refusal_and_on_reconnect_forgets_the_coo
     );
     Ok(())
 }
+
+#[test]
+fn rekey_time_opens_a_new_tunnel_at_once() -> R {
+    let t0 = Instant::now();
+    let mut c = up(t0)?;
+    // Keep the peer alive with keepalives so that only the rekey timer fires.
+    let rekey = t0 + Duration::from_secs(172_800);
+    let mut now = t0;
+    while now + Duration::from_secs(50) < rekey {
+        now += Duration::from_secs(50);
+        c.handle_tls_data(now, b"STF\x01\x00\x00\x07\x00");
+        c.handle_timeout(now);
+        drain(&mut c);
+    }
+    c.handle_timeout(rekey);
+    let outs = drain(&mut c);
+    assert_eq!(outs.first(), Some(&Output::Tls(TlsAction::Close)));
+    assert_eq!(
+        outs.get(1),
+        Some(&Output::Event(Event::Down {
+            reason: Error::Rekey,
+            retry_at: rekey
+        }))
+    );
+    c.handle_timeout(rekey);
+    assert_eq!(drain(&mut c).first(), Some(&Output::Tls(TlsAction::Open)));
+    c.handle_tls_connected(rekey);
+    let w = writes(&drain(&mut c));
+    assert!(w.first().ok_or("no CONNECT")?.contains("Cookie: webvpn=SESSION="));
+    Ok(())
+}
+
+#[test]
+fn gives_up_when_down_longer_than_the_policy() -> R {
+    let t0 = Instant::now();
+    let mut c = up(t0)?;
+    let mut now = t0;
+    c.handle_tls_closed(now, TlsClosed::Lost("reset".into()));
+    let mut closed_with = None;
+    for _ in 0..20 {
+        let outs = drain(&mut c);
+        if let Some(reason) = closed(&outs) {
+            closed_with = reason;
+            break;
+        }
+        let retry = outs.iter().find_map(|o| match o {
+            Output::Event(Event::Down { retry_at, .. }) => Some(*retry_at),
+            _ => None,
+        });
+        now = retry.ok_or("neither down nor closed")?;
+        c.handle_timeout(now);
+        drain(&mut c);
+        c.handle_tls_closed(now, TlsClosed::Lost("connection refused".into()));
+    }
+    let Some(Error::ReconnectGaveUp { after, last }) = closed_with else {
+        return Err(format!("did not give up: {closed_with:?}").into());
+    };
+    assert!(after >= Duration::from_secs(300), "{after:?}");
+    assert_eq!(*last, Error::TlsLost("connection refused".into()));
+    Ok(())
+}
