@@ -18,7 +18,7 @@ pub enum FragmentError {
     MessageTooLong {
         /// The TLS Message Length field.
         declared: usize,
-        /// [`EapTlsConfig::max_message_len`].
+        /// [`EapTlsConfig::max_message_len`](crate::EapTlsConfig::max_message_len).
         limit: usize,
     },
     /// A first fragment with M set but no L flag.
