@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Diagnostic, Kind, Location, Severity};
 use crate::host::{DomainList, Host, ProvisioningRule};
-use crate::parse::LineIndex;
+use crate::raw::LineIndex;
 use crate::settings::Settings;
 use crate::value::{Origin, ProxyMode, Transport, Value};
 

@@ -42,6 +42,7 @@ mod firewall;
 mod host;
 mod ldap;
 mod parse;
+mod raw;
 mod settings;
 mod value;
 

@@ -11,7 +11,7 @@ use crate::diagnostic::Diagnostic;
 use crate::firewall::FirewallConfig;
 use crate::host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule};
 use crate::ldap::{DisplayAttrs, LdapFilter, MaxDisplayRecords};
-use crate::parse::RawParam;
+use crate::raw::RawParam;
 use crate::value::{
     Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, Secret, Transport, Value, YesNo,
 };
