@@ -18,6 +18,7 @@
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
 mod passthrough;
+mod port;
 mod radius;
 mod wired;
 

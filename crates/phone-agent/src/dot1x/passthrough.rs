@@ -26,7 +26,7 @@ use eap_supplicant::eapol::{EapolVersion, MacAddress, PAE_GROUP_ADDRESS, parse_e
 
 use pnet_datalink::{DataLinkReceiver, DataLinkSender};
 
-use super::wired::{Port, open};
+use super::port::{Port, open};
 
 /// Addresses learned on each side.
 #[derive(Default)]

@@ -1,15 +1,16 @@
-//! The wired driver: raw EAPOL on an AF_PACKET socket (via `pnet_datalink`, no unsafe code
-//! here), frames to the PAE group address, the supplicant's timers on the real clock.
+//! The wired driver: raw EAPOL on an AF_PACKET socket ([`super::port`]), frames to the PAE group
+//! address, the supplicant's timers on the real clock.
 
 use std::time::{Duration, Instant};
 
-use super::passthrough::{PassThrough, PassThroughReport};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result};
 use eap_supplicant::eapol::{
     EapolVersion, MacAddress, PAE_GROUP_ADDRESS, ethernet_frame, parse_ethernet, proxy_logoff,
 };
 use eap_supplicant::{Authenticated, Config, Event, Output, Supplicant};
-use pnet_datalink::{Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
+
+use super::passthrough::{PassThrough, PassThroughReport};
+use super::port::{Port, open, send};
 
 /// What happened on the port.
 pub struct WiredOutcome {
@@ -32,43 +33,6 @@ pub struct WiredOutcome {
     pub pass_through: Option<PassThroughReport>,
     /// EAP methods the authenticator proposed and the phone declined (shown as `declined_methods`).
     pub declined: Vec<String>,
-}
-
-/// An AF_PACKET socket on one interface.
-pub(super) struct Port {
-    /// The interface's MAC address.
-    pub(super) mac: MacAddress,
-    pub(super) tx: Box<dyn DataLinkSender>,
-    pub(super) rx: Box<dyn DataLinkReceiver>,
-}
-
-/// Opens a promiscuous AF_PACKET socket on `name` with a 20 ms read timeout.
-pub(super) fn open(name: &str) -> Result<Port> {
-    let iface: NetworkInterface = pnet_datalink::interfaces()
-        .into_iter()
-        .find(|i| i.name == name)
-        .ok_or_else(|| anyhow!("no network interface named {name}"))?;
-    let mac = iface
-        .mac
-        .map(|m| MacAddress(m.octets()))
-        .ok_or_else(|| anyhow!("{name} has no MAC address"))?;
-    let config = pnet_datalink::Config {
-        read_timeout: Some(Duration::from_millis(20)),
-        ..pnet_datalink::Config::default()
-    };
-    match pnet_datalink::channel(&iface, config)
-        .with_context(|| format!("opening an AF_PACKET socket on {name} (needs CAP_NET_RAW)"))?
-    {
-        Channel::Ethernet(tx, rx) => Ok(Port { mac, tx, rx }),
-        _ => bail!("{name}: not an Ethernet channel"),
-    }
-}
-
-fn send(port: &mut Port, frame: &[u8]) -> Result<()> {
-    match port.tx.send_to(frame, None) {
-        Some(r) => r.context("sending an EAPOL frame"),
-        None => bail!("sending an EAPOL frame: the socket refused"),
-    }
 }
 
 /// Sends the proxy EAPOL-Logoff for the PC with address `pc` (SPEC §12).
