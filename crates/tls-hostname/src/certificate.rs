@@ -7,8 +7,10 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use rasn::types::{Any, Oid};
+use rasn::types::{Any, Class, Constraints, Oid, Tag};
 use rasn_pkix::{Certificate, DirectoryString, Extension, GeneralName, Name, SubjectAltName, Version};
+
+use crate::der::{Reader, boolean, check_object_identifier, id};
 
 /// id-at-commonName, RFC 5280 Appendix A.1.
 pub(crate) const OID_COMMON_NAME: &Oid = Oid::JOINT_ISO_ITU_T_DS_ATTRIBUTE_TYPE_COMMON_NAME;
@@ -116,43 +118,25 @@ impl CertificateNames {
     /// dNSName and rfc822Name entries are IA5String, so they are ASCII; they are returned
     /// as found, without validation (matching decides what a usable name is). An iPAddress
     /// entry must be 4 or 16 octets.
+    ///
+    /// Only the fields a name check needs are decoded (version, the subject's commonNames,
+    /// subjectAltName); the others are checked for DER framing and skipped. Chain
+    /// validation parses them.
     pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
-        let cert = decode_certificate(der)?;
-        Self::from_certificate(&cert)
-    }
-
-    pub(crate) fn from_certificate(cert: &Certificate) -> Result<Self, CertificateError> {
-        let tbs = &cert.tbs_certificate;
-        let version = version_of(tbs.version)?;
-        let Name::RdnSequence(rdns) = &tbs.subject;
-        let mut common_names = Vec::new();
-        for rdn in rdns {
-            for atv in rdn.iter() {
-                if atv.r#type.as_ref() == OID_COMMON_NAME {
-                    let index = common_names.len();
-                    let text = directory_string(&atv.value)
-                        .map_err(|detail| CertificateError::MalformedCommonName { index, detail })?;
-                    common_names.push(text);
-                }
-            }
-        }
-        let mut names = Self {
-            version,
-            subject_is_empty: rdns.is_empty(),
-            common_names,
-            san: SanExtension::Absent,
-            dns_names: Vec::new(),
-            ip_addresses: Vec::new(),
-            rfc822_names: Vec::new(),
-            other_san_entries: 0,
+        let fields = NameFields::find(der).map_err(|detail| CertificateError::Der { detail })?;
+        let version = match fields.version {
+            None => CertificateVersion::V1,
+            Some(v) => version_of(
+                rasn::der::decode::<Version>(v).map_err(|e| CertificateError::Der {
+                    detail: format!("tbsCertificate.version: {e}"),
+                })?,
+            )?,
         };
-        let san_exts: Vec<&Extension> = extensions(cert)
-            .iter()
-            .filter(|e| e.extn_id.as_ref() == OID_SUBJECT_ALT_NAME)
-            .collect();
-        match san_exts.as_slice() {
+        let mut names = Self::new(version);
+        names.read_subject(fields.subject)?;
+        match fields.subject_alt_names.as_slice() {
             [] => {}
-            [ext] => names.read_san(ext)?,
+            [(critical, value)] => names.read_san(*critical, value)?,
             more => {
                 return Err(CertificateError::DuplicateSubjectAltName { count: more.len() });
             }
@@ -160,38 +144,162 @@ impl CertificateNames {
         Ok(names)
     }
 
-    fn read_san(&mut self, ext: &Extension) -> Result<(), CertificateError> {
-        self.san = SanExtension::Present {
-            critical: ext.critical,
-        };
-        let entries: SubjectAltName =
-            rasn::der::decode(&ext.extn_value).map_err(|e| CertificateError::MalformedSubjectAltName {
-                detail: e.to_string(),
-            })?;
-        if entries.is_empty() {
-            return Err(CertificateError::MalformedSubjectAltName {
-                detail: "empty GeneralNames (RFC 5280 requires at least one entry)".into(),
-            });
+    fn new(version: CertificateVersion) -> Self {
+        Self {
+            version,
+            subject_is_empty: true,
+            common_names: Vec::new(),
+            san: SanExtension::Absent,
+            dns_names: Vec::new(),
+            ip_addresses: Vec::new(),
+            rfc822_names: Vec::new(),
+            other_san_entries: 0,
         }
-        for entry in entries {
-            match entry {
-                GeneralName::DnsName(s) => self
-                    .dns_names
-                    .push(String::from_utf8_lossy(s.as_iso646_bytes()).into_owned()),
-                GeneralName::Rfc822Name(s) => self
-                    .rfc822_names
-                    .push(String::from_utf8_lossy(s.as_iso646_bytes()).into_owned()),
-                GeneralName::IpAddress(octets) => {
-                    self.ip_addresses.push(ip_from_octets(&octets).ok_or_else(|| {
-                        CertificateError::MalformedSubjectAltName {
-                            detail: format!("iPAddress entry of {} octets (expected 4 or 16)", octets.len()),
-                        }
-                    })?)
+    }
+
+    /// Reads the commonNames of the subject Name (RFC 5280 §4.1.2.4): RDNSequence ::=
+    /// SEQUENCE OF SET SIZE (1..MAX) OF SEQUENCE { type OID, value ANY }. Every attribute is
+    /// framed and its type checked; only commonName values are decoded (as rasn's
+    /// DirectoryString).
+    fn read_subject(&mut self, subject: &[u8]) -> Result<(), CertificateError> {
+        let der = |e: String| CertificateError::Der {
+            detail: format!("tbsCertificate.subject: {e}"),
+        };
+        let mut rdns = Reader::new(subject);
+        while !rdns.is_empty() {
+            self.subject_is_empty = false;
+            let rdn = rdns.expect(id::SET, "RelativeDistinguishedName").map_err(der)?;
+            let mut atvs = Reader::new(rdn.contents);
+            if atvs.is_empty() {
+                return Err(der("empty RelativeDistinguishedName (SIZE (1..MAX))".into()));
+            }
+            while !atvs.is_empty() {
+                let atv = atvs.expect(id::SEQUENCE, "AttributeTypeAndValue").map_err(der)?;
+                let mut atv = Reader::new(atv.contents);
+                let oid = atv.expect(id::OBJECT_IDENTIFIER, "AttributeType").map_err(der)?;
+                check_object_identifier(oid.contents).map_err(|e| der(format!("AttributeType: {e}")))?;
+                let (_, value) = atv.any("AttributeValue").map_err(der)?;
+                atv.finish("AttributeTypeAndValue").map_err(der)?;
+                if oid.contents == COMMON_NAME_CONTENTS {
+                    let index = self.common_names.len();
+                    let text = directory_string_der(value.encoding)
+                        .map_err(|detail| CertificateError::MalformedCommonName { index, detail })?;
+                    self.common_names.push(text);
                 }
-                _ => self.other_san_entries += 1,
             }
         }
         Ok(())
+    }
+
+    /// Reads the subjectAltName extension's value, GeneralNames ::= SEQUENCE SIZE (1..MAX)
+    /// OF GeneralName (RFC 5280 §4.2.1.6). dNSName, rfc822Name and iPAddress entries are
+    /// decoded as their rasn types directly; any other entry as a whole rasn GeneralName.
+    fn read_san(&mut self, critical: bool, value: &[u8]) -> Result<(), CertificateError> {
+        self.san = SanExtension::Present { critical };
+        let bad = |detail: String| CertificateError::MalformedSubjectAltName { detail };
+        let mut outer = Reader::new(value);
+        let list = outer.expect(id::SEQUENCE, "GeneralNames").map_err(bad)?;
+        outer.finish("GeneralNames").map_err(bad)?;
+        let mut entries = Reader::new(list.contents);
+        if entries.is_empty() {
+            return Err(bad(
+                "empty GeneralNames (RFC 5280 requires at least one entry)".into()
+            ));
+        }
+        while !entries.is_empty() {
+            let (identifier, entry) = entries.any("GeneralName").map_err(bad)?;
+            match identifier {
+                id::DNS_NAME => self.dns_names.push(ia5_string(entry.encoding, 2).map_err(bad)?),
+                id::RFC822_NAME => self
+                    .rfc822_names
+                    .push(ia5_string(entry.encoding, 1).map_err(bad)?),
+                id::IP_ADDRESS => {
+                    self.ip_addresses
+                        .push(ip_from_octets(entry.contents).ok_or_else(|| {
+                            bad(format!(
+                                "iPAddress entry of {} octets (expected 4 or 16)",
+                                entry.contents.len()
+                            ))
+                        })?)
+                }
+                _ => {
+                    let name: GeneralName =
+                        rasn::der::decode(entry.encoding).map_err(|e| bad(e.to_string()))?;
+                    self.push_general_name(name)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn push_general_name(&mut self, entry: GeneralName) -> Result<(), CertificateError> {
+        match entry {
+            GeneralName::DnsName(s) => self
+                .dns_names
+                .push(String::from_utf8_lossy(s.as_iso646_bytes()).into_owned()),
+            GeneralName::Rfc822Name(s) => self
+                .rfc822_names
+                .push(String::from_utf8_lossy(s.as_iso646_bytes()).into_owned()),
+            GeneralName::IpAddress(octets) => {
+                self.ip_addresses.push(ip_from_octets(&octets).ok_or_else(|| {
+                    CertificateError::MalformedSubjectAltName {
+                        detail: format!("iPAddress entry of {} octets (expected 4 or 16)", octets.len()),
+                    }
+                })?)
+            }
+            _ => self.other_san_entries += 1,
+        }
+        Ok(())
+    }
+
+    /// The names as read from a certificate rasn has decoded whole (for [`ChainCheck`]s,
+    /// which need the other fields too).
+    ///
+    /// [`ChainCheck`]: crate::ChainCheck
+    pub(crate) fn from_certificate(cert: &Certificate) -> Result<Self, CertificateError> {
+        let tbs = &cert.tbs_certificate;
+        let mut names = Self::new(version_of(tbs.version)?);
+        let Name::RdnSequence(rdns) = &tbs.subject;
+        names.subject_is_empty = rdns.is_empty();
+        for rdn in rdns {
+            for atv in rdn.iter() {
+                if atv.r#type.as_ref() == OID_COMMON_NAME {
+                    let index = names.common_names.len();
+                    let text = directory_string(&atv.value)
+                        .map_err(|detail| CertificateError::MalformedCommonName { index, detail })?;
+                    names.common_names.push(text);
+                }
+            }
+        }
+        let san_exts: Vec<&Extension> = extensions(cert)
+            .iter()
+            .filter(|e| e.extn_id.as_ref() == OID_SUBJECT_ALT_NAME)
+            .collect();
+        match san_exts.as_slice() {
+            [] => {}
+            [ext] => {
+                names.san = SanExtension::Present {
+                    critical: ext.critical,
+                };
+                let entries: SubjectAltName = rasn::der::decode(&ext.extn_value).map_err(|e| {
+                    CertificateError::MalformedSubjectAltName {
+                        detail: e.to_string(),
+                    }
+                })?;
+                if entries.is_empty() {
+                    return Err(CertificateError::MalformedSubjectAltName {
+                        detail: "empty GeneralNames (RFC 5280 requires at least one entry)".into(),
+                    });
+                }
+                for entry in entries {
+                    names.push_general_name(entry)?;
+                }
+            }
+            more => {
+                return Err(CertificateError::DuplicateSubjectAltName { count: more.len() });
+            }
+        }
+        Ok(names)
     }
 
     /// The certificate's version.
@@ -246,6 +354,122 @@ impl CertificateNames {
     }
 }
 
+/// The encodings of the fields a name check reads, found by walking the certificate's DER
+/// framing (RFC 5280 §4.1) without decoding the fields in between.
+///
+/// Every field of Certificate, TBSCertificate and each Extension must be present, in order,
+/// with its DER identifier, and nothing may follow the last one; the extnIDs and critical
+/// flags are checked as rasn would. The contents of the fields a name check does not read
+/// (serial number, signature algorithms, issuer, validity, public key, signature, the other
+/// extensions' values) are not decoded: chain validation (rustls-webpki, [`ChainCheck`]
+/// under `Strict`) parses those.
+///
+/// [`ChainCheck`]: crate::ChainCheck
+struct NameFields<'a> {
+    /// The contents of `[0] EXPLICIT Version`, when present (an INTEGER encoding).
+    version: Option<&'a [u8]>,
+    /// The contents of the subject Name (its RDNSequence).
+    subject: &'a [u8],
+    /// Every subjectAltName extension, in order: its critical flag and extnValue contents.
+    subject_alt_names: Vec<(bool, &'a [u8])>,
+}
+
+impl<'a> NameFields<'a> {
+    fn find(der: &'a [u8]) -> Result<Self, String> {
+        let mut top = Reader::new(der);
+        let cert = top.expect(id::SEQUENCE, "Certificate")?;
+        top.finish("Certificate")?;
+        let mut cert = Reader::new(cert.contents);
+        let tbs = cert.expect(id::SEQUENCE, "tbsCertificate")?;
+        cert.expect(id::SEQUENCE, "signatureAlgorithm")?;
+        cert.expect(id::BIT_STRING, "signatureValue")?;
+        cert.finish("Certificate")?;
+
+        let mut tbs = Reader::new(tbs.contents);
+        let version = match tbs.next_is(id::CONTEXT_0) {
+            true => Some(tbs.expect(id::CONTEXT_0, "tbsCertificate.version")?.contents),
+            false => None,
+        };
+        tbs.expect(id::INTEGER, "tbsCertificate.serialNumber")?;
+        tbs.expect(id::SEQUENCE, "tbsCertificate.signature")?;
+        tbs.expect(id::SEQUENCE, "tbsCertificate.issuer")?;
+        tbs.expect(id::SEQUENCE, "tbsCertificate.validity")?;
+        let subject = tbs.expect(id::SEQUENCE, "tbsCertificate.subject")?.contents;
+        tbs.expect(id::SEQUENCE, "tbsCertificate.subjectPublicKeyInfo")?;
+        if tbs.next_is(id::CONTEXT_1_PRIMITIVE) {
+            tbs.expect(id::CONTEXT_1_PRIMITIVE, "tbsCertificate.issuerUniqueID")?;
+        }
+        if tbs.next_is(id::CONTEXT_2_PRIMITIVE) {
+            tbs.expect(id::CONTEXT_2_PRIMITIVE, "tbsCertificate.subjectUniqueID")?;
+        }
+        let mut subject_alt_names = Vec::new();
+        if tbs.next_is(id::CONTEXT_3) {
+            let explicit = tbs.expect(id::CONTEXT_3, "tbsCertificate.extensions")?;
+            let mut explicit = Reader::new(explicit.contents);
+            let list = explicit.expect(id::SEQUENCE, "tbsCertificate.extensions")?;
+            explicit.finish("tbsCertificate.extensions")?;
+            let mut list = Reader::new(list.contents);
+            if list.is_empty() {
+                return Err("tbsCertificate.extensions: empty (RFC 5280 requires at least one)".into());
+            }
+            let mut index = 0usize;
+            while !list.is_empty() {
+                let (extn_id, critical, value) =
+                    extension(&mut list).map_err(|e| format!("extension #{index}: {e}"))?;
+                if extn_id == SUBJECT_ALT_NAME_CONTENTS {
+                    subject_alt_names.push((critical, value));
+                }
+                index += 1;
+            }
+        }
+        tbs.finish("tbsCertificate")?;
+        Ok(Self {
+            version,
+            subject,
+            subject_alt_names,
+        })
+    }
+}
+
+/// Reads one Extension (RFC 5280 §4.1): the contents of its extnID, its critical flag and the
+/// contents of its extnValue.
+fn extension<'a>(list: &mut Reader<'a>) -> Result<(&'a [u8], bool, &'a [u8]), String> {
+    let ext = list.expect(id::SEQUENCE, "Extension")?;
+    let mut ext = Reader::new(ext.contents);
+    let extn_id = ext.expect(id::OBJECT_IDENTIFIER, "extnID")?.contents;
+    check_object_identifier(extn_id).map_err(|e| format!("extnID: {e}"))?;
+    let critical = match ext.next_is(id::BOOLEAN) {
+        true => {
+            boolean(ext.expect(id::BOOLEAN, "critical")?.contents).map_err(|e| format!("critical: {e}"))?
+        }
+        false => false,
+    };
+    let value = ext.expect(id::OCTET_STRING, "extnValue")?.contents;
+    ext.finish("Extension")?;
+    Ok((extn_id, critical, value))
+}
+
+/// The contents octets of id-ce-subjectAltName (2.5.29.17) in DER.
+const SUBJECT_ALT_NAME_CONTENTS: &[u8] = &[0x55, 0x1D, 0x11];
+/// The contents octets of id-at-commonName (2.5.4.3) in DER.
+const COMMON_NAME_CONTENTS: &[u8] = &[0x55, 0x04, 0x03];
+
+/// Decodes a `[number] IMPLICIT IA5String` GeneralName entry with rasn.
+fn ia5_string(encoding: &[u8], number: u32) -> Result<String, String> {
+    use rasn::de::Decoder as _;
+    let mut decoder = rasn::der::de::Decoder::new(encoding, rasn::der::de::DecoderOptions::der());
+    let s = decoder
+        .decode_ia5_string(Tag::new(Class::Context, number), &Constraints::default())
+        .map_err(|e| e.to_string())?;
+    Ok(ascii_string(s.into_vec()))
+}
+
+/// Text of IA5String octets, which rasn has checked are ASCII (lossy all the same, as
+/// before, should that ever not hold).
+fn ascii_string(octets: Vec<u8>) -> String {
+    String::from_utf8(octets).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 pub(crate) fn decode_certificate(der: &[u8]) -> Result<Certificate, CertificateError> {
     rasn::der::decode::<Certificate>(der).map_err(|e| CertificateError::Der {
         detail: e.to_string(),
@@ -283,7 +507,40 @@ pub(crate) fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {
 /// Decodes an attribute value as an X.520 DirectoryString (or the IA5String some old
 /// certificates use) into text.
 pub(crate) fn directory_string(value: &Any) -> Result<String, String> {
-    if let Ok(ds) = rasn::der::decode::<DirectoryString>(value.as_bytes()) {
+    directory_string_der(value.as_bytes())
+}
+
+/// [`directory_string`] of an attribute value's encoding. The two forms CAs use,
+/// UTF8String and PrintableString, are decoded as those rasn types directly (saving rasn's
+/// CHOICE dispatch); the same values, since the CHOICE decodes them the same way.
+fn directory_string_der(value: &[u8]) -> Result<String, String> {
+    use rasn::de::Decoder as _;
+    let mut decoder = rasn::der::de::Decoder::new(value, rasn::der::de::DecoderOptions::der());
+    match value.first() {
+        // SIZE (1..MAX), RFC 5280 Appendix A.1: an empty one takes the CHOICE's path to
+        // its error.
+        Some(0x0C) => {
+            if let Ok(s) = decoder.decode_utf8_string(Tag::UTF8_STRING, &Constraints::default())
+                && !s.is_empty()
+            {
+                return Ok(s);
+            }
+        }
+        Some(0x13) => {
+            if let Ok(s) = decoder.decode_printable_string(Tag::PRINTABLE_STRING, &Constraints::default())
+                && !s.is_empty()
+            {
+                return Ok(String::from_utf8_lossy(s.as_bytes()).into_owned());
+            }
+        }
+        _ => {}
+    }
+    directory_string_choice(value)
+}
+
+/// [`directory_string_der`] through rasn's DirectoryString CHOICE.
+fn directory_string_choice(value: &[u8]) -> Result<String, String> {
+    if let Ok(ds) = rasn::der::decode::<DirectoryString>(value) {
         return Ok(match ds {
             DirectoryString::Utf8(s) => s,
             DirectoryString::Printable(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
@@ -295,8 +552,99 @@ pub(crate) fn directory_string(value: &Any) -> Result<String, String> {
             DirectoryString::Universal(s) => s.value,
         });
     }
-    match rasn::der::decode::<rasn::types::Ia5String>(value.as_bytes()) {
+    match rasn::der::decode::<rasn::types::Ia5String>(value) {
         Ok(s) => Ok(String::from_utf8_lossy(s.as_iso646_bytes()).into_owned()),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    use super::*;
+
+    /// The names as the full rasn decode of the whole certificate reads them.
+    fn full_decode(der: &[u8]) -> Result<CertificateNames, CertificateError> {
+        CertificateNames::from_certificate(&decode_certificate(der)?)
+    }
+
+    /// The test certificates and every certificate of the x509-limbo suite.
+    fn corpus() -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = [
+            &include_bytes!("../tests/data/multi-cn-ip-san.der")[..],
+            include_bytes!("../tests/data/provisioning-cn.der"),
+            include_bytes!("../tests/data/v1-cn-sprov.der"),
+        ]
+        .iter()
+        .map(|d| d.to_vec())
+        .collect();
+        let json =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/limbo.json")).unwrap();
+        for part in json.split("-----BEGIN CERTIFICATE-----").skip(1) {
+            let end = part.find("-----END CERTIFICATE-----").unwrap();
+            let pem = format!(
+                "-----BEGIN CERTIFICATE-----{}-----END CERTIFICATE-----\n",
+                &part[..end]
+            )
+            .replace("\\n", "\n");
+            out.push(CertificateDer::from_pem_slice(pem.as_bytes()).unwrap().to_vec());
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Reading only the name fields gives exactly what the full decode gives on every
+    /// certificate it accepts, and accepts nothing else except certificates whose only
+    /// fault lies in a field a name check does not read.
+    #[test]
+    fn same_names_as_the_full_decode() {
+        let corpus = corpus();
+        assert!(corpus.len() > 300, "{}", corpus.len());
+        for der in &corpus {
+            match (CertificateNames::from_der(der), full_decode(der)) {
+                (Ok(fast), Ok(full)) => assert_eq!(fast, full),
+                (Err(fast), Err(full)) => {
+                    assert_eq!(
+                        std::mem::discriminant(&fast),
+                        std::mem::discriminant(&full),
+                        "{fast} / {full}"
+                    )
+                }
+                (fast, full) => panic!("{fast:?} / {full:?}"),
+            }
+        }
+    }
+
+    /// Mutated certificates (every octet of a sample replaced, every truncation): whatever
+    /// the full decode accepts is read the same; what it refuses is refused too, unless the
+    /// damage is in a skipped field (counted).
+    #[test]
+    fn mutations_agree_with_the_full_decode() {
+        let corpus = corpus();
+        let (mut cases, mut relaxed) = (0usize, 0usize);
+        for der in corpus.iter().step_by(corpus.len() / 12) {
+            let mut mutants: Vec<Vec<u8>> = (0..der.len()).map(|n| der[..n].to_vec()).collect();
+            for i in 0..der.len() {
+                for b in [0x00, 0xFF, der[i] ^ 0x80, der[i] ^ 0x01, der[i] ^ 0x20] {
+                    let mut m = der.clone();
+                    m[i] = b;
+                    mutants.push(m);
+                }
+            }
+            for m in &mutants {
+                cases += 1;
+                match (full_decode(m), CertificateNames::from_der(m)) {
+                    (Ok(full), fast) => assert_eq!(fast, Ok(full), "{m:02x?}"),
+                    (Err(_), Ok(_)) => relaxed += 1,
+                    (Err(_), Err(_)) => {}
+                }
+            }
+        }
+        eprintln!("{cases} mutants, {relaxed} refused by the full decode only");
+        assert!(relaxed * 5 < cases, "{relaxed} of {cases}");
     }
 }

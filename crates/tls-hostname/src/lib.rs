@@ -26,6 +26,7 @@
 
 mod certificate;
 mod checks;
+mod der;
 mod dns_check;
 mod matching;
 mod profile;

@@ -70,6 +70,20 @@ impl PresentedDns<'_> {
     }
 }
 
+/// A necessary condition for `parse_presented(presented, _)` to succeed and match
+/// `reference`: the name equals the reference, or it is `*.` followed by the reference's
+/// parent (ASCII case-insensitive). Cheap: no validation, no Public Suffix List.
+pub(crate) fn could_match(presented: &str, reference: &DnsReference) -> bool {
+    let reference = reference.as_str();
+    if presented.eq_ignore_ascii_case(reference) {
+        return true;
+    }
+    match (presented.strip_prefix("*."), reference.split_once('.')) {
+        (Some(parent), Some((_first, rest))) => parent.eq_ignore_ascii_case(rest),
+        _ => false,
+    }
+}
+
 /// Validates a presented DNS identifier under `rules`.
 pub(crate) fn parse_presented(name: &str, rules: DnsRules) -> Result<PresentedDns<'_>, InvalidPresentedName> {
     if name.is_empty() {

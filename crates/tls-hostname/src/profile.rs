@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::certificate::CertificateNames;
-use crate::matching::{DnsRules, parse_presented};
+use crate::matching::{DnsRules, could_match, parse_presented};
 use crate::reference::ReferenceName;
 
 /// A server-identity policy. Each variant's documentation is its decision table.
@@ -118,6 +118,18 @@ impl Profile {
         reference: &ReferenceName,
     ) -> Result<NameMatch, NameMismatch> {
         let rules = self.dns_rules();
+        if let ReferenceName::Dns(dns) = reference {
+            // The common case first: a dNSName that matches. Only names that could match
+            // are validated; when none does, the full pass below also says why each name
+            // was ignored. The first match is the same either way.
+            for presented in names.dns_names() {
+                if could_match(presented, dns)
+                    && parse_presented(presented, rules).is_ok_and(|p| p.matches(dns))
+                {
+                    return Ok(NameMatch::new(PresentedName::DnsSan(presented.clone())));
+                }
+            }
+        }
         let mut notes = Vec::new();
         match reference {
             ReferenceName::Dns(dns) => {
