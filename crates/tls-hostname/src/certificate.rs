@@ -134,12 +134,10 @@ impl CertificateNames {
         };
         let mut names = Self::new(version);
         names.read_subject(fields.subject)?;
-        match fields.subject_alt_names.as_slice() {
-            [] => {}
-            [(critical, value)] => names.read_san(*critical, value)?,
-            more => {
-                return Err(CertificateError::DuplicateSubjectAltName { count: more.len() });
-            }
+        match fields.subject_alt_name {
+            None => {}
+            Some((1, critical, value)) => names.read_san(critical, value)?,
+            Some((count, _, _)) => return Err(CertificateError::DuplicateSubjectAltName { count }),
         }
         Ok(names)
     }
@@ -180,7 +178,7 @@ impl CertificateNames {
                 check_object_identifier(oid.contents).map_err(|e| der(format!("AttributeType: {e}")))?;
                 let (_, value) = atv.any("AttributeValue").map_err(der)?;
                 atv.finish("AttributeTypeAndValue").map_err(der)?;
-                if oid.contents == COMMON_NAME_CONTENTS {
+                if is_common_name(oid.contents) {
                     let index = self.common_names.len();
                     let text = directory_string_der(value.encoding)
                         .map_err(|detail| CertificateError::MalformedCommonName { index, detail })?;
@@ -206,13 +204,30 @@ impl CertificateNames {
                 "empty GeneralNames (RFC 5280 requires at least one entry)".into()
             ));
         }
+        // Room for every entry of each kind up front (framing only; errors are reported by
+        // the loop below).
+        let (mut dns, mut ip, mut rfc822) = (0, 0, 0);
+        let mut count = entries;
+        while let Some(Ok((identifier, _))) = (!count.is_empty()).then(|| count.any("GeneralName")) {
+            match identifier {
+                id::DNS_NAME => dns += 1,
+                id::IP_ADDRESS => ip += 1,
+                id::RFC822_NAME => rfc822 += 1,
+                _ => {}
+            }
+        }
+        self.dns_names.reserve_exact(dns);
+        self.ip_addresses.reserve_exact(ip);
+        self.rfc822_names.reserve_exact(rfc822);
         while !entries.is_empty() {
             let (identifier, entry) = entries.any("GeneralName").map_err(bad)?;
             match identifier {
-                id::DNS_NAME => self.dns_names.push(ia5_string(entry.encoding, 2).map_err(bad)?),
+                id::DNS_NAME => self
+                    .dns_names
+                    .push(ia5_string(entry.encoding, entry.contents, 2).map_err(bad)?),
                 id::RFC822_NAME => self
                     .rfc822_names
-                    .push(ia5_string(entry.encoding, 1).map_err(bad)?),
+                    .push(ia5_string(entry.encoding, entry.contents, 1).map_err(bad)?),
                 id::IP_ADDRESS => {
                     self.ip_addresses
                         .push(ip_from_octets(entry.contents).ok_or_else(|| {
@@ -370,8 +385,9 @@ struct NameFields<'a> {
     version: Option<&'a [u8]>,
     /// The contents of the subject Name (its RDNSequence).
     subject: &'a [u8],
-    /// Every subjectAltName extension, in order: its critical flag and extnValue contents.
-    subject_alt_names: Vec<(bool, &'a [u8])>,
+    /// How many subjectAltName extensions there are, and the first one's critical flag and
+    /// extnValue contents.
+    subject_alt_name: Option<(usize, bool, &'a [u8])>,
 }
 
 impl<'a> NameFields<'a> {
@@ -402,7 +418,7 @@ impl<'a> NameFields<'a> {
         if tbs.next_is(id::CONTEXT_2_PRIMITIVE) {
             tbs.expect(id::CONTEXT_2_PRIMITIVE, "tbsCertificate.subjectUniqueID")?;
         }
-        let mut subject_alt_names = Vec::new();
+        let mut subject_alt_name = None;
         if tbs.next_is(id::CONTEXT_3) {
             let explicit = tbs.expect(id::CONTEXT_3, "tbsCertificate.extensions")?;
             let mut explicit = Reader::new(explicit.contents);
@@ -416,8 +432,11 @@ impl<'a> NameFields<'a> {
             while !list.is_empty() {
                 let (extn_id, critical, value) =
                     extension(&mut list).map_err(|e| format!("extension #{index}: {e}"))?;
-                if extn_id == SUBJECT_ALT_NAME_CONTENTS {
-                    subject_alt_names.push((critical, value));
+                if is_subject_alt_name(extn_id) {
+                    subject_alt_name = match subject_alt_name {
+                        None => Some((1, critical, value)),
+                        Some((count, critical, value)) => Some((count + 1, critical, value)),
+                    };
                 }
                 index += 1;
             }
@@ -426,7 +445,7 @@ impl<'a> NameFields<'a> {
         Ok(Self {
             version,
             subject,
-            subject_alt_names,
+            subject_alt_name,
         })
     }
 }
@@ -449,13 +468,26 @@ fn extension<'a>(list: &mut Reader<'a>) -> Result<(&'a [u8], bool, &'a [u8]), St
     Ok((extn_id, critical, value))
 }
 
-/// The contents octets of id-ce-subjectAltName (2.5.29.17) in DER.
-const SUBJECT_ALT_NAME_CONTENTS: &[u8] = &[0x55, 0x1D, 0x11];
-/// The contents octets of id-at-commonName (2.5.4.3) in DER.
-const COMMON_NAME_CONTENTS: &[u8] = &[0x55, 0x04, 0x03];
+/// Whether OBJECT IDENTIFIER contents are id-ce-subjectAltName (2.5.29.17).
+fn is_subject_alt_name(oid: &[u8]) -> bool {
+    matches!(oid, [0x55, 0x1D, 0x11])
+}
 
-/// Decodes a `[number] IMPLICIT IA5String` GeneralName entry with rasn.
-fn ia5_string(encoding: &[u8], number: u32) -> Result<String, String> {
+/// Whether OBJECT IDENTIFIER contents are id-at-commonName (2.5.4.3).
+fn is_common_name(oid: &[u8]) -> bool {
+    matches!(oid, [0x55, 0x04, 0x03])
+}
+
+/// Decodes a primitive `[number] IMPLICIT IA5String` GeneralName entry (`encoding`, with
+/// `contents`). IA5String's alphabet is ASCII (0x00–0x7f, what rasn's `Ia5String`
+/// permits), so ASCII contents are the string as they are; anything else goes through
+/// rasn, for its error.
+fn ia5_string(encoding: &[u8], contents: &[u8], number: u32) -> Result<String, String> {
+    if contents.is_ascii()
+        && let Ok(text) = std::str::from_utf8(contents)
+    {
+        return Ok(text.to_owned());
+    }
     use rasn::de::Decoder as _;
     let mut decoder = rasn::der::de::Decoder::new(encoding, rasn::der::de::DecoderOptions::der());
     let s = decoder

@@ -62,6 +62,7 @@ pub(crate) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub(crate) fn new(input: &'a [u8]) -> Self {
         Self { input }
     }
@@ -70,6 +71,7 @@ impl<'a> Reader<'a> {
     /// number form) identifier octet `identifier`; `what` names the field in the error.
     /// Like rasn, the constructed bit is not compared, and the tag number may come in the
     /// high tag number form.
+    #[inline]
     pub(crate) fn expect(&mut self, identifier: u8, what: &str) -> Result<Tlv<'a>, String> {
         let Some(&initial) = self.input.first() else {
             return Err(format!(
@@ -91,6 +93,7 @@ impl<'a> Reader<'a> {
 
     /// Whether the next value has the class and number of `identifier` (constructed or
     /// not, either tag number form, like [`Reader::expect`]).
+    #[inline]
     pub(crate) fn next_is(&self, identifier: u8) -> bool {
         match self.input.first() {
             None => false,
@@ -103,6 +106,7 @@ impl<'a> Reader<'a> {
 
     /// Reads the next value whatever its identifier (an ANY), returning its first
     /// identifier octet too.
+    #[inline]
     pub(crate) fn any(&mut self, what: &str) -> Result<(u8, Tlv<'a>), String> {
         let Some(&initial) = self.input.first() else {
             return Err(format!("{what}: missing"));
@@ -114,6 +118,7 @@ impl<'a> Reader<'a> {
     /// Parses the identifier octets (X.690 §8.1.2) at the cursor, without advancing: the
     /// class bits, the tag number (the high form in base 128, at most 32 bits like rasn)
     /// and how many octets they take. End-of-contents octets are not a value.
+    #[inline]
     fn identifier(&self, what: &str) -> Result<(u8, u32, usize), String> {
         let Some(&initial) = self.input.first() else {
             return Err(format!("{what}: missing"));
@@ -147,6 +152,7 @@ impl<'a> Reader<'a> {
 
     /// Reads the length and contents of the value whose identifier takes the first
     /// `identifier_len` octets.
+    #[inline]
     fn value(&mut self, identifier_len: usize, what: &str) -> Result<Tlv<'a>, String> {
         let after_identifier = self.input.get(identifier_len..).unwrap_or_default();
         let (header_len, contents_len) = length(after_identifier).map_err(|e| format!("{what}: {e}"))?;
@@ -169,6 +175,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Checks that every value has been read.
+    #[inline]
     pub(crate) fn finish(&self, what: &str) -> Result<(), String> {
         if self.input.is_empty() {
             Ok(())
@@ -180,6 +187,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
         self.input.is_empty()
     }
@@ -188,6 +196,7 @@ impl<'a> Reader<'a> {
 /// Parses length octets (X.690 §8.1.3) at the start of `input`: how many octets they take
 /// and the contents length they give. The definite form only (DER, §10.1); like rasn's DER
 /// decoder, a long form with leading zero octets is accepted.
+#[inline]
 fn length(input: &[u8]) -> Result<(usize, usize), String> {
     let Some((&initial, rest)) = input.split_first() else {
         return Err("length octets missing".into());
