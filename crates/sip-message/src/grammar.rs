@@ -132,6 +132,10 @@ pub(crate) fn is_unreserved(c: char) -> bool {
 
 /// Skips `SWS` (optional linear white space, folds included); never fails.
 pub(crate) fn sws(i: &str) -> &str {
+    // Most values have no white space to skip.
+    if !matches!(i.as_bytes().first(), Some(b' ' | b'\t' | b'\r' | b'\n')) {
+        return i;
+    }
     let mut rest = i;
     loop {
         let trimmed = rest.trim_start_matches(is_wsp);

@@ -101,6 +101,12 @@ header_names! {
 impl HeaderName {
     /// The name a header line carries, long or compact form, any case.
     pub fn from_wire(name: &str) -> HeaderName {
+        HeaderName::from_wire_in(name, name.as_bytes())
+    }
+
+    /// [`HeaderName::from_wire`] for a `name` that `text` begins with: when `text` has 16
+    /// bytes, the key is read from it in one load rather than copied out of `name`.
+    pub(crate) fn from_wire_in(name: &str, text: &[u8]) -> HeaderName {
         const K_VIA: u128 = name_key(b"Via");
         const K_V: u128 = name_key(b"v");
         const K_FROM: u128 = name_key(b"From");
@@ -150,7 +156,7 @@ impl HeaderName {
                 _ => HeaderName::Other,
             };
         }
-        let Some(key) = name_key_fast(b) else {
+        let Some(key) = name_key_in(b, text) else {
             return HeaderName::Other;
         };
         // The length first (a jump table), then one to three key comparisons.
@@ -265,6 +271,33 @@ const fn name_key(mut b: &[u8]) -> u128 {
         b = rest;
     }
     k
+}
+
+/// [`name_key_fast`] for a name `b` that `text` begins with: one 16-byte load from `text` when
+/// it is that long (the bytes after the name masked off), else the copy.
+fn name_key_in(b: &[u8], text: &[u8]) -> Option<u128> {
+    const ONES: u128 = 0x0101_0101_0101_0101_0101_0101_0101_0101;
+    let n = b.len();
+    let chunk = text
+        .get(..16)
+        // `text` begins with `b` when both start at the same byte (no comparison needed).
+        .filter(|_| n <= 16 && std::ptr::eq(text.as_ptr(), b.as_ptr()))
+        .and_then(|c| <[u8; 16]>::try_from(c).ok());
+    let Some(chunk) = chunk else {
+        return name_key_fast(b);
+    };
+    let mask = if n >= 16 {
+        u128::MAX
+    } else {
+        (1u128 << (8 * n)) - 1
+    };
+    let raw = u128::from_le_bytes(chunk) & mask;
+    // Has a CR byte: as in `name_key_fast` (the masked-off bytes are 0, not CR).
+    let v = raw ^ (ONES * 0x0d);
+    if v.wrapping_sub(ONES) & !v & (ONES * 0x80) != 0 {
+        return None;
+    }
+    Some(raw | (mask & (ONES * 0x20)))
 }
 
 /// [`name_key`] at run time for up to 16 bytes: one copy and one OR instead of a loop of

@@ -190,7 +190,8 @@ impl<'a> Message<'a> {
         let head_limit = limits
             .max_line
             .saturating_mul(limits.max_headers.saturating_add(1));
-        let Some((head_len, sep_len)) = find_head_end(bytes, head_limit) else {
+        let mut line_ends = LineEnds::new();
+        let Some((head_len, sep_len)) = find_head_end(bytes, head_limit, &mut line_ends) else {
             if framing == Framing::Stream && bytes.len() < head_limit {
                 // Any complete line may already be too long or bad: check what is there.
                 if let Some(line_end) = bytes.iter().position(|&b| b == b'\n') {
@@ -217,7 +218,7 @@ impl<'a> Message<'a> {
         let head_bytes = bytes.get(..head_len).unwrap_or_default();
         let head = std::str::from_utf8(head_bytes)
             .map_err(|e| Error::new(ErrorKind::NotUtf8, start + e.valid_up_to()))?;
-        let (start_line, headers) = parse_head(head, start, limits)?;
+        let (start_line, headers) = parse_head(head, start, limits, line_ends.known())?;
 
         let body_start = start + head_len + sep_len;
         let available = input.len() - body_start;
@@ -605,11 +606,48 @@ fn uri_offset(m: &Message<'_>) -> usize {
     }
 }
 
-/// The header section's end: its length and the length of the blank-line separator.
-fn find_head_end(bytes: &[u8], limit: usize) -> Option<(usize, usize)> {
+/// The offsets of the first line ends (`\n`) of a head, recorded by [`find_head_end`] so that
+/// splitting the head into lines does not search for them a second time.
+struct LineEnds {
+    ends: [u32; LineEnds::CAPACITY],
+    len: usize,
+}
+
+impl LineEnds {
+    /// Enough for the start line and 31 header lines; lines after those are searched again.
+    const CAPACITY: usize = 32;
+
+    fn new() -> LineEnds {
+        LineEnds {
+            ends: [0; LineEnds::CAPACITY],
+            len: 0,
+        }
+    }
+
+    /// Records the next line end, if there is room and it fits in a `u32`.
+    fn push(&mut self, nl: usize) {
+        if let (Some(slot), Ok(nl)) = (self.ends.get_mut(self.len), u32::try_from(nl)) {
+            *slot = nl;
+            self.len += 1;
+        }
+    }
+
+    /// The line ends recorded, in order: a prefix of all of them.
+    fn known(&self) -> &[u32] {
+        self.ends.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// The header section's end: its length and the length of the blank-line separator. The line
+/// ends before it go into `line_ends` (as many as fit).
+fn find_head_end(bytes: &[u8], limit: usize, line_ends: &mut LineEnds) -> Option<(usize, usize)> {
     let window = bytes.get(..bytes.len().min(limit.saturating_add(4)))?;
     // `\n\r\n` or `\n\n` ends the head.
     for nl in memchr::memchr_iter(b'\n', window) {
+        // Once the table is full, later pushes are ignored: what it holds stays a prefix.
+        if line_ends.len < LineEnds::CAPACITY {
+            line_ends.push(nl);
+        }
         match (window.get(nl + 1), window.get(nl + 2)) {
             (Some(b'\n'), _) => return Some((nl + 1, 1)),
             (Some(b'\r'), Some(b'\n')) => return Some((nl + 1, 2)),
@@ -620,11 +658,13 @@ fn find_head_end(bytes: &[u8], limit: usize) -> Option<(usize, usize)> {
 }
 
 /// Splits `head` (the message up to and including the last header line's line end) into the
-/// start line and header lines. `base` is the head's offset in the input.
+/// start line and header lines. `base` is the head's offset in the input; `line_ends` the
+/// first line ends of `head` (a prefix of them, possibly empty).
 fn parse_head<'a>(
     head: &'a str,
     base: usize,
     limits: &Limits,
+    line_ends: &[u32],
 ) -> Result<(StartLine<'a>, Vec<Header<'a>>), Error> {
     let bytes = head.as_bytes();
     // Lengths and control characters come first (a later line's bad byte is reported before an
@@ -646,7 +686,7 @@ fn parse_head<'a>(
     if any_ctl || head.len() > limits.max_line {
         check_lines(head, base, limits)?;
     }
-    match split_head(head, base, limits) {
+    match split_head(head, base, limits, line_ends) {
         Ok((start, headers, crlfs)) => {
             if crlfs != crs {
                 check_lines(head, base, limits)?;
@@ -684,9 +724,10 @@ fn split_head<'a>(
     head: &'a str,
     base: usize,
     limits: &Limits,
+    line_ends: &[u32],
 ) -> Result<(StartLine<'a>, Vec<Header<'a>>, usize), Error> {
     // Pass 2: the start line, then `name: value` lines and their folds.
-    let mut lines = Lines::new(head);
+    let mut lines = Lines::with_known_ends(head, line_ends);
     let Some((_, first)) = lines.next() else {
         return Err(Error::new(ErrorKind::Empty, base));
     };
@@ -753,7 +794,7 @@ fn split_head<'a>(
         let value = value.trim_end_matches(is_wsp);
         headers.push(Header {
             name,
-            kind: HeaderName::from_wire(name),
+            kind: HeaderName::from_wire_in(name, head.as_bytes().get(pos..).unwrap_or_default()),
             value,
             offset: base + pos,
             value_offset: base + value_pos,
@@ -771,25 +812,33 @@ fn split_head<'a>(
 }
 
 /// The lines of a head (each ending in LF, an optional CR before it removed), with their
-/// offsets, found with `memchr`.
-struct Lines<'a> {
+/// offsets: the line ends already known first, then found with `memchr`.
+struct Lines<'a, 'k> {
     head: &'a str,
     pos: usize,
     /// Lines so far that ended in CRLF.
     crlfs: usize,
+    /// The first line ends of `head`, in order, not yet used.
+    known: &'k [u32],
 }
 
-impl<'a> Lines<'a> {
-    fn new(head: &'a str) -> Lines<'a> {
+impl<'a, 'k> Lines<'a, 'k> {
+    fn new(head: &'a str) -> Lines<'a, 'k> {
+        Lines::with_known_ends(head, &[])
+    }
+
+    /// `known`: the offsets of the first line ends of `head` (a prefix of them, in order).
+    fn with_known_ends(head: &'a str, known: &'k [u32]) -> Lines<'a, 'k> {
         Lines {
             head,
             pos: 0,
             crlfs: 0,
+            known,
         }
     }
 }
 
-impl<'a> Iterator for Lines<'a> {
+impl<'a> Iterator for Lines<'a, '_> {
     type Item = (usize, &'a str);
 
     fn next(&mut self) -> Option<(usize, &'a str)> {
@@ -798,7 +847,18 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         let start = self.pos;
-        let (line, advance) = match memchr::memchr(b'\n', rest.as_bytes()) {
+        let nl = match self.known.split_first() {
+            Some((&end, more)) => {
+                self.known = more;
+                usize::try_from(end)
+                    .ok()
+                    .and_then(|end| end.checked_sub(start))
+                    .filter(|&nl| rest.as_bytes().get(nl) == Some(&b'\n'))
+                    .or_else(|| memchr::memchr(b'\n', rest.as_bytes()))
+            }
+            None => memchr::memchr(b'\n', rest.as_bytes()),
+        };
+        let (line, advance) = match nl {
             Some(nl) => (rest.get(..nl).unwrap_or_default(), nl + 1),
             None => (rest, rest.len()),
         };

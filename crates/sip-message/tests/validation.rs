@@ -250,3 +250,40 @@ fn content_types_that_the_grammar_allows() {
     assert_eq!(ct.param("boundary"), Some("\"unique-boundary-1\""));
     assert_eq!(ct.param("charset"), Some("utf-8"));
 }
+
+/// The line ends found while looking for the end of the head are reused for the first 32
+/// lines only; a head with more lines, LF-only line ends, folds and short names after that
+/// point splits the same way (names, values, offsets).
+#[test]
+fn long_heads_split_like_short_ones() {
+    let mut extra = String::new();
+    for k in 0..40 {
+        extra.push_str(&format!("X-Filler-{k}: v{k}\r\n"));
+    }
+    extra.push_str("i: folded\r\n  call-id\n");
+    extra.push_str("v:SIP/2.0/TCP h.example.com;branch=z9hG4bKlate\r\n");
+    let b = register(VIA, &extra);
+    let m = Message::parse(&b).unwrap();
+    let text = std::str::from_utf8(&b).unwrap();
+    assert_eq!(m.headers().len(), 7 + 40 + 3);
+    for (k, h) in m.headers().iter().skip(7).take(40).enumerate() {
+        assert_eq!(h.name(), format!("X-Filler-{k}"));
+        assert_eq!(h.value(), format!("v{k}"));
+        assert_eq!(text.get(h.offset()..).unwrap().find(':'), Some(h.name().len()));
+        assert_eq!(
+            text.get(h.value_offset()..).unwrap().split('\r').next(),
+            Some(h.value().as_ref())
+        );
+    }
+    let vias = m.via().unwrap();
+    assert_eq!(vias.len(), 2);
+    assert_eq!(vias[1].host, "h.example.com");
+    assert_eq!(vias[1].branch(), Some("z9hG4bKlate"));
+    let call_ids: Vec<_> = m
+        .headers_of(sip_message::HeaderName::CallId)
+        .map(|h| h.value().into_owned())
+        .collect();
+    assert_eq!(call_ids.len(), 2);
+    assert!(call_ids[1].starts_with("folded") && call_ids[1].ends_with("call-id"));
+    assert_eq!(m.header("content-length").unwrap().value(), "0");
+}
