@@ -339,10 +339,9 @@ pub(crate) fn host(i: &str) -> PResult<'_, &str> {
 /// `hostname` / `IPv4address` over characters already known to be alphanumerics, `-`, `.`.
 fn is_hostname_or_ipv4(h: &str) -> bool {
     let name = h.strip_suffix('.').unwrap_or(h);
-    let Some(top) = name.rsplit('.').next() else {
-        return false;
-    };
-    if top.starts_with(|c: char| c.is_ascii_digit()) {
+    // The toplabel: what follows the last `.`.
+    let top = name.bytes().rposition(|b| b == b'.').map_or(0, |dot| dot + 1);
+    if name.as_bytes().get(top).is_some_and(u8::is_ascii_digit) {
         // Not a hostname (its toplabel starts with ALPHA): an IPv4address, written exactly
         // (no trailing dot, no leading zeros, no octet above 255).
         return h == name && is_ipv4(name);
