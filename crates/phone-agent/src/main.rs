@@ -40,7 +40,7 @@ use serde_json::{Value as Json, json};
 #[command(
     name = "phone-agent",
     version,
-    about = "A VoIP desk phone's security features: check and show cfg.xml, cipher lists, TLS server names, SIP lines, 802.1X, HTTP proxy"
+    about = "A VoIP desk phone's security features: check and show cfg.xml, cipher lists, TLS server names, SIP lines, 802.1X, HTTP proxy, firewall, SSL VPN, LDAP directory"
 )]
 struct Cli {
     #[command(subcommand)]
