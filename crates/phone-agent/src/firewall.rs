@@ -23,6 +23,7 @@ use serde_json::json;
 
 /// `phone-agent firewall ...`.
 #[derive(Subcommand)]
+#[allow(missing_docs)] // the flattened argument groups carry their own help
 pub enum FirewallCommand {
     /// Print the ruleset cfg.xml calls for and a table of the open ports and why.
     Show {

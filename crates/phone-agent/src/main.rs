@@ -1,40 +1,12 @@
-//! `phone-agent`: the administrator's tool for a VoIP desk phone's security features, and the
-//! only crate of the workspace that does I/O.
-//!
-//! ```text
-//! phone-agent check [--json] [--deny-warnings] FILE...   cfg.xml diagnostics, like a compiler
-//! phone-agent show [--json] FILE                         effective settings, secrets redacted
-//! phone-agent ciphers [-v] [--app sip|web|xmpp] STRING   an OpenSSL 1.1.1 cipher string, and rustls
-//! phone-agent verify-name ...                            a server certificate against a host name
-//! phone-agent sip parse|register ...                     SIP captures; a line's registration
-//! phone-agent dot1x ...                                  802.1X EAP-TLS on a port or over RADIUS
-//! phone-agent proxy-for|fetch ...                        the HTTP proxy a URL goes through
-//! phone-agent firewall show|apply|check|off ...          the firewall as an nftables table
-//! phone-agent vpn connect|status|disconnect ...          the SSL VPN (AnyConnect/ocserv)
-//! phone-agent ldap search --config cfg.xml [--ca F] NAME the corporate directory (LDAPS/StartTLS)
-//! ```
-//! `check` prints diagnostics like a compiler (`file:line:col: severity[kind]: parameter:
-//! message`, the source line with a caret, then the hint) and exits 0 when clean, 1 on
-//! warnings with `--deny-warnings`, 2 on errors (and when a file cannot be read).
+//! `phone-agent`'s command line: parses it, installs logging and the process's one tokio
+//! runtime, and calls into the library (`phone_agent`), where every subcommand lives.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod ciphers;
-mod dot1x;
-mod firewall;
-mod ldap;
-mod proxy;
-mod sip;
-mod tls;
-mod verify_name;
-mod vpn;
-
-use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use phone_config::{Diagnostic, Origin, Parsed, Severity};
-use serde_json::{Value as Json, json};
+use phone_agent::logging::LogFormat;
+use phone_agent::{check, ciphers, dot1x, firewall, ldap, proxy, sip, verify_name, vpn};
 
 #[derive(Parser)]
 #[command(
@@ -43,6 +15,16 @@ use serde_json::{Value as Json, json};
     about = "A VoIP desk phone's security features: check and show cfg.xml, cipher lists, TLS server names, SIP lines, 802.1X, HTTP proxy, firewall, SSL VPN, LDAP directory"
 )]
 struct Cli {
+    /// Print one JSON document (or one JSON object per event) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// More diagnostics on stderr: -v info, -vv debug, -vvv trace (default: warnings). Before
+    /// the subcommand (`ciphers -v` is its own verbose listing).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// How diagnostics on stderr are written.
+    #[arg(long, value_enum, default_value = "text", global = true)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -51,9 +33,6 @@ struct Cli {
 enum Command {
     /// Report malformed, inconsistent or unsafe settings in one or more cfg.xml files.
     Check {
-        /// Print one JSON document instead of compiler-style lines.
-        #[arg(long)]
-        json: bool,
         /// Exit 1 when there are warnings (and no errors).
         #[arg(long)]
         deny_warnings: bool,
@@ -63,9 +42,6 @@ enum Command {
     },
     /// Print the effective settings: the file's values over the phone's defaults, secrets redacted.
     Show {
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
         /// The cfg.xml file.
         file: PathBuf,
     },
@@ -94,13 +70,25 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    phone_agent::logging::init(cli.log_format, cli.verbose);
+    // The process's one runtime: the daemon's tasks, DNS, the VPN and LDAP sessions. The
+    // one-shot subcommands run on this thread inside its context (`Handle::current()`).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("phone-agent: starting the tokio runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _context = runtime.enter();
+    let json = cli.json;
     let result = match cli.command {
-        Command::Check {
-            json,
-            deny_warnings,
-            files,
-        } => check(&files, json, deny_warnings),
-        Command::Show { json, file } => show(&file, json),
+        Command::Check { deny_warnings, files } => check::check(&files, json, deny_warnings),
+        Command::Show { file } => check::show(&file, json),
         Command::Dot1x(args) => dot1x::run(&args),
         Command::VerifyName(args) => verify_name::run(&args),
         Command::Ciphers(args) => ciphers::run(&args),
@@ -117,179 +105,4 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-/// A file's bytes, its diagnostics, fatal or not, and its settings when it parsed.
-fn load(path: &Path) -> Result<(Vec<u8>, Vec<Diagnostic>, Option<Parsed>)> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(match phone_config::parse(&bytes) {
-        Ok(parsed) => (bytes, parsed.diagnostics.clone(), Some(parsed)),
-        Err(e) => (bytes, vec![e.into_diagnostic()], None),
-    })
-}
-
-fn check(files: &[PathBuf], json: bool, deny_warnings: bool) -> Result<ExitCode> {
-    let mut worst = None;
-    let mut reports = Vec::new();
-    let (mut notes, mut warnings, mut errors) = (0usize, 0usize, 0usize);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    for path in files {
-        let (source, diagnostics, _) = load(path)?;
-        worst = worst.max(diagnostics.iter().map(|d| d.severity).max());
-        for d in &diagnostics {
-            match d.severity {
-                Severity::Note => notes += 1,
-                Severity::Warning => warnings += 1,
-                Severity::Error => errors += 1,
-            }
-        }
-        if json {
-            reports.push(json!({
-                "file": path.display().to_string(),
-                "diagnostics": diagnostics.iter().map(diagnostic_json).collect::<Vec<_>>(),
-            }));
-        } else {
-            for d in &diagnostics {
-                write_diagnostic(&mut out, path, &source, d)?;
-            }
-        }
-    }
-    if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&json!({ "files": reports }))?
-        )?;
-    } else {
-        eprintln!(
-            "phone-agent check: {} file(s): {errors} error(s), {warnings} warning(s), {notes} note(s)",
-            files.len()
-        );
-    }
-    Ok(match worst {
-        Some(Severity::Error) => ExitCode::from(2),
-        Some(Severity::Warning) if deny_warnings => ExitCode::from(1),
-        _ => ExitCode::SUCCESS,
-    })
-}
-
-/// Characters of a source line shown under a diagnostic.
-const SOURCE_WINDOW: usize = 100;
-
-/// `file:line:col: severity[kind]: parameter: message`, the source line with a caret under the
-/// column, then the hint.
-fn write_diagnostic(out: &mut impl Write, path: &Path, source: &[u8], d: &Diagnostic) -> Result<()> {
-    let file = path.display();
-    match d.location {
-        Some(l) => write!(out, "{file}:{}:{}: ", l.line, l.column)?,
-        None => write!(out, "{file}: ")?,
-    }
-    write!(out, "{}[{}]: ", d.severity, d.kind.code())?;
-    if let Some(p) = &d.parameter {
-        write!(out, "{p}: ")?;
-    }
-    writeln!(out, "{}", d.message)?;
-    if let Some(l) = d.location {
-        let text = String::from_utf8_lossy(source);
-        let line_no = usize::try_from(l.line).unwrap_or(usize::MAX);
-        if let Some(line) = line_no.checked_sub(1).and_then(|i| text.lines().nth(i)) {
-            let column = usize::try_from(l.column).unwrap_or(1).saturating_sub(1);
-            // A long line (a hostile profile can be one 8 MiB line) is shown as a window around
-            // the column, marked with `...` where it was cut.
-            let start = column.saturating_sub(SOURCE_WINDOW / 2);
-            let shown: String = line.chars().skip(start).take(SOURCE_WINDOW).collect();
-            let cut_before = if start > 0 { "..." } else { "" };
-            let cut_after = if line.chars().count() > start + SOURCE_WINDOW {
-                "..."
-            } else {
-                ""
-            };
-            // Keep tabs so that the caret lines up under the same character.
-            let pad: String = cut_before
-                .chars()
-                .chain(shown.chars().take(column - start))
-                .map(|c| if c == '\t' { '\t' } else { ' ' })
-                .collect();
-            let gutter = " ".repeat(l.line.to_string().len());
-            writeln!(out, "{gutter} |")?;
-            writeln!(out, "{} | {cut_before}{}{cut_after}", l.line, shown.trim_end())?;
-            writeln!(out, "{gutter} | {pad}^")?;
-        }
-    }
-    if let Some(h) = &d.hint {
-        writeln!(out, "  = hint: {h}")?;
-    }
-    Ok(())
-}
-
-fn diagnostic_json(d: &Diagnostic) -> Json {
-    json!({
-        "severity": d.severity.as_str(),
-        "kind": d.kind.code(),
-        "parameter": d.parameter,
-        "line": d.line(),
-        "column": d.column(),
-        "message": d.message,
-        "hint": d.hint,
-    })
-}
-
-fn show(path: &Path, json: bool) -> Result<ExitCode> {
-    let (source, diagnostics, parsed) = load(path)?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let Some(parsed) = parsed else {
-        for d in &diagnostics {
-            write_diagnostic(&mut std::io::stderr(), path, &source, d)?;
-        }
-        return Ok(ExitCode::from(2));
-    };
-    let entries = parsed.settings.entries();
-    if json {
-        let settings: serde_json::Map<String, Json> = entries
-            .iter()
-            .map(|e| {
-                let (source, line) = match &e.origin {
-                    Origin::Default => ("default", None),
-                    Origin::File(l) => ("file", Some(l.line)),
-                    Origin::Rejected { location, .. } => ("rejected", Some(location.line)),
-                };
-                let v = json!({ "value": e.value, "ua": e.access.map(|a| a.as_str()), "source": source, "line": line });
-                (e.name.clone(), v)
-            })
-            .collect();
-        let unknown: Vec<Json> = parsed
-            .settings
-            .unknown
-            .iter()
-            .map(|u| json!({ "name": u.name, "value": u.value, "ua": u.access.map(|a| a.as_str()), "line": u.location.line }))
-            .collect();
-        let doc = json!({ "file": path.display().to_string(), "settings": settings, "unknown": unknown });
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-    } else {
-        let width = entries.iter().map(|e| e.name.len()).max().unwrap_or(0);
-        for e in &entries {
-            let ua = e.access.map_or("  ", |a| a.as_str());
-            let source = match &e.origin {
-                Origin::Default => "default".to_owned(),
-                Origin::File(l) => format!("line {}", l.line),
-                Origin::Rejected { location, .. } => format!("line {} rejected: default used", location.line),
-            };
-            writeln!(out, "{:width$}  {ua}  {:<40}  ({source})", e.name, e.value)?;
-        }
-        for u in &parsed.settings.unknown {
-            let ua = u.access.map_or("  ", |a| a.as_str());
-            writeln!(
-                out,
-                "{:width$}  {ua}  {:<40}  (line {}, unknown parameter)",
-                u.name, u.value, u.location.line
-            )?;
-        }
-    }
-    Ok(if parsed.has_errors() {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

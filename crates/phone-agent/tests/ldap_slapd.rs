@@ -342,7 +342,7 @@ fn ldaps_and_starttls_against_slapd_with_tls() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("(clear, bind None)"), "{out}");
-    assert!(err.contains("WARNING") && err.contains("clear text"), "{err}");
+    assert!(err.contains("WARN") && err.contains("clear text"), "{err}");
 
     // The wrong name: the certificate is for localhost only.
     let c = cfg(&dir, "ldaps-ip.xml", &slapd.ldaps("127.0.0.1"), "");

@@ -64,10 +64,8 @@ fn search(args: &SearchArgs) -> Result<ExitCode> {
     };
     let mut warnings: Vec<String> = tls.iter().flat_map(|t| t.warnings.clone()).collect();
     let outcome = DirectoryConfig::from_settings(settings, tls.as_ref(), time_limit).and_then(|config| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| directory::DirectoryError::Protocol(format!("starting the runtime: {e}")))?;
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| directory::DirectoryError::Protocol(format!("no tokio runtime: {e}")))?;
         runtime.block_on(directory::search(&config, &args.name))
     });
     match outcome {
@@ -77,7 +75,7 @@ fn search(args: &SearchArgs) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&to_json(&result, &warnings))?);
             } else {
                 for w in &warnings {
-                    eprintln!("phone-agent: ldap: WARNING: {w}");
+                    tracing::warn!("ldap: {w}");
                 }
                 print_text(&result);
             }
@@ -89,7 +87,7 @@ fn search(args: &SearchArgs) -> Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&doc)?);
             } else {
                 for w in &warnings {
-                    eprintln!("phone-agent: ldap: WARNING: {w}");
+                    tracing::warn!("ldap: {w}");
                 }
                 eprintln!("phone-agent: ldap: {e}");
             }

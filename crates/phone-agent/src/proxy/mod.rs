@@ -92,6 +92,7 @@ pub enum ProxyCommand {
         /// Print JSON (status, route, attempts) instead of the body.
         #[arg(long)]
         json: bool,
+        /// How to reach the origin (its CA, loopback proxies).
         #[command(flatten)]
         client: ClientArgs,
         /// The URL.

@@ -17,7 +17,7 @@ use sip_ua::{Naptr, ResolveError, Srv};
 /// The agent's DNS.
 pub struct AgentResolver {
     dns: Option<SocketAddr>,
-    hickory: Option<(TokioResolver, tokio::runtime::Runtime)>,
+    hickory: Option<(TokioResolver, tokio::runtime::Handle)>,
 }
 
 impl AgentResolver {
@@ -26,7 +26,7 @@ impl AgentResolver {
         AgentResolver { dns, hickory: None }
     }
 
-    fn hickory(&mut self) -> Result<&(TokioResolver, tokio::runtime::Runtime), ResolveError> {
+    fn hickory(&mut self) -> Result<&(TokioResolver, tokio::runtime::Handle), ResolveError> {
         if self.hickory.is_none() {
             let mut opts = ResolverOpts::default();
             opts.timeout = Duration::from_secs(2);
@@ -41,10 +41,8 @@ impl AgentResolver {
                 None => TokioResolver::builder_tokio()
                     .map_err(|e| ResolveError(format!("reading the system's DNS configuration: {e}")))?,
             };
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| ResolveError(format!("starting the DNS runtime: {e}")))?;
+            let rt = tokio::runtime::Handle::try_current()
+                .map_err(|e| ResolveError(format!("no tokio runtime for DNS: {e}")))?;
             self.hickory = Some((builder.with_options(opts).build(), rt));
         }
         self.hickory

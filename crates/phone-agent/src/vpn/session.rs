@@ -607,10 +607,7 @@ pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
     config.reconnect.give_up_after = Duration::from_secs(args.reconnect_timeout);
     let _ = status.save(&args.state);
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
     let session = Session {
         args,
         target: format!("{}:{}", server, args.port),
