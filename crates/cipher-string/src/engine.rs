@@ -18,38 +18,176 @@ use std::sync::OnceLock;
 use crate::data::*;
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::error::Error;
-use crate::parse::{self, Op, Part, Token};
+use crate::parse::{self, Chain, Op, Part, Token};
 use crate::table::{ALIASES, SUITES};
 
 /// The selection criteria of one rule (the arguments of `ssl_cipher_apply_rule`).
 #[derive(Debug, Clone, Copy, Default)]
 struct Selector {
     cipher_id: u32,
+    /// The row of `cipher_id` in `SUITES` (meaningful only when `cipher_id != 0`).
+    cipher_row: u16,
     mkey: u32,
     auth: u32,
     enc: u32,
     mac: u32,
     min_tls: u32,
     algo_strength: u32,
-    /// `Some(bits)`: select by strength bits only (used by the strength sort).
-    strength_bits: Option<u32>,
+}
+
+/// A set of rows of `SUITES` (188 of them), one bit each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct SuiteSet([u64; SET_WORDS]);
+
+const SET_WORDS: usize = SUITES.len().div_ceil(64);
+
+impl SuiteSet {
+    fn insert(&mut self, row: usize) {
+        if let Some(w) = self.0.get_mut(row / 64) {
+            *w |= 1 << (row % 64);
+        }
+    }
+    fn contains(&self, row: u8) -> bool {
+        let row = usize::from(row);
+        self.0.get(row / 64).is_some_and(|w| w & (1 << (row % 64)) != 0)
+    }
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(|&w| w == 0)
+    }
+    fn and(self, other: Self) -> Self {
+        let mut out = self;
+        for (a, b) in out.0.iter_mut().zip(other.0) {
+            *a &= b;
+        }
+        out
+    }
+    fn or(self, other: Self) -> Self {
+        let mut out = self;
+        for (a, b) in out.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+        out
+    }
+    fn without(self, other: Self) -> Self {
+        let mut out = self;
+        for (a, b) in out.0.iter_mut().zip(other.0) {
+            *a &= !b;
+        }
+        out
+    }
+    fn len(&self) -> usize {
+        self.0.iter().map(|w| w.count_ones() as usize).sum()
+    }
+}
+
+/// The suite table turned into sets, once: for every bit of every mask the rows that have
+/// it, so a selector becomes a handful of ANDs and ORs instead of a walk over the rows.
+struct Masks {
+    enabled: SuiteSet,
+    mkey: [SuiteSet; 32],
+    auth: [SuiteSet; 32],
+    enc: [SuiteSet; 32],
+    mac: [SuiteSet; 32],
+    algo_strength: [SuiteSet; 32],
+    /// The rows of each `min_tls` value.
+    min_tls: Vec<(u32, SuiteSet)>,
+    /// The rows of each `strength_bits` value, strongest first.
+    strength: Vec<(u32, SuiteSet)>,
+}
+
+fn masks() -> &'static Masks {
+    static MASKS: OnceLock<Masks> = OnceLock::new();
+    MASKS.get_or_init(|| {
+        let mut m = Masks {
+            enabled: SuiteSet::default(),
+            mkey: [SuiteSet::default(); 32],
+            auth: [SuiteSet::default(); 32],
+            enc: [SuiteSet::default(); 32],
+            mac: [SuiteSet::default(); 32],
+            algo_strength: [SuiteSet::default(); 32],
+            min_tls: Vec::new(),
+            strength: Vec::new(),
+        };
+        for (row, s) in SUITES.iter().enumerate() {
+            if s.enabled {
+                m.enabled.insert(row);
+            }
+            for (sets, value) in [
+                (&mut m.mkey, s.mkey),
+                (&mut m.auth, s.auth),
+                (&mut m.enc, s.enc),
+                (&mut m.mac, s.mac),
+                (&mut m.algo_strength, s.algo_strength),
+            ] {
+                for (bit, set) in sets.iter_mut().enumerate() {
+                    if value & (1 << bit) != 0 {
+                        set.insert(row);
+                    }
+                }
+            }
+            for (list, value) in [(&mut m.min_tls, s.min_tls), (&mut m.strength, s.strength_bits)] {
+                match list.iter_mut().find(|(v, _)| *v == value) {
+                    Some((_, set)) => set.insert(row),
+                    None => {
+                        let mut set = SuiteSet::default();
+                        set.insert(row);
+                        list.push((value, set));
+                    }
+                }
+            }
+        }
+        m.strength.sort_by_key(|&(bits, _)| std::cmp::Reverse(bits));
+        m
+    })
+}
+
+/// The rows having any bit of `mask`.
+fn any_bit(sets: &[SuiteSet; 32], mask: u32) -> SuiteSet {
+    let mut out = SuiteSet::default();
+    let mut rest = mask;
+    while rest != 0 {
+        let bit = rest.trailing_zeros();
+        rest &= rest - 1;
+        if let Some(set) = sets.get(bit as usize) {
+            out = out.or(*set);
+        }
+    }
+    out
 }
 
 impl Selector {
-    fn matches(&self, s: &SuiteData) -> bool {
-        if let Some(bits) = self.strength_bits {
-            return bits == s.strength_bits;
+    /// The enabled rows `ssl_cipher_apply_rule` selects with these criteria (the same tests,
+    /// in set form).
+    fn select(&self) -> SuiteSet {
+        let m = masks();
+        let mut s = m.enabled;
+        if self.cipher_id != 0 {
+            let mut row = SuiteSet::default();
+            if SUITES
+                .get(usize::from(self.cipher_row))
+                .is_some_and(|r| r.id == self.cipher_id)
+            {
+                row.insert(usize::from(self.cipher_row));
+            }
+            s = s.and(row);
         }
-        !(self.cipher_id != 0 && self.cipher_id != s.id
-            || self.mkey != 0 && self.mkey & s.mkey == 0
-            || self.auth != 0 && self.auth & s.auth == 0
-            || self.enc != 0 && self.enc & s.enc == 0
-            || self.mac != 0 && self.mac & s.mac == 0
-            || self.min_tls != 0 && self.min_tls != s.min_tls
-            || self.algo_strength & STRONG_MASK != 0
-                && self.algo_strength & STRONG_MASK & s.algo_strength == 0
-            || self.algo_strength & DEFAULT_MASK != 0
-                && self.algo_strength & DEFAULT_MASK & s.algo_strength == 0)
+        for (sets, mask) in [
+            (&m.mkey, self.mkey),
+            (&m.auth, self.auth),
+            (&m.enc, self.enc),
+            (&m.mac, self.mac),
+            (&m.algo_strength, self.algo_strength & STRONG_MASK),
+            (&m.algo_strength, self.algo_strength & DEFAULT_MASK),
+        ] {
+            if mask != 0 {
+                s = s.and(any_bit(sets, mask));
+            }
+        }
+        if self.min_tls != 0 {
+            let rows = m.min_tls.iter().find(|(v, _)| *v == self.min_tls);
+            s = s.and(rows.map_or(SuiteSet::default(), |&(_, set)| set));
+        }
+        s
     }
 }
 
@@ -62,65 +200,103 @@ enum Action {
     Bump,
 }
 
-/// The linked list of `ssl_create_cipher_list`: indices into `SUITES` with their active flag.
-#[derive(Debug, Clone)]
+/// The linked list of `ssl_create_cipher_list`: rows of `SUITES` in list order, with the
+/// active ones and the ones still in the list (not killed) as sets. A killed row keeps its
+/// place in `list` but is never selected or listed again, which is the same as removing it.
+#[derive(Debug, Clone, Copy)]
 struct Order {
-    list: Vec<(u16, bool)>,
-    scratch: Vec<(u16, bool)>,
+    list: [u8; SUITES.len()],
+    len: usize,
+    alive: SuiteSet,
+    active: SuiteSet,
 }
 
-fn data(i: u16) -> &'static SuiteData {
-    // Indices come only from enumerating SUITES, so `get` always succeeds; the fallback keeps
+fn data(i: u8) -> &'static SuiteData {
+    // Rows come only from enumerating SUITES, so `get` always succeeds; the fallback keeps
     // this panic-free all the same.
     SUITES.get(usize::from(i)).unwrap_or(&SUITES[0])
 }
 
 impl Order {
+    fn rows(&self) -> &[u8] {
+        self.list.get(..self.len).unwrap_or_default()
+    }
+
     fn apply(&mut self, sel: &Selector, action: Action) {
-        let Order { list, scratch } = self;
-        scratch.clear();
+        self.apply_set(sel.select(), action);
+    }
+
+    fn apply_set(&mut self, selected: SuiteSet, action: Action) {
         match action {
-            Action::Kill => list.retain(|&(i, _)| !sel.matches(data(i))),
-            Action::Add | Action::Ord => {
-                let want_active = action == Action::Ord;
-                let mut kept = 0;
-                for k in 0..list.len() {
-                    let Some(&(i, active)) = list.get(k) else { break };
-                    if active == want_active && sel.matches(data(i)) {
-                        scratch.push((i, true));
-                    } else {
-                        if let Some(slot) = list.get_mut(kept) {
-                            *slot = (i, active);
-                        }
-                        kept += 1;
-                    }
-                }
-                list.truncate(kept);
-                list.extend_from_slice(scratch);
+            Action::Kill => {
+                self.alive = self.alive.without(selected);
+                self.active = self.active.without(selected);
             }
-            Action::Del | Action::Bump => {
-                let keep_active = action == Action::Bump;
-                let mut rest = Vec::with_capacity(list.len());
-                for &(i, active) in list.iter() {
-                    if active && sel.matches(data(i)) {
-                        scratch.push((i, keep_active));
-                    } else {
-                        rest.push((i, active));
+            Action::Add => {
+                let moved = selected.and(self.alive).without(self.active);
+                self.move_to_end(moved);
+                self.active = self.active.or(moved);
+            }
+            Action::Ord => self.move_to_end(selected.and(self.active)),
+            Action::Del => {
+                let moved = selected.and(self.active);
+                self.move_to_front(moved);
+                self.active = self.active.without(moved);
+            }
+            Action::Bump => self.move_to_front(selected.and(self.active)),
+        }
+    }
+
+    /// Stable partition: the rows of `moved` go to the end, in list order.
+    fn move_to_end(&mut self, moved: SuiteSet) {
+        if moved.is_empty() {
+            return;
+        }
+        let mut tail = [0u8; SUITES.len()];
+        let (mut kept, mut taken) = (0, 0);
+        for k in 0..self.len {
+            let Some(&row) = self.list.get(k) else { break };
+            let (buf, at) = if moved.contains(row) {
+                (&mut tail, &mut taken)
+            } else {
+                (&mut self.list, &mut kept)
+            };
+            if let Some(slot) = buf.get_mut(*at) {
+                *slot = row;
+            }
+            *at += 1;
+        }
+        if let (Some(dst), Some(src)) = (self.list.get_mut(kept..self.len), tail.get(..taken)) {
+            dst.copy_from_slice(src);
+        }
+    }
+
+    /// Stable partition: the rows of `moved` go to the front, in list order.
+    fn move_to_front(&mut self, moved: SuiteSet) {
+        if moved.is_empty() {
+            return;
+        }
+        let mut out = [0u8; SUITES.len()];
+        let mut n = 0;
+        for pass_moved in [true, false] {
+            for &row in self.rows() {
+                if moved.contains(row) == pass_moved {
+                    if let Some(slot) = out.get_mut(n) {
+                        *slot = row;
                     }
+                    n += 1;
                 }
-                scratch.extend_from_slice(&rest);
-                std::mem::swap(list, scratch);
             }
         }
+        self.list = out;
     }
 
     /// `ssl_cipher_strength_sort`: ORD by each used strength, strongest first. Amounts to a
     /// stable sort of the active suites by descending strength, moved behind the inactive ones.
     fn strength_sort(&mut self) {
-        let (mut inactive, mut active): (Vec<_>, Vec<_>) = self.list.iter().partition(|&&(_, a)| !a);
-        active.sort_by_key(|&(i, _)| std::cmp::Reverse(data(i).strength_bits));
-        inactive.extend(active);
-        self.list = inactive;
+        for &(_, rows) in &masks().strength {
+            self.move_to_end(rows.and(self.active));
+        }
     }
 }
 
@@ -137,20 +313,24 @@ fn rule(mkey: u32, auth: u32, enc: u32, mac: u32, min_tls: u32) -> Selector {
 
 /// The master preference order, all suites inactive (`ssl_create_cipher_list` up to the
 /// final "disable everything"). Computed once.
-fn master() -> &'static [(u16, bool)] {
-    static MASTER: OnceLock<Vec<(u16, bool)>> = OnceLock::new();
+fn master() -> &'static Order {
+    static MASTER: OnceLock<Order> = OnceLock::new();
     MASTER.get_or_init(|| {
         // ssl3_get_cipher(u) returns ssl3_ciphers[N - 1 - u]: the id-sorted table backwards.
-        let list = (0..SUITES.len())
-            .rev()
-            .filter_map(|i| u16::try_from(i).ok())
-            .filter(|&i| data(i).enabled)
-            .map(|i| (i, false))
-            .collect();
         let mut o = Order {
-            list,
-            scratch: Vec::new(),
+            list: [0; SUITES.len()],
+            len: 0,
+            alive: masks().enabled,
+            active: SuiteSet::default(),
         };
+        for row in (0..SUITES.len()).rev().filter_map(|i| u8::try_from(i).ok()) {
+            if data(row).enabled {
+                if let Some(slot) = o.list.get_mut(o.len) {
+                    *slot = row;
+                }
+                o.len += 1;
+            }
+        }
         let all = Selector::default();
         o.apply(&rule(K_ECDHE, A_ECDSA, 0, 0, 0), Action::Add);
         o.apply(&rule(K_ECDHE, 0, 0, 0, 0), Action::Add);
@@ -170,14 +350,15 @@ fn master() -> &'static [(u16, bool)] {
         o.apply(&rule(K_DHE | K_ECDHE, 0, 0, 0, 0), Action::Bump);
         o.apply(&rule(K_DHE | K_ECDHE, 0, 0, M_AEAD, 0), Action::Bump);
         o.apply(&all, Action::Del);
-        o.list
+        o
     })
 }
 
 /// What a word names in `ca_list`: an enabled suite or an enabled alias.
 #[derive(Debug, Clone, Copy)]
 enum Known {
-    Suite(&'static SuiteData),
+    /// The suite and its row in `SUITES`.
+    Suite(&'static SuiteData, u16),
     Alias(&'static AliasData),
 }
 
@@ -185,8 +366,10 @@ fn lookup(word: &str) -> Option<Known> {
     static CA_LIST: OnceLock<HashMap<&'static str, Known>> = OnceLock::new();
     let map = CA_LIST.get_or_init(|| {
         let mut m = HashMap::new();
-        for s in SUITES.iter().filter(|s| s.enabled) {
-            m.entry(s.name).or_insert(Known::Suite(s));
+        for (row, s) in SUITES.iter().enumerate().filter(|(_, s)| s.enabled) {
+            if let Ok(row) = u16::try_from(row) {
+                m.entry(s.name).or_insert(Known::Suite(s, row));
+            }
         }
         for a in ALIASES.iter().filter(|a| a.enabled) {
             m.entry(a.name).or_insert(Known::Alias(a));
@@ -222,10 +405,7 @@ const SUITE_B: [(&str, &str); 4] = [
 /// `SSL_CTX_set_cipher_list` in a default OpenSSL 1.1.1d build.
 pub(crate) fn evaluate(input: &str) -> Result<Evaluation, Error> {
     let mut state = State {
-        order: Order {
-            list: master().to_vec(),
-            scratch: Vec::with_capacity(SUITES.len()),
-        },
+        order: *master(),
         diagnostics: Vec::new(),
         security_level: None,
     };
@@ -251,13 +431,15 @@ pub(crate) fn evaluate(input: &str) -> Result<Evaluation, Error> {
     if !rule_str.is_empty() {
         state.process(rule_str, if suite_b.is_some() { usize::MAX } else { base })?;
     }
-    let suites: Vec<&'static SuiteData> = state
-        .order
-        .list
-        .iter()
-        .filter(|&&(_, active)| active)
-        .map(|&(i, _)| data(i))
-        .collect();
+    let order = &state.order;
+    let mut suites: Vec<&'static SuiteData> = Vec::with_capacity(order.active.len());
+    suites.extend(
+        order
+            .rows()
+            .iter()
+            .filter(|&&row| order.active.contains(row))
+            .map(|&row| data(row)),
+    );
     if suites.is_empty() {
         return Err(Error::NoCipherMatch {
             diagnostics: state.diagnostics,
@@ -310,9 +492,10 @@ impl State {
                     }
                     Some(*end)
                 }
-                Token::Rule { op, start, parts, .. } => match self.combine(parts, text, base)? {
+                Token::Rule { op, start, parts, .. } => match self.combine(*parts, text, base)? {
                     Combined::Selector(sel, words_end) => {
-                        if own && !SUITES.iter().any(|s| s.enabled && sel.matches(s)) {
+                        let selected = sel.select();
+                        if own && selected.is_empty() {
                             self.diagnostics.push(Diagnostic::new(
                                 at(*start)..at(words_end),
                                 DiagnosticKind::MatchesNothing {
@@ -326,7 +509,7 @@ impl State {
                             Op::Del => Action::Del,
                             Op::Ord => Action::Ord,
                         };
-                        self.order.apply(&sel, action);
+                        self.order.apply_set(selected, action);
                         None
                     }
                     Combined::Ignored(resume) => Some(resume),
@@ -385,23 +568,21 @@ impl State {
     /// Folds an AND-chain into one selector, as the inner loop of `ssl_cipher_process_rulestr`
     /// does. Returns where OpenSSL would resume skipping when a part is unknown or the parts
     /// exclude each other.
-    fn combine(&mut self, parts: &[Part<'_>], text: &str, base: usize) -> Result<Combined, Error> {
+    fn combine(&mut self, parts: Chain<'_>, text: &str, base: usize) -> Result<Combined, Error> {
         let own = base != usize::MAX;
         let at = |offset: usize| if own { base + offset } else { 0 };
         let mut sel = Selector::default();
         let mut last_end = 0;
-        let first = parts.first().map_or(0, |p| match p {
-            Part::Word(_, o) | Part::Missing(o) => *o,
-        });
-        for part in parts {
+        let first = parts.offset();
+        for part in parts.parts() {
             let (word, offset) = match part {
                 Part::Missing(offset) => {
                     return Err(Error::UnexpectedChar {
-                        offset: at(*offset),
-                        found: text.get(*offset..).and_then(|t| t.chars().next()),
+                        offset: at(offset),
+                        found: text.get(offset..).and_then(|t| t.chars().next()),
                     });
                 }
-                Part::Word(w, o) => (*w, *o),
+                Part::Word(w, o) => (w, o),
             };
             let end = offset + word.len();
             let Some(known) = lookup(word) else {
@@ -429,7 +610,15 @@ impl State {
                 return Ok(Combined::Ignored(end));
             };
             let (mkey, auth, enc, mac, strength, min_tls, id) = match known {
-                Known::Suite(s) => (s.mkey, s.auth, s.enc, s.mac, s.algo_strength, 0, Some(s.id)),
+                Known::Suite(s, row) => (
+                    s.mkey,
+                    s.auth,
+                    s.enc,
+                    s.mac,
+                    s.algo_strength,
+                    0,
+                    Some((s.id, row)),
+                ),
                 Known::Alias(a) => (a.mkey, a.auth, a.enc, a.mac, a.algo_strength, a.min_tls, None),
             };
             // The order of these checks is OpenSSL's, and so are its quirks: `cipher_id` is
@@ -443,8 +632,9 @@ impl State {
                 && intersect_strong(&mut sel.algo_strength, strength)
                 && intersect_default(&mut sel.algo_strength, strength)
                 && match id {
-                    Some(id) => {
+                    Some((id, row)) => {
                         sel.cipher_id = id;
+                        sel.cipher_row = row;
                         true
                     }
                     None if min_tls != 0 => {

@@ -60,8 +60,9 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-// pest_derive without its `std` feature (which would pull in a stack-growing runtime the grammar
-// does not need) writes `::alloc::` paths.
+// pest_derive (the unit tests' reference scanner) without its `std` feature (which would pull
+// in a stack-growing runtime the grammar does not need) writes `::alloc::` paths.
+#[cfg(test)]
 extern crate alloc;
 
 mod data;
