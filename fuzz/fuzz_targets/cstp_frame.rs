@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use cstp_client::frame::{FrameDecoder, encode};
-use cstp_client::{Client, Config, Output, Secret};
+use cstp_client::{Client, Config, Output, SecretString};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
 
     // A client brought up against a canned ocserv answer, then fed the bytes.
     let t0 = Instant::now();
-    let mut c = Client::new(Config::new("vpn.example.test", "alice", Secret::new("x")), t0);
+    let mut c = Client::new(Config::new("vpn.example.test", "alice", SecretString::new("x")), t0);
     c.handle_tls_connected(t0);
     let body = r#"<config-auth type="complete"><auth id="success"/></config-auth>"#;
     let ok = format!("HTTP/1.1 200 OK\r\nSet-Cookie: webvpn=C\r\nContent-Length: {}\r\n\r\n{body}", body.len());

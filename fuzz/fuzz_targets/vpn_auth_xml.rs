@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use cstp_client::auth::parse_auth_page;
 use cstp_client::http::parse_response;
-use cstp_client::{Client, Config, Limits, Secret};
+use cstp_client::{Client, Config, Limits, SecretString};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,7 +14,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = parse_auth_page(data, &limits);
     let _ = parse_response(data, &limits, false);
     let t0 = Instant::now();
-    let mut config = Config::new("vpn.example.test", "alice", Secret::new("x"));
+    let mut config = Config::new("vpn.example.test", "alice", SecretString::new("x"));
     config.group = Some("sales".into());
     let mut c = Client::new(config, t0);
     c.handle_tls_connected(t0);

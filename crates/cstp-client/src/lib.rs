@@ -12,10 +12,10 @@
 //!
 //! ```
 //! use std::time::Instant;
-//! use cstp_client::{Client, Config, Event, Output, Secret, TlsAction};
+//! use cstp_client::{Client, Config, Event, Output, SecretString, TlsAction};
 //!
 //! let now = Instant::now();
-//! let mut vpn = Client::new(Config::new("vpn.example.com", "alice", Secret::new("s3cret")), now);
+//! let mut vpn = Client::new(Config::new("vpn.example.com", "alice", SecretString::new("s3cret")), now);
 //! assert_eq!(vpn.poll_output(), Some(Output::Tls(TlsAction::Open)));
 //! vpn.handle_tls_connected(now);
 //! let Some(Output::Tls(TlsAction::Write(init))) = vpn.poll_output() else { return Err("no init".into()) };
@@ -50,10 +50,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-use std::fmt;
 use std::time::Duration;
-
-use zeroize::Zeroize;
 
 pub mod auth;
 mod client;
@@ -62,41 +59,8 @@ pub mod http;
 pub mod tunnel;
 
 pub use client::{Client, Error, Event, Output, TlsAction, TlsClosed};
+pub use phone_secret::SecretString;
 pub use tunnel::{Route, TunnelConfig};
-
-/// A password: Debug and Display print `<redacted>`; zeroed on drop.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the code that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// Bounds on what the server can make the client hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +123,7 @@ pub struct Config {
     /// `VPN_User_Name`.
     pub username: String,
     /// `VPN_Password`.
-    pub password: Secret,
+    pub password: SecretString,
     /// `VPN_Tunnel_Group`; `None` lets the server pick its default.
     pub group: Option<String>,
     /// `User-Agent`. ocserv picks its dialect from it: keep the `Open AnyConnect VPN Agent
@@ -179,7 +143,7 @@ pub struct Config {
 
 impl Config {
     /// Settings with the defaults: port 443, no group, 1500-byte link, 30 s answers.
-    pub fn new(host: impl Into<String>, username: impl Into<String>, password: Secret) -> Config {
+    pub fn new(host: impl Into<String>, username: impl Into<String>, password: SecretString) -> Config {
         Config {
             host: host.into(),
             port: 443,

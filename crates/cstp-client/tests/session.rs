@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use cstp_client::{Client, Config, Error, Event, Output, Secret, TlsAction, TlsClosed};
+use cstp_client::{Client, Config, Error, Event, Output, SecretString, TlsAction, TlsClosed};
 
 type R = Result<(), Box<dyn std::error::Error>>;
 
@@ -83,7 +83,7 @@ fn closed(outs: &[Output]) -> Option<Option<Error>> {
 }
 
 fn config(group: Option<&str>, password: &str) -> Config {
-    let mut c = Config::new("vpn.example.test", "alice", Secret::new(password));
+    let mut c = Config::new("vpn.example.test", "alice", SecretString::new(password));
     c.group = group.map(str::to_owned);
     c
 }

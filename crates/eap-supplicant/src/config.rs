@@ -10,8 +10,8 @@ use rustls::{ClientConfig, RootCertStore};
 use thiserror::Error;
 
 use crate::eapol::EapolVersion;
-use crate::secret::Secret;
 use crate::verifier::{EapServerVerifier, ServerNameMatch};
+use phone_secret::SecretBytes;
 
 /// The fragment size wpa_supplicant uses by default: TLS bytes per EAP-TLS fragment.
 pub const DEFAULT_FRAGMENT_SIZE: usize = 1398;
@@ -135,7 +135,7 @@ impl EapTlsConfig {
 #[derive(Debug)]
 pub struct EapTlsConfigBuilder {
     ca: Vec<u8>,
-    client: Option<(Vec<u8>, Secret)>,
+    client: Option<(Vec<u8>, SecretBytes)>,
     name_match: Option<ServerNameMatch>,
     versions: TlsVersions,
     session_tickets: bool,
@@ -148,7 +148,7 @@ impl EapTlsConfigBuilder {
     /// PKCS#8, RSA or EC). EAP-TLS servers normally require one. The builder's copy of the key
     /// is redacted in `Debug` and zeroized on drop.
     pub fn client_certificate(mut self, chain: &[u8], key: &[u8]) -> Self {
-        self.client = Some((chain.to_vec(), Secret::new(key.to_vec())));
+        self.client = Some((chain.to_vec(), SecretBytes::new(key.to_vec())));
         self
     }
 

@@ -6,7 +6,7 @@ use thiserror::Error;
 
 use crate::eap::MethodType;
 use crate::fragment::FragmentError;
-use crate::secret::Secret;
+use phone_secret::SecretBytes;
 
 /// The authentication protocol, as the phone's status page names it (SPEC §12).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,9 +55,9 @@ pub struct Authenticated {
     /// The TLS cipher suite negotiated, in IANA spelling.
     pub cipher_suite: String,
     /// The Master Session Key (64 bytes).
-    pub msk: Secret,
+    pub msk: SecretBytes,
     /// The Extended Master Session Key (64 bytes).
-    pub emsk: Secret,
+    pub emsk: SecretBytes,
     /// The EAP Session-Id (RFC 5247): 0x0D followed by 64 bytes.
     pub session_id: Vec<u8>,
 }

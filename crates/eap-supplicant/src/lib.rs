@@ -42,7 +42,7 @@
 //!   `0x0D`; Session-Id = `0x0D || TLS-Exporter("EXPORTER_EAP_TLS_Method-Id", 0x0D, 64)`. EAP-Success
 //!   is accepted only after the server's one-byte `0x00` commitment message (or a close_notify).
 //!
-//! Keys are [`Secret`]s: `<redacted>` when printed, zeroized when dropped.
+//! Keys are [`SecretBytes`] (the workspace's one secret type, `phone-secret`): `<redacted>` when printed, zeroized when dropped.
 //!
 //! # EAP-FAST: declined, not implemented
 //! A request for EAP-FAST (type 43) is answered with a Legacy Nak offering EAP-TLS (13), and the
@@ -83,7 +83,6 @@ pub mod eapol;
 mod event;
 mod fragment;
 mod peer;
-mod secret;
 mod supplicant;
 pub mod tls;
 mod verifier;
@@ -94,7 +93,7 @@ pub use config::{
 };
 pub use event::{Authenticated, Event, FailureReason, Protocol, TlsVersion};
 pub use peer::{ConversationState, Discarded, Handled, Peer, PeerOutput};
-pub use secret::Secret;
+pub use phone_secret::SecretBytes;
 pub use supplicant::{FrameError, FrameHandled, Output, PaeState, Supplicant};
 pub use verifier::ServerNameMatch;
 

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::config::EapTlsConfig;
 use crate::event::{Authenticated, FailureReason, Protocol, TlsVersion};
-use crate::secret::Secret;
+use phone_secret::SecretBytes;
 
 pub use crate::fragment::FragmentError;
 
@@ -376,8 +376,8 @@ fn derive_keys(
         protocol: Protocol::EapTls,
         tls_version,
         cipher_suite,
-        msk: Secret::new(msk.to_vec()),
-        emsk: Secret::new(emsk.to_vec()),
+        msk: SecretBytes::new(msk.to_vec()),
+        emsk: SecretBytes::new(emsk.to_vec()),
         session_id,
     })
 }

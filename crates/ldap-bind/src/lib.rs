@@ -48,6 +48,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+pub use phone_secret::SecretString;
 use zeroize::Zeroizing;
 
 pub mod ber;
@@ -283,7 +284,7 @@ pub struct DigestMd5Config {
     /// `LDAP_User_Name`: the authentication identity.
     pub user: String,
     /// The password.
-    pub password: Zeroizing<String>,
+    pub password: SecretString,
     /// The server's host name, for the digest-uri `ldap/<host>`.
     pub host: String,
     /// How long the whole exchange may take.
@@ -399,7 +400,7 @@ impl DigestMd5Bind {
                     &challenge,
                     &digest_md5::Credentials {
                         user: &self.config.user,
-                        password: &self.config.password,
+                        password: self.config.password.expose(),
                         host: &self.config.host,
                     },
                     self.cnonce.as_slice(),
@@ -480,7 +481,7 @@ mod tests {
     fn config() -> DigestMd5Config {
         DigestMd5Config {
             user: "alice".into(),
-            password: Zeroizing::new("alicepw".into()),
+            password: SecretString::new("alicepw"),
             host: "localhost".into(),
             timeout: Duration::from_secs(5),
         }

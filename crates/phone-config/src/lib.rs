@@ -57,4 +57,6 @@ pub use settings::{
     Dot1x, Entry, Firewall, HttpProxy, LINES, Ldap, Line, Provisioning, RestrictedAccess, Settings, Tls,
     UnknownParameter, Vpn,
 };
-pub use value::{Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, Secret, Transport, Value, YesNo};
+pub use value::{
+    Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, SecretString, Transport, Value, YesNo,
+};

@@ -12,9 +12,8 @@ use crate::firewall::FirewallConfig;
 use crate::host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule};
 use crate::ldap::{DisplayAttrs, LdapFilter, MaxDisplayRecords};
 use crate::raw::RawParam;
-use crate::value::{
-    Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, Secret, Transport, Value, YesNo,
-};
+use crate::value::{Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, Transport, Value, YesNo};
+use phone_secret::SecretString;
 
 /// The number of lines (extensions) a phone has: per-line parameters are `Name_1_` to `Name_16_`.
 pub const LINES: u16 = 16;
@@ -172,7 +171,7 @@ section! {
         /// User name for `DIGEST-MD5` (templates of older phones spell it `LDAP_Username`).
         ldap_user_name: String = "LDAP_User_Name", String::new();
         /// Password for `Simple` and `DIGEST-MD5`.
-        ldap_password: Secret = "LDAP_Password", Secret::default();
+        ldap_password: SecretString = "LDAP_Password", SecretString::default();
         /// Ask the user for credentials when they are empty (hidden; default No).
         ldap_prompt_for_empty_credentials: YesNo = "LDAP_Prompt_For_Empty_Credentials", YesNo(false);
         /// Last-name search, e.g. `sn:(sn=$VALUE*)`.
@@ -227,7 +226,7 @@ section! {
         /// Proxy user name.
         proxy_username: String = "Proxy_Username", String::new();
         /// Proxy password.
-        proxy_password: Secret = "Proxy_Password", Secret::default();
+        proxy_password: SecretString = "Proxy_Password", SecretString::default();
     }
 }
 
@@ -239,7 +238,7 @@ section! {
         /// VPN user name.
         vpn_user_name: String = "VPN_User_Name", String::new();
         /// VPN password.
-        vpn_password: Secret = "VPN_Password", Secret::default();
+        vpn_password: SecretString = "VPN_Password", SecretString::default();
         /// Tunnel group; empty: none.
         vpn_tunnel_group: String = "VPN_Tunnel_Group", String::new();
         /// Connect after boot (default No).
@@ -255,7 +254,7 @@ section! {
         /// User ID the line registers as.
         user_id: String = "User_ID", String::new();
         /// The line's SIP password.
-        password: Secret = "Password", Secret::default();
+        password: SecretString = "Password", SecretString::default();
         /// SIP proxy / registrar, `host[:port]`; must be inside the restricted domains.
         proxy: Option<HostPort> = "Proxy", None;
         /// Outbound proxy, `host[:port]`; must be inside the restricted domains.

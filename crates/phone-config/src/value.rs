@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use zeroize::Zeroize;
+pub use phone_secret::SecretString;
 
 use crate::diagnostic::{Kind, Location, Severity};
 
@@ -121,50 +121,6 @@ impl<T> Value<T> {
     }
 }
 
-/// A password or other secret. `Debug` and `Display` never show it; it is zeroized on drop.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the code that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the secret is empty (not set).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-/// Prints `<redacted>`, or nothing when the secret is empty.
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            f.write_str("<redacted>")
-        }
-    }
-}
-
 /// A problem found while parsing one value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
@@ -232,13 +188,13 @@ impl Param for String {
     }
 }
 
-impl Param for Secret {
+impl Param for SecretString {
     fn show(&self) -> String {
         self.to_string()
     }
     const SECRET: bool = true;
     fn parse_param(text: &str, _: &mut Vec<Problem>) -> Option<Self> {
-        Some(Secret::new(text))
+        Some(SecretString::new(text))
     }
 }
 
@@ -539,10 +495,10 @@ mod tests {
 
     #[test]
     fn secrets_never_print() {
-        let s = Secret::new("hunter2");
+        let s = SecretString::new("hunter2");
         assert_eq!(format!("{s}"), "<redacted>");
-        assert_eq!(format!("{s:?}"), "Secret(<redacted>)");
+        assert_eq!(format!("{s:?}"), "<redacted>");
         assert_eq!(s.expose(), "hunter2");
-        assert_eq!(format!("{}", Secret::default()), "");
+        assert_eq!(format!("{}", SecretString::default()), "");
     }
 }

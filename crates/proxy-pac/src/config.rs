@@ -3,49 +3,14 @@
 //! setting; and the bad-proxy list that moves failed proxies to the end for a while.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+pub use phone_secret::SecretString;
 use url::Url;
-use zeroize::Zeroize;
 
 use crate::result::{ProxyEntry, ProxyList, ProxyScheme, ProxyServer, ResultError};
 use crate::wpad::{self, WpadError};
-
-/// A password: Debug and Display print `<redacted>`; zeroed on drop.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Secret(secret.into())
-    }
-
-    /// The secret itself, for the code that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        self.0.zeroize();
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
 
 /// User name and password for a manual proxy (HTTP Basic).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +18,7 @@ pub struct Credentials {
     /// `Proxy_Username`.
     pub username: String,
     /// `Proxy_Password`.
-    pub password: Secret,
+    pub password: SecretString,
 }
 
 /// A manually configured HTTP proxy.
@@ -309,7 +274,7 @@ mod tests {
         ));
         let anon = Credentials {
             username: String::new(),
-            password: Secret::new("pw"),
+            password: SecretString::new("pw"),
         };
         assert_eq!(
             ProxyConfig::manual("p", 1, Some(anon)),
@@ -359,7 +324,7 @@ mod tests {
     fn secret_is_redacted() {
         let c = Credentials {
             username: "phone".into(),
-            password: Secret::new("s3cret"),
+            password: SecretString::new("s3cret"),
         };
         let shown = format!("{c:?} {}", c.password);
         assert!(!shown.contains("s3cret"), "{shown}");

@@ -88,7 +88,7 @@ pub mod ip;
 pub mod result;
 pub mod wpad;
 
-pub use config::{BadProxies, ConfigError, Credentials, ProxyConfig, ProxyMode, Route, Secret};
+pub use config::{BadProxies, ConfigError, Credentials, ProxyConfig, ProxyMode, Route, SecretString};
 pub use engine::{
     EntryPoint, Error, Evaluation, Limits, Monotonic, Note, PacEngine, PacOutcome, PacTime, Request, Resolver,
 };

@@ -5,8 +5,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use zeroize::Zeroizing;
-
 use crate::SharedSecret;
 use crate::error::{DropReason, RandomError, SendError};
 use crate::mppe::{self, MS_MPPE_RECV_KEY, MS_MPPE_SEND_KEY};
@@ -65,21 +63,9 @@ pub enum ReplyCode {
 }
 
 /// The Master Session Key an Access-Accept carried: MS-MPPE-Recv-Key ‖ MS-MPPE-Send-Key
-/// (RFC 3748 §1.2 / RFC 5216 §2.3 ordering). Zeroized on drop, redacted in `Debug`.
-pub struct Msk(Zeroizing<Vec<u8>>);
-
-impl Msk {
-    /// The key bytes.
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Msk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Msk([REDACTED; {} bytes])", self.0.len())
-    }
-}
+/// (RFC 3748 §1.2 / RFC 5216 §2.3 ordering). The workspace's one secret type: zeroized on
+/// drop, `<redacted>` in `Debug`, compared in constant time.
+pub type Msk = phone_secret::SecretBytes;
 
 /// An authenticated reply.
 #[derive(Debug)]
@@ -249,7 +235,7 @@ impl Client {
         let msk = match (recv, send) {
             (Some(mut r), Some(s)) => {
                 r.extend_from_slice(&s);
-                Some(Msk(r))
+                Some(Msk::new(std::mem::take(&mut *r)))
             }
             _ => None,
         };

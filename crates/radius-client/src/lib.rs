@@ -63,6 +63,7 @@ pub use packet::{
     Attribute, Attributes, Code, MAX_ATTRIBUTE_VALUE, MAX_PACKET, MIN_PACKET, Packet, PacketBuilder, attr,
     verify_message_authenticator, verify_response_authenticator,
 };
-/// The RADIUS shared secret: zeroized on drop, `[REDACTED]` in `Debug` (the `secrecy` crate).
-pub type SharedSecret = secrecy::SecretSlice<u8>;
-pub use secrecy;
+pub use phone_secret::SecretBytes;
+/// The RADIUS shared secret: the workspace's one secret type (`phone-secret`), zeroized on
+/// drop, `<redacted>` in `Debug`, compared in constant time.
+pub type SharedSecret = SecretBytes;

@@ -1,7 +1,6 @@
 //! MS-MPPE-Send-Key / MS-MPPE-Recv-Key (RFC 2548 §2.4.2–§2.4.3): the MSK halves an
 //! authenticator gets from the server, encrypted with the shared secret.
 
-use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
 use crate::SharedSecret;
@@ -34,10 +33,10 @@ pub(crate) fn decrypt(
         return None;
     }
     let mut plain = Zeroizing::new(Vec::with_capacity(cipher.len()));
-    let mut b = Zeroizing::new(md5_of(&[secret.expose_secret(), request_authenticator, salt]));
+    let mut b = Zeroizing::new(md5_of(&[secret.expose(), request_authenticator, salt]));
     for block in cipher.chunks(16) {
         plain.extend(block.iter().zip(b.iter()).map(|(c, k)| c ^ k));
-        *b = md5_of(&[secret.expose_secret(), block]);
+        *b = md5_of(&[secret.expose(), block]);
     }
     let (&key_len, key) = plain.split_first()?;
     let key = key.get(..usize::from(key_len))?;
@@ -57,10 +56,10 @@ pub fn encrypt(
     let padded = plain.len().div_ceil(16) * 16;
     plain.resize(padded, 0);
     let mut cipher = Vec::with_capacity(padded);
-    let mut b = md5_of(&[secret.expose_secret(), request_authenticator, &salt]);
+    let mut b = md5_of(&[secret.expose(), request_authenticator, &salt]);
     for block in plain.chunks(16) {
         let c: Vec<u8> = block.iter().zip(b.iter()).map(|(p, k)| p ^ k).collect();
-        b = md5_of(&[secret.expose_secret(), &c]);
+        b = md5_of(&[secret.expose(), &c]);
         cipher.extend_from_slice(&c);
     }
     let mut vsa = VENDOR_MICROSOFT.to_be_bytes().to_vec();

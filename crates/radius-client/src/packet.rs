@@ -3,7 +3,6 @@
 
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
-use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::SharedSecret;
@@ -296,7 +295,7 @@ impl PacketBuilder {
         if let Some(m) = self.bytes.get_mut(slot..slot + 16) {
             m.copy_from_slice(&mac);
         }
-        let response = md5_of(&[&self.bytes, secret.expose_secret()]);
+        let response = md5_of(&[&self.bytes, secret.expose()]);
         if let Some(a) = self.bytes.get_mut(4..20) {
             a.copy_from_slice(&response);
         }
@@ -316,7 +315,7 @@ pub fn verify_response_authenticator(
         raw.get(..4).unwrap_or_default(),
         request_authenticator,
         raw.get(MIN_PACKET..).unwrap_or_default(),
-        secret.expose_secret(),
+        secret.expose(),
     ]);
     if bool::from(expected.ct_eq(&reply.authenticator())) {
         Ok(())
@@ -373,7 +372,7 @@ pub(crate) fn md5_of(parts: &[&[u8]]) -> [u8; 16] {
 
 fn hmac_md5(secret: &SharedSecret, parts: &[&[u8]]) -> [u8; 16] {
     // HMAC accepts keys of any length (longer ones are hashed first, RFC 2104 §2).
-    let Ok(mut mac) = Hmac::<Md5>::new_from_slice(secret.expose_secret()) else {
+    let Ok(mut mac) = Hmac::<Md5>::new_from_slice(secret.expose()) else {
         return [0; 16];
     };
     for p in parts {

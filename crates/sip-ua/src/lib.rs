@@ -68,7 +68,8 @@ mod resolve;
 mod rng;
 
 pub use line::{Config, Error, Event, Failure, InviteOutcome, Line, Output, T1, T2, Transmit};
+/// The line's signalling transport (the one of [`sip_mediasec`]).
+pub use phone_secret::SecretString;
 pub use resolve::{Located, Naptr, ResolveError, Resolver, Srv, Target, choose_naptr, locate, order_srv};
 pub use rng::{Rng, RngError, SeededRng, SystemRng};
-/// The line's signalling transport (the one of [`sip_mediasec`]).
 pub use sip_mediasec::Transport;

@@ -10,11 +10,11 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use phone_secret::SecretString;
 use sip_mediasec::{Agreement, Event as MediaEvent, MediaSecurity, Verdict};
 use sip_message::build::{Request, Response};
 use sip_message::digest::{Algorithm, Challenge, Credentials, DigestRequest};
 use sip_message::{HeaderName, Message, Method, Uri};
-use zeroize::Zeroizing;
 
 use crate::rng::{Rng, RngError, hex};
 use crate::{Target, Transport};
@@ -29,7 +29,7 @@ pub struct Config {
     /// `User_ID_n_`.
     pub user: String,
     /// `Password_n_`.
-    pub password: Zeroizing<String>,
+    pub password: SecretString,
     /// The registrar's domain (`Proxy_n_` host\[:port\]): Request-URI `sip:DOMAIN`, AOR
     /// `sip:USER@DOMAIN`.
     pub domain: String,
@@ -48,7 +48,7 @@ impl Config {
     pub fn new(user: &str, password: &str, domain: &str) -> Config {
         Config {
             user: user.to_owned(),
-            password: Zeroizing::new(password.to_owned()),
+            password: SecretString::new(password),
             domain: domain.to_owned(),
             expires: 3600,
             auth_invite: false,
@@ -438,7 +438,7 @@ impl Line {
             self.nc += 1;
             let request = DigestRequest {
                 username: &self.cfg.user,
-                password: &self.cfg.password,
+                password: self.cfg.password.expose(),
                 method: "REGISTER",
                 uri: &uri,
             };
@@ -801,7 +801,7 @@ impl Line {
             if creds.username != self.cfg.user {
                 return None;
             }
-            creds.verify(challenge, "INVITE", &self.cfg.password).ok()
+            creds.verify(challenge, "INVITE", self.cfg.password.expose()).ok()
         });
         Ok(match verified {
             Some(()) => (ok(msg), InviteOutcome::AcceptedWithCredentials),

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ldap3::{LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchOptions, StdStream};
-use phone_config::{DisplayAttr, LdapAuthMethod, LdapFilter, Secret, Settings};
+use phone_config::{DisplayAttr, LdapAuthMethod, LdapFilter, SecretString, Settings};
 use tokio::net::TcpStream;
 
 use crate::tls::ClientTls;
@@ -48,14 +48,14 @@ pub enum Auth {
         /// The bind DN.
         dn: String,
         /// The password.
-        password: Secret,
+        password: SecretString,
     },
     /// `DIGEST-MD5` (RFC 2831): `LDAP_User_Name` and `LDAP_Password`.
     DigestMd5 {
         /// The user name.
         user: String,
         /// The password.
-        password: Secret,
+        password: SecretString,
     },
 }
 
@@ -733,7 +733,7 @@ async fn digest_md5_bind<S>(
     config: &DirectoryConfig,
     stream: &mut S,
     user: &str,
-    password: &Secret,
+    password: &SecretString,
 ) -> Result<(), DirectoryError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -750,7 +750,7 @@ where
         std::time::Instant::now(),
         ldap_bind::DigestMd5Config {
             user: user.to_owned(),
-            password: zeroize::Zeroizing::new(password.expose().to_owned()),
+            password: password.clone(),
             host,
             timeout: config.time_limit,
         },

@@ -15,7 +15,7 @@ use std::time::{Instant, SystemTime};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use proxy_pac::{
-    Credentials, Limits, PacEngine, PacOutcome, PacTime, ProxyConfig, ProxyList, Request, Route, Secret,
+    Credentials, Limits, PacEngine, PacOutcome, PacTime, ProxyConfig, ProxyList, Request, Route,
 };
 use serde_json::json;
 
@@ -131,7 +131,7 @@ pub fn config_from_settings(settings: &phone_config::Settings) -> Result<ProxyCo
                 .0
                 .then(|| Credentials {
                     username: p.proxy_username.get().clone(),
-                    password: Secret::new(p.proxy_password.get().expose()),
+                    password: p.proxy_password.get().clone(),
                 });
             ProxyConfig::manual(&host, p.proxy_port.get().get(), credentials)?
         }

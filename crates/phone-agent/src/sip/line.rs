@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, anyhow, bail};
 use phone_config::Transport as CfgTransport;
 use sip_message::Message;
-use zeroize::Zeroizing;
 
 use sip_ua::{Config, Event, Line, Output, SystemRng, Target, Transport};
 
@@ -300,7 +299,7 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
     let sip_port = line.sip_port.get().get();
     let cfg = Config {
         user: line.user_id.get().clone(),
-        password: Zeroizing::new(line.password.get().expose().to_owned()),
+        password: line.password.get().clone(),
         domain: proxy.to_string(),
         expires: args.expires,
         auth_invite: line.auth_invite.get().0,

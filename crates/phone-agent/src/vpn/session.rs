@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use cstp_client::{Client, Config, Event, Output, Secret, TlsAction, TlsClosed, TunnelConfig};
+use cstp_client::{Client, Config, Event, Output, TlsAction, TlsClosed, TunnelConfig};
 use serde_json::json;
 use tokio::net::TcpStream;
 
@@ -599,7 +599,7 @@ pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
     let mut config = Config::new(
         host.clone(),
         vpn.vpn_user_name.get().clone(),
-        Secret::new(vpn.vpn_password.get().expose()),
+        vpn.vpn_password.get().clone(),
     );
     config.port = args.port;
     config.group = group;
