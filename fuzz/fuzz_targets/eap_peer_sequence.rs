@@ -28,7 +28,7 @@ fn configs() -> &'static [Config; 2] {
     static CONFIGS: OnceLock<[Config; 2]> = OnceLock::new();
     CONFIGS.get_or_init(|| {
         let make = |fragment| {
-            let tls = EapTlsConfig::builder(CA.as_bytes())
+            let tls = EapTlsConfig::builder(CA.as_bytes(), std::sync::Arc::new(eap_supplicant::DefaultTimeProvider))
                 .fragment_size(fragment)
                 .max_message_len(16_384)
                 .build()

@@ -6,6 +6,7 @@ use std::time::Duration;
 use rustls::client::Resumption;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::time_provider::TimeProvider;
 use rustls::{ClientConfig, RootCertStore};
 use thiserror::Error;
 
@@ -101,10 +102,14 @@ pub struct EapTlsConfig {
 }
 
 impl EapTlsConfig {
-    /// Starts a configuration that trusts the CA certificates in `ca` (PEM or DER).
-    pub fn builder(ca: &[u8]) -> EapTlsConfigBuilder {
+    /// Starts a configuration that trusts the CA certificates in `ca` (PEM or DER), checking
+    /// certificate validity periods at the time `clock` gives: the host's wall clock
+    /// ([`DefaultTimeProvider`](crate::DefaultTimeProvider) is the system clock), never one the
+    /// crate reads by itself, so a test or a phone without a set clock decides what "now" is.
+    pub fn builder(ca: &[u8], clock: Arc<dyn TimeProvider>) -> EapTlsConfigBuilder {
         EapTlsConfigBuilder {
             ca: ca.to_vec(),
+            clock,
             client: None,
             name_match: None,
             versions: TlsVersions::default(),
@@ -135,6 +140,7 @@ impl EapTlsConfig {
 #[derive(Debug)]
 pub struct EapTlsConfigBuilder {
     ca: Vec<u8>,
+    clock: Arc<dyn TimeProvider>,
     client: Option<(Vec<u8>, SecretBytes)>,
     name_match: Option<ServerNameMatch>,
     versions: TlsVersions,
@@ -206,7 +212,7 @@ impl EapTlsConfigBuilder {
             TlsVersions::Tls13Only => &[&rustls::version::TLS13],
         };
         let verifier = EapServerVerifier::new(Arc::new(roots), self.name_match, provider.clone());
-        let builder = ClientConfig::builder_with_provider(provider)
+        let builder = ClientConfig::builder_with_details(provider, self.clock)
             .with_protocol_versions(versions)?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(verifier));

@@ -12,7 +12,9 @@
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let ca_pem = rcgen::generate_simple_self_signed(vec!["ca.example".into()])?.cert.pem();
-//! let tls = EapTlsConfig::builder(ca_pem.as_bytes()).build()?;
+//! // Certificate validity is checked at the time the host's clock gives (here the system's).
+//! let clock = std::sync::Arc::new(eap_supplicant::DefaultTimeProvider);
+//! let tls = EapTlsConfig::builder(ca_pem.as_bytes(), clock).build()?;
 //! let mut supplicant = Supplicant::new(Config::new("phone@example.org", tls));
 //! let now = Instant::now();
 //!
@@ -94,6 +96,10 @@ pub use config::{
 pub use event::{Authenticated, Event, FailureReason, Protocol, TlsVersion};
 pub use peer::{ConversationState, Discarded, Handled, Peer, PeerOutput};
 pub use phone_secret::SecretBytes;
+/// The clock for certificate validity ([`EapTlsConfig::builder`]): implement
+/// [`TimeProvider`] over the host's time, or pass [`DefaultTimeProvider`] (the system clock).
+pub use rustls::pki_types::UnixTime;
+pub use rustls::time_provider::{DefaultTimeProvider, TimeProvider};
 pub use supplicant::{FrameError, FrameHandled, Output, PaeState, Supplicant};
 pub use verifier::ServerNameMatch;
 

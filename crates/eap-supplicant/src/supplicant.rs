@@ -19,8 +19,11 @@ pub enum Output {
     Transmit(Vec<u8>),
     /// Report this event.
     Event(Event),
-    /// Call [`Supplicant::handle_timeout`] at this instant (replaces any earlier timer).
-    Timeout(Instant),
+    /// The timer to arm, replacing any earlier one: `Some(at)` = call
+    /// [`Supplicant::handle_timeout`] at `at`; `None` = disarm it, nothing is timed any more
+    /// (authenticated, no authenticator, link down, logged off). Reported only when it changes,
+    /// after the transmits and events of the same step.
+    Timeout(Option<Instant>),
 }
 
 /// The supplicant PAE states (IEEE 802.1X-2004 Figure 8-17), as this crate reports them.
@@ -203,7 +206,7 @@ impl Supplicant {
     }
 
     /// The next instant at which [`Supplicant::handle_timeout`] has work.
-    pub fn next_timeout(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         [self.start_when, self.held_while, self.auth_while]
             .into_iter()
             .flatten()
@@ -215,12 +218,10 @@ impl Supplicant {
         if let Some(out) = self.out.pop_front() {
             return Some(out);
         }
-        let next = self.next_timeout();
+        let next = self.deadline();
         if next != self.reported_timeout {
             self.reported_timeout = next;
-            if let Some(at) = next {
-                return Some(Output::Timeout(at));
-            }
+            return Some(Output::Timeout(next));
         }
         None
     }

@@ -26,17 +26,23 @@ fn accepts_rsa_pkcs1_ec_sec1_and_der_pkcs8() {
         ("EC PEM + SEC1", EC_PEM, EC_SEC1),
         ("EC DER + PKCS#8 DER", EC_DER, EC_PKCS8_DER),
     ] {
-        let built = EapTlsConfig::builder(ca.as_bytes())
-            .client_certificate(cert, key)
-            .build();
+        let built = EapTlsConfig::builder(
+            ca.as_bytes(),
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider),
+        )
+        .client_certificate(cert, key)
+        .build();
         assert!(built.is_ok(), "{name}: {built:?}");
     }
     let pki = common::pki();
     assert!(
-        EapTlsConfig::builder(ca.as_bytes())
-            .client_certificate(pki.client_pem.as_bytes(), pki.client_key_pem.as_bytes())
-            .build()
-            .is_ok(),
+        EapTlsConfig::builder(
+            ca.as_bytes(),
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider)
+        )
+        .client_certificate(pki.client_pem.as_bytes(), pki.client_key_pem.as_bytes())
+        .build()
+        .is_ok(),
         "rcgen PKCS#8 PEM"
     );
 }
@@ -46,30 +52,52 @@ fn refuses_bad_inputs_with_typed_errors() {
     let ca = ca();
     let err = |b: eap_supplicant::EapTlsConfigBuilder| b.build().err();
     assert!(matches!(
-        err(EapTlsConfig::builder(b"not a certificate")),
+        err(EapTlsConfig::builder(
+            b"not a certificate",
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider)
+        )),
         Some(ConfigError::NoCertificate { what: "CA" })
     ));
     assert!(matches!(
-        err(EapTlsConfig::builder(ca.as_bytes()).client_certificate(EC_PEM, b"garbage")),
+        err(EapTlsConfig::builder(
+            ca.as_bytes(),
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider)
+        )
+        .client_certificate(EC_PEM, b"garbage")),
         Some(ConfigError::NoPrivateKey)
     ));
     assert!(matches!(
-        err(EapTlsConfig::builder(ca.as_bytes()).client_certificate(b"", EC_SEC1)),
+        err(EapTlsConfig::builder(
+            ca.as_bytes(),
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider)
+        )
+        .client_certificate(b"", EC_SEC1)),
         Some(ConfigError::NoCertificate {
             what: "client certificate"
         })
     ));
     assert!(matches!(
-        err(EapTlsConfig::builder(ca.as_bytes()).fragment_size(10)),
+        err(EapTlsConfig::builder(
+            ca.as_bytes(),
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider)
+        )
+        .fragment_size(10)),
         Some(ConfigError::FragmentSize(10))
     ));
     assert!(matches!(
-        err(EapTlsConfig::builder(b"\x30\x03\x02\x01\x00")),
+        err(EapTlsConfig::builder(
+            b"\x30\x03\x02\x01\x00",
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider)
+        )),
         Some(ConfigError::InvalidCa { index: 0, .. })
     ));
     // A key that does not belong to the certificate.
     assert!(matches!(
-        err(EapTlsConfig::builder(ca.as_bytes()).client_certificate(RSA_PEM, EC_SEC1)),
+        err(EapTlsConfig::builder(
+            ca.as_bytes(),
+            std::sync::Arc::new(eap_supplicant::DefaultTimeProvider)
+        )
+        .client_certificate(RSA_PEM, EC_SEC1)),
         Some(ConfigError::Tls(_))
     ));
 }
@@ -77,7 +105,11 @@ fn refuses_bad_inputs_with_typed_errors() {
 #[test]
 fn the_builder_never_prints_the_key() {
     let ca = ca();
-    let builder = EapTlsConfig::builder(ca.as_bytes()).client_certificate(EC_PEM, EC_SEC1);
+    let builder = EapTlsConfig::builder(
+        ca.as_bytes(),
+        std::sync::Arc::new(eap_supplicant::DefaultTimeProvider),
+    )
+    .client_certificate(EC_PEM, EC_SEC1);
     let shown = format!("{builder:?}");
     assert!(shown.contains("<redacted>"), "{shown}");
     let key_text = std::str::from_utf8(EC_SEC1).unwrap();

@@ -157,6 +157,7 @@ fn supplicant_over_eapol_authenticates_and_reauthenticates() {
         let mut auth = Authenticator::new(server_config(&pki, round == 1), 1398);
         let mut eap = auth.identity_request();
         let mut done = None;
+        let (mut timer, mut armed) = (None, false);
         for _ in 0..50 {
             let frame = [&[2u8, 0][..], &(eap.len() as u16).to_be_bytes(), &eap].concat();
             sup.handle_frame(now, &frame).unwrap();
@@ -169,7 +170,10 @@ fn supplicant_over_eapol_authenticates_and_reauthenticates() {
                         response = Some(f.body().to_vec());
                     }
                     Output::Event(e) => done = Some(e),
-                    Output::Timeout(_) => {}
+                    Output::Timeout(t) => {
+                        armed |= t.is_some();
+                        timer = t;
+                    }
                 }
             }
             if matches!(done, Some(Event::Authenticated(_)) | Some(Event::Failed { .. })) {
@@ -185,7 +189,11 @@ fn supplicant_over_eapol_authenticates_and_reauthenticates() {
         };
         assert_eq!(a.msk.expose(), auth.msk().as_slice());
         assert_eq!(sup.state(), PaeState::Authenticated);
-        assert_eq!(sup.next_timeout(), None);
+        assert!(armed, "authPeriod ran while authenticating");
+        assert_eq!(
+            timer, None,
+            "round {round}: authenticated, the timer is disarmed through poll_output"
+        );
     }
 }
 

@@ -41,7 +41,10 @@ fn start_is_sent_at_link_up_then_every_start_period_until_max_start() {
     s.link_up(t0);
     let out = drain(&mut s);
     assert_eq!(starts(&out), 1);
-    assert_eq!(out.last(), Some(&Output::Timeout(t0 + Duration::from_secs(30))));
+    assert_eq!(
+        out.last(),
+        Some(&Output::Timeout(Some(t0 + Duration::from_secs(30))))
+    );
     assert_eq!(s.state(), PaeState::Connecting);
 
     // Early timeouts do nothing.
@@ -56,7 +59,8 @@ fn start_is_sent_at_link_up_then_every_start_period_until_max_start() {
     assert_eq!(starts(&out), 0);
     assert!(out.contains(&Output::Event(Event::NoAuthenticator)));
     assert_eq!(s.state(), PaeState::NoAuthenticator);
-    assert_eq!(s.next_timeout(), None);
+    assert_eq!(out.last(), Some(&Output::Timeout(None)), "the timer is disarmed");
+    assert!(drain(&mut s).is_empty(), "and reported once");
 }
 
 #[test]
@@ -77,7 +81,10 @@ fn failure_holds_for_held_period_then_starts_again() {
         reason: FailureReason::EapFailure
     })));
     assert_eq!(s.state(), PaeState::Held);
-    assert_eq!(s.next_timeout(), Some(t0 + Duration::from_secs(60)));
+    assert_eq!(
+        out.last(),
+        Some(&Output::Timeout(Some(t0 + Duration::from_secs(60))))
+    );
     s.handle_timeout(t0 + Duration::from_secs(59));
     assert_eq!(s.state(), PaeState::Held);
     s.handle_timeout(t0 + Duration::from_secs(60));
@@ -154,9 +161,10 @@ fn link_down_forgets_the_conversation() {
     s.link_up(t0);
     s.handle_frame(t0, &eapol(&eap::request(1, MethodType::Identity, &[])))
         .unwrap();
+    assert!(matches!(drain(&mut s).last(), Some(Output::Timeout(Some(_)))));
     s.link_down();
     assert_eq!(s.state(), PaeState::Disconnected);
-    assert_eq!(s.next_timeout(), None);
+    assert_eq!(drain(&mut s), vec![Output::Timeout(None)]);
     assert_eq!(
         s.handle_frame(t0, &eapol(&eap::outcome(Code::Success, 1))),
         Ok(FrameHandled::NotListening)

@@ -12,12 +12,15 @@ use eap_supplicant::{
 use std::time::Instant;
 
 fn outcome(pki: &Pki, name: ServerNameMatch) -> Event {
-    let tls = EapTlsConfig::builder(pki.ca_pem.as_bytes())
-        .client_certificate(pki.client_pem.as_bytes(), pki.client_key_pem.as_bytes())
-        .tls_versions(TlsVersions::Tls13Only)
-        .server_name(name)
-        .build()
-        .unwrap();
+    let tls = EapTlsConfig::builder(
+        pki.ca_pem.as_bytes(),
+        std::sync::Arc::new(eap_supplicant::DefaultTimeProvider),
+    )
+    .client_certificate(pki.client_pem.as_bytes(), pki.client_key_pem.as_bytes())
+    .tls_versions(TlsVersions::Tls13Only)
+    .server_name(name)
+    .build()
+    .unwrap();
     let mut peer = Peer::new(Config::new("phone", tls));
     let mut auth = Authenticator::new(server_config(pki, true), 1398);
     let mut packet = auth.identity_request();

@@ -40,6 +40,15 @@ pub fn pki() -> Pki {
 
 /// A PKI whose server certificate has these SAN dNSNames and this subject CN.
 pub fn pki_with_server(sans: Vec<String>, cn: Option<&str>) -> Pki {
+    pki_with_server_valid(sans, cn, None)
+}
+
+/// Year, month, day.
+pub type Ymd = (i32, u8, u8);
+
+/// A PKI whose server certificate is valid only from `.0` to `.1` (year, month, day, at 00:00
+/// UTC; rcgen's default otherwise: 1975 to 4096).
+pub fn pki_with_server_valid(sans: Vec<String>, cn: Option<&str>, validity: Option<(Ymd, Ymd)>) -> Pki {
     let (ca_cert, ca_key) = ca("test CA");
     let (other, _) = ca("other CA");
     let mut sp = CertificateParams::new(sans).unwrap();
@@ -47,6 +56,10 @@ pub fn pki_with_server(sans: Vec<String>, cn: Option<&str>) -> Pki {
         sp.distinguished_name.push(DnType::CommonName, cn);
     }
     sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    if let Some((from, until)) = validity {
+        sp.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
+        sp.not_after = rcgen::date_time_ymd(until.0, until.1, until.2);
+    }
     let sk = KeyPair::generate().unwrap();
     let sc = sp.signed_by(&sk, &ca_cert, &ca_key).unwrap();
     let mut cp = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -65,12 +78,15 @@ pub fn pki_with_server(sans: Vec<String>, cn: Option<&str>) -> Pki {
 }
 
 pub fn peer_config(pki: &Pki, versions: TlsVersions, fragment: usize) -> Config {
-    let tls = EapTlsConfig::builder(pki.ca_pem.as_bytes())
-        .client_certificate(pki.client_pem.as_bytes(), pki.client_key_pem.as_bytes())
-        .tls_versions(versions)
-        .fragment_size(fragment)
-        .build()
-        .unwrap();
+    let tls = EapTlsConfig::builder(
+        pki.ca_pem.as_bytes(),
+        std::sync::Arc::new(eap_supplicant::DefaultTimeProvider),
+    )
+    .client_certificate(pki.client_pem.as_bytes(), pki.client_key_pem.as_bytes())
+    .tls_versions(versions)
+    .fragment_size(fragment)
+    .build()
+    .unwrap();
     Config::new("phone", tls)
 }
 

@@ -210,17 +210,20 @@ fn supplicant_config(args: &Dot1xArgs) -> Result<Config> {
         Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display())),
         None => bail!("--{what} is required"),
     };
-    let mut builder = EapTlsConfig::builder(&read(&args.ca, "ca")?)
-        .client_certificate(
-            &read(&args.client_cert, "client-cert")?,
-            &read(&args.client_key, "client-key")?,
-        )
-        .fragment_size(args.fragment_size)
-        .tls_versions(match args.tls {
-            TlsChoice::Tls12 => TlsVersions::Tls12Only,
-            TlsChoice::Tls13 => TlsVersions::Tls13Only,
-            TlsChoice::Any => TlsVersions::Tls12And13,
-        });
+    let mut builder = EapTlsConfig::builder(
+        &read(&args.ca, "ca")?,
+        std::sync::Arc::new(eap_supplicant::DefaultTimeProvider),
+    )
+    .client_certificate(
+        &read(&args.client_cert, "client-cert")?,
+        &read(&args.client_key, "client-key")?,
+    )
+    .fragment_size(args.fragment_size)
+    .tls_versions(match args.tls {
+        TlsChoice::Tls12 => TlsVersions::Tls12Only,
+        TlsChoice::Tls13 => TlsVersions::Tls13Only,
+        TlsChoice::Any => TlsVersions::Tls12And13,
+    });
     if let Some(d) = &args.domain_suffix_match {
         builder = builder.server_name(ServerNameMatch::Suffix(d.clone()));
     }

@@ -92,7 +92,7 @@ fn run(
                     send(port, &frame)?;
                     outcome.frames_sent += 1;
                 }
-                Output::Timeout(at) => timer = Some(at),
+                Output::Timeout(at) => timer = at,
                 Output::Event(Event::Authenticated(a)) => {
                     if outcome.authentications == 0 {
                         outcome.elapsed = started.elapsed();
