@@ -377,3 +377,55 @@ fn check(config: &ConfigArgs, nft: &Path) -> Result<ExitCode> {
     }
     Ok(ExitCode::from(1))
 }
+
+/// What the daemon's firewall step did: the table applied (or removed when the firewall is
+/// Disabled) and the open ports, `UDP 5060 (SIP_Port_1_)`.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    /// `Firewall` is Enabled.
+    pub enabled: bool,
+    /// The open ports and why, one entry per rule.
+    pub open_ports: Vec<String>,
+}
+
+/// The ruleset `settings` call for (the TR-069 port kept from the kernel's table, else drawn),
+/// without applying it; `Err` says why it cannot be built.
+pub fn ruleset_for(settings: &phone_config::Settings, nft: &Path) -> Result<Ruleset, String> {
+    let tr069 = if settings.firewall.enable_tr_069.get().0 {
+        let kernel = kernel_listing(nft).ok().flatten();
+        match kernel.as_deref().and_then(Ruleset::tr069_port_in) {
+            Some(p) => Some(p),
+            None => {
+                let mut bits = [0u8; 4];
+                SystemRandom::new()
+                    .fill(&mut bits)
+                    .map_err(|_| "no randomness for the TR-069 port".to_owned())?;
+                Some(Tr069Port::from_random(u32::from_le_bytes(bits)))
+            }
+        }
+    } else {
+        None
+    };
+    let inputs = Inputs::from_settings(settings, tr069).map_err(|e| e.to_string())?;
+    Ruleset::new(&inputs).map_err(|e| e.to_string())
+}
+
+/// The open ports of `ruleset` as the status shows them.
+pub fn open_ports(ruleset: &Ruleset) -> Vec<String> {
+    ruleset
+        .open_ports()
+        .map(|(p, ports, why)| format!("{} {} ({why})", proto(p), ports_text(ports)))
+        .collect()
+}
+
+/// Applies `ruleset` with `nft -f -` (blocking: the daemon calls it from `spawn_blocking`);
+/// `Err` carries nft's refusal (the previous table stays, nft commits all or nothing).
+pub fn apply_ruleset(ruleset: &Ruleset, nft: &Path) -> Result<Applied, String> {
+    nft_apply(nft, &ruleset.script())
+        .map_err(|e| format!("{e:#}"))?
+        .map_err(|refused| format!("refused by nft, previous ruleset kept: {refused}"))?;
+    Ok(Applied {
+        enabled: ruleset.is_enabled(),
+        open_ports: open_ports(ruleset),
+    })
+}

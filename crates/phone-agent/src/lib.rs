@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! phone-agent run --config cfg.xml [--http ADDR]         the daemon: every subsystem cfg.xml enables
-//! phone-agent status                                     what a running daemon reports
+//! phone-agent status [--http ADDR]                       what a running daemon reports
 //! phone-agent check [--deny-warnings] FILE...            cfg.xml diagnostics, like a compiler
 //! phone-agent show FILE                                  effective settings, secrets redacted
 //! phone-agent ciphers [-v] [--app sip|web|xmpp] STRING   an OpenSSL 1.1.1 cipher string, and rustls
@@ -33,11 +33,15 @@
 pub mod check;
 pub mod ciphers;
 pub mod dot1x;
+pub mod driver;
 pub mod firewall;
+pub mod http;
 pub mod ldap;
 pub mod logging;
 pub mod proxy;
+pub mod run;
 pub mod sip;
+pub mod status;
 pub mod tls;
 pub mod verify_name;
 pub mod vpn;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use phone_agent::logging::LogFormat;
-use phone_agent::{check, ciphers, dot1x, firewall, ldap, proxy, sip, verify_name, vpn};
+use phone_agent::{check, ciphers, dot1x, firewall, http, ldap, proxy, run, sip, status, verify_name, vpn};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The daemon: bring the phone up from cfg.xml (802.1X, addressing, firewall, proxy, every
+    /// SIP line, VPN), keep it up, reload on SIGHUP, stop gracefully on SIGTERM. Status at
+    /// http://127.0.0.1:8480/ (JSON at /api/status).
+    Run(Box<run::RunArgs>),
+    /// What a running `phone-agent run` reports (its /api/status).
+    Status {
+        /// The agent's API address.
+        #[arg(long, value_name = "ADDR", default_value = http::DEFAULT_ADDR)]
+        http: String,
+        /// The admin password, when the agent has one.
+        #[arg(long)]
+        admin_password: Option<String>,
+    },
     /// Report malformed, inconsistent or unsafe settings in one or more cfg.xml files.
     Check {
         /// Exit 1 when there are warnings (and no errors).
@@ -87,6 +100,10 @@ fn main() -> ExitCode {
     let _context = runtime.enter();
     let json = cli.json;
     let result = match cli.command {
+        // The daemon's subsystems are not all Send (sip-ua's line owns a `dyn Rng`): they run
+        // as local tasks on this thread; the HTTP server and blocking work use the workers.
+        Command::Run(args) => runtime.block_on(tokio::task::LocalSet::new().run_until(run::run(*args))),
+        Command::Status { http, admin_password } => show_status(&http, admin_password.as_deref(), json),
         Command::Check { deny_warnings, files } => check::check(&files, json, deny_warnings),
         Command::Show { file } => check::show(&file, json),
         Command::Dot1x(args) => dot1x::run(&args),
@@ -105,4 +122,14 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn show_status(addr: &str, password: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let s = http::fetch_status(addr, password)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        print!("{}", status::render_text(&s));
+    }
+    Ok(ExitCode::SUCCESS)
 }

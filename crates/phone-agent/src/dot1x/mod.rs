@@ -18,7 +18,7 @@
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
 mod passthrough;
-mod port;
+pub(crate) mod port;
 mod radius;
 mod wired;
 
@@ -344,7 +344,7 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
 }
 
 /// How a declined method is shown: `EAP-FAST (type 43): why`.
-fn declined(method: MethodType, reason: &str) -> String {
+pub(crate) fn declined(method: MethodType, reason: &str) -> String {
     let name = match method {
         MethodType::Fast => "EAP-FAST".to_owned(),
         other => format!("{other:?}"),

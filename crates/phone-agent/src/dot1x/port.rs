@@ -9,15 +9,15 @@ use eap_supplicant::eapol::MacAddress;
 use pnet_datalink::{Channel, DataLinkReceiver, DataLinkSender, NetworkInterface};
 
 /// An AF_PACKET socket on one interface.
-pub(super) struct Port {
+pub(crate) struct Port {
     /// The interface's MAC address.
-    pub(super) mac: MacAddress,
-    pub(super) tx: Box<dyn DataLinkSender>,
-    pub(super) rx: Box<dyn DataLinkReceiver>,
+    pub(crate) mac: MacAddress,
+    pub(crate) tx: Box<dyn DataLinkSender>,
+    pub(crate) rx: Box<dyn DataLinkReceiver>,
 }
 
 /// Opens a promiscuous AF_PACKET socket on `name` with a 20 ms read timeout.
-pub(super) fn open(name: &str) -> Result<Port> {
+pub(crate) fn open(name: &str) -> Result<Port> {
     let iface: NetworkInterface = pnet_datalink::interfaces()
         .into_iter()
         .find(|i| i.name == name)
@@ -38,7 +38,7 @@ pub(super) fn open(name: &str) -> Result<Port> {
     }
 }
 
-pub(super) fn send(port: &mut Port, frame: &[u8]) -> Result<()> {
+pub(crate) fn send(port: &mut Port, frame: &[u8]) -> Result<()> {
     match port.tx.send_to(frame, None) {
         Some(r) => r.context("sending an EAPOL frame"),
         None => bail!("sending an EAPOL frame: the socket refused"),

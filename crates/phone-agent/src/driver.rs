@@ -1,0 +1,205 @@
+//! One driver for every sans-IO core (the workspace convention in ARCHITECTURE.md): it drains
+//! the core's `poll_output()`, carries transmits out through a [`Link`], remembers the
+//! deadline the core reported, and feeds back what the link receives and the timer's expiry,
+//! until the caller's `stop` future completes or the event handler says it is done.
+//!
+//! ```text
+//! loop {
+//!     while let Some(out) = core.poll_output() { Transmit -> link, Event -> on_event, Timeout -> timer }
+//!     select! { input = link.recv() => core.handle_input(now, input),
+//!               _ = timer => core.handle_timeout(now),
+//!               _ = stop => return Stopped }
+//! }
+//! ```
+//! The [`Driver`] keeps the core, the link and the deadline between calls, so the same core
+//! can be driven again for its goodbye (an un-REGISTER, an EAPOL-Logoff) with a bounded
+//! `stop`.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use anyhow::Result;
+
+/// What a core gives its host, str0m-style.
+#[derive(Debug)]
+pub enum Output<T, E> {
+    /// Something to send (or, for cores with a connection, to open).
+    Transmit(T),
+    /// Something that happened.
+    Event(E),
+    /// Call `handle_timeout` at this instant.
+    Timeout(Instant),
+}
+
+/// A sans-IO core as the driver sees it.
+pub trait Core {
+    /// What the link delivers.
+    type Input;
+    /// What the core asks the link to do.
+    type Transmit;
+    /// What the core reports.
+    type Event;
+    /// Feeds one input at `now`. An `Err` ends the drive (the supervisor restarts the core).
+    fn handle_input(&mut self, now: Instant, input: Self::Input) -> Result<()>;
+    /// The deadline passed.
+    fn handle_timeout(&mut self, now: Instant) -> Result<()>;
+    /// The next thing to do.
+    fn poll_output(&mut self) -> Option<Output<Self::Transmit, Self::Event>>;
+}
+
+/// The I/O side of a core: a socket (or a connection the link opens on request).
+pub trait Link<C: Core> {
+    /// Carries one transmit out. What it caused that the core must know (a connection opened
+    /// or failed, a send error) comes back as an input.
+    fn transmit(&mut self, t: C::Transmit) -> impl Future<Output = Option<C::Input>>;
+    /// The next input; pending while there is nothing to receive from. Must be cancel-safe:
+    /// the driver drops it when the timer or `stop` wins.
+    fn recv(&mut self) -> impl Future<Output = C::Input>;
+}
+
+/// Why a drive ended.
+#[derive(Debug)]
+pub enum Ended<R> {
+    /// The `stop` future completed.
+    Stopped,
+    /// The event handler broke out with this.
+    Done(R),
+}
+
+/// A core, its link and its timer.
+pub struct Driver<C, L> {
+    /// The core.
+    pub core: C,
+    /// Its I/O.
+    pub link: L,
+    deadline: Option<Instant>,
+}
+
+impl<C: Core, L: Link<C>> Driver<C, L> {
+    /// A driver for `core` over `link`.
+    pub fn new(core: C, link: L) -> Driver<C, L> {
+        Driver {
+            core,
+            link,
+            deadline: None,
+        }
+    }
+
+    /// Drives the core until `stop` completes or `on_event` breaks. Errors of the core end
+    /// the drive; the link's errors are inputs the core handles.
+    pub async fn run<R>(
+        &mut self,
+        stop: impl Future<Output = ()>,
+        mut on_event: impl FnMut(&mut C, C::Event) -> ControlFlow<R>,
+    ) -> Result<Ended<R>> {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            while let Some(out) = self.core.poll_output() {
+                match out {
+                    Output::Transmit(t) => {
+                        if let Some(input) = self.link.transmit(t).await {
+                            self.core.handle_input(Instant::now(), input)?;
+                        }
+                    }
+                    Output::Event(e) => {
+                        if let ControlFlow::Break(r) = on_event(&mut self.core, e) {
+                            return Ok(Ended::Done(r));
+                        }
+                    }
+                    Output::Timeout(at) => self.deadline = Some(at),
+                }
+            }
+            let timer = async {
+                match self.deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = &mut stop => return Ok(Ended::Stopped),
+                () = timer => {
+                    self.deadline = None;
+                    self.core.handle_timeout(Instant::now())?;
+                }
+                input = self.link.recv() => self.core.handle_input(Instant::now(), input)?,
+            }
+        }
+    }
+}
+
+/// What a SIP line's link delivers.
+#[derive(Debug)]
+pub enum SipInput {
+    /// The flow asked for is up; our address on it.
+    Connected(SocketAddr),
+    /// The flow failed or closed.
+    TransportError(String),
+    /// A message arrived.
+    Message(SocketAddr, Vec<u8>),
+}
+
+/// What a SIP line asks of its link.
+#[derive(Debug)]
+pub enum SipTransmit {
+    /// Open a flow to this target.
+    Connect(sip_ua::Target),
+    /// Send these bytes.
+    Send(sip_ua::Transmit),
+}
+
+impl Core for sip_ua::Line {
+    type Input = SipInput;
+    type Transmit = SipTransmit;
+    type Event = sip_ua::Event;
+
+    fn handle_input(&mut self, now: Instant, input: SipInput) -> Result<()> {
+        match input {
+            SipInput::Connected(local) => self.handle_connected(now, local)?,
+            SipInput::TransportError(why) => self.handle_transport_error(now, &why)?,
+            SipInput::Message(from, bytes) => self.handle_message(now, from, &bytes)?,
+        }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        Ok(sip_ua::Line::handle_timeout(self, now)?)
+    }
+
+    fn poll_output(&mut self) -> Option<Output<SipTransmit, sip_ua::Event>> {
+        Some(match sip_ua::Line::poll_output(self)? {
+            sip_ua::Output::Connect(t) => Output::Transmit(SipTransmit::Connect(t)),
+            sip_ua::Output::Transmit(t) => Output::Transmit(SipTransmit::Send(t)),
+            sip_ua::Output::Event(e) => Output::Event(e),
+            sip_ua::Output::Timeout(at) => Output::Timeout(at),
+        })
+    }
+}
+
+impl Core for eap_supplicant::Supplicant {
+    type Input = Vec<u8>;
+    type Transmit = Vec<u8>;
+    type Event = eap_supplicant::Event;
+
+    /// An EAPOL PDU; a malformed one is dropped with a warning (the authenticator retries).
+    fn handle_input(&mut self, now: Instant, pdu: Vec<u8>) -> Result<()> {
+        if let Err(e) = self.handle_frame(now, &pdu) {
+            tracing::warn!("802.1X: frame dropped: {e}");
+        }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        eap_supplicant::Supplicant::handle_timeout(self, now);
+        Ok(())
+    }
+
+    fn poll_output(&mut self) -> Option<Output<Vec<u8>, eap_supplicant::Event>> {
+        Some(match eap_supplicant::Supplicant::poll_output(self)? {
+            eap_supplicant::Output::Transmit(pdu) => Output::Transmit(pdu),
+            eap_supplicant::Output::Event(e) => Output::Event(e),
+            eap_supplicant::Output::Timeout(at) => Output::Timeout(at),
+        })
+    }
+}

@@ -1,0 +1,214 @@
+//! 802.1X in the daemon: `eap_supplicant::Supplicant` pumped by the [`Driver`] over the
+//! network port's AF_PACKET socket. The socket is pnet's blocking one: a reader thread hands
+//! received EAPOL PDUs to the driver through a channel (ended when the link is dropped);
+//! sends are one short write. Events go into the status; on stop, EAPOL-Logoff.
+
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use eap_supplicant::eapol::{MacAddress, PAE_GROUP_ADDRESS, ethernet_frame, parse_ethernet};
+use eap_supplicant::{Config, EapTlsConfig, Event, Supplicant};
+use tokio::sync::mpsc;
+
+use crate::driver::{Driver, Ended, Link};
+use crate::status::{StatusHandle, TransactionState};
+
+/// What 802.1X needs from the settings and the agent's options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dot1xPlan {
+    /// The network port.
+    pub iface: Option<String>,
+    /// The EAP identity.
+    pub identity: String,
+}
+
+/// The certificate files.
+#[derive(Debug, Clone)]
+pub struct Dot1xOptions {
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    goodbye: Duration,
+}
+
+impl Dot1xOptions {
+    /// From `phone-agent run`'s arguments.
+    pub fn from_args(args: &super::RunArgs) -> Dot1xOptions {
+        Dot1xOptions {
+            ca: args.ca_file.clone(),
+            cert: args.client_cert.clone(),
+            key: args.client_key.clone(),
+            goodbye: Duration::from_millis(200),
+        }
+    }
+}
+
+fn read(path: Option<&PathBuf>, what: &str) -> Result<Vec<u8>> {
+    let path = path.ok_or_else(|| anyhow!("802.1X is enabled: give --{what}"))?;
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// Authenticates on the port and keeps it authorized (answering re-authentications) until
+/// `stop`; then EAPOL-Logoff. A failed conversation is an `Err` (the supervisor retries).
+pub async fn run(
+    plan: Dot1xPlan,
+    options: Dot1xOptions,
+    status: StatusHandle,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let iface = plan
+        .iface
+        .clone()
+        .ok_or_else(|| anyhow!("Enable_802.1X_Authentication is Yes: give the network port with --iface"))?;
+    let tls = EapTlsConfig::builder(&read(options.ca.as_ref(), "ca-file")?)
+        .client_certificate(
+            &read(options.cert.as_ref(), "client-cert")?,
+            &read(options.key.as_ref(), "client-key")?,
+        )
+        .build()
+        .context("EAP-TLS configuration")?;
+    let config = Config::new(plan.identity.clone(), tls);
+    let port = tokio::task::spawn_blocking({
+        let iface = iface.clone();
+        move || crate::dot1x::port::open(&iface)
+    })
+    .await
+    .context("the AF_PACKET task")??;
+    let link = PortLink::start(port);
+    let mut supplicant = Supplicant::new(config);
+    supplicant.link_up(Instant::now());
+    status.update(|s| {
+        s.dot1x.transaction_state = TransactionState::Authenticating;
+        s.dot1x.last_error = None;
+    });
+    let mut driver = Driver::new(supplicant, link);
+    let ended = driver.run(stop, |_, event| on_event(&status, event)).await?;
+    if let Ended::Done(why) = ended {
+        return Err(anyhow!(why));
+    }
+    tracing::info!(%iface, "EAPOL-Logoff");
+    driver.core.logoff();
+    // Drain the Logoff out (the driver sends what the core queued, then the bound ends it).
+    let _ = driver
+        .run(tokio::time::sleep(options.goodbye), |_, _| {
+            ControlFlow::<()>::Continue(())
+        })
+        .await;
+    status.update(|s| s.dot1x.transaction_state = TransactionState::Disabled);
+    Ok(())
+}
+
+fn on_event(status: &StatusHandle, event: Event) -> ControlFlow<String> {
+    match event {
+        Event::Authenticating => status.update(|s| {
+            s.dot1x.transaction_state = TransactionState::Authenticating;
+            s.dot1x.protocol = Some("EAP-TLS".into());
+        }),
+        Event::Authenticated(a) => {
+            tracing::info!(tls = %a.tls_version, suite = %a.cipher_suite, "802.1X: authenticated");
+            status.update(|s| {
+                s.dot1x.transaction_state = TransactionState::Authenticated;
+                s.dot1x.protocol = Some("EAP-TLS".into());
+                s.dot1x.authentications += 1;
+                s.dot1x.last_error = None;
+            });
+        }
+        Event::Failed { reason } => return ControlFlow::Break(reason.to_string()),
+        Event::NoAuthenticator => {
+            return ControlFlow::Break("no authenticator answered EAPOL-Start".into());
+        }
+        Event::MethodDeclined { requested, reason } => {
+            let d = crate::dot1x::declined(requested, reason);
+            status.update(|s| {
+                if !s.dot1x.declined_methods.contains(&d) {
+                    s.dot1x.declined_methods.push(d);
+                }
+            });
+        }
+        Event::Disabled => status.update(|s| s.dot1x.transaction_state = TransactionState::Disabled),
+        other => tracing::debug!("802.1X: {other:?}"),
+    }
+    ControlFlow::Continue(())
+}
+
+/// The port: a reader thread feeding a channel, the sender used in place.
+struct PortLink {
+    mac: MacAddress,
+    tx: Box<dyn pnet_datalink::DataLinkSender>,
+    rx: mpsc::Receiver<Vec<u8>>,
+    running: Arc<AtomicBool>,
+}
+
+impl PortLink {
+    fn start(port: crate::dot1x::port::Port) -> PortLink {
+        let crate::dot1x::port::Port { mac, tx, mut rx } = port;
+        let (frames, rx_frames) = mpsc::channel(64);
+        let running = Arc::new(AtomicBool::new(true));
+        let alive = running.clone();
+        // pnet's receiver blocks (20 ms read timeout): a thread of its own, ended when the
+        // link is dropped or the channel closes.
+        std::thread::spawn(move || {
+            while alive.load(Ordering::Relaxed) {
+                match rx.next() {
+                    Ok(frame) => {
+                        let Ok(eth) = parse_ethernet(frame) else {
+                            continue;
+                        };
+                        if eth.source == mac
+                            || (eth.destination != mac && eth.destination != PAE_GROUP_ADDRESS)
+                        {
+                            continue;
+                        }
+                        if frames.blocking_send(eth.payload.to_vec()).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                        ) => {}
+                    Err(e) => {
+                        tracing::warn!("802.1X: receiving on the AF_PACKET socket: {e}");
+                        return;
+                    }
+                }
+            }
+        });
+        PortLink {
+            mac,
+            tx,
+            rx: rx_frames,
+            running,
+        }
+    }
+}
+
+impl Drop for PortLink {
+    fn drop(&mut self) {
+        self.running.store(false, Ordering::Relaxed);
+    }
+}
+
+impl Link<Supplicant> for PortLink {
+    async fn transmit(&mut self, pdu: Vec<u8>) -> Option<Vec<u8>> {
+        let frame = ethernet_frame(PAE_GROUP_ADDRESS, self.mac, &pdu);
+        match self.tx.send_to(&frame, None) {
+            Some(Ok(())) => {}
+            Some(Err(e)) => tracing::warn!("802.1X: sending an EAPOL frame: {e}"),
+            None => tracing::warn!("802.1X: sending an EAPOL frame: the socket refused"),
+        }
+        None
+    }
+
+    async fn recv(&mut self) -> Vec<u8> {
+        match self.rx.recv().await {
+            Some(pdu) => pdu,
+            None => std::future::pending().await,
+        }
+    }
+}

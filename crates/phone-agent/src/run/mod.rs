@@ -1,0 +1,610 @@
+//! `phone-agent run`: the daemon. It brings the phone up from its cfg.xml in the phone's order
+//! — 802.1X → addressing → firewall → HTTP proxy selection → every enabled SIP line → VPN —
+//! keeps each subsystem up under a supervisor (capped exponential backoff, the error in the
+//! status, a panic caught as an error), reloads on SIGHUP or `POST /api/reload` (a file with
+//! errors is refused whole; otherwise only what changed restarts), and on SIGTERM/SIGINT
+//! stops in reverse order within a bounded time (lines un-REGISTER, 802.1X sends
+//! EAPOL-Logoff), then exits 0.
+//!
+//! Adding a subsystem: a [`Subsystem`] variant (its place in the order), a [`Plan`] variant
+//! (what it needs from the settings; equal plans mean "unchanged" on reload), a line in
+//! [`plans`], and an arm in [`Daemon::spawn`].
+
+mod dot1x;
+pub mod line;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use phone_config::{ProxyMode, Settings, Severity};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::status::{self, LineStatus, RegistrationState, Status, StatusHandle, TransactionState};
+
+/// `phone-agent run` arguments.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The phone's cfg.xml (re-read on SIGHUP and `POST /api/reload`).
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Where learned state lives (PAC files, leases), written atomically.
+    #[arg(long, value_name = "DIR", default_value = "/var/lib/phone-agent")]
+    pub state_dir: PathBuf,
+    /// The network port: 802.1X runs on it, its addresses are the phone's.
+    #[arg(long, value_name = "IF")]
+    pub iface: Option<String>,
+    /// The local API and admin page (`off` for none). Anything but a loopback address needs
+    /// --admin-password.
+    #[arg(long, value_name = "ADDR", default_value = crate::http::DEFAULT_ADDR)]
+    pub http: String,
+    /// HTTP Basic password (any user name) for the API and the page; required to bind
+    /// elsewhere than loopback.
+    #[arg(long)]
+    pub admin_password: Option<String>,
+    /// PEM CA certificates trusted for SIP over TLS and the 802.1X authentication server.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// 802.1X: the phone's certificate (PEM or DER).
+    #[arg(long, value_name = "FILE")]
+    pub client_cert: Option<PathBuf>,
+    /// 802.1X: the phone's private key (PEM or DER, unencrypted).
+    #[arg(long, value_name = "FILE")]
+    pub client_key: Option<PathBuf>,
+    /// 802.1X: the EAP identity.
+    #[arg(long, default_value = "phone")]
+    pub identity: String,
+    /// The DNS server (IP:PORT) for RFC 3263 (default: the system's).
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns: Option<SocketAddr>,
+    /// The registration lifetime each line asks for, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    pub register_expires: u32,
+    /// The nft binary for the firewall.
+    #[arg(long, value_name = "PATH", default_value = "nft")]
+    pub nft: PathBuf,
+    /// The longest wait between two restarts of a failing subsystem, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub backoff_max: u64,
+    /// How long SIGTERM's goodbyes (un-REGISTER, EAPOL-Logoff) may take, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub shutdown_timeout: u64,
+}
+
+/// The subsystems, in bring-up order (the variant order is the order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subsystem {
+    /// 802.1X on the network port.
+    Dot1x,
+    /// The interface's addresses (a DHCP lease when the DHCP client lands).
+    Network,
+    /// The nftables firewall.
+    Firewall,
+    /// HTTP proxy selection.
+    Proxy,
+    /// SIP line n.
+    Line(usize),
+    /// The SSL VPN (Connect_on_Bootup).
+    Vpn,
+}
+
+impl std::fmt::Display for Subsystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Subsystem::Dot1x => f.write_str("802.1X"),
+            Subsystem::Network => f.write_str("network"),
+            Subsystem::Firewall => f.write_str("firewall"),
+            Subsystem::Proxy => f.write_str("proxy"),
+            Subsystem::Line(n) => write!(f, "line {n}"),
+            Subsystem::Vpn => f.write_str("VPN"),
+        }
+    }
+}
+
+/// What a subsystem needs from the settings. Equal plans: nothing to do on reload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// 802.1X: the interface and identity (certificates from the options).
+    Dot1x(dot1x::Dot1xPlan),
+    /// The interface whose addresses are shown.
+    Network(Option<String>),
+    /// The nftables script the settings call for, or why there is none.
+    Firewall(Result<String, String>),
+    /// Proxy selection as the status shows it.
+    Proxy(status::Proxy),
+    /// A SIP line.
+    Line(line::LinePlan),
+    /// The VPN: server and whether it connects on boot.
+    Vpn(Option<String>),
+}
+
+/// Every subsystem the settings enable, in bring-up order.
+pub fn plans(settings: &Settings, args: &RunArgs) -> BTreeMap<Subsystem, Plan> {
+    let mut plans = BTreeMap::new();
+    if settings.dot1x.enable_802_1x_authentication.get().0 {
+        plans.insert(
+            Subsystem::Dot1x,
+            Plan::Dot1x(dot1x::Dot1xPlan {
+                iface: args.iface.clone(),
+                identity: args.identity.clone(),
+            }),
+        );
+    }
+    plans.insert(Subsystem::Network, Plan::Network(args.iface.clone()));
+    let firewall = crate::firewall::ruleset_for(settings, &args.nft).map(|r| r.script());
+    plans.insert(Subsystem::Firewall, Plan::Firewall(firewall));
+    plans.insert(Subsystem::Proxy, Plan::Proxy(proxy_status(settings)));
+    for n in 1..=settings.lines.len() {
+        if let Some(p) = line::LinePlan::from_settings(settings, n, args.register_expires) {
+            plans.insert(Subsystem::Line(n), Plan::Line(p));
+        }
+    }
+    if settings.vpn.connect_on_bootup.get().0 {
+        plans.insert(
+            Subsystem::Vpn,
+            Plan::Vpn(settings.vpn.vpn_server.get().as_ref().map(ToString::to_string)),
+        );
+    }
+    plans
+}
+
+fn proxy_status(settings: &Settings) -> status::Proxy {
+    let p = &settings.http_proxy;
+    let mode = *p.proxy_mode.get();
+    status::Proxy {
+        mode: mode.as_str().to_owned(),
+        proxy: (mode == ProxyMode::Manual).then(|| {
+            let host = p
+                .proxy_host
+                .get()
+                .as_ref()
+                .map_or_else(|| "?".to_owned(), ToString::to_string);
+            format!("{host}:{}", p.proxy_port.get().get())
+        }),
+        pac_source: (mode == ProxyMode::Auto).then(|| {
+            if p.use_auto_discovery_wpad.get().0 {
+                "WPAD".to_owned()
+            } else {
+                p.pac_url
+                    .get()
+                    .as_ref()
+                    .map_or_else(|| "PAC_URL (unset)".to_owned(), ToString::to_string)
+            }
+        }),
+    }
+}
+
+/// A request to re-read cfg.xml; the answer says whether it was accepted.
+pub type ReloadRequest = oneshot::Sender<status::Reload>;
+
+/// A running subsystem.
+struct Running {
+    plan: Plan,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+/// The daemon's state.
+struct Daemon {
+    args: RunArgs,
+    status: StatusHandle,
+    running: BTreeMap<Subsystem, Running>,
+}
+
+/// Resolves when `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Runs `attempt` until it succeeds or `stop`; a failure (an error or a panic) goes into the
+/// status through `report` and the attempt is retried after a capped exponential backoff.
+fn supervise<F, Fut>(
+    what: Subsystem,
+    status: StatusHandle,
+    stop: watch::Receiver<bool>,
+    backoff_max: Duration,
+    mut attempt: F,
+) -> JoinHandle<()>
+where
+    F: FnMut(watch::Receiver<bool>) -> Fut + 'static,
+    Fut: Future<Output = Result<()>> + 'static,
+{
+    tokio::task::spawn_local(async move {
+        let mut backoff = Duration::from_secs(1).min(backoff_max);
+        loop {
+            let started = Instant::now();
+            // Its own task: a panic in it is a JoinError here, not the daemon's end.
+            let outcome = tokio::task::spawn_local(attempt(stop.clone())).await;
+            let error = match outcome {
+                Ok(Ok(())) => return,
+                Ok(Err(e)) => format!("{e:#}"),
+                Err(e) if e.is_panic() => format!("internal error (panic): {e}"),
+                Err(e) => format!("{e}"),
+            };
+            if *stop.borrow() {
+                return;
+            }
+            if started.elapsed() > backoff_max {
+                backoff = Duration::from_secs(1).min(backoff_max);
+            }
+            tracing::warn!(subsystem = %what, "failed: {error}; retrying in {backoff:?}");
+            report_error(&status, what, &error);
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = stopped(stop.clone()) => return,
+            }
+            backoff = (backoff * 2).min(backoff_max);
+        }
+    })
+}
+
+/// Writes a subsystem's failure into its part of the status.
+fn report_error(status: &StatusHandle, what: Subsystem, error: &str) {
+    let error = error.to_owned();
+    match what {
+        Subsystem::Dot1x => status.update(|s| {
+            s.dot1x.transaction_state = TransactionState::Failed;
+            s.dot1x.last_error = Some(error);
+        }),
+        Subsystem::Network => status.update(|s| s.network.last_error = Some(error)),
+        Subsystem::Firewall => status.update(|s| {
+            s.firewall.state = "Failed".into();
+            s.firewall.last_error = Some(error);
+        }),
+        Subsystem::Proxy => {}
+        Subsystem::Line(n) => status.line(n, |l| {
+            l.state = RegistrationState::Failed;
+            l.last_error = Some(error);
+        }),
+        Subsystem::Vpn => status.update(|s| {
+            s.vpn.state = "Failed".into();
+            s.vpn.last_error = Some(error);
+        }),
+    }
+}
+
+impl Daemon {
+    /// The one spawn site: starts `what` from `plan` under a supervisor.
+    fn spawn(&self, what: Subsystem, plan: Plan) -> Running {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let status = self.status.clone();
+        let backoff = Duration::from_secs(self.args.backoff_max.max(1));
+        let task = match plan.clone() {
+            Plan::Dot1x(p) => {
+                let options = dot1x::Dot1xOptions::from_args(&self.args);
+                status.update(|s| {
+                    s.dot1x = status::Dot1x {
+                        transaction_state: TransactionState::Authenticating,
+                        ..status::Dot1x::default()
+                    }
+                });
+                supervise(what, status.clone(), stop_rx, backoff, move |stop| {
+                    dot1x::run(p.clone(), options.clone(), status.clone(), stopped(stop))
+                })
+            }
+            Plan::Network(iface) => supervise(what, status.clone(), stop_rx, backoff, move |_| {
+                let (iface, status) = (iface.clone(), status.clone());
+                async move {
+                    let addresses = match &iface {
+                        Some(name) => interface_addresses(name)?,
+                        None => Vec::new(),
+                    };
+                    status.update(|s| {
+                        s.network = status::Network {
+                            iface,
+                            addresses,
+                            last_error: None,
+                        }
+                    });
+                    Ok(())
+                }
+            }),
+            Plan::Firewall(script) => {
+                let settings_error = script.err();
+                let nft = self.args.nft.clone();
+                let config = self.args.config.clone();
+                status.update(|s| s.firewall.state = "Pending".into());
+                supervise(what, status.clone(), stop_rx, backoff, move |_| {
+                    let (nft, config, status, settings_error) = (
+                        nft.clone(),
+                        config.clone(),
+                        status.clone(),
+                        settings_error.clone(),
+                    );
+                    async move {
+                        if let Some(e) = settings_error {
+                            return Err(anyhow!("{e}"));
+                        }
+                        let applied = tokio::task::spawn_blocking(move || {
+                            let bytes = std::fs::read(&config).map_err(|e| e.to_string())?;
+                            let parsed = phone_config::parse(&bytes).map_err(|e| e.to_string())?;
+                            let ruleset = crate::firewall::ruleset_for(&parsed.settings, &nft)?;
+                            crate::firewall::apply_ruleset(&ruleset, &nft)
+                        })
+                        .await
+                        .context("the firewall task")?
+                        .map_err(|e| anyhow!("{e}"))?;
+                        status.update(|s| {
+                            s.firewall = status::Firewall {
+                                state: if applied.enabled { "Applied" } else { "Disabled" }.into(),
+                                open_ports: applied.open_ports,
+                                last_error: None,
+                            }
+                        });
+                        Ok(())
+                    }
+                })
+            }
+            Plan::Proxy(p) => {
+                status.update(|s| s.proxy = p);
+                tokio::task::spawn_local(async {})
+            }
+            Plan::Line(p) => {
+                let n = p.n;
+                status.update(|s| {
+                    let starts = s.lines.iter().find(|l| l.line == n).map_or(0, |l| l.starts);
+                    s.lines.retain(|l| l.line != n);
+                    s.lines.push(LineStatus {
+                        line: n,
+                        user: p.user().to_owned(),
+                        registrar: p.proxy.clone(),
+                        starts: starts + 1,
+                        ..LineStatus::default()
+                    });
+                    s.lines.sort_by_key(|l| l.line);
+                });
+                let options = line::LineOptions {
+                    ca_file: self.args.ca_file.clone(),
+                    dns: self.args.dns,
+                    goodbye: Duration::from_secs(self.args.shutdown_timeout.max(1)),
+                };
+                supervise(what, status.clone(), stop_rx, backoff, move |stop| {
+                    line::run(p.clone(), options.clone(), status.clone(), stopped(stop))
+                })
+            }
+            Plan::Vpn(server) => {
+                status.update(|s| {
+                    s.vpn = status::Vpn {
+                        state: "Failed".into(),
+                        server: server.clone(),
+                        last_error: Some(
+                            "Connect_on_Bootup is Yes, but the daemon does not run the VPN yet: use `phone-agent vpn connect`"
+                                .into(),
+                        ),
+                        ..status::Vpn::default()
+                    }
+                });
+                tokio::task::spawn_local(async {})
+            }
+        };
+        Running {
+            plan,
+            stop: stop_tx,
+            task,
+        }
+    }
+
+    /// Stops `what` (its goodbye included) within the shutdown bound.
+    async fn stop(&mut self, what: Subsystem) {
+        if let Some(r) = self.running.remove(&what) {
+            let _ = r.stop.send(true);
+            let bound = Duration::from_secs(self.args.shutdown_timeout.max(1)) + Duration::from_secs(1);
+            if tokio::time::timeout(bound, r.task).await.is_err() {
+                tracing::warn!(subsystem = %what, "did not stop within {bound:?}");
+            }
+        }
+    }
+
+    /// Starts every subsystem of `plans` in order (waiting for 802.1X's first outcome).
+    async fn start_all(&mut self, plans: BTreeMap<Subsystem, Plan>) {
+        for (what, plan) in plans {
+            let running = self.spawn(what, plan);
+            self.running.insert(what, running);
+            if what == Subsystem::Dot1x {
+                let mut rx = self.status.subscribe();
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    rx.wait_for(|s| s.dot1x.transaction_state != TransactionState::Authenticating),
+                )
+                .await;
+            }
+        }
+    }
+
+    /// SIGHUP / `POST /api/reload`: the same checks as `phone-agent check`; errors refuse the
+    /// file whole; otherwise only the subsystems whose plan changed restart.
+    async fn reload(&mut self) -> status::Reload {
+        let mut reload = status::Reload {
+            at_unix: status::unix_now(),
+            accepted: false,
+            changed: Vec::new(),
+        };
+        let (diagnostics, parsed) = match crate::check::load(&self.args.config) {
+            Ok((_, d, p)) => (d, p),
+            Err(e) => {
+                let d = status::Diagnostic {
+                    severity: "error".into(),
+                    message: format!("{e:#}"),
+                    ..status::Diagnostic::default()
+                };
+                self.status.update(|s| {
+                    s.config.diagnostics = vec![d];
+                    s.config.last_reload = Some(reload.clone());
+                });
+                return reload;
+            }
+        };
+        let shown: Vec<status::Diagnostic> = diagnostics.iter().map(Into::into).collect();
+        let parsed = parsed.filter(|_| !diagnostics.iter().any(|d| d.severity == Severity::Error));
+        let Some(parsed) = parsed else {
+            tracing::warn!(
+                "reload refused: {} has errors; the running configuration is kept",
+                self.args.config.display()
+            );
+            self.status.update(|s| {
+                s.config.diagnostics = shown;
+                s.config.last_reload = Some(reload.clone());
+            });
+            return reload;
+        };
+        let mut next = plans(&parsed.settings, &self.args);
+        let gone: Vec<Subsystem> = self
+            .running
+            .iter()
+            .filter(|(what, r)| next.get(what) != Some(&r.plan))
+            .map(|(what, _)| *what)
+            .collect();
+        // Stop in reverse order, start in order.
+        for what in gone.iter().rev() {
+            self.stop(*what).await;
+            if !next.contains_key(what) {
+                self.clear(*what);
+            }
+            reload.changed.push(what.to_string());
+        }
+        next.retain(|what, _| !self.running.contains_key(what));
+        for what in next.keys() {
+            if !gone.contains(what) {
+                reload.changed.push(what.to_string());
+            }
+        }
+        self.start_all(next).await;
+        reload.accepted = true;
+        tracing::info!(changed = ?reload.changed, "reload accepted");
+        self.status.update(|s| {
+            s.agent.generation += 1;
+            s.config.diagnostics = shown;
+            s.config.last_reload = Some(reload.clone());
+        });
+        reload
+    }
+
+    /// A subsystem no longer configured leaves the status.
+    fn clear(&self, what: Subsystem) {
+        self.status.update(|s| match what {
+            Subsystem::Dot1x => s.dot1x = status::Dot1x::default(),
+            Subsystem::Network => s.network = status::Network::default(),
+            Subsystem::Firewall => s.firewall = status::Firewall::default(),
+            Subsystem::Proxy => s.proxy = status::Proxy::default(),
+            Subsystem::Line(n) => s.lines.retain(|l| l.line != n),
+            Subsystem::Vpn => {
+                s.vpn = status::Vpn {
+                    state: "Disabled".into(),
+                    ..status::Vpn::default()
+                }
+            }
+        });
+    }
+}
+
+fn interface_addresses(name: &str) -> Result<Vec<String>> {
+    let iface = pnet_datalink::interfaces()
+        .into_iter()
+        .find(|i| i.name == name)
+        .ok_or_else(|| anyhow!("no network interface named {name}"))?;
+    Ok(iface.ips.iter().map(ToString::to_string).collect())
+}
+
+/// Runs the daemon until SIGTERM/SIGINT; exit 0 after a graceful stop, 2 when it cannot start
+/// (the cfg.xml unreadable or with errors, the HTTP address refused).
+pub async fn run(args: RunArgs) -> Result<ExitCode> {
+    let (_, diagnostics, parsed) = crate::check::load(&args.config)?;
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| {
+            format!(
+                "{}:{}: {}: {}",
+                args.config.display(),
+                d.line().unwrap_or(0),
+                d.parameter.as_deref().unwrap_or(""),
+                d.message
+            )
+        })
+        .collect();
+    let parsed = match parsed {
+        Some(p) if errors.is_empty() => p,
+        _ => {
+            return Err(anyhow!(
+                "{} has errors (see `phone-agent check`):\n{}",
+                args.config.display(),
+                errors.join("\n")
+            ));
+        }
+    };
+    let status = StatusHandle::new(Status {
+        schema: status::SCHEMA_VERSION,
+        agent: status::Agent {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            pid: std::process::id(),
+            config: args.config.display().to_string(),
+            started_unix: status::unix_now(),
+            generation: 1,
+            stopping: false,
+        },
+        dot1x: status::Dot1x::default(),
+        vpn: status::Vpn {
+            state: "Disabled".into(),
+            ..status::Vpn::default()
+        },
+        config: status::ConfigStatus {
+            file: args.config.display().to_string(),
+            last_reload: None,
+            diagnostics: diagnostics.iter().map(Into::into).collect(),
+        },
+        ..Status::default()
+    });
+    let (reload_tx, mut reload_rx) = mpsc::channel::<ReloadRequest>(4);
+    let http = crate::http::serve(&args.http, args.admin_password.clone(), status.clone(), reload_tx).await?;
+    if let Some(addr) = http {
+        tracing::info!("status at http://{addr}/");
+    }
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut daemon = Daemon {
+        status: status.clone(),
+        running: BTreeMap::new(),
+        args,
+    };
+    let first = plans(&parsed.settings, &daemon.args);
+    tokio::select! {
+        () = daemon.start_all(first) => {}
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading {}", daemon.args.config.display());
+                daemon.reload().await;
+            }
+            Some(reply) = reload_rx.recv() => {
+                let outcome = daemon.reload().await;
+                let _ = reply.send(outcome);
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping");
+    status.update(|s| s.agent.stopping = true);
+    // Reverse order, all at once: each bounded by the shutdown timeout.
+    let order: Vec<Subsystem> = daemon.running.keys().rev().copied().collect();
+    for what in order.iter().filter(|w| **w != Subsystem::Dot1x) {
+        if let Some(r) = daemon.running.get(what) {
+            let _ = r.stop.send(true);
+        }
+    }
+    // 802.1X last: its Logoff after the lines' goodbyes.
+    for what in order {
+        daemon.stop(what).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}

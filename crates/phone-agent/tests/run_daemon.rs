@@ -1,0 +1,426 @@
+//! `phone-agent run` against a real registrar: Kamailio (tests/kamailio/registrar.cfg, one
+//! credential alice/secret, client-initiated mediasec), started on free loopback ports and
+//! killed by its process group. What the registrar saw is read from its own log (`REGISTER
+//! over udp from 127.0.0.1:PORT expires=[...]`: each line registers from its SIP_Port_n_),
+//! what the agent reports from its `/api/status`.
+//!
+//! - SIGHUP with line 2's password changed: line 2 un-REGISTERs and registers again, line 1
+//!   sends nothing; a file with an error (`POST /api/reload`) is refused whole, the old
+//!   configuration kept, the diagnostic in the status; SIGTERM: both lines un-REGISTER
+//!   (`expires=[0]`), exit 0.
+//! - A killed registrar: the TCP line shows the error, and registers again when the registrar
+//!   is back on the same port.
+//!
+//! Every wait is a bounded poll. The firewall is pointed at a missing `nft` so the tests never
+//! touch the host's nftables: its failure shows in the status while the lines run on.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
+
+fn binary(name: &str) -> PathBuf {
+    ["/usr/sbin", "/usr/bin", "/sbin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed: install the Debian package (.ci/run does)"))
+}
+
+fn workdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("phone-agent-run-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A port free for both UDP and TCP on 127.0.0.1.
+fn free_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let port = udp.local_addr().unwrap().port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Polls `f` every 50 ms until it gives `Some`, at most `limit`.
+fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A running Kamailio, its process group killed when dropped.
+struct Kamailio {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Kamailio {
+    /// Kamailio on `port` (UDP and TCP), its log appended to `dir/kamailio.log`.
+    fn start(dir: &Path, port: u16) -> Kamailio {
+        let template = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/registrar.cfg"),
+        )
+        .unwrap();
+        // No TLS listener here: the tls module stays loaded with an empty key pair config.
+        let cfg = template
+            .replace("listen=tls:127.0.0.1:@TLS_PORT@\n", "")
+            .replace("enable_tls=yes", "enable_tls=no")
+            .replace("loadmodule \"tls.so\"\n", "")
+            .replace("modparam(\"tls\", \"config\", \"@TLS_CFG@\")\n", "")
+            .replace("@PORT@", &port.to_string())
+            .replace("@DOMAIN@", "127.0.0.1")
+            .replace("@USER@", "alice")
+            .replace("@PASSWORD@", "secret")
+            .replace("@CTL@", &dir.join("ctl").display().to_string())
+            .replace("@MEDIASEC@", "client");
+        let path = dir.join("kamailio.cfg");
+        std::fs::write(&path, cfg).unwrap();
+        let _ = std::fs::remove_file(dir.join("ctl"));
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("kamailio.log"))
+            .unwrap();
+        let child = {
+            use std::os::unix::process::CommandExt;
+            Command::new(binary("kamailio"))
+                .arg("-f")
+                .arg(&path)
+                .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
+                .arg(dir)
+                .arg("-P")
+                .arg(dir.join("kamailio.pid"))
+                .arg("-w")
+                .arg(dir)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .process_group(0)
+                .spawn()
+                .expect("starting kamailio")
+        };
+        let mut k = Kamailio {
+            child,
+            dir: dir.to_owned(),
+        };
+        let up = poll(Duration::from_secs(15), || {
+            if let Ok(Some(status)) = k.child.try_wait() {
+                panic!("kamailio exited ({status}):\n{}", k.log());
+            }
+            (TcpStream::connect(("127.0.0.1", port)).is_ok() && dir.join("ctl").exists()).then_some(())
+        });
+        assert!(up.is_some(), "kamailio did not start:\n{}", k.log());
+        k
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
+    }
+
+    /// The REGISTERs Kamailio logged from `port`, with their Expires header.
+    fn registers_from(&self, port: u16) -> Vec<String> {
+        let from = format!("from 127.0.0.1:{port} expires=[");
+        self.log()
+            .lines()
+            .filter(|l| l.contains("REGISTER over") && l.contains(&from))
+            .map(|l| {
+                l.split_once("expires=[")
+                    .and_then(|(_, r)| r.split_once(']'))
+                    .map_or(String::new(), |(e, _)| e.to_owned())
+            })
+            .collect()
+    }
+
+    fn kill(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Kamailio {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The agent, SIGKILLed when dropped if still running.
+struct Agent {
+    child: Child,
+    http: String,
+    dir: PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &Path, cfg: &Path, expires: u32) -> Agent {
+        let http = format!("127.0.0.1:{}", free_port());
+        let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+        let child = Command::new(AGENT)
+            .args(["-vv", "run", "--config"])
+            .arg(cfg)
+            .args(["--http", &http, "--nft", "/nonexistent/nft", "--backoff-max", "1"])
+            .args(["--register-expires", &expires.to_string(), "--state-dir"])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let agent = Agent {
+            child,
+            http,
+            dir: dir.to_owned(),
+        };
+        let up = poll(Duration::from_secs(10), || agent.try_status());
+        assert!(up.is_some(), "the agent's API did not come up:\n{}", agent.log());
+        agent
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
+    }
+
+    /// One HTTP/1.1 request; (status code, body).
+    fn request(&self, method: &str, path: &str) -> Option<(u16, String)> {
+        let mut s = TcpStream::connect(&self.http).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.http
+        )
+        .ok()?;
+        let mut response = String::new();
+        s.read_to_string(&mut response).ok()?;
+        let (head, body) = response.split_once("\r\n\r\n")?;
+        let code = head.split(' ').nth(1)?.parse().ok()?;
+        Some((code, body.to_owned()))
+    }
+
+    fn try_status(&self) -> Option<Value> {
+        let (code, body) = self.request("GET", "/api/status")?;
+        (code == 200).then(|| serde_json::from_str(&body).ok())?
+    }
+
+    fn status(&self) -> Value {
+        self.try_status()
+            .unwrap_or_else(|| panic!("no status:\n{}", self.log()))
+    }
+
+    /// Polls the status until `pred` holds (at most `limit`); the last status otherwise.
+    fn wait_for(&self, limit: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        poll(limit, || self.try_status().filter(|s| pred(s))).unwrap_or_else(|| {
+            panic!(
+                "timed out waiting for {what}; status:\n{:#}\nagent log:\n{}",
+                self.try_status().unwrap_or_default(),
+                self.log()
+            )
+        })
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name}");
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn line(status: &Value, n: u64) -> &Value {
+    status["lines"]
+        .as_array()
+        .and_then(|ls| ls.iter().find(|l| l["line"] == n))
+        .unwrap_or(&Value::Null)
+}
+
+/// Two lines of alice at the registrar, each from its own SIP port.
+fn write_cfg(path: &Path, registrar: u16, lines: &[(u16, &str, &str)], extra: &str) {
+    let mut xml = String::from("<flat-profile>\n");
+    for (i, (sip_port, transport, password)) in lines.iter().enumerate() {
+        let n = i + 1;
+        xml += &format!(
+            "  <User_ID_{n}_ ua=\"na\">alice</User_ID_{n}_>\n  <Password_{n}_ ua=\"na\">{password}</Password_{n}_>\n  \
+             <Proxy_{n}_ ua=\"na\">127.0.0.1:{registrar}</Proxy_{n}_>\n  <SIP_Port_{n}_ ua=\"na\">{sip_port}</SIP_Port_{n}_>\n  \
+             <SIP_Transport_{n}_ ua=\"na\">{transport}</SIP_Transport_{n}_>\n  <MediaSec_Request_{n}_ ua=\"na\">Yes</MediaSec_Request_{n}_>\n"
+        );
+    }
+    xml += extra;
+    xml += "</flat-profile>\n";
+    std::fs::write(path, xml).unwrap();
+}
+
+#[test]
+fn reload_changes_one_line_refuses_errors_and_sigterm_unregisters() {
+    let dir = workdir("reload");
+    let registrar = free_port();
+    let k = Kamailio::start(&dir, registrar);
+    let (p1, p2) = (free_port(), free_port());
+    let cfg = dir.join("cfg.xml");
+    write_cfg(
+        &cfg,
+        registrar,
+        &[(p1, "UDP", "secret"), (p2, "UDP", "secret")],
+        "",
+    );
+    // 3600 s: no refresh during the test, so every REGISTER seen is one the test caused.
+    let agent = Agent::start(&dir, &cfg, 3600);
+
+    let both = |s: &Value| line(s, 1)["state"] == "Registered" && line(s, 2)["state"] == "Registered";
+    let s = agent.wait_for(Duration::from_secs(15), "both lines registered", both);
+    println!("started: line 1 {} / line 2 {}", line(&s, 1), line(&s, 2));
+    assert_eq!(s["schema"], 1);
+    assert_eq!(line(&s, 1)["transport"], "UDP");
+    assert_eq!(s["firewall"]["state"], "Failed", "{s:#}");
+    assert_eq!(s["dot1x"]["transaction_state"], "Disabled");
+    let line1_before = k.registers_from(p1).len();
+    let line2_before = k.registers_from(p2).len();
+    assert!(line1_before >= 2 && line2_before >= 2, "{}", k.log());
+
+    // SIGHUP with line 2's password changed: only line 2 goes to the registrar again (its
+    // un-REGISTER, then the new REGISTER, refused: a wrong password).
+    write_cfg(
+        &cfg,
+        registrar,
+        &[(p1, "UDP", "secret"), (p2, "UDP", "wrong")],
+        "",
+    );
+    agent.signal("HUP");
+    let s = agent.wait_for(
+        Duration::from_secs(15),
+        "line 2 refused with the new password",
+        |s| line(s, 2)["starts"] == 2 && line(s, 2)["state"] == "Failed",
+    );
+    println!("after SIGHUP: line 2 {}", line(&s, 2));
+    assert_eq!(s["config"]["last_reload"]["accepted"], true);
+    assert_eq!(
+        s["config"]["last_reload"]["changed"],
+        serde_json::json!(["line 2"])
+    );
+    assert_eq!(line(&s, 1)["starts"], 1);
+    assert_eq!(line(&s, 1)["state"], "Registered");
+    let line2_after: Vec<String> = k.registers_from(p2).split_off(line2_before);
+    assert!(
+        line2_after.first().map(String::as_str) == Some("0") && line2_after.len() >= 2,
+        "line 2 should un-REGISTER then register again: {line2_after:?}\n{}",
+        k.log()
+    );
+    assert_eq!(
+        k.registers_from(p1).len(),
+        line1_before,
+        "line 1 must not re-register"
+    );
+
+    // The right password again: line 2 recovers, line 1 still untouched.
+    write_cfg(
+        &cfg,
+        registrar,
+        &[(p1, "UDP", "secret"), (p2, "UDP", "secret")],
+        "",
+    );
+    agent.signal("HUP");
+    agent.wait_for(Duration::from_secs(15), "line 2 registered again", |s| {
+        line(s, 2)["starts"] == 3 && line(s, 2)["state"] == "Registered"
+    });
+    assert_eq!(
+        k.registers_from(p1).len(),
+        line1_before,
+        "line 1 must not re-register"
+    );
+
+    // A file with an error: refused whole (422), the running configuration kept.
+    let generation = agent.status()["agent"]["generation"].clone();
+    write_cfg(
+        &cfg,
+        registrar,
+        &[(p1, "SCTP", "secret"), (p2, "UDP", "other")],
+        "",
+    );
+    let (code, body) = agent.request("POST", "/api/reload").unwrap();
+    println!("bad file: POST /api/reload -> {code} {body}");
+    assert_eq!(code, 422, "{body}");
+    let s = agent.status();
+    assert_eq!(s["config"]["last_reload"]["accepted"], false);
+    assert_eq!(s["agent"]["generation"], generation);
+    let diagnostics = s["config"]["diagnostics"].to_string();
+    assert!(
+        diagnostics.contains("SIP_Transport_1_") && diagnostics.contains("SCTP"),
+        "{diagnostics}"
+    );
+    assert!(both(&s), "{s:#}");
+    assert_eq!(line(&s, 2)["starts"], 3);
+
+    // SIGTERM: both lines remove their binding, then exit 0.
+    let (n1, n2) = (k.registers_from(p1).len(), k.registers_from(p2).len());
+    let stopped_at = Instant::now();
+    agent.signal("TERM");
+    let mut agent = agent;
+    let code = poll(Duration::from_secs(10), || agent.child.try_wait().unwrap());
+    println!("SIGTERM: exit {code:?} after {:?}", stopped_at.elapsed());
+    assert_eq!(code.and_then(|c| c.code()), Some(0), "{}", agent.log());
+    assert_eq!(
+        k.registers_from(p1).get(n1).map(String::as_str),
+        Some("0"),
+        "{}",
+        k.log()
+    );
+    assert_eq!(
+        k.registers_from(p2).get(n2).map(String::as_str),
+        Some("0"),
+        "{}",
+        k.log()
+    );
+}
+
+#[test]
+fn killed_registrar_shows_the_error_and_the_line_recovers() {
+    let dir = workdir("fault");
+    let registrar = free_port();
+    let mut k = Kamailio::start(&dir, registrar);
+    let cfg = dir.join("cfg.xml");
+    write_cfg(&cfg, registrar, &[(free_port(), "TCP", "secret")], "");
+    let agent = Agent::start(&dir, &cfg, 60);
+    agent.wait_for(Duration::from_secs(15), "line 1 registered", |s| {
+        line(s, 1)["state"] == "Registered"
+    });
+
+    k.kill();
+    let s = agent.wait_for(Duration::from_secs(15), "line 1 failed", |s| {
+        line(s, 1)["state"] == "Failed" && !line(s, 1)["last_error"].is_null()
+    });
+    println!("registrar killed: line 1 {}", line(&s, 1));
+
+    let _k = Kamailio::start(&dir, registrar);
+    let s = agent.wait_for(Duration::from_secs(20), "line 1 registered again", |s| {
+        line(s, 1)["state"] == "Registered"
+    });
+    println!("registrar back: line 1 {}", line(&s, 1));
+    assert!(line(&s, 1)["last_error"].is_null());
+}
