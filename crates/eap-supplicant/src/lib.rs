@@ -83,6 +83,8 @@ mod config;
 pub mod eap;
 pub mod eapol;
 mod event;
+#[cfg(feature = "fast")]
+pub mod fast;
 mod fragment;
 mod peer;
 mod supplicant;
