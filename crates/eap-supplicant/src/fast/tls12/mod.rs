@@ -40,7 +40,7 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use crate::secret::Secret;
+use phone_secret::SecretBytes as Secret;
 use crate::verifier::{EapServerVerifier, ServerNameMatch};
 use codec::{Reader, handshake, put_u16, put_vec8, put_vec16};
 use keyex::{DhParams, RsaPublicKey};
