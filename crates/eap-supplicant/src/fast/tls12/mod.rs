@@ -40,10 +40,10 @@ use rustls::pki_types::{CertificateDer, UnixTime};
 use thiserror::Error;
 use zeroize::Zeroizing;
 
-use phone_secret::SecretBytes as Secret;
 use crate::verifier::{EapServerVerifier, ServerNameMatch};
 use codec::{Reader, handshake, put_u16, put_vec8, put_vec16};
 use keyex::{DhParams, RsaPublicKey};
+use phone_secret::SecretBytes as Secret;
 use record::{CipherState, ContentType, RecordLayer};
 
 pub(crate) use random::Rng;
