@@ -5,8 +5,10 @@
 //! Input layout: the first byte picks the configuration; then chunks of `[len, bytes...]`.
 #![no_main]
 
+use std::sync::Arc;
 use std::time::Instant;
 
+use eap_supplicant::DefaultTimeProvider;
 use eap_supplicant::fast::tls12::{Client, ClientConfig, RandomSource};
 use libfuzzer_sys::fuzz_target;
 
@@ -29,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let config = if select & 1 == 0 {
         ClientConfig::anonymous()
     } else {
-        match ClientConfig::authenticated(CA.as_bytes(), None) {
+        match ClientConfig::authenticated(CA.as_bytes(), None, Arc::new(DefaultTimeProvider)) {
             Ok(c) => c.with_anonymous(),
             Err(e) => panic!("fuzz CA: {e}"),
         }

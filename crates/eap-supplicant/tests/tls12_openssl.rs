@@ -13,12 +13,13 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use eap_supplicant::ServerNameMatch;
 use eap_supplicant::fast::tls12::{
     CipherSuite, Client, ClientConfig, Output, RandomSource, TlsError, TlsEvent,
 };
+use eap_supplicant::{DefaultTimeProvider, ServerNameMatch};
 
 struct Scratch(PathBuf);
 
@@ -234,7 +235,12 @@ fn exchange(client: &mut Client, stream: &mut TcpStream) -> Result<(CipherSuite,
 }
 
 fn authenticated(pki: &Scratch, name: Option<ServerNameMatch>) -> ClientConfig {
-    ClientConfig::authenticated(&std::fs::read(pki.path("ca.pem")).unwrap(), name).unwrap()
+    ClientConfig::authenticated(
+        &std::fs::read(pki.path("ca.pem")).unwrap(),
+        name,
+        Arc::new(DefaultTimeProvider),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -36,7 +36,8 @@ use std::time::Instant;
 
 use ring::digest;
 use rustls::client::danger::ServerCertVerifier;
-use rustls::pki_types::{CertificateDer, UnixTime};
+use rustls::pki_types::CertificateDer;
+use rustls::time_provider::TimeProvider;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -165,6 +166,7 @@ impl fmt::Debug for SessionTicket {
 pub struct ClientConfig {
     suites: Vec<CipherSuite>,
     verifier: Option<Arc<EapServerVerifier>>,
+    clock: Option<Arc<dyn TimeProvider>>,
     ticket: Option<SessionTicket>,
     max_handshake_len: usize,
 }
@@ -198,6 +200,7 @@ impl ClientConfig {
         ClientConfig {
             suites: vec![CipherSuite::DhAnonAes128CbcSha],
             verifier: None,
+            clock: None,
             ticket: None,
             max_handshake_len: DEFAULT_MAX_HANDSHAKE_LEN,
         }
@@ -205,10 +208,12 @@ impl ClientConfig {
 
     /// The certificate suites (DHE_RSA then RSA, AES-256 first, as wpa_supplicant orders
     /// them), with the server's chain checked against the CAs in `ca` (PEM or DER) and, when
-    /// given, its names against `name_match`.
+    /// given, its names against `name_match`. Certificate validity is checked at `clock`'s time
+    /// ([`DefaultTimeProvider`](crate::DefaultTimeProvider) is the system clock).
     pub fn authenticated(
         ca: &[u8],
         name_match: Option<ServerNameMatch>,
+        clock: Arc<dyn TimeProvider>,
     ) -> Result<ClientConfig, ConfigError> {
         let mut roots = rustls::RootCertStore::empty();
         for (index, cert) in crate::config::certificates_from_bytes(ca, "CA")?
@@ -238,6 +243,7 @@ impl ClientConfig {
                 name_match,
                 provider,
             ))),
+            clock: Some(clock),
             ticket: None,
             max_handshake_len: DEFAULT_MAX_HANDSHAKE_LEN,
         })
@@ -912,13 +918,19 @@ impl Client {
             .verifier
             .as_ref()
             .ok_or_else(|| TlsError::Certificate("no CA configured to check it against".into()))?;
+        let now = self
+            .config
+            .clock
+            .as_ref()
+            .and_then(|c| c.current_time())
+            .ok_or_else(|| TlsError::Certificate("no clock to check its validity against".into()))?;
         verifier
             .verify_server_cert(
                 leaf,
                 intermediates,
                 &crate::config::EapTlsConfig::server_name(),
                 &[],
-                UnixTime::now(),
+                now,
             )
             .map_err(|e| TlsError::Certificate(e.to_string()))?;
         let suite = self.suite.ok_or(TlsError::Internal("no suite"))?;
