@@ -29,8 +29,8 @@ pub enum Output<T, E> {
     Transmit(T),
     /// Something that happened.
     Event(E),
-    /// Call `handle_timeout` at this instant.
-    Timeout(Instant),
+    /// Call `handle_timeout` at this instant (`None`: no timer any more).
+    Timeout(Option<Instant>),
 }
 
 /// A sans-IO core as the driver sees it.
@@ -108,7 +108,7 @@ impl<C: Core, L: Link<C>> Driver<C, L> {
                             return Ok(Ended::Done(r));
                         }
                     }
-                    Output::Timeout(at) => self.deadline = Some(at),
+                    Output::Timeout(at) => self.deadline = at,
                 }
             }
             let timer = async {
@@ -172,7 +172,7 @@ impl Core for sip_ua::Line {
             sip_ua::Output::Connect(t) => Output::Transmit(SipTransmit::Connect(t)),
             sip_ua::Output::Transmit(t) => Output::Transmit(SipTransmit::Send(t)),
             sip_ua::Output::Event(e) => Output::Event(e),
-            sip_ua::Output::Timeout(at) => Output::Timeout(at),
+            sip_ua::Output::Timeout(at) => Output::Timeout(Some(at)),
         })
     }
 }

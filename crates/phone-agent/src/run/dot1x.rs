@@ -64,13 +64,16 @@ pub async fn run(
         .iface
         .clone()
         .ok_or_else(|| anyhow!("Enable_802.1X_Authentication is Yes: give the network port with --iface"))?;
-    let tls = EapTlsConfig::builder(&read(options.ca.as_ref(), "ca-file")?)
-        .client_certificate(
-            &read(options.cert.as_ref(), "client-cert")?,
-            &read(options.key.as_ref(), "client-key")?,
-        )
-        .build()
-        .context("EAP-TLS configuration")?;
+    let tls = EapTlsConfig::builder(
+        &read(options.ca.as_ref(), "ca-file")?,
+        Arc::new(eap_supplicant::DefaultTimeProvider),
+    )
+    .client_certificate(
+        &read(options.cert.as_ref(), "client-cert")?,
+        &read(options.key.as_ref(), "client-key")?,
+    )
+    .build()
+    .context("EAP-TLS configuration")?;
     let config = Config::new(plan.identity.clone(), tls);
     let port = tokio::task::spawn_blocking({
         let iface = iface.clone();

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use phone_config::Transport as CfgTransport;
+use phone_secret::SecretString;
 use sip_message::Message;
 use sip_ua::{Config, Event, Line, SystemRng, Target, Transport};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
-use zeroize::Zeroizing;
 
 use crate::driver::{Driver, Ended, Link, SipInput, SipTransmit};
 use crate::status::{RegistrationState, StatusHandle};
@@ -25,7 +25,7 @@ pub struct LinePlan {
     /// The line number.
     pub n: usize,
     user: String,
-    password: Zeroizing<String>,
+    password: SecretString,
     /// The registrar, `Proxy_n_`.
     pub proxy: String,
     next_hop: String,
@@ -59,7 +59,7 @@ impl LinePlan {
         Some(LinePlan {
             n,
             user: line.user_id.get().clone(),
-            password: Zeroizing::new(line.password.get().expose().to_owned()),
+            password: line.password.get().clone(),
             proxy: proxy.to_string(),
             next_hop: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
             next_hop_port: next_hop.port.map(|p| p.get()),
