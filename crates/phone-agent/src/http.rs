@@ -121,8 +121,23 @@ fn asset(kind: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-async fn index() -> Response {
-    asset("text/html; charset=utf-8", INDEX)
+/// The page with the current status inlined (`<` escaped, so no `</script>` can close it).
+async fn index(State(app): State<App>) -> Response {
+    let json = serde_json::to_string(&app.status.snapshot())
+        .unwrap_or_default()
+        .replace('<', "\\u003c");
+    let page = INDEX.replace(
+        "<!--STATUS-->",
+        &format!("<script id=\"initial\" type=\"application/json\">{json}</script>"),
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        page,
+    )
+        .into_response()
 }
 
 async fn status_json(State(app): State<App>) -> Json<Status> {

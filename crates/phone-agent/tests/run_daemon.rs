@@ -11,6 +11,11 @@
 //! - A killed registrar: the TCP line shows the error, and registers again when the registrar
 //!   is back on the same port.
 //!
+//! - The admin page in headless Chromium: line 1's state as the page shows it, Registered, then
+//!   Failed once the registrar is gone; `/api/events` delivers the change as it happens;
+//!   screenshots at 390x844 (a phone) and 1280x800 (a desktop) are written to the test's
+//!   temporary directory (printed, not kept in the tree).
+//!
 //! Every wait is a bounded poll. The firewall is pointed at a missing `nft` so the tests never
 //! touch the host's nftables: its failure shows in the status while the lines run on.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
@@ -22,6 +27,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod page_common;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
 
@@ -410,12 +417,60 @@ fn killed_registrar_shows_the_error_and_the_line_recovers() {
     agent.wait_for(Duration::from_secs(15), "line 1 registered", |s| {
         line(s, 1)["state"] == "Registered"
     });
+    let url = format!("http://{}/", agent.http);
+    let dom = page_common::dump_dom(&url, None, &dir);
+    assert_eq!(
+        page_common::text_of(&dom, "line-1-state").as_deref(),
+        Some("Registered"),
+        "{dom}"
+    );
+    assert_eq!(
+        page_common::text_of(&dom, "dot1x-state").as_deref(),
+        Some("Disabled"),
+        "{dom}"
+    );
+    for (name, size) in [("phone", (390, 844)), ("desktop", (1280, 800))] {
+        let png = dir.join(format!("status-{name}.png"));
+        page_common::screenshot(&url, None, &dir, size, &png);
+        println!("screenshot {}x{}: {}", size.0, size.1, png.display());
+    }
+
+    // The event stream is open before the fault: the change arrives on it.
+    let events = {
+        let mut stream = TcpStream::connect(&agent.http).unwrap();
+        write!(stream, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut seen = String::new();
+            let mut buf = [0u8; 4096];
+            while Instant::now() < deadline {
+                if let Ok(n) = stream.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    seen.push_str(&String::from_utf8_lossy(buf.get(..n).unwrap_or_default()));
+                    if seen.contains("\"state\":\"Failed\"") {
+                        return true;
+                    }
+                }
+            }
+            false
+        })
+    };
 
     k.kill();
     let s = agent.wait_for(Duration::from_secs(15), "line 1 failed", |s| {
         line(s, 1)["state"] == "Failed" && !line(s, 1)["last_error"].is_null()
     });
     println!("registrar killed: line 1 {}", line(&s, 1));
+    assert!(events.join().unwrap(), "/api/events did not deliver the failure");
+    let dom = page_common::dump_dom(&url, None, &dir);
+    assert_eq!(
+        page_common::text_of(&dom, "line-1-state").as_deref(),
+        Some("Failed"),
+        "{dom}"
+    );
 
     let _k = Kamailio::start(&dir, registrar);
     let s = agent.wait_for(Duration::from_secs(20), "line 1 registered again", |s| {

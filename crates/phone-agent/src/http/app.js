@@ -105,5 +105,7 @@ function follow() {
   events.onerror = () => { live.textContent = "offline"; live.classList.remove("on"); };
 }
 
-fetch("/api/status").then((r) => r.json()).then(render).catch(() => {});
-follow();
+// The status at the time the page was served is inlined: the page is whole without waiting.
+const initial = document.getElementById("initial");
+if (initial) render(JSON.parse(initial.textContent));
+window.addEventListener("load", () => setTimeout(follow, 0));

@@ -32,6 +32,7 @@ pub struct Dot1xOptions {
     ca: Option<PathBuf>,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
+    start_period: Duration,
     goodbye: Duration,
 }
 
@@ -42,6 +43,7 @@ impl Dot1xOptions {
             ca: args.ca_file.clone(),
             cert: args.client_cert.clone(),
             key: args.client_key.clone(),
+            start_period: Duration::from_secs(args.eapol_start_period.max(1)),
             goodbye: Duration::from_millis(200),
         }
     }
@@ -74,7 +76,11 @@ pub async fn run(
     )
     .build()
     .context("EAP-TLS configuration")?;
-    let config = Config::new(plan.identity.clone(), tls);
+    let timers = eap_supplicant::PaeTimers {
+        start_period: options.start_period,
+        ..eap_supplicant::PaeTimers::default()
+    };
+    let config = Config::new(plan.identity.clone(), tls).with_timers(timers);
     let port = tokio::task::spawn_blocking({
         let iface = iface.clone();
         move || crate::dot1x::port::open(&iface)

@@ -59,6 +59,9 @@ pub struct RunArgs {
     /// 802.1X: the EAP identity.
     #[arg(long, default_value = "phone")]
     pub identity: String,
+    /// 802.1X: seconds between EAPOL-Starts while no authenticator answers (startPeriod).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub eapol_start_period: u64,
     /// The DNS server (IP:PORT) for RFC 3263 (default: the system's).
     #[arg(long, value_name = "IP:PORT")]
     pub dns: Option<SocketAddr>,
