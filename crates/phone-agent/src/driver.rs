@@ -172,7 +172,7 @@ impl Core for sip_ua::Line {
             sip_ua::Output::Connect(t) => Output::Transmit(SipTransmit::Connect(t)),
             sip_ua::Output::Transmit(t) => Output::Transmit(SipTransmit::Send(t)),
             sip_ua::Output::Event(e) => Output::Event(e),
-            sip_ua::Output::Timeout(at) => Output::Timeout(Some(at)),
+            sip_ua::Output::Timeout(at) => Output::Timeout(at),
         })
     }
 }

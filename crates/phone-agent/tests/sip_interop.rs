@@ -71,27 +71,14 @@ fn free_port() -> u16 {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Transport {
-    Udp,
-    Tcp,
-    /// TLS from the phone to stunnel, TCP from stunnel to SIPp.
-    Tls,
-}
+/// The phone's transport (TLS: from the phone to stunnel, TCP from stunnel to SIPp).
+use sip_message::Transport;
 
-impl Transport {
-    fn sipp_flag(self) -> &'static str {
-        match self {
-            Transport::Udp => "u1",
-            Transport::Tcp | Transport::Tls => "t1",
-        }
-    }
-    fn cfg(self) -> &'static str {
-        match self {
-            Transport::Udp => "UDP",
-            Transport::Tcp => "TCP",
-            Transport::Tls => "TLS",
-        }
+/// SIPp's `-t` for the registrar behind `t`.
+fn sipp_flag(t: Transport) -> &'static str {
+    match t {
+        Transport::Udp => "u1",
+        Transport::Tcp | Transport::Tls => "t1",
     }
 }
 
@@ -191,7 +178,7 @@ fn write_cfg(dir: &Path, proxy_port: u16, sip_port: u16, line: &Line<'_>) -> Pat
     write_cfg_for(
         dir,
         &format!("127.0.0.1:{proxy_port}"),
-        line.transport.cfg(),
+        line.transport.as_str(),
         sip_port,
         line,
     )
@@ -248,7 +235,7 @@ fn start_sipp(dir: &Path, scenario: &Path, port: u16, transport: Transport, extr
             "-p",
             &port.to_string(),
             "-t",
-            transport.sipp_flag(),
+            sipp_flag(transport),
         ])
         .args([
             "-m",

@@ -50,22 +50,7 @@ fn free_port() -> u16 {
     }
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Transport {
-    Udp,
-    Tcp,
-    Tls,
-}
-
-impl Transport {
-    fn cfg(self) -> &'static str {
-        match self {
-            Transport::Udp => "UDP",
-            Transport::Tcp => "TCP",
-            Transport::Tls => "TLS",
-        }
-    }
-}
+use sip_message::Transport;
 
 /// Kamailio's mediasec mode in the script.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -250,7 +235,7 @@ fn write_cfg(
 </flat-profile>
 "#,
         k.proxy_port(t),
-        t.cfg(),
+        t.as_str(),
         yn(request),
     );
     let path = dir.join(name);
@@ -312,7 +297,7 @@ fn two_bindings_then_unregister(name: &str, t: Transport) {
     assert!(out.contains("unregistered (our binding removed)"), "{out}");
     let log = k.log();
     assert!(log.contains("mediasec verified: [msrp-tls;mediasec"), "{log}");
-    let proto = t.cfg().to_ascii_lowercase();
+    let proto = t.as_str().to_ascii_lowercase();
     assert!(
         log.contains(&format!("REGISTER over {proto}")),
         "{proto} not seen by Kamailio:\n{log}"

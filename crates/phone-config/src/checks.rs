@@ -4,7 +4,7 @@ use crate::diagnostic::{Diagnostic, Kind, Location, Severity};
 use crate::host::{DomainList, Host, ProvisioningRule};
 use crate::raw::LineIndex;
 use crate::settings::Settings;
-use crate::value::{Origin, ProxyMode, Transport, Value};
+use crate::value::{Origin, ProxyMode, SipTransport, Value};
 
 pub(crate) fn check(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnostic>) {
     restricted_domains(s, index, out);
@@ -423,9 +423,9 @@ fn lines(s: &Settings, out: &mut Vec<Diagnostic>) {
     for (i, line) in s.lines.iter().enumerate() {
         let n = i + 1;
         let transport = *line.sip_transport.get();
-        if line.mediasec_over_tls_only.get().0 && transport != Transport::Tls {
+        if line.mediasec_over_tls_only.get().0 && transport != SipTransport::Tls {
             let name = format!("MediaSec_Over_TLS_Only_{n}_");
-            let (message, hint) = if transport == Transport::Auto {
+            let (message, hint) = if transport == SipTransport::Auto {
                 (
                     format!(
                         "media security is negotiated only over TLS, and SIP_Transport_{n}_ is AUTO: there is none when DNS picks UDP or TCP"
@@ -453,7 +453,7 @@ fn lines(s: &Settings, out: &mut Vec<Diagnostic>) {
         }
         if !line.tls_name_validate.get().0 {
             let name = format!("TLS_Name_Validate_{n}_");
-            let d = if matches!(transport, Transport::Tls | Transport::Auto) {
+            let d = if matches!(transport, SipTransport::Tls | SipTransport::Auto) {
                 diag(Severity::Warning, Kind::TlsNameValidation, &name, &line.tls_name_validate,
                      "the SIP server's TLS name is not checked: the server is not authenticated and anyone on the path can impersonate it".into())
             } else {

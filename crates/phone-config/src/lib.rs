@@ -16,7 +16,7 @@
 //!
 //! let parsed = phone_config::parse(xml)?;
 //! let line1 = parsed.settings.line(1).ok_or("no line 1")?;
-//! assert_eq!(*line1.sip_transport.get(), phone_config::Transport::Tls);
+//! assert_eq!(*line1.sip_transport.get(), phone_config::SipTransport::Tls);
 //! assert_eq!(line1.sip_transport.access(), Some(phone_config::Access::NoAccess));
 //!
 //! // The out-of-range port is reported, with where it is and what was expected...
@@ -58,5 +58,5 @@ pub use settings::{
     UnknownParameter, Vpn,
 };
 pub use value::{
-    Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, SecretString, Transport, Value, YesNo,
+    Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, SecretString, SipTransport, Value, YesNo,
 };

@@ -12,7 +12,7 @@ use crate::firewall::FirewallConfig;
 use crate::host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule};
 use crate::ldap::{DisplayAttrs, LdapFilter, MaxDisplayRecords};
 use crate::raw::RawParam;
-use crate::value::{Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, Transport, Value, YesNo};
+use crate::value::{Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, SipTransport, Value, YesNo};
 use phone_secret::SecretString;
 
 /// The number of lines (extensions) a phone has: per-line parameters are `Name_1_` to `Name_16_`.
@@ -262,7 +262,7 @@ section! {
         /// Local SIP port (phone default 5060 for line 1, 5061 for line 2, ...).
         sip_port: Port = "SIP_Port", port(5059 + n);
         /// SIP transport (default UDP).
-        sip_transport: Transport = "SIP_Transport", Transport::Udp;
+        sip_transport: SipTransport = "SIP_Transport", SipTransport::Udp;
         /// Challenge the initial INVITE from the proxy (default No).
         auth_invite: YesNo = "Auth_INVITE", YesNo(false);
         /// Check the SIP server's TLS name (default Yes).

@@ -392,7 +392,7 @@ macro_rules! keyword_enum {
 
 keyword_enum! {
     /// `SIP_Transport_n_`: how a line carries SIP.
-    pub enum Transport {
+    pub enum SipTransport {
         /// SIP over UDP (the default).
         Udp = "UDP",
         /// SIP over TCP.
@@ -401,6 +401,19 @@ keyword_enum! {
         Tls = "TLS",
         /// Chosen from DNS NAPTR/SRV records.
         Auto = "AUTO",
+    }
+}
+
+impl SipTransport {
+    /// The transport this setting fixes, in the SIP crates' own type; `None` for AUTO, where
+    /// RFC 3263 (NAPTR, SRV) picks one per target.
+    pub fn fixed(self) -> Option<sip_message::Transport> {
+        match self {
+            SipTransport::Udp => Some(sip_message::Transport::Udp),
+            SipTransport::Tcp => Some(sip_message::Transport::Tcp),
+            SipTransport::Tls => Some(sip_message::Transport::Tls),
+            SipTransport::Auto => None,
+        }
     }
 }
 
@@ -487,8 +500,8 @@ mod tests {
 
     #[test]
     fn keywords_are_case_insensitive_and_list_what_is_expected() {
-        assert_eq!(parse::<Transport>("tls").0, Some(Transport::Tls));
-        let (v, p) = parse::<Transport>("SCTP");
+        assert_eq!(parse::<SipTransport>("tls").0, Some(SipTransport::Tls));
+        let (v, p) = parse::<SipTransport>("SCTP");
         assert_eq!(v, None);
         assert_eq!(p[0].hint.as_deref(), Some("expected one of UDP, TCP, TLS, AUTO"));
     }

@@ -111,7 +111,7 @@ fn values_out_of_their_domain() {
     let s = &parsed.settings;
     assert_eq!(
         *s.line(1).unwrap().sip_transport.get(),
-        phone_config::Transport::Udp
+        phone_config::SipTransport::Udp
     );
     assert_eq!(s.http_proxy.proxy_port.get().get(), 3128);
     assert!(s.firewall.firewall.get().0);

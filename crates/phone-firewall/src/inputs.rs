@@ -1,6 +1,6 @@
 //! What the firewall depends on: the settings of SPEC §8, gathered from a phone's `cfg.xml`.
 
-use phone_config::{FirewallConfig, Settings, Transport};
+use phone_config::{FirewallConfig, Settings, SipTransport};
 
 use crate::Error;
 
@@ -80,7 +80,7 @@ impl Inputs {
             .zip(1u16..)
             .filter(|(line, _)| {
                 line.line_enable.get().0
-                    && matches!(line.sip_transport.get(), Transport::Udp | Transport::Auto)
+                    && matches!(line.sip_transport.get(), SipTransport::Udp | SipTransport::Auto)
             })
             .map(|(line, n)| SipLine {
                 line: n,

@@ -87,16 +87,8 @@ use sip_message::{HeaderName, Message, Method, SecurityMechanism};
 /// The option tag of the media-plane security extension.
 pub const OPTION_TAG: &str = "mediasec";
 
-/// The signalling transport of the line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Transport {
-    /// UDP.
-    Udp,
-    /// TCP.
-    Tcp,
-    /// TLS over TCP.
-    Tls,
-}
+/// The signalling transport of the line (sip-message's, re-exported).
+pub use sip_message::Transport;
 
 /// What the line is configured to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -65,6 +65,7 @@ mod header;
 mod message;
 mod method;
 pub mod security;
+mod transport;
 mod uri;
 
 pub use error::{Error, ErrorKind};
@@ -76,4 +77,5 @@ pub use header::{
 pub use message::{Framing, Header, Limits, Message, StartLine, Version};
 pub use method::Method;
 pub use security::SecurityMechanism;
+pub use transport::Transport;
 pub use uri::{SipUri, Uri};

@@ -23,7 +23,7 @@
 //! let text = String::from_utf8(register.bytes)?;
 //! assert!(text.contains("Contact: <sip:alice@192.0.2.10:5060;transport=udp>"));
 //! // Timer E: the host sleeps until the timeout it was given.
-//! assert_eq!(line.poll_output(), Some(Output::Timeout(now + Duration::from_millis(500))));
+//! assert_eq!(line.poll_output(), Some(Output::Timeout(Some(now + Duration::from_millis(500)))));
 //!
 //! // The registrar answers; two devices of alice are bound, ours for 60 s.
 //! let branch = text.split("branch=").nth(1).and_then(|b| b.split(';').next()).ok_or("branch")?;
@@ -72,4 +72,4 @@ pub use line::{Config, Error, Event, Failure, InviteOutcome, Line, Output, T1, T
 pub use phone_secret::SecretString;
 pub use resolve::{Located, Naptr, ResolveError, Resolver, Srv, Target, choose_naptr, locate, order_srv};
 pub use rng::{Rng, RngError, SeededRng, SystemRng};
-pub use sip_mediasec::Transport;
+pub use sip_message::Transport;

@@ -196,8 +196,10 @@ pub enum Output {
     Transmit(Transmit),
     /// Something happened.
     Event(Event),
-    /// Call [`Line::handle_timeout`] at this instant (reported when it changes).
-    Timeout(Instant),
+    /// The timer to arm, replacing any earlier one: `Some(at)` = call [`Line::handle_timeout`]
+    /// at `at`; `None` = disarm it, nothing is timed (not registered and nothing pending).
+    /// Reported only when it changes, after the transmits and events of the same step.
+    Timeout(Option<Instant>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,16 +354,16 @@ impl Line {
         if let Some(o) = self.out.pop_front() {
             return Some(o);
         }
-        let next = self.next_timeout();
+        let next = self.deadline();
         if next != self.reported_timeout {
             self.reported_timeout = next;
-            return next.map(Output::Timeout);
+            return Some(Output::Timeout(next));
         }
         None
     }
 
     /// The earliest time [`Line::handle_timeout`] has work.
-    pub fn next_timeout(&self) -> Option<Instant> {
+    fn deadline(&self) -> Option<Instant> {
         let tx = self
             .pending
             .iter()
@@ -390,7 +392,7 @@ impl Line {
             "sip:{}@{};transport={}",
             self.cfg.user,
             local,
-            via_name(transport).to_ascii_lowercase()
+            transport.as_str().to_ascii_lowercase()
         )
     }
 
@@ -423,7 +425,7 @@ impl Line {
             Purpose::Register => format!("<{}>", self.contact_uri(local)),
             Purpose::Unregister => format!("<{}>;expires=0", self.contact_uri(local)),
         };
-        let via = via_name(transport);
+        let via = transport.as_str();
         let mut req = Request::new(Method::Register, uri.clone())
             .header("Via", format!("SIP/2.0/{via} {local};branch={branch};rport"))
             .header("Max-Forwards", "70")
@@ -810,13 +812,5 @@ impl Line {
                 InviteOutcome::Refused,
             ),
         })
-    }
-}
-
-fn via_name(t: Transport) -> &'static str {
-    match t {
-        Transport::Udp => "UDP",
-        Transport::Tcp => "TCP",
-        Transport::Tls => "TLS",
     }
 }

@@ -39,6 +39,15 @@ fn sent(outputs: &[Output]) -> Vec<String> {
         .collect()
 }
 
+/// The timer the last `Output::Timeout` among `outputs` set: `None` when none was reported,
+/// `Some(None)` when the timer was disarmed.
+fn timer(outputs: &[Output]) -> Option<Option<Instant>> {
+    outputs.iter().rev().find_map(|o| match o {
+        Output::Timeout(t) => Some(*t),
+        _ => None,
+    })
+}
+
 fn events(outputs: &[Output]) -> Vec<Event> {
     outputs
         .iter()
@@ -125,7 +134,7 @@ fn lifetime_is_our_own_bindings_not_the_first_with_our_user() {
     assert_eq!(registered_expires(&out), Some(60), "{out:?}");
     // The refresh is due before our binding lapses: 60 - 30 s.
     assert!(
-        out.contains(&Output::Timeout(now + Duration::from_secs(30))),
+        out.contains(&Output::Timeout(Some(now + Duration::from_secs(30)))),
         "{out:?}"
     );
 }
@@ -313,15 +322,29 @@ fn tls_only_line_refuses_421_requiring_mediasec_on_udp() {
 #[test]
 fn udp_retransmits_then_timer_f() {
     let t0 = Instant::now();
-    let (mut line, reg) = started(config(60), vec![target("192.0.2.1:5060", Transport::Udp)], t0);
+    let mut line = Line::new(
+        config(60),
+        vec![target("192.0.2.1:5060", Transport::Udp)],
+        Box::new(SeededRng::new(11)),
+    )
+    .unwrap();
+    line.start(t0);
+    drain(&mut line);
+    line.handle_connected(t0, LOCAL.parse().unwrap()).unwrap();
+    let out = drain(&mut line);
+    let reg = sent(&out).remove(0);
+    let mut armed = timer(&out).flatten();
     let mut at = t0;
     let mut gaps = Vec::new();
     loop {
-        let next = line.next_timeout().unwrap();
+        let next = armed.unwrap();
         gaps.push(next - at);
         at = next;
         line.handle_timeout(at).unwrap();
         let out = drain(&mut line);
+        if let Some(t) = timer(&out) {
+            armed = t;
+        }
         if !events(&out).is_empty() {
             assert!(matches!(
                 events(&out)[0],
@@ -378,8 +401,7 @@ fn refresh_then_unregister_our_contact() {
     let now = Instant::now();
     let (mut line, reg) = started(config(60), vec![target("192.0.2.1:5060", Transport::Tcp)], now);
     line.handle_message(now, from(), &reply(&reg, 200, &[])).unwrap();
-    drain(&mut line);
-    let refresh_at = line.next_timeout().unwrap();
+    let refresh_at = timer(&drain(&mut line)).flatten().unwrap();
     assert_eq!(refresh_at, now + Duration::from_secs(30));
     line.handle_timeout(refresh_at).unwrap();
     let refresh = sent(&drain(&mut line)).remove(0);
@@ -396,8 +418,13 @@ fn refresh_then_unregister_our_contact() {
     assert_eq!(header(&un, "Expires"), ["0"]);
     line.handle_message(refresh_at, from(), &reply(&un, 200, &[]))
         .unwrap();
-    assert!(events(&drain(&mut line)).contains(&Event::Unregistered));
-    assert_eq!(line.next_timeout(), None);
+    let out = drain(&mut line);
+    assert!(events(&out).contains(&Event::Unregistered));
+    assert_eq!(
+        timer(&out),
+        Some(None),
+        "nothing left to time: the timer is disarmed"
+    );
 }
 
 /// A second 401 for the same nonce is a refusal, not a loop.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use phone_config::Transport as CfgTransport;
+use phone_config::SipTransport;
 use phone_secret::SecretString;
 use sip_message::Message;
 use sip_ua::{Config, Event, Line, SystemRng, Target, Transport};
@@ -31,7 +31,7 @@ pub struct LinePlan {
     next_hop: String,
     next_hop_port: Option<u16>,
     sip_port: u16,
-    transport: CfgTransport,
+    transport: SipTransport,
     auth_invite: bool,
     tls_name_validate: bool,
     mediasec_request: bool,
@@ -105,12 +105,7 @@ pub async fn run(
         l.transport = None;
         l.target = None;
     });
-    let fixed = match plan.transport {
-        CfgTransport::Udp => Some(Transport::Udp),
-        CfgTransport::Tcp => Some(Transport::Tcp),
-        CfgTransport::Tls => Some(Transport::Tls),
-        CfgTransport::Auto => None,
-    };
+    let fixed = plan.transport.fixed();
     // RFC 3263 through the blocking resolver, off the async threads.
     let (host, port, dns) = (plan.next_hop.clone(), plan.next_hop_port, options.dns);
     let located = tokio::task::spawn_blocking(move || {
@@ -216,7 +211,7 @@ fn on_event(status: &StatusHandle, n: usize, registered: &mut bool, event: Event
             tracing::info!(line = n, %target, expires, "registered");
             status.line(n, |l| {
                 l.state = RegistrationState::Registered;
-                l.transport = Some(transport_name(target.transport).to_owned());
+                l.transport = Some(target.transport.as_str().to_owned());
                 l.target = Some(target.to_string());
                 l.mediasec = media.map(|m| format!("{m:?}"));
                 l.expires = Some(expires);
@@ -242,14 +237,6 @@ fn on_event(status: &StatusHandle, n: usize, registered: &mut bool, event: Event
         }
     }
     ControlFlow::Continue(())
-}
-
-fn transport_name(t: Transport) -> &'static str {
-    match t {
-        Transport::Udp => "UDP",
-        Transport::Tcp => "TCP",
-        Transport::Tls => "TLS",
-    }
 }
 
 /// The flow to the registrar.

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use phone_config::Transport as CfgTransport;
 use sip_message::Message;
 
 use sip_ua::{Config, Event, Line, Output, SystemRng, Target, Transport};
@@ -261,12 +260,7 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
     let next_hop = line.outbound_proxy.get().as_ref().unwrap_or(proxy);
     let host = next_hop.host.to_string();
     let host_plain = host.trim_start_matches('[').trim_end_matches(']').to_owned();
-    let fixed = match line.sip_transport.get() {
-        CfgTransport::Udp => Some(Transport::Udp),
-        CfgTransport::Tcp => Some(Transport::Tcp),
-        CfgTransport::Tls => Some(Transport::Tls),
-        CfgTransport::Auto => None,
-    };
+    let fixed = line.sip_transport.get().fixed();
     let mut resolver = super::locate::AgentResolver::new(args.dns);
     let located = sip_ua::locate(&mut resolver, &host_plain, next_hop.port.map(|p| p.get()), fixed);
     let located = match located {
@@ -342,6 +336,8 @@ fn drive(
     let mut registered_once = false;
     // Set once the un-REGISTER is sent: the exit code to give when it is answered.
     let mut leaving: Option<(ExitCode, Instant)> = None;
+    // The line's timer, as its last `Output::Timeout` set it.
+    let mut timer: Option<Instant> = None;
     ua.start(started);
     loop {
         while let Some(out) = ua.poll_output() {
@@ -398,7 +394,7 @@ fn drive(
                         _ => {}
                     }
                 }
-                Output::Timeout(_) => {}
+                Output::Timeout(at) => timer = at,
             }
         }
         let now = Instant::now();
@@ -420,7 +416,7 @@ fn drive(
             leaving = Some((code, now + Duration::from_secs(40)));
             continue;
         }
-        let mut wake = ua.next_timeout().unwrap_or(now + Duration::from_secs(1));
+        let mut wake = timer.unwrap_or(now + Duration::from_secs(1));
         if let Some(t) = stop_at.filter(|_| leaving.is_none()) {
             wake = wake.min(t);
         }
