@@ -160,33 +160,13 @@ impl CertificateNames {
     /// framed and its type checked; only commonName values are decoded (as rasn's
     /// DirectoryString).
     fn read_subject(&mut self, subject: &[u8]) -> Result<(), CertificateError> {
-        let der = |e: String| CertificateError::Der {
-            detail: format!("tbsCertificate.subject: {e}"),
-        };
-        let mut rdns = Reader::new(subject);
-        while !rdns.is_empty() {
-            self.subject_is_empty = false;
-            let rdn = rdns.expect(id::SET, "RelativeDistinguishedName").map_err(der)?;
-            let mut atvs = Reader::new(rdn.contents);
-            if atvs.is_empty() {
-                return Err(der("empty RelativeDistinguishedName (SIZE (1..MAX))".into()));
-            }
-            while !atvs.is_empty() {
-                let atv = atvs.expect(id::SEQUENCE, "AttributeTypeAndValue").map_err(der)?;
-                let mut atv = Reader::new(atv.contents);
-                let oid = atv.expect(id::OBJECT_IDENTIFIER, "AttributeType").map_err(der)?;
-                check_object_identifier(oid.contents).map_err(|e| der(format!("AttributeType: {e}")))?;
-                let (_, value) = atv.any("AttributeValue").map_err(der)?;
-                atv.finish("AttributeTypeAndValue").map_err(der)?;
-                if is_common_name(oid.contents) {
-                    let index = self.common_names.len();
-                    let text = directory_string_der(value.encoding)
-                        .map_err(|detail| CertificateError::MalformedCommonName { index, detail })?;
-                    self.common_names.push(text);
-                }
-            }
-        }
-        Ok(())
+        self.subject_is_empty = subject.is_empty();
+        walk_subject(subject, |index, value| {
+            let text = directory_string_der(value)
+                .map_err(|detail| CertificateError::MalformedCommonName { index, detail })?;
+            self.common_names.push(text);
+            Ok(())
+        })
     }
 
     /// Reads the subjectAltName extension's value, GeneralNames ::= SEQUENCE SIZE (1..MAX)
@@ -367,6 +347,101 @@ impl CertificateNames {
         out.extend(self.common_names.iter().map(|n| format!("CN={n}")));
         out
     }
+}
+
+/// Walks the subject Name (RFC 5280 §4.1.2.4): RDNSequence ::= SEQUENCE OF SET SIZE (1..MAX)
+/// OF SEQUENCE { type OID, value ANY }. Every attribute is framed and its type checked;
+/// `common_name` gets the encoding of each commonName value with its index among them.
+fn walk_subject(
+    subject: &[u8],
+    mut common_name: impl FnMut(usize, &[u8]) -> Result<(), CertificateError>,
+) -> Result<(), CertificateError> {
+    let der = |e: String| CertificateError::Der {
+        detail: format!("tbsCertificate.subject: {e}"),
+    };
+    let mut rdns = Reader::new(subject);
+    let mut index = 0;
+    while !rdns.is_empty() {
+        let rdn = rdns.expect(id::SET, "RelativeDistinguishedName").map_err(der)?;
+        let mut atvs = Reader::new(rdn.contents);
+        if atvs.is_empty() {
+            return Err(der("empty RelativeDistinguishedName (SIZE (1..MAX))".into()));
+        }
+        while !atvs.is_empty() {
+            let atv = atvs.expect(id::SEQUENCE, "AttributeTypeAndValue").map_err(der)?;
+            let mut atv = Reader::new(atv.contents);
+            let oid = atv.expect(id::OBJECT_IDENTIFIER, "AttributeType").map_err(der)?;
+            check_object_identifier(oid.contents).map_err(|e| der(format!("AttributeType: {e}")))?;
+            let (_, value) = atv.any("AttributeValue").map_err(der)?;
+            atv.finish("AttributeTypeAndValue").map_err(der)?;
+            if is_common_name(oid.contents) {
+                common_name(index, value.encoding)?;
+                index += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first SAN dNSName that `accept`s, read without allocating, when the certificate
+/// takes the common path through [`CertificateNames::from_der`]: `Some` only if `from_der`
+/// succeeds on `der` and the name is the first of its [`CertificateNames::dns_names`] that
+/// `accept`s. `None` says nothing either way (no such name, an error, or a form this pass
+/// leaves to `from_der`: a SAN entry other than an ASCII dNSName/rfc822Name or a well-sized
+/// iPAddress, a commonName that is neither UTF8String nor PrintableString, ...).
+pub(crate) fn first_dns_name(der: &[u8], accept: impl Fn(&str) -> bool) -> Option<&str> {
+    let fields = NameFields::find(der).ok()?;
+    match fields.version {
+        // INTEGER 0, 1 or 2 in its one DER form: what rasn decodes to V1, V2, V3.
+        None | Some([0x02, 0x01, 0..=2]) => {}
+        Some(v) => {
+            version_of(rasn::der::decode::<Version>(v).ok()?).ok()?;
+        }
+    }
+    let (1, _, san) = fields.subject_alt_name? else {
+        return None;
+    };
+    let mut outer = Reader::new(san);
+    let list = outer.expect(id::SEQUENCE, "GeneralNames").ok()?;
+    outer.finish("GeneralNames").ok()?;
+    let mut entries = Reader::new(list.contents);
+    if entries.is_empty() {
+        return None;
+    }
+    let mut found = None;
+    while !entries.is_empty() {
+        let (identifier, entry) = entries.any("GeneralName").ok()?;
+        match identifier {
+            id::DNS_NAME => {
+                let text = std::str::from_utf8(entry.contents)
+                    .ok()
+                    .filter(|t| t.is_ascii())?;
+                if found.is_none() && accept(text) {
+                    found = Some(text);
+                }
+            }
+            id::RFC822_NAME if entry.contents.is_ascii() => {}
+            id::IP_ADDRESS if matches!(entry.contents.len(), 4 | 16) => {}
+            _ => return None,
+        }
+    }
+    let found = found?;
+    // The subject last: it is read only when there is a match to confirm.
+    walk_subject(fields.subject, |index, value| match value {
+        // UTF8String: what rasn's decoder checks is UTF-8 and SIZE (1..MAX).
+        [0x0C, ..]
+            if Reader::new(value)
+                .any("")
+                .is_ok_and(|(_, v)| !v.contents.is_empty() && std::str::from_utf8(v.contents).is_ok()) =>
+        {
+            Ok(())
+        }
+        _ => directory_string_der(value)
+            .map(drop)
+            .map_err(|detail| CertificateError::MalformedCommonName { index, detail }),
+    })
+    .ok()?;
+    Some(found)
 }
 
 /// The encodings of the fields a name check reads, found by walking the certificate's DER
@@ -649,6 +724,71 @@ mod tests {
                 (fast, full) => panic!("{fast:?} / {full:?}"),
             }
         }
+    }
+
+    /// References for a certificate: its first dNSNames and the last (and, for a wildcard, a host under
+    /// it), one name it does not have, and an IP address.
+    fn references(names: Option<&CertificateNames>) -> Vec<crate::ReferenceName> {
+        let mut texts = vec!["nothing.example.org".to_owned(), "192.0.2.1".to_owned()];
+        // The first few and the last (some limbo certificates carry thousands).
+        let dns = names.map(|n| n.dns_names()).unwrap_or_default();
+        for n in dns.iter().take(4).chain(dns.iter().skip(4).last()) {
+            texts.push(n.replace('*', "host"));
+        }
+        texts
+            .iter()
+            .filter_map(|t| crate::ReferenceName::parse(t).ok())
+            .collect()
+    }
+
+    /// `Profile::check_der` is `from_der` + `check`, on every certificate of the corpus and
+    /// on mutants of some, under every profile.
+    #[test]
+    fn check_der_is_from_der_then_check() {
+        use crate::{NameCheckError, Profile};
+        let agree = |der: &[u8], references: &[crate::ReferenceName], profiles: &[Profile]| {
+            let names = CertificateNames::from_der(der);
+            for reference in references {
+                for &profile in profiles {
+                    let slow = match &names {
+                        Ok(n) => profile.check(n, reference).map_err(NameCheckError::from),
+                        Err(e) => Err(NameCheckError::from(e.clone())),
+                    };
+                    assert_eq!(
+                        profile.check_der(der, reference),
+                        slow,
+                        "{profile} {reference} {der:02x?}"
+                    );
+                }
+            }
+            references.len() * profiles.len()
+        };
+        let corpus = corpus();
+        let mut cases = 0usize;
+        let all = [Profile::Strict, Profile::Phone, Profile::Provisioning];
+        for der in &corpus {
+            cases += agree(
+                der,
+                &references(CertificateNames::from_der(der).ok().as_ref()),
+                &all,
+            );
+        }
+        // Mutants, checked against the names the original has (the fast path's case).
+        let with_dns_names = corpus
+            .iter()
+            .filter(|d| CertificateNames::from_der(d).is_ok_and(|n| !n.dns_names().is_empty()));
+        for der in with_dns_names.step_by(20).take(6) {
+            let names = CertificateNames::from_der(der).unwrap();
+            let references: Vec<_> = references(Some(&names)).into_iter().skip(2).collect();
+            for i in 0..der.len() {
+                for b in [0x00, 0xFF, der[i] ^ 0x80, der[i] ^ 0x01] {
+                    let mut m = der.clone();
+                    m[i] = b;
+                    cases += agree(&m, &references, &all[..2]);
+                }
+            }
+        }
+        eprintln!("{cases} checks agree");
     }
 
     /// Mutated certificates (every octet of a sample replaced, every truncation): whatever

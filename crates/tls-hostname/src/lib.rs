@@ -37,7 +37,7 @@ pub use certificate::{CertificateError, CertificateNames, CertificateVersion, Sa
 pub use checks::{ChainCheck, ChainCheckFailure, Position};
 pub use dns_check::{CrossCheckOutcome, DnsCrossCheck, provisioning_host};
 pub use matching::{InvalidPresentedName, presented_dns_matches};
-pub use profile::{NameMatch, NameMismatch, PresentedName, Profile};
+pub use profile::{NameCheckError, NameMatch, NameMismatch, PresentedName, Profile};
 pub use reference::{DnsReference, ReferenceError, ReferenceName};
 pub use verifier::{ConfigError, NameCheck, ServerIdentityVerifier, VerifiedIdentity, VerifyError};
 

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::certificate::CertificateNames;
+use crate::certificate::{CertificateError, CertificateNames};
 use crate::matching::{DnsRules, could_match, parse_presented};
 use crate::reference::ReferenceName;
 
@@ -206,6 +206,46 @@ impl Profile {
         })
     }
 
+    /// [`check`](Self::check) straight from a DER certificate: the same result as
+    /// [`CertificateNames::from_der`] followed by `check`, without building the name lists
+    /// when a SAN dNSName matches (no allocation but the returned name). The other cases
+    /// (no match, an IP reference, an unusual encoding) take the full path and give its
+    /// error or match.
+    ///
+    /// ```
+    /// use tls_hostname::{NameCheckError, Profile, ReferenceName};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let der = include_bytes!("../tests/data/provisioning-cn.der");
+    /// let host = ReferenceName::parse("pv.telco.net")?;
+    /// assert!(matches!(Profile::Strict.check_der(der, &host), Err(NameCheckError::Mismatch(_))));
+    /// assert!(Profile::Provisioning.check_der(der, &host).is_ok());
+    /// assert!(matches!(
+    ///     Profile::Strict.check_der(b"not DER", &host),
+    ///     Err(NameCheckError::Certificate(_))
+    /// ));
+    /// # Ok(()) }
+    /// ```
+    pub fn check_der(self, der: &[u8], reference: &ReferenceName) -> Result<NameMatch, NameCheckError> {
+        if let ReferenceName::Dns(dns) = reference {
+            let rules = self.dns_rules();
+            // `could_match` with the reference split once.
+            let parent = dns.as_str().split_once('.').map(|(_, parent)| parent);
+            let accept = |presented: &str| {
+                (presented.eq_ignore_ascii_case(dns.as_str())
+                    || presented
+                        .strip_prefix("*.")
+                        .zip(parent)
+                        .is_some_and(|(p, parent)| p.eq_ignore_ascii_case(parent)))
+                    && parse_presented(presented, rules).is_ok_and(|p| p.matches(dns))
+            };
+            if let Some(found) = crate::certificate::first_dns_name(der, accept) {
+                return Ok(NameMatch::new(PresentedName::DnsSan(found.to_owned())));
+            }
+        }
+        let names = CertificateNames::from_der(der)?;
+        Ok(self.check(&names, reference)?)
+    }
+
     /// Whether the CN is consulted, or why not.
     fn cn_consulted(self, has_san_of_type: bool, kind: &str) -> Result<(), String> {
         match self {
@@ -288,6 +328,17 @@ impl NameMatch {
     pub fn presented(&self) -> &PresentedName {
         &self.presented
     }
+}
+
+/// Why [`Profile::check_der`] found no match.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameCheckError {
+    /// The certificate's names could not be read.
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
+    /// The names were read and none identifies the reference.
+    #[error(transparent)]
+    Mismatch(#[from] NameMismatch),
 }
 
 /// A failed name check: what was expected, what the certificate had, and why nothing matched.
