@@ -16,6 +16,7 @@
 //! phone-agent firewall show|apply|check|off ...          the firewall as an nftables table
 //! phone-agent vpn connect|status|disconnect ...          the SSL VPN (AnyConnect/ocserv)
 //! phone-agent ldap search --config cfg.xml [--ca F] NAME the corporate directory (LDAPS/StartTLS)
+//! phone-agent dhcp --iface IF --no-apply                 a DHCPv4 lease and its provisioning option
 //! ```
 //! Every subcommand takes the global `--json` (one JSON document on stdout), `-v`/`-vv` and
 //! `--log-format text|json` (diagnostics through `tracing` on stderr).
@@ -38,6 +39,7 @@ pub mod firewall;
 pub mod http;
 pub mod ldap;
 pub mod logging;
+pub mod provision;
 pub mod proxy;
 pub mod run;
 pub mod sip;

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use phone_agent::logging::LogFormat;
-use phone_agent::{check, ciphers, dot1x, firewall, http, ldap, proxy, run, sip, status, verify_name, vpn};
+use phone_agent::{
+    check, ciphers, dot1x, firewall, http, ldap, provision, proxy, run, sip, status, verify_name, vpn,
+};
 
 #[derive(Parser)]
 #[command(
@@ -79,6 +81,8 @@ enum Command {
     /// The corporate directory: search it over LDAPS or StartTLS (LDAP_* settings).
     #[command(subcommand)]
     Ldap(ldap::LdapCommand),
+    /// DHCPv4 on an interface: the lease, and which option names the provisioning server.
+    Dhcp(provision::dhcp::DhcpArgs),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Firewall(command) => firewall::run(command),
         Command::Vpn(command) => vpn::run(command),
         Command::Ldap(command) => ldap::run(command),
+        Command::Dhcp(args) => provision::dhcp::run(&args, json),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,4 @@
+//! Provisioning (SPEC §2, §6, §7): the DHCP client driver (`phone-agent dhcp`), and the
+//! profile resync (`phone-agent provision`).
+
+pub mod dhcp;
