@@ -300,13 +300,13 @@ impl<R: Random> Client<R> {
         if now < deadline {
             return;
         }
-        if let Some(expiry) = self.lease.as_ref().and_then(Lease::expires_at) {
-            if now >= expiry {
-                self.lease = None;
-                self.out.push_back(Output::Event(Event::Expired));
-                self.start(now);
-                return;
-            }
+        if let Some(expiry) = self.lease.as_ref().and_then(Lease::expires_at)
+            && now >= expiry
+        {
+            self.lease = None;
+            self.out.push_back(Output::Event(Event::Expired));
+            self.start(now);
+            return;
         }
         match self.state {
             State::Init => {}
