@@ -68,10 +68,10 @@ pub fn client_config(ca_file: &Path, cipher_list: &str, name_check: NameCheck<'_
         cipher_string::Application::Curl,
         &ring,
     );
-    if let Some(fallback) = &ciphers.fallback {
-        if !cipher_list.trim().is_empty() {
-            warnings.push(fallback.to_string());
-        }
+    if let Some(fallback) = &ciphers.fallback
+        && !cipher_list.trim().is_empty()
+    {
+        warnings.push(fallback.to_string());
     }
     if ciphers.rustls.is_empty() {
         bail!(

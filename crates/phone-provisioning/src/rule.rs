@@ -364,10 +364,8 @@ fn split_top(text: &str, sep: char) -> Result<Vec<(usize, &str)>, RuleError> {
             '"' => in_quote = true,
             '(' => stack.push((')', i)),
             '[' => stack.push((']', i)),
-            ')' | ']' => {
-                if stack.last().map(|s| s.0) == Some(c) {
-                    stack.pop();
-                }
+            ')' | ']' if stack.last().map(|s| s.0) == Some(c) => {
+                stack.pop();
             }
             c if c == sep && stack.is_empty() => {
                 parts.push((start, &text[start..i]));

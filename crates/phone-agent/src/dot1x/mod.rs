@@ -411,11 +411,11 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
             map.insert("authentications".into(), o.authentications.unwrap_or(0).into());
             map.remove("round_trips");
         }
-        if args.show_keys {
-            if let (Some(a), Some(map)) = (a, doc.as_object_mut()) {
-                map.insert("msk".into(), hex(a.msk.expose()).into());
-                map.insert("emsk".into(), hex(a.emsk.expose()).into());
-            }
+        if args.show_keys
+            && let (Some(a), Some(map)) = (a, doc.as_object_mut())
+        {
+            map.insert("msk".into(), hex(a.msk.expose()).into());
+            map.insert("emsk".into(), hex(a.emsk.expose()).into());
         }
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(());

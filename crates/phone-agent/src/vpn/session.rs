@@ -677,12 +677,11 @@ impl Session<'_> {
                         }
                     }
                     Output::Tun(p) => {
-                        if let Some(t) = tun.as_ref() {
-                            if let Err(e) = t.tun.try_send(&p) {
-                                if e.kind() != std::io::ErrorKind::WouldBlock {
-                                    tracing::warn!("TUN write: {e}");
-                                }
-                            }
+                        if let Some(t) = tun.as_ref()
+                            && let Err(e) = t.tun.try_send(&p)
+                            && e.kind() != std::io::ErrorKind::WouldBlock
+                        {
+                            tracing::warn!("TUN write: {e}");
                         }
                     }
                     Output::Timeout(at) => timeout = Some(at),
@@ -778,12 +777,12 @@ impl Session<'_> {
                 }
                 continue;
             }
-            if let Some(c) = conn.as_mut() {
-                if let Err(e) = flush(c) {
-                    conn = None;
-                    client.handle_tls_closed(Instant::now(), TlsClosed::Lost(format!("TCP write: {e}")));
-                    continue;
-                }
+            if let Some(c) = conn.as_mut()
+                && let Err(e) = flush(c)
+            {
+                conn = None;
+                client.handle_tls_closed(Instant::now(), TlsClosed::Lost(format!("TCP write: {e}")));
+                continue;
             }
             if status_dirty {
                 self.sync_stats(status, &client);

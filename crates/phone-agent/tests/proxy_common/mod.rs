@@ -232,10 +232,10 @@ fn serve(mut reader: impl BufRead, out: &mut impl Write, pac: &str) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
             break;
         }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("via") {
-                via = v.trim().to_owned();
-            }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("via")
+        {
+            via = v.trim().to_owned();
         }
     }
     let target = request_line.split(' ').nth(1).unwrap_or("").to_owned();
