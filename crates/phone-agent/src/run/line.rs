@@ -150,11 +150,7 @@ pub async fn run(
     let mut line =
         Line::new(cfg, located.targets, Box::new(SystemRng::new())).context("starting the line")?;
     line.start(Instant::now());
-    let link = SipLink {
-        sip_port: plan.sip_port,
-        tls,
-        flow: Flow::None,
-    };
+    let link = SipLink::new(plan.sip_port, tls, None);
     let mut driver = Driver::new(line, link);
     let mut registered = false;
     let ended = driver
@@ -258,15 +254,40 @@ enum Flow {
     },
 }
 
-/// A line's sockets.
-struct SipLink {
+/// A line's sockets: the [`Link`] of a `sip_ua::Line` (the daemon's lines and `sip register`).
+pub(crate) struct SipLink {
     sip_port: u16,
     tls: Option<(Arc<rustls::ClientConfig>, String)>,
     flow: Flow,
+    /// `sip register` prints each connection as `line N: connected to T from L`.
+    print_as: Option<usize>,
+    /// Binding SIP_Port_n_ failed: a local problem, not the peer's (`sip register` exit 2).
+    local_error: Option<String>,
 }
 
 impl SipLink {
-    async fn open(&self, target: Target) -> Result<Flow> {
+    /// A link binding UDP to `sip_port`, with the TLS client config and server name for TLS
+    /// targets; `print_as`: print connections as line N does.
+    pub(crate) fn new(
+        sip_port: u16,
+        tls: Option<(Arc<rustls::ClientConfig>, String)>,
+        print_as: Option<usize>,
+    ) -> SipLink {
+        SipLink {
+            sip_port,
+            tls,
+            flow: Flow::None,
+            print_as,
+            local_error: None,
+        }
+    }
+
+    /// Why binding the local SIP port failed, if it did.
+    pub(crate) fn local_error(&self) -> Option<&str> {
+        self.local_error.as_deref()
+    }
+
+    async fn open(&mut self, target: Target) -> Result<Flow> {
         let peer = target.addr;
         const CONNECT: Duration = Duration::from_secs(5);
         Ok(match target.transport {
@@ -276,9 +297,14 @@ impl SipLink {
                     .connect(peer)
                     .with_context(|| format!("no route to {peer}"))?;
                 let local_ip = probe.local_addr()?.ip();
-                let socket = UdpSocket::bind((local_ip, self.sip_port))
-                    .await
-                    .with_context(|| format!("binding SIP_Port {local_ip}:{}", self.sip_port))?;
+                let socket = match UdpSocket::bind((local_ip, self.sip_port)).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let why = format!("binding SIP_Port {local_ip}:{}: {e}", self.sip_port);
+                        self.local_error = Some(why.clone());
+                        bail!(why);
+                    }
+                };
                 Flow::Udp { socket, peer }
             }
             Transport::Tcp => {
@@ -390,17 +416,30 @@ impl Link<Line> for SipLink {
                     Ok(flow) => {
                         self.flow = flow;
                         match self.local_addr() {
-                            Ok(local) => Some(SipInput::Connected(local)),
+                            Ok(local) => {
+                                if let Some(n) = self.print_as {
+                                    println!("line {n}: connected to {target} from {local}");
+                                }
+                                Some(SipInput::Connected(local))
+                            }
                             Err(e) => Some(SipInput::TransportError(e.to_string())),
                         }
                     }
-                    Err(e) => Some(SipInput::TransportError(format!("{target}: {e:#}"))),
+                    Err(e) => {
+                        if let Some(n) = self.print_as {
+                            println!("line {n}: {target}: {e:#}");
+                        }
+                        Some(SipInput::TransportError(format!("{target}: {e:#}")))
+                    }
                 }
             }
             SipTransmit::Send(t) => match self.send(&t).await {
                 Ok(()) => None,
                 Err(e) => {
                     self.flow = Flow::None;
+                    if let Some(n) = self.print_as {
+                        println!("line {n}: sending: {e:#}");
+                    }
                     Some(SipInput::TransportError(format!("sending: {e:#}")))
                 }
             },
@@ -412,6 +451,9 @@ impl Link<Line> for SipLink {
             Ok((from, bytes)) => SipInput::Message(from, bytes),
             Err(e) => {
                 self.flow = Flow::None;
+                if let Some(n) = self.print_as {
+                    println!("line {n}: {e:#}");
+                }
                 SipInput::TransportError(format!("{e:#}"))
             }
         }

@@ -1,5 +1,6 @@
-//! `phone-agent sip register`: the I/O around [`sip_ua::Line`]: sockets, the clock, TLS, DNS
-//! (through [`super::locate::AgentResolver`]), and the report.
+//! `phone-agent sip register`: the I/O around [`sip_ua::Line`]: the daemon's async sockets
+//! ([`SipLink`]) pumped by the generic [`Driver`], TLS, DNS (through
+//! [`super::locate::AgentResolver`]), and the report.
 //!
 //! Exit codes (see the module `sip`): 0 registered (and, with `--unregister`, unregistered);
 //! 1 the peer refused or failed us: a final error response, no answer, every RFC 3263 target
@@ -7,17 +8,18 @@
 //! common cipher suite); 2 a local problem: the cfg.xml or the CA file missing or bad, the
 //! SIP port taken, the random source failing.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
-use sip_message::Message;
+use sip_ua::{Config, Event, Line, SystemRng, Transport};
 
-use sip_ua::{Config, Event, Line, Output, SystemRng, Target, Transport};
+use crate::driver::{Driver, Ended};
+use crate::run::line::SipLink;
 
 /// Arguments of `phone-agent sip register`.
 #[derive(clap::Args)]
@@ -51,100 +53,6 @@ pub struct RegisterArgs {
     dns: Option<SocketAddr>,
 }
 
-/// A connection to the proxy.
-enum Conn {
-    Udp {
-        socket: UdpSocket,
-        peer: SocketAddr,
-    },
-    Tcp {
-        stream: TcpStream,
-        buf: Vec<u8>,
-    },
-    Tls {
-        stream: Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>,
-        buf: Vec<u8>,
-    },
-}
-
-impl Conn {
-    fn send(&mut self, to: Option<SocketAddr>, bytes: &[u8]) -> Result<()> {
-        match self {
-            Conn::Udp { socket, peer } => {
-                socket.send_to(bytes, to.unwrap_or(*peer))?;
-            }
-            Conn::Tcp { stream, .. } => stream.write_all(bytes)?,
-            Conn::Tls { stream, .. } => {
-                stream.write_all(bytes)?;
-                stream.flush()?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Waits up to `timeout` for one message.
-    fn recv(&mut self, timeout: Duration) -> Result<Option<(SocketAddr, Vec<u8>)>> {
-        let timeout = timeout.max(Duration::from_millis(1));
-        match self {
-            Conn::Udp { socket, .. } => {
-                socket.set_read_timeout(Some(timeout))?;
-                let mut buf = vec![0u8; 65535];
-                match socket.recv_from(&mut buf) {
-                    Ok((n, from)) => {
-                        buf.truncate(n);
-                        Ok(Some((from, buf)))
-                    }
-                    Err(e) if is_timeout(&e) => Ok(None),
-                    Err(e) => Err(e.into()),
-                }
-            }
-            Conn::Tcp { stream, buf } => {
-                let peer = stream.peer_addr()?;
-                stream.set_read_timeout(Some(timeout))?;
-                read_framed(stream, buf, peer)
-            }
-            Conn::Tls { stream, buf } => {
-                let peer = stream.sock.peer_addr()?;
-                stream.sock.set_read_timeout(Some(timeout))?;
-                read_framed(stream.as_mut(), buf, peer)
-            }
-        }
-    }
-}
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-    )
-}
-
-/// Reads from a stream until one whole message is buffered (RFC 3261 §18.3 framing).
-fn read_framed(
-    stream: &mut impl Read,
-    buf: &mut Vec<u8>,
-    peer: SocketAddr,
-) -> Result<Option<(SocketAddr, Vec<u8>)>> {
-    loop {
-        match Message::parse_stream(buf) {
-            Ok(Some(m)) => {
-                let len = m.len();
-                let msg = buf.drain(..len).collect();
-                return Ok(Some((peer, msg)));
-            }
-            Ok(None) => {}
-            Err(e) => bail!("the peer sent an unframeable message ({e})"),
-        }
-        let mut chunk = [0u8; 16 * 1024];
-        match stream.read(&mut chunk) {
-            Ok(0) => bail!("the peer closed the connection"),
-            Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            Err(e) if is_timeout(&e) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// The line's rustls client configuration (the agent's shared TLS client path, [`crate::tls`]):
 /// the name check off only when `TLS_Name_Validate_n_` is No (printed as a warning).
 fn tls_config(
@@ -167,78 +75,6 @@ fn tls_config(
     }
     println!("line {n}: TLS 1.2 cipher suites: {}", tls.tls12_suites.join(", "));
     Ok(tls.config)
-}
-
-/// Opens the flow to `target`: UDP bound to SIP_Port_n_ on the address that reaches it, TCP,
-/// or TLS (handshake included). An error here is the peer's or the path's (exit 1 in the end,
-/// after any other target was tried); the outer error is a local one (exit 2): SIP_Port_n_
-/// cannot be bound.
-fn open(
-    target: Target,
-    sip_port: u16,
-    tls: Option<&(Arc<rustls::ClientConfig>, String)>,
-) -> Result<Result<Conn>> {
-    let peer = target.addr;
-    if target.transport == Transport::Udp {
-        // The local address the proxy sees: ask the kernel by connecting a probe socket.
-        let probe = UdpSocket::bind((if peer.is_ipv4() { "0.0.0.0" } else { "::" }, 0))?;
-        if let Err(e) = probe.connect(peer) {
-            return Ok(Err(anyhow::Error::from(e).context(format!("no route to {peer}"))));
-        }
-        let local_ip = probe.local_addr()?.ip();
-        let socket = UdpSocket::bind((local_ip, sip_port))
-            .with_context(|| format!("binding SIP_Port {local_ip}:{sip_port}"))?;
-        return Ok(Ok(Conn::Udp { socket, peer }));
-    }
-    Ok(connect_stream(target, tls))
-}
-
-/// TCP, or TLS with its handshake, to `target`.
-fn connect_stream(target: Target, tls: Option<&(Arc<rustls::ClientConfig>, String)>) -> Result<Conn> {
-    let peer = target.addr;
-    Ok(match target.transport {
-        Transport::Udp => bail!("UDP has no stream"),
-        Transport::Tcp => {
-            let stream = TcpStream::connect_timeout(&peer, Duration::from_secs(5))
-                .with_context(|| format!("connecting to {peer} over TCP"))?;
-            stream.set_nodelay(true)?;
-            Conn::Tcp {
-                stream,
-                buf: Vec::new(),
-            }
-        }
-        Transport::Tls => {
-            let (config, host) = tls.ok_or_else(|| anyhow!("no TLS configuration"))?;
-            let name = rustls_pki_types::ServerName::try_from(host.clone())
-                .map_err(|e| anyhow!("{host} as a TLS server name: {e}"))?;
-            let tcp = TcpStream::connect_timeout(&peer, Duration::from_secs(5))
-                .with_context(|| format!("connecting to {peer} over TCP for TLS"))?;
-            tcp.set_nodelay(true)?;
-            tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
-            let mut session = rustls::ClientConnection::new(config.clone(), name)?;
-            let mut tcp_ref = &tcp;
-            while session.is_handshaking() {
-                session
-                    .complete_io(&mut tcp_ref)
-                    .map_err(crate::tls::handshake_error)
-                    .with_context(|| format!("TLS handshake with {host} ({peer})"))?;
-            }
-            Conn::Tls {
-                stream: Box::new(rustls::StreamOwned::new(session, tcp)),
-                buf: Vec::new(),
-            }
-        }
-    })
-}
-
-impl Conn {
-    fn local_addr(&self) -> std::io::Result<SocketAddr> {
-        match self {
-            Conn::Udp { socket, .. } => socket.local_addr(),
-            Conn::Tcp { stream, .. } => stream.local_addr(),
-            Conn::Tls { stream, .. } => stream.sock.local_addr(),
-        }
-    }
 }
 
 /// Local problems (exit 2) are errors out of this function; the peer's are reported and
@@ -318,126 +154,102 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
         if cfg.mediasec.over_tls_only { "yes" } else { "no" },
         if cfg.auth_invite { "yes" } else { "no" },
     );
-    let mut ua = Line::new(cfg, located.targets, Box::new(SystemRng::new())).context("starting the line")?;
-    drive(&mut ua, args, sip_port, tls.as_ref())
+    let ua = Line::new(cfg, located.targets, Box::new(SystemRng::new())).context("starting the line")?;
+    drive(ua, args, sip_port, tls)
 }
 
-/// The loop: the line's outputs carried out, received bytes and time fed back.
+/// What ended the first phase of a `sip register` run.
+enum Phase {
+    /// Registered with `--once`.
+    Registered,
+    /// The registration failed (with `--once`, or without `--duration`).
+    Failed,
+}
+
+/// Drives the line with the generic [`Driver`] over the daemon's [`SipLink`] (async sockets on
+/// the process's runtime), then, when asked, removes our binding.
 fn drive(
-    ua: &mut Line,
+    ua: Line,
     args: &RegisterArgs,
     sip_port: u16,
-    tls: Option<&(Arc<rustls::ClientConfig>, String)>,
+    tls: Option<(Arc<rustls::ClientConfig>, String)>,
 ) -> Result<ExitCode> {
     let n = args.line;
-    let started = Instant::now();
-    let stop_at = args.duration.map(|d| started + Duration::from_secs(d));
-    let mut conn: Option<Conn> = None;
-    let mut registered_once = false;
-    // Set once the un-REGISTER is sent: the exit code to give when it is answered.
-    let mut leaving: Option<(ExitCode, Instant)> = None;
-    // The line's timer, as its last `Output::Timeout` set it.
-    let mut timer: Option<Instant> = None;
-    ua.start(started);
-    loop {
-        while let Some(out) = ua.poll_output() {
-            match out {
-                Output::Connect(target) => {
-                    conn = None;
-                    match open(target, sip_port, tls)? {
-                        Ok(c) => {
-                            let local = c.local_addr()?;
-                            println!("line {n}: connected to {target} from {local}");
-                            conn = Some(c);
-                            ua.handle_connected(Instant::now(), local)?;
-                        }
-                        Err(e) => {
-                            println!("line {n}: {target}: {e:#}");
-                            ua.handle_transport_error(Instant::now(), &format!("{e:#}"))?;
-                        }
-                    }
-                }
-                Output::Transmit(t) => {
-                    let sent = match conn.as_mut() {
-                        Some(c) => c.send(t.to, &t.bytes),
-                        None => Err(anyhow!("no connection")),
-                    };
-                    if let Err(e) = sent {
-                        conn = None;
-                        println!("line {n}: sending: {e:#}");
-                        ua.handle_transport_error(Instant::now(), &format!("sending: {e:#}"))?;
-                    }
-                }
-                Output::Event(event) => {
-                    report(n, &event);
-                    match event {
-                        Event::Registered { .. } => {
-                            registered_once = true;
-                            if args.once && leaving.is_none() {
-                                if !args.unregister {
-                                    return Ok(ExitCode::SUCCESS);
-                                }
-                                ua.unregister(Instant::now())?;
-                                leaving = Some((ExitCode::SUCCESS, Instant::now() + Duration::from_secs(40)));
-                            }
-                        }
-                        Event::Unregistered => {
-                            if let Some((code, _)) = leaving {
-                                return Ok(code);
-                            }
-                        }
-                        Event::RegistrationFailed(_)
-                            if leaving.is_some() || args.once || stop_at.is_none() =>
-                        {
-                            return Ok(ExitCode::from(1));
-                        }
-                        _ => {}
-                    }
-                }
-                Output::Timeout(at) => timer = at,
+    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
+    runtime.block_on(async {
+        let mut ua = ua;
+        ua.start(Instant::now());
+        let mut driver = Driver::new(ua, SipLink::new(sip_port, tls, Some(n)));
+        let stop_at = args
+            .duration
+            .map(|d| tokio::time::Instant::now() + Duration::from_secs(d));
+        let stop = async {
+            match stop_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
             }
-        }
-        let now = Instant::now();
-        if let Some((_, give_up)) = leaving {
-            if now >= give_up {
-                println!("line {n}: no answer to the un-REGISTER");
+        };
+        let mut registered_once = false;
+        let ended = driver
+            .run(stop, |_, event| {
+                report(n, &event);
+                match event {
+                    Event::Registered { .. } => {
+                        registered_once = true;
+                        if args.once {
+                            return ControlFlow::Break(Phase::Registered);
+                        }
+                    }
+                    Event::RegistrationFailed(_) if args.once || stop_at.is_none() => {
+                        return ControlFlow::Break(Phase::Failed);
+                    }
+                    _ => {}
+                }
+                ControlFlow::Continue(())
+            })
+            .await?;
+        let code = match ended {
+            Ended::Done(Phase::Registered) if !args.unregister => return Ok(ExitCode::SUCCESS),
+            Ended::Done(Phase::Registered) => ExitCode::SUCCESS,
+            Ended::Done(Phase::Failed) => {
+                // SIP_Port_n_ taken is ours to fix, not the peer's.
+                if let Some(why) = driver.link.local_error() {
+                    bail!("{why}");
+                }
                 return Ok(ExitCode::from(1));
             }
-        } else if stop_at.is_some_and(|t| now >= t) {
-            let code = if registered_once {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            };
-            if !(args.unregister && registered_once) {
-                return Ok(code);
+            Ended::Stopped => {
+                let code = if registered_once {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                };
+                if !(args.unregister && registered_once) {
+                    return Ok(code);
+                }
+                code
             }
-            ua.unregister(now)?;
-            leaving = Some((code, now + Duration::from_secs(40)));
-            continue;
-        }
-        let mut wake = timer.unwrap_or(now + Duration::from_secs(1));
-        if let Some(t) = stop_at.filter(|_| leaving.is_none()) {
-            wake = wake.min(t);
-        }
-        if let Some((_, t)) = leaving {
-            wake = wake.min(t);
-        }
-        let Some(c) = conn.as_mut() else {
-            std::thread::sleep(wake.saturating_duration_since(now).min(Duration::from_secs(1)));
-            ua.handle_timeout(Instant::now())?;
-            continue;
         };
-        match c.recv(wake.saturating_duration_since(now)) {
-            Ok(Some((from, bytes))) => ua.handle_message(Instant::now(), from, &bytes)?,
-            Ok(None) => ua.handle_timeout(Instant::now())?,
-            Err(e) => {
-                conn = None;
-                println!("line {n}: {e:#}");
-                ua.handle_transport_error(Instant::now(), &format!("{e:#}"))?;
+        driver.core.unregister(Instant::now())?;
+        let goodbye = driver
+            .run(tokio::time::sleep(Duration::from_secs(40)), |_, event| {
+                report(n, &event);
+                match event {
+                    Event::Unregistered => ControlFlow::Break(true),
+                    Event::RegistrationFailed(_) => ControlFlow::Break(false),
+                    _ => ControlFlow::Continue(()),
+                }
+            })
+            .await?;
+        Ok(match goodbye {
+            Ended::Done(true) => code,
+            Ended::Done(false) => ExitCode::from(1),
+            Ended::Stopped => {
+                println!("line {n}: no answer to the un-REGISTER");
+                ExitCode::from(1)
             }
-        }
-    }
+        })
+    })
 }
 
 fn report(n: usize, event: &Event) {
