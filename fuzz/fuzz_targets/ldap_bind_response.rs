@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use ldap_bind::{DigestMd5Bind, DigestMd5Config, StartTls, ber, digest_md5};
+use ldap_bind::{DigestMd5Bind, DigestMd5Config, Event, Output, StartTls, ber, digest_md5};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -33,15 +33,23 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut bind = DigestMd5Bind::new(now, config, [2; 16], 1);
     let mut start_tls = StartTls::new(now, 1, Duration::from_secs(5));
+    let finished = |o: &Output| matches!(o, Output::Event(Event::Finished(_)));
+    let (mut bind_done, mut start_tls_done) = (false, false);
     // Pieces separated by 0xfe, so the framing sees partial messages.
     for piece in data.split(|&b| b == 0xfe) {
         bind.handle_input(now, piece);
         start_tls.handle_input(now, piece);
-        while bind.poll_transmit().is_some() {}
-        while start_tls.poll_transmit().is_some() {}
+        while let Some(o) = bind.poll_output() {
+            bind_done |= finished(&o);
+        }
+        while let Some(o) = start_tls.poll_output() {
+            start_tls_done |= finished(&o);
+        }
     }
     bind.handle_timeout(now + Duration::from_secs(5));
     start_tls.handle_timeout(now + Duration::from_secs(5));
-    assert!(bind.result().is_some());
-    assert!(start_tls.result().is_some());
+    bind_done |= std::iter::from_fn(|| bind.poll_output()).any(|o| finished(&o));
+    start_tls_done |= std::iter::from_fn(|| start_tls.poll_output()).any(|o| finished(&o));
+    assert!(bind_done, "a bind ends by its deadline");
+    assert!(start_tls_done, "StartTLS ends by its deadline");
 });

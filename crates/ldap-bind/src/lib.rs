@@ -1,14 +1,15 @@
 //! The two LDAP exchanges that set a session up and that general LDAP client crates do not
 //! expose: the StartTLS extended operation (RFC 4511 §4.14) and a SASL DIGEST-MD5 bind
 //! (RFC 4513 §5.2, RFC 2831), as sans-IO state machines over a small BER codec of their own.
-//! The caller owns the connection (and the TLS layer): it sends what `poll_transmit` hands
-//! out, feeds what it receives to `handle_input`, and calls `handle_timeout` when
-//! `poll_timeout`'s instant has passed. Time is an input; the DIGEST-MD5 client nonce is
-//! supplied by the caller.
+//! The caller owns the connection (and the TLS layer), in the workspace's driving shape: it
+//! drains `poll_output()` — [`Output::Transmit`] bytes to send, [`Output::Timeout`] the
+//! exchange's deadline, [`Output::Event`]`(`[`Event::Finished`]`(result))` at the end — feeds
+//! what it receives to `handle_input(now, bytes)` and calls `handle_timeout(now)` at the
+//! deadline. Time is an input; the DIGEST-MD5 client nonce is supplied by the caller.
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use ldap_bind::{DigestMd5Bind, DigestMd5Config};
+//! use ldap_bind::{DigestMd5Bind, DigestMd5Config, Output};
 //!
 //! let now = Instant::now();
 //! let config = DigestMd5Config {
@@ -18,9 +19,10 @@
 //!     timeout: Duration::from_secs(10),
 //! };
 //! let mut bind = DigestMd5Bind::new(now, config, [7; 16], 1);
-//! // First step: a BindRequest naming the mechanism.
-//! let request = bind.poll_transmit().ok_or("nothing to send")?;
+//! // First step: a BindRequest naming the mechanism, and the deadline of the whole exchange.
+//! let Some(Output::Transmit(request)) = bind.poll_output() else { panic!("nothing to send") };
 //! assert_eq!(ldap_bind::ber::frame_len(&request)?, Some(request.len()));
+//! assert_eq!(bind.poll_output(), Some(Output::Timeout(now + Duration::from_secs(10))));
 //!
 //! // The server's challenge (saslBindInProgress, 14) arrives...
 //! let challenge = b"realm=\"example.org\",nonce=\"abc\",qop=\"auth\",charset=utf-8,algorithm=md5-sess";
@@ -32,9 +34,9 @@
 //! bytes.extend(msg);
 //! bind.handle_input(now, &bytes);
 //! // ...and the digest-response goes out, waiting for the server's rspauth.
-//! let response = bind.poll_transmit().ok_or("no response")?;
+//! let Some(Output::Transmit(response)) = bind.poll_output() else { panic!("no response") };
 //! assert!(response.windows(9).any(|w| w == b"response="));
-//! assert!(bind.result().is_none());
+//! assert_eq!(bind.poll_output(), None); // not finished: no Event::Finished yet
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -154,6 +156,28 @@ fn quoted(message: &str) -> String {
     }
 }
 
+/// What the host does next, from [`StartTls::poll_output`] or [`DigestMd5Bind::poll_output`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send these bytes on the connection.
+    Transmit(Vec<u8>),
+    /// The exchange is over (or, for StartTLS, was found to be broken after all).
+    Event(Event),
+    /// Call `handle_timeout` at this instant: the deadline of the whole exchange, reported
+    /// once at the start; [`Event::Finished`] disarms it.
+    Timeout(Instant),
+}
+
+/// What happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The exchange ended. StartTLS: `Ok` = start the TLS handshake on the connection now.
+    /// DIGEST-MD5: `Ok` = bound, and the server proved it knows the password (`rspauth`).
+    /// `Err`: why not. StartTLS only: bytes fed after `Finished(Ok)` (the server sent them
+    /// before the host started TLS) are reported as a second `Finished(Err(DataBeforeTls))`.
+    Finished(Result<(), Error>),
+}
+
 /// Collects received bytes and cuts whole LDAPMessages off the front.
 #[derive(Debug, Default)]
 struct Framer {
@@ -210,7 +234,7 @@ fn check_response(r: &Response, id: i32, kind: ResponseKind) -> Result<(), Error
 #[derive(Debug)]
 pub struct StartTls {
     id: i32,
-    transmit: Option<Vec<u8>>,
+    out: VecDeque<Output>,
     framer: Framer,
     deadline: Instant,
     timeout: Duration,
@@ -218,33 +242,42 @@ pub struct StartTls {
 }
 
 impl StartTls {
-    /// Queues the request with message ID `id`.
+    /// Queues the request with message ID `id`; the exchange must end within `timeout`.
     pub fn new(now: Instant, id: i32, timeout: Duration) -> StartTls {
+        let deadline = now + timeout;
         StartTls {
             id,
-            transmit: Some(ber::start_tls_request(id)),
+            out: VecDeque::from([
+                Output::Transmit(ber::start_tls_request(id)),
+                Output::Timeout(deadline),
+            ]),
             framer: Framer::default(),
-            deadline: now + timeout,
+            deadline,
             timeout,
             result: None,
         }
     }
 
-    /// The bytes to send (once).
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.transmit.take()
+    /// The next thing to do: the request, the deadline, then [`Event::Finished`].
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    fn finish(&mut self, result: Result<(), Error>) {
+        self.out.push_back(Output::Event(Event::Finished(result.clone())));
+        self.result = Some(result);
     }
 
     /// Bytes received from the server.
     pub fn handle_input(&mut self, _now: Instant, bytes: &[u8]) {
         if self.result.is_some() {
             if !bytes.is_empty() && matches!(self.result, Some(Ok(()))) {
-                self.result = Some(Err(Error::DataBeforeTls { len: bytes.len() }));
+                self.finish(Err(Error::DataBeforeTls { len: bytes.len() }));
             }
             return;
         }
         let step = self.framer.push(bytes).and_then(|()| self.framer.next());
-        self.result = match step {
+        let result = match step {
             Ok(None) => None,
             Ok(Some(r)) => Some(match check_response(&r, self.id, ResponseKind::Extended) {
                 Err(e) => Err(e),
@@ -259,23 +292,16 @@ impl StartTls {
             }),
             Err(e) => Some(Err(e)),
         };
-    }
-
-    /// When [`handle_timeout`](Self::handle_timeout) must be called, while waiting.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.result.is_none().then_some(self.deadline)
-    }
-
-    /// Time has passed.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        if self.result.is_none() && now >= self.deadline {
-            self.result = Some(Err(Error::Timeout(self.timeout)));
+        if let Some(result) = result {
+            self.finish(result);
         }
     }
 
-    /// `Some` once the exchange is over: `Ok` means start TLS now.
-    pub fn result(&self) -> Option<&Result<(), Error>> {
-        self.result.as_ref()
+    /// Time has passed: at the deadline, the exchange fails with [`Error::Timeout`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.result.is_none() && now >= self.deadline {
+            self.finish(Err(Error::Timeout(self.timeout)));
+        }
     }
 }
 
@@ -311,7 +337,7 @@ pub struct DigestMd5Bind {
     id: i32,
     state: BindState,
     expected_rspauth: String,
-    transmit: VecDeque<Vec<u8>>,
+    out: VecDeque<Output>,
     framer: Framer,
     deadline: Instant,
     result: Option<Result<(), Error>>,
@@ -336,24 +362,26 @@ impl DigestMd5Bind {
     pub fn new(now: Instant, config: DigestMd5Config, cnonce: [u8; 16], first_id: i32) -> DigestMd5Bind {
         let id = first_id.max(1);
         let deadline = now + config.timeout;
-        let mut transmit = VecDeque::new();
-        transmit.push_back(ber::sasl_bind_request(id, "", MECHANISM, None));
+        let out = VecDeque::from([
+            Output::Transmit(ber::sasl_bind_request(id, "", MECHANISM, None)),
+            Output::Timeout(deadline),
+        ]);
         DigestMd5Bind {
             config,
             cnonce: Zeroizing::new(cnonce),
             id,
             state: BindState::Challenge,
             expected_rspauth: String::new(),
-            transmit,
+            out,
             framer: Framer::default(),
             deadline,
             result: None,
         }
     }
 
-    /// The next bytes to send.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.transmit.pop_front()
+    /// The next thing to do: requests and the deadline, then [`Event::Finished`].
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
     }
 
     /// The message ID the next LDAP request on this connection may use.
@@ -362,8 +390,13 @@ impl DigestMd5Bind {
     }
 
     fn fail(&mut self, e: Error) {
+        self.finish(Err(e));
+    }
+
+    fn finish(&mut self, result: Result<(), Error>) {
         self.state = BindState::Done;
-        self.result = Some(Err(e));
+        self.out.push_back(Output::Event(Event::Finished(result.clone())));
+        self.result = Some(result);
     }
 
     /// Bytes received from the server.
@@ -407,30 +440,27 @@ impl DigestMd5Bind {
                 )?;
                 self.expected_rspauth = answer.expected_rspauth;
                 self.id = self.next_message_id();
-                self.transmit.push_back(ber::sasl_bind_request(
+                self.out.push_back(Output::Transmit(ber::sasl_bind_request(
                     self.id,
                     "",
                     MECHANISM,
                     Some(&answer.response),
-                ));
+                )));
                 self.state = BindState::Rspauth;
             }
             (BindState::Rspauth, result_code::SUCCESS) => {
                 digest_md5::check_rspauth(creds.ok_or(Error::NoRspauth)?, &self.expected_rspauth)?;
-                self.state = BindState::Done;
-                self.result = Some(Ok(()));
+                self.finish(Ok(()));
             }
             (BindState::Rspauth, result_code::SASL_BIND_IN_PROGRESS) => {
                 digest_md5::check_rspauth(creds.ok_or(Error::NoRspauth)?, &self.expected_rspauth)?;
                 self.id = self.next_message_id();
-                self.transmit
-                    .push_back(ber::sasl_bind_request(self.id, "", MECHANISM, None));
+                self.out.push_back(Output::Transmit(ber::sasl_bind_request(
+                    self.id, "", MECHANISM, None,
+                )));
                 self.state = BindState::Final;
             }
-            (BindState::Final, result_code::SUCCESS) => {
-                self.state = BindState::Done;
-                self.result = Some(Ok(()));
-            }
+            (BindState::Final, result_code::SUCCESS) => self.finish(Ok(())),
             (_, code) => {
                 return Err(Error::BindRefused {
                     code,
@@ -441,27 +471,88 @@ impl DigestMd5Bind {
         Ok(())
     }
 
-    /// When [`handle_timeout`](Self::handle_timeout) must be called, while waiting.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        (self.state != BindState::Done).then_some(self.deadline)
-    }
-
-    /// Time has passed.
+    /// Time has passed: at the deadline, the bind fails with [`Error::Timeout`].
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.state != BindState::Done && now >= self.deadline {
             self.fail(Error::Timeout(self.config.timeout));
         }
-    }
-
-    /// `Some` once the bind is over.
-    pub fn result(&self) -> Option<&Result<(), Error>> {
-        self.result.as_ref()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The test's view of either machine: what it sent and how it finished.
+    trait Drive {
+        fn poll(&mut self) -> Option<Output>;
+
+        /// The next bytes to send (skipping the deadline), `None` when there are none.
+        fn sent(&mut self) -> Option<Vec<u8>> {
+            while let Some(o) = self.poll() {
+                match o {
+                    Output::Transmit(b) => return Some(b),
+                    Output::Timeout(_) => {}
+                    Output::Event(e) => panic!("expected bytes to send, got {e:?}"),
+                }
+            }
+            None
+        }
+
+        /// Drains the outputs: the result of the last `Event::Finished`, if any.
+        fn finished(&mut self) -> Option<Result<(), Error>> {
+            std::iter::from_fn(|| self.poll())
+                .filter_map(|o| match o {
+                    Output::Event(Event::Finished(r)) => Some(r),
+                    _ => None,
+                })
+                .last()
+        }
+    }
+
+    impl Drive for DigestMd5Bind {
+        fn poll(&mut self) -> Option<Output> {
+            self.poll_output()
+        }
+    }
+
+    impl Drive for StartTls {
+        fn poll(&mut self) -> Option<Output> {
+            self.poll_output()
+        }
+    }
+
+    #[test]
+    fn outputs_come_in_order_request_deadline_then_one_finished_event() {
+        let now = Instant::now();
+        let mut s = StartTls::new(now, 3, Duration::from_secs(5));
+        assert_eq!(s.poll_output(), Some(Output::Transmit(ber::start_tls_request(3))));
+        assert_eq!(
+            s.poll_output(),
+            Some(Output::Timeout(now + Duration::from_secs(5)))
+        );
+        assert_eq!(s.poll_output(), None);
+        s.handle_timeout(now + Duration::from_secs(4));
+        assert_eq!(s.poll_output(), None, "an early timeout does nothing");
+        s.handle_timeout(now + Duration::from_secs(5));
+        assert_eq!(
+            s.poll_output(),
+            Some(Output::Event(Event::Finished(Err(Error::Timeout(
+                Duration::from_secs(5)
+            )))))
+        );
+        s.handle_timeout(now + Duration::from_secs(6));
+        s.handle_input(now, &response(3, 0x78, 0, "", None));
+        assert_eq!(s.poll_output(), None, "finished once");
+
+        let mut b = DigestMd5Bind::new(now, config(), [1; 16], 1);
+        assert!(matches!(b.poll_output(), Some(Output::Transmit(_))));
+        assert_eq!(
+            b.poll_output(),
+            Some(Output::Timeout(now + Duration::from_secs(5)))
+        );
+        assert_eq!(b.poll_output(), None);
+    }
 
     fn response(id: u8, tag: u8, rc: u8, diag: &str, creds: Option<&[u8]>) -> Vec<u8> {
         let mut op = vec![0x0a, 1, rc, 0x04, 0, 0x04, diag.len() as u8];
@@ -499,15 +590,15 @@ mod tests {
     fn success_with_rspauth_in_the_final_response() {
         let now = Instant::now();
         let mut b = DigestMd5Bind::new(now, config(), [1; 16], 1);
-        assert!(b.poll_transmit().is_some());
+        assert!(b.sent().is_some());
         b.handle_input(now, &response(1, 0x61, 14, "", Some(CHALLENGE)));
-        assert!(b.poll_transmit().is_some());
+        assert!(b.sent().is_some());
         let ok = response(2, 0x61, 0, "", Some(&rspauth(&b)));
         // Byte by byte: framing holds partial input.
         for byte in ok {
             b.handle_input(now, &[byte]);
         }
-        assert_eq!(b.result(), Some(&Ok(())));
+        assert_eq!(b.finished(), Some(Ok(())));
         assert_eq!(b.next_message_id(), 3);
     }
 
@@ -515,14 +606,14 @@ mod tests {
     fn success_with_rspauth_in_a_third_step() {
         let now = Instant::now();
         let mut b = DigestMd5Bind::new(now, config(), [1; 16], 5);
-        b.poll_transmit();
+        b.sent();
         b.handle_input(now, &response(5, 0x61, 14, "", Some(CHALLENGE)));
-        b.poll_transmit();
+        b.sent();
         b.handle_input(now, &response(6, 0x61, 14, "", Some(&rspauth(&b))));
-        let empty = b.poll_transmit().unwrap();
+        let empty = b.sent().unwrap();
         assert_eq!(empty, ber::sasl_bind_request(7, "", "DIGEST-MD5", None));
         b.handle_input(now, &response(7, 0x61, 0, "", None));
-        assert_eq!(b.result(), Some(&Ok(())));
+        assert_eq!(b.finished(), Some(Ok(())));
     }
 
     #[test]
@@ -535,7 +626,7 @@ mod tests {
             &response(2, 0x61, 49, "SASL(-13): authentication failure", None),
         );
         assert!(matches!(
-            b.result(),
+            b.finished(),
             Some(Err(Error::BindRefused { code: 49, .. }))
         ));
 
@@ -545,41 +636,41 @@ mod tests {
             now,
             &response(2, 0x61, 0, "", Some(b"rspauth=0123456789abcdef0123456789abcdef")),
         );
-        assert_eq!(b.result(), Some(&Err(Error::BadRspauth)));
+        assert_eq!(b.finished(), Some(Err(Error::BadRspauth)));
 
         let mut b = DigestMd5Bind::new(now, config(), [1; 16], 1);
         b.handle_input(now, &response(1, 0x61, 0, "", None));
         assert!(
-            matches!(b.result(), Some(Err(Error::BindRefused { code: 0, .. }))),
+            matches!(b.finished(), Some(Err(Error::BindRefused { code: 0, .. }))),
             "success without a challenge is not accepted"
         );
 
         let mut b = DigestMd5Bind::new(now, config(), [1; 16], 1);
         b.handle_input(now, &response(0, 0x78, 52, "shutting down", None));
         assert!(matches!(
-            b.result(),
+            b.finished(),
             Some(Err(Error::Disconnected { code: 52, .. }))
         ));
 
         let mut b = DigestMd5Bind::new(now, config(), [1; 16], 1);
         b.handle_timeout(now + Duration::from_secs(4));
-        assert!(b.result().is_none());
+        assert!(b.finished().is_none());
         b.handle_timeout(now + Duration::from_secs(5));
-        assert_eq!(b.result(), Some(&Err(Error::Timeout(Duration::from_secs(5)))));
+        assert_eq!(b.finished(), Some(Err(Error::Timeout(Duration::from_secs(5)))));
     }
 
     #[test]
     fn start_tls() {
         let now = Instant::now();
         let mut s = StartTls::new(now, 1, Duration::from_secs(5));
-        assert_eq!(s.poll_transmit(), Some(ber::start_tls_request(1)));
+        assert_eq!(s.sent(), Some(ber::start_tls_request(1)));
         s.handle_input(now, &response(1, 0x78, 0, "", None));
-        assert_eq!(s.result(), Some(&Ok(())));
+        assert_eq!(s.finished(), Some(Ok(())));
 
         let mut s = StartTls::new(now, 1, Duration::from_secs(5));
         s.handle_input(now, &response(1, 0x78, 2, "unsupported extended operation", None));
         assert!(matches!(
-            s.result(),
+            s.finished(),
             Some(Err(Error::StartTlsRefused { code: 2, .. }))
         ));
 
@@ -587,6 +678,15 @@ mod tests {
         let mut injected = response(1, 0x78, 0, "", None);
         injected.extend_from_slice(b"\x30\x03\x02\x01\x02");
         s.handle_input(now, &injected);
-        assert_eq!(s.result(), Some(&Err(Error::DataBeforeTls { len: 5 })));
+        assert_eq!(s.finished(), Some(Err(Error::DataBeforeTls { len: 5 })));
+
+        // Bytes fed after Finished(Ok), before the host started TLS: a second, failing event.
+        let mut s = StartTls::new(now, 1, Duration::from_secs(5));
+        s.handle_input(now, &response(1, 0x78, 0, "", None));
+        assert_eq!(s.finished(), Some(Ok(())));
+        s.handle_input(now, b"\x30\x03");
+        assert_eq!(s.finished(), Some(Err(Error::DataBeforeTls { len: 2 })));
+        s.handle_input(now, b"\x02");
+        assert_eq!(s.finished(), None, "reported once");
     }
 }

@@ -593,37 +593,81 @@ async fn within<T>(
         })?
 }
 
-/// Drives one of ldap-bind's exchanges (StartTLS, DIGEST-MD5) over `stream` until it ends.
+/// ldap-bind's two exchanges, driven the same way.
+trait Exchange {
+    fn poll_output(&mut self) -> Option<ldap_bind::Output>;
+    fn handle_input(&mut self, now: std::time::Instant, bytes: &[u8]);
+    fn handle_timeout(&mut self, now: std::time::Instant);
+}
+
+impl Exchange for ldap_bind::StartTls {
+    fn poll_output(&mut self) -> Option<ldap_bind::Output> {
+        ldap_bind::StartTls::poll_output(self)
+    }
+    fn handle_input(&mut self, now: std::time::Instant, bytes: &[u8]) {
+        ldap_bind::StartTls::handle_input(self, now, bytes);
+    }
+    fn handle_timeout(&mut self, now: std::time::Instant) {
+        ldap_bind::StartTls::handle_timeout(self, now);
+    }
+}
+
+impl Exchange for ldap_bind::DigestMd5Bind {
+    fn poll_output(&mut self) -> Option<ldap_bind::Output> {
+        ldap_bind::DigestMd5Bind::poll_output(self)
+    }
+    fn handle_input(&mut self, now: std::time::Instant, bytes: &[u8]) {
+        ldap_bind::DigestMd5Bind::handle_input(self, now, bytes);
+    }
+    fn handle_timeout(&mut self, now: std::time::Instant) {
+        ldap_bind::DigestMd5Bind::handle_timeout(self, now);
+    }
+}
+
+/// Drives one of ldap-bind's exchanges (StartTLS, DIGEST-MD5) over `stream` until it reports
+/// `Event::Finished`: its transmits written, received bytes fed, its deadline kept.
 async fn exchange<S>(
     stream: &mut S,
-    mut transmit: impl FnMut() -> Option<Vec<u8>>,
-    mut receive: impl FnMut(&[u8]) -> bool,
-) -> Result<(), DirectoryError>
+    op: &mut impl Exchange,
+) -> Result<Result<(), ldap_bind::Error>, DirectoryError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    use ldap_bind::{Event, Output};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let io = |e: std::io::Error| DirectoryError::Protocol(format!("the connection broke: {e}"));
     let mut buf = [0u8; 4096];
+    let mut deadline = None;
     loop {
-        while let Some(bytes) = transmit() {
-            stream.write_all(&bytes).await.map_err(io)?;
+        let mut finished = None;
+        while let Some(out) = op.poll_output() {
+            match out {
+                Output::Transmit(bytes) => stream.write_all(&bytes).await.map_err(io)?,
+                Output::Timeout(at) => deadline = Some(at),
+                Output::Event(Event::Finished(result)) => finished = Some(result),
+            }
         }
         stream.flush().await.map_err(io)?;
-        let n = stream.read(&mut buf).await.map_err(io)?;
+        if let Some(result) = finished {
+            return Ok(result);
+        }
+        let read = stream.read(&mut buf);
+        let n = match deadline {
+            Some(at) => match tokio::time::timeout_at(tokio::time::Instant::from_std(at), read).await {
+                Ok(n) => n.map_err(io)?,
+                Err(_) => {
+                    op.handle_timeout(std::time::Instant::now());
+                    continue;
+                }
+            },
+            None => read.await.map_err(io)?,
+        };
         if n == 0 {
             return Err(DirectoryError::Protocol(
                 "the server closed the connection in the middle of the exchange".into(),
             ));
         }
-        if receive(buf.get(..n).unwrap_or_default()) {
-            // Send what the last step queued (DIGEST-MD5's empty final request has none after).
-            while let Some(bytes) = transmit() {
-                stream.write_all(&bytes).await.map_err(io)?;
-            }
-            stream.flush().await.map_err(io)?;
-            return Ok(());
-        }
+        op.handle_input(std::time::Instant::now(), buf.get(..n).unwrap_or_default());
     }
 }
 
@@ -632,24 +676,15 @@ async fn start_tls(
     config: &DirectoryConfig,
     tcp: &mut TcpStream,
 ) -> Result<Result<(), (u32, String)>, DirectoryError> {
-    let now = std::time::Instant::now();
-    let op = std::cell::RefCell::new(ldap_bind::StartTls::new(now, 1, config.time_limit));
-    exchange(
-        tcp,
-        || op.borrow_mut().poll_transmit(),
-        |bytes| {
-            let mut op = op.borrow_mut();
-            op.handle_input(std::time::Instant::now(), bytes);
-            op.result().is_some()
-        },
-    )
-    .await?;
-    let result = op.into_inner().result().cloned();
-    match result {
-        Some(Ok(())) => Ok(Ok(())),
-        Some(Err(ldap_bind::Error::StartTlsRefused { code, message })) => Ok(Err((code, message))),
-        Some(Err(e)) => Err(DirectoryError::Protocol(format!("StartTLS: {e}"))),
-        None => Err(DirectoryError::Protocol("StartTLS: no answer".into())),
+    let mut op = ldap_bind::StartTls::new(std::time::Instant::now(), 1, config.time_limit);
+    match exchange(tcp, &mut op).await? {
+        Ok(()) => Ok(Ok(())),
+        Err(ldap_bind::Error::StartTlsRefused { code, message }) => Ok(Err((code, message))),
+        Err(ldap_bind::Error::Timeout(after)) => Err(DirectoryError::Timeout {
+            what: "StartTLS",
+            after,
+        }),
+        Err(e) => Err(DirectoryError::Protocol(format!("StartTLS: {e}"))),
     }
 }
 
@@ -746,7 +781,7 @@ where
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_owned();
-    let bind = std::cell::RefCell::new(ldap_bind::DigestMd5Bind::new(
+    let mut bind = ldap_bind::DigestMd5Bind::new(
         std::time::Instant::now(),
         ldap_bind::DigestMd5Config {
             user: user.to_owned(),
@@ -756,26 +791,19 @@ where
         },
         cnonce,
         1,
-    ));
-    exchange(
-        stream,
-        || bind.borrow_mut().poll_transmit(),
-        |bytes| {
-            let mut b = bind.borrow_mut();
-            b.handle_input(std::time::Instant::now(), bytes);
-            b.result().is_some()
-        },
-    )
-    .await?;
-    match bind.into_inner().result().cloned() {
-        Some(Ok(())) => Ok(()),
-        Some(Err(ldap_bind::Error::BindRefused { code, message })) => Err(DirectoryError::Bind {
+    );
+    match exchange(stream, &mut bind).await? {
+        Ok(()) => Ok(()),
+        Err(ldap_bind::Error::BindRefused { code, message }) => Err(DirectoryError::Bind {
             method: LdapAuthMethod::DigestMd5.as_str(),
             rc: code,
             text: message,
         }),
-        Some(Err(e)) => Err(DirectoryError::Protocol(format!("DIGEST-MD5 bind: {e}"))),
-        None => Err(DirectoryError::Protocol("DIGEST-MD5 bind: no answer".into())),
+        Err(ldap_bind::Error::Timeout(after)) => Err(DirectoryError::Timeout {
+            what: "the DIGEST-MD5 bind",
+            after,
+        }),
+        Err(e) => Err(DirectoryError::Protocol(format!("DIGEST-MD5 bind: {e}"))),
     }
 }
 
