@@ -307,7 +307,10 @@ pub fn check_rspauth(server: &[u8], expected: &str) -> Result<(), Error> {
         .find(|(k, _, _)| k == "rspauth")
         .map(|(_, v, _)| v.as_slice())
         .ok_or(Error::NoRspauth)?;
-    if got.eq_ignore_ascii_case(expected.as_bytes()) {
+    // Hex digits in either case; compared in constant time (`subtle`).
+    let got = Zeroizing::new(got.to_ascii_lowercase());
+    let expected = Zeroizing::new(expected.to_ascii_lowercase());
+    if bool::from(subtle::ConstantTimeEq::ct_eq(got.as_slice(), expected.as_bytes())) {
         Ok(())
     } else {
         Err(Error::BadRspauth)

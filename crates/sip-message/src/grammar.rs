@@ -471,12 +471,11 @@ pub(crate) fn offset_in(base: &str, sub: &str) -> usize {
         .min(base.len())
 }
 
-/// Constant-time equality of two byte strings (length is not secret).
+/// Constant-time equality of two byte strings (`subtle`; only a length difference returns
+/// early: the length is not secret).
 pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]
