@@ -11,8 +11,11 @@ mod bench_firewall;
 mod bench_pac;
 mod bench_sip;
 mod bench_vpn;
+mod features;
+mod fuzz_campaign;
 mod limbo;
 mod oracle_ciphers;
+mod size;
 
 const HELP: &str = "\
 cargo xtask <command>
@@ -22,6 +25,14 @@ cargo xtask <command>
   setup            install the cargo tools the tests need (cargo-fuzz)
   fuzz --smoke     run every fuzz target briefly (default 30 s each, at most 60); fail on a crash
   fuzz TARGET [S]  run one fuzz target for S seconds (default 300)
+  fuzz --campaign SECS [--export-seeds] [TARGET...]
+                   long runs (every target unless named) with a persistent corpus in
+                   $FUZZ_CAMPAIGN_DIR (/var/tmp/phone-security-fuzz), inputs up to 64 KiB,
+                   cmin afterwards; table of executions, time, coverage, crashes (also appended
+                   to campaigns.md there); --export-seeds merges new coverage into fuzz/seeds
+  features         the per-crate feature matrix (default, none, each feature alone), clippy'd
+  size [--z]       phone-agent stripped under release and release-firmware (and opt-level z),
+                   and the largest contributors by crate
   limbo            run x509-limbo through tls-hostname (strict, phone, provisioning); results in
                    limbo's format in target/limbo/, scores on stderr
   bench ciphers    cipher-string against OpenSSL 1.1.1d's SSL_CTX_set_cipher_list in-process,
@@ -56,6 +67,10 @@ fn main() -> Result<()> {
         ["bench", "firewall"] => bench_firewall::bench(&root()),
         ["bench", "vpn"] => bench_vpn::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
+        ["fuzz", "--campaign", rest @ ..] => fuzz_campaign::campaign(&root(), &fuzz_targets()?, rest),
+        ["features"] => features::features(&root()),
+        ["size"] => size::size(&root(), false),
+        ["size", "--z"] => size::size(&root(), true),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),
         [] | ["help"] | ["--help"] | ["-h"] => {
@@ -136,6 +151,7 @@ fn ci() -> Result<()> {
         run(cargo(&["test", "--workspace", "-j2", "--no-fail-fast"]))?;
     }
     run(cargo(&["test", "--workspace", "--doc", "-j2"]))?;
+    features::features(&root())?;
     let mut doc = cargo(&["doc", "--workspace", "--no-deps", "-j2"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");
     run(doc)?;

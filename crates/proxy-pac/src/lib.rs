@@ -82,13 +82,16 @@
 #![deny(missing_docs)]
 
 pub mod config;
+#[cfg(feature = "js")]
 mod engine;
+#[cfg(feature = "js")]
 mod glob;
 pub mod ip;
 pub mod result;
 pub mod wpad;
 
 pub use config::{BadProxies, ConfigError, Credentials, ProxyConfig, ProxyMode, Route, SecretString};
+#[cfg(feature = "js")]
 pub use engine::{
     EntryPoint, Error, Evaluation, Limits, Monotonic, Note, PacEngine, PacOutcome, PacTime, Request, Resolver,
 };

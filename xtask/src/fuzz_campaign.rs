@@ -1,0 +1,307 @@
+//! `cargo xtask fuzz --campaign SECS [TARGET...]`: long fuzz runs with a persistent corpus
+//! outside the repository, minimized after each run, and a table of what each run did.
+//!
+//! - Corpus: `$FUZZ_CAMPAIGN_DIR/TARGET` (default `/var/tmp/phone-security-fuzz/TARGET`),
+//!   kept from one campaign to the next; the committed seeds (`fuzz/seeds/TARGET`) are read
+//!   too. Crash inputs land in `$FUZZ_CAMPAIGN_DIR/artifacts/TARGET/`.
+//! - Inputs up to 64 KiB (`-max_len`), so deep nesting and long lines are reachable (libFuzzer's
+//!   default is 4096 bytes).
+//! - After the run, `cargo fuzz cmin` minimizes the corpus (libFuzzer's set-cover merge).
+//! - With `--export-seeds`, the minimized corpus is merged into `fuzz/seeds/TARGET` (only the
+//!   files that add coverage are copied); a seed directory over 1 MB is reported.
+//! - The table (target, executions, seconds, coverage edges, features, corpus files, crashes)
+//!   goes to stdout and is appended to `$FUZZ_CAMPAIGN_DIR/campaigns.md`.
+//!
+//! A crash does not stop the campaign: the other targets still run, and the command fails at
+//! the end naming the crash files.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+/// Longest input libFuzzer generates in a campaign.
+const MAX_LEN: u32 = 65_536;
+/// Committed seed corpora stay below this.
+const SEED_BUDGET: u64 = 1 << 20;
+
+/// One target's run.
+struct Row {
+    target: String,
+    execs: u64,
+    secs: f64,
+    cov: u64,
+    ft: u64,
+    corpus_files: usize,
+    crashes: Vec<PathBuf>,
+}
+
+fn campaign_dir() -> PathBuf {
+    std::env::var_os("FUZZ_CAMPAIGN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/var/tmp/phone-security-fuzz"))
+}
+
+/// `args`: `SECS [--export-seeds] [TARGET...]` (every target when none is named).
+pub fn campaign(root: &Path, all_targets: &[String], args: &[&str]) -> Result<()> {
+    let Some((secs, rest)) = args.split_first() else {
+        bail!("usage: cargo xtask fuzz --campaign SECS [--export-seeds] [TARGET...]");
+    };
+    let secs: u64 = secs.parse().context("SECS must be a number of seconds")?;
+    let export = rest.contains(&"--export-seeds");
+    let named: Vec<&str> = rest.iter().copied().filter(|a| *a != "--export-seeds").collect();
+    for t in &named {
+        if !all_targets.iter().any(|a| a == t) {
+            bail!("no fuzz target {t:?}; targets: {}", all_targets.join(", "));
+        }
+    }
+    let targets: Vec<&str> = if named.is_empty() {
+        all_targets.iter().map(String::as_str).collect()
+    } else {
+        named
+    };
+    let dir = campaign_dir();
+    let mut rows = Vec::new();
+    for target in targets {
+        let row = run_target(root, &dir, target, secs)?;
+        eprintln!(
+            "{target}: {} execs in {:.0} s, cov {}, {} crash(es)",
+            row.execs,
+            row.secs,
+            row.cov,
+            row.crashes.len()
+        );
+        if row.crashes.is_empty() {
+            minimize(root, &dir.join(target), target)?;
+            if export {
+                export_seeds(root, &dir.join(target), target)?;
+            }
+        }
+        rows.push(Row {
+            corpus_files: count_files(&dir.join(target)),
+            ..row
+        });
+    }
+    let table = render(&rows, secs);
+    print!("{table}");
+    let log = dir.join("campaigns.md");
+    let mut old = std::fs::read_to_string(&log).unwrap_or_default();
+    old.push_str(&table);
+    std::fs::write(&log, old).with_context(|| format!("writing {}", log.display()))?;
+    eprintln!("table appended to {}", log.display());
+    let crashes: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.crashes.iter().map(|c| c.display().to_string()))
+        .collect();
+    if !crashes.is_empty() {
+        bail!("crashes found:\n  {}", crashes.join("\n  "));
+    }
+    Ok(())
+}
+
+fn run_target(root: &Path, dir: &Path, target: &str, secs: u64) -> Result<Row> {
+    let corpus = dir.join(target);
+    let artifacts = dir.join("artifacts").join(target);
+    std::fs::create_dir_all(&corpus)?;
+    std::fs::create_dir_all(&artifacts)?;
+    let before: Vec<PathBuf> = crash_files(&artifacts);
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "fuzz", "run", target]).arg(&corpus);
+    let seeds = root.join("fuzz/seeds").join(target);
+    if seeds.is_dir() {
+        cmd.arg(&seeds);
+    }
+    cmd.arg("--")
+        .arg(format!("-max_total_time={secs}"))
+        .arg(format!("-max_len={MAX_LEN}"))
+        .arg("-rss_limit_mb=2048")
+        .arg("-timeout=20")
+        .arg("-print_final_stats=1")
+        .arg(format!("-artifact_prefix={}/", artifacts.display()))
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // Build first, so the seconds column is fuzzing time only.
+    let mut build = Command::new("cargo");
+    build
+        .args(["+nightly", "fuzz", "build", target])
+        .current_dir(root);
+    let status = build
+        .status()
+        .with_context(|| format!("building fuzz target {target}"))?;
+    if !status.success() {
+        bail!("cargo fuzz build {target} failed: {status}");
+    }
+    eprintln!("$ {cmd:?}");
+    let started = Instant::now();
+    let out = cmd
+        .output()
+        .with_context(|| format!("starting cargo fuzz for {target}"))?;
+    let took = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let crashes: Vec<PathBuf> = crash_files(&artifacts)
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    if !out.status.success() && crashes.is_empty() {
+        eprintln!("{stderr}");
+        bail!(
+            "cargo fuzz run {target} failed without a crash file (build error?): {}",
+            out.status
+        );
+    }
+    let stat = |key: &str| {
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    // The last status line: "#12345 DONE cov: 678 ft: 910 corp: ..." (or REDUCE/NEW/pulse).
+    let last_field = |name: &str| {
+        stderr
+            .lines()
+            .rev()
+            .filter(|l| l.starts_with('#'))
+            .find_map(|l| field(l, name))
+            .unwrap_or(0)
+    };
+    Ok(Row {
+        target: target.to_owned(),
+        execs: stat("stat::number_of_executed_units:"),
+        secs: took,
+        cov: last_field("cov:"),
+        ft: last_field("ft:"),
+        corpus_files: 0,
+        crashes,
+    })
+}
+
+/// The number after `name` in a libFuzzer status line.
+fn field(line: &str, name: &str) -> Option<u64> {
+    let mut words = line.split_whitespace();
+    words.find(|w| *w == name)?;
+    words.next()?.parse().ok()
+}
+
+fn crash_files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                ["crash-", "oom-", "timeout-", "leak-"]
+                    .iter()
+                    .any(|k| n.starts_with(k))
+            })
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.filter(|e| e.is_ok()).count())
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()
+    })
+}
+
+/// `cargo fuzz cmin`: the smallest subset of the corpus with the same coverage.
+fn minimize(root: &Path, corpus: &Path, target: &str) -> Result<()> {
+    let before = count_files(corpus);
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "fuzz", "cmin", target])
+        .arg(corpus)
+        .arg("--")
+        .arg(format!("-max_len={MAX_LEN}"))
+        .arg("-rss_limit_mb=2048")
+        .arg("-timeout=20")
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let status = cmd
+        .status()
+        .with_context(|| format!("starting cargo fuzz cmin for {target}"))?;
+    if !status.success() {
+        bail!("cargo fuzz cmin {target} failed: {status}");
+    }
+    eprintln!(
+        "{target}: corpus minimized, {before} -> {} files",
+        count_files(corpus)
+    );
+    Ok(())
+}
+
+/// Merges the campaign corpus into the committed seeds: libFuzzer copies only the inputs that
+/// add coverage to what the seeds already reach.
+fn export_seeds(root: &Path, corpus: &Path, target: &str) -> Result<()> {
+    let seeds = root.join("fuzz/seeds").join(target);
+    std::fs::create_dir_all(&seeds)?;
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "fuzz", "run", target])
+        .arg(&seeds)
+        .arg(corpus)
+        .arg("--")
+        .arg("-merge=1")
+        .arg(format!("-max_len={MAX_LEN}"))
+        .arg("-rss_limit_mb=2048")
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let status = cmd
+        .status()
+        .with_context(|| format!("merging seeds for {target}"))?;
+    if !status.success() {
+        bail!(
+            "merging the campaign corpus into {} failed: {status}",
+            seeds.display()
+        );
+    }
+    let bytes = dir_bytes(&seeds);
+    if bytes > SEED_BUDGET {
+        eprintln!(
+            "{target}: fuzz/seeds/{target} is {bytes} bytes, over the 1 MB budget: drop its largest files"
+        );
+    }
+    Ok(())
+}
+
+fn render(rows: &[Row], secs: u64) -> String {
+    let mut t = String::new();
+    let _ = writeln!(t, "\n## Fuzz campaign, {secs} s per target (max_len {MAX_LEN})\n");
+    let _ = writeln!(
+        t,
+        "| target | executions | seconds | execs/s | coverage (edges) | features | corpus files | crashes |"
+    );
+    let _ = writeln!(t, "|---|---:|---:|---:|---:|---:|---:|---|");
+    for r in rows {
+        let rate = if r.secs > 0.0 {
+            r.execs as f64 / r.secs
+        } else {
+            0.0
+        };
+        let crashes = if r.crashes.is_empty() {
+            "0".to_owned()
+        } else {
+            r.crashes
+                .iter()
+                .map(|c| c.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} |",
+            r.target, r.execs, r.secs, rate, r.cov, r.ft, r.corpus_files, crashes
+        );
+    }
+    t
+}
