@@ -100,8 +100,11 @@ pub enum Output {
     Transmit(Vec<u8>),
     /// Report this.
     Event(Event),
-    /// Call [`Client::handle_timeout`] at this instant (reported when it changes).
-    Timeout(Instant),
+    /// The timer to arm, replacing any earlier one: `Some(at)` = call
+    /// [`Client::handle_timeout`] at `at`; `None` = disarm it (the reply came, or the client
+    /// gave up: nothing is pending). Reported only when it changes, after the datagrams and
+    /// events of the same step.
+    Timeout(Option<Instant>),
 }
 
 struct Pending {
@@ -277,7 +280,7 @@ impl Client {
             return None;
         }
         self.reported_timeout = want;
-        want.map(Output::Timeout)
+        Some(Output::Timeout(want))
     }
 
     /// Whether a request waits for its reply.

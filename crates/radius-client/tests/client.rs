@@ -62,22 +62,25 @@ fn retransmits_the_same_bytes_then_gives_up() {
     let outs = drain(&mut c);
     let first = transmitted(&outs);
     assert_eq!(first.len(), 1);
-    assert!(matches!(outs.last(), Some(Output::Timeout(t)) if *t == t0 + Duration::from_secs(2)));
+    assert!(matches!(outs.last(), Some(Output::Timeout(Some(t))) if *t == t0 + Duration::from_secs(2)));
     // Early timer: nothing.
     c.handle_timeout(t0 + Duration::from_secs(1));
     assert!(drain(&mut c).is_empty());
     c.handle_timeout(t0 + Duration::from_secs(2));
     let outs = drain(&mut c);
     assert_eq!(transmitted(&outs), first, "a retransmission is the same datagram");
-    assert!(matches!(outs.last(), Some(Output::Timeout(t)) if *t == t0 + Duration::from_secs(4)));
+    assert!(matches!(outs.last(), Some(Output::Timeout(Some(t))) if *t == t0 + Duration::from_secs(4)));
     c.handle_timeout(t0 + Duration::from_secs(4));
     assert_eq!(transmitted(&drain(&mut c)), first);
     c.handle_timeout(t0 + Duration::from_secs(6));
     let outs = drain(&mut c);
-    assert!(matches!(
-        outs.as_slice(),
-        [Output::Event(Event::GaveUp { tries: 3 })]
-    ));
+    assert!(
+        matches!(
+            outs.as_slice(),
+            [Output::Event(Event::GaveUp { tries: 3 }), Output::Timeout(None)]
+        ),
+        "gave up, then the timer is disarmed: {outs:?}"
+    );
     assert!(!c.is_waiting());
     // A late reply to the abandoned request is unsolicited.
     c.handle_datagram(t0, &reply_to(&first[0], Code::AccessReject, &secret(), &[]));
@@ -142,8 +145,8 @@ fn only_the_authenticated_reply_is_taken_and_state_is_echoed() {
     }
     c.handle_datagram(now, &good);
     let outs = drain(&mut c);
-    let [Output::Event(Event::Reply(r))] = outs.as_slice() else {
-        panic!("{outs:?}")
+    let [Output::Event(Event::Reply(r)), Output::Timeout(None)] = outs.as_slice() else {
+        panic!("the reply, then the timer disarmed: {outs:?}")
     };
     assert_eq!(r.code, ReplyCode::Challenge);
     assert_eq!(r.eap, [1, 1, 0, 6, 13, 0x20]);
@@ -183,7 +186,7 @@ fn accept_carries_the_msk_recv_then_send() {
     ];
     c.handle_datagram(now, &reply_to(&request, Code::AccessAccept, &secret(), &extra));
     let outs = drain(&mut c);
-    let [Output::Event(Event::Reply(r))] = outs.as_slice() else {
+    let [Output::Event(Event::Reply(r)), Output::Timeout(None)] = outs.as_slice() else {
         panic!("{outs:?}")
     };
     assert_eq!(r.code, ReplyCode::Accept);

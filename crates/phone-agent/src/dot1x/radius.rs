@@ -64,7 +64,7 @@ impl RadiusLink {
                     Output::Transmit(d) => {
                         self.socket.send(&d).context("sending Access-Request")?;
                     }
-                    Output::Timeout(at) => deadline = Some(at),
+                    Output::Timeout(at) => deadline = at,
                     Output::Event(Event::Reply(reply)) => return Ok(reply),
                     Output::Event(Event::Dropped(why)) => tracing::warn!("RADIUS: dropped a datagram: {why}"),
                     Output::Event(Event::GaveUp { tries }) => bail!(
