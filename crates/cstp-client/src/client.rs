@@ -202,8 +202,10 @@ pub enum Output {
     Tun(Vec<u8>),
     /// Show or act on a state change.
     Event(Event),
-    /// Call [`Client::handle_timeout`] at this instant (reported when it changes).
-    Timeout(Instant),
+    /// The timer to arm, replacing any earlier one: `Some(at)` = call
+    /// [`Client::handle_timeout`] at `at`; `None` = disarm it (closed, or waiting on the host
+    /// with nothing to time). Reported only when it changes, after the other outputs of the step.
+    Timeout(Option<Instant>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,7 +318,7 @@ impl Client {
         let next = self.next_timeout();
         if next != self.reported {
             self.reported = next;
-            return next.map(Output::Timeout);
+            return Some(Output::Timeout(next));
         }
         None
     }

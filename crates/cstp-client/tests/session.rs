@@ -143,7 +143,10 @@ fn up(t0: Instant) -> Result<Client, Box<dyn std::error::Error>> {
     };
     assert_eq!(t.address, Some([10, 79, 0, 50].into()));
     assert_eq!(outs.get(1), Some(&Output::Tun(b"hi".to_vec())));
-    assert_eq!(outs.get(2), Some(&Output::Timeout(t0 + Duration::from_secs(60))));
+    assert_eq!(
+        outs.get(2),
+        Some(&Output::Timeout(Some(t0 + Duration::from_secs(60))))
+    );
     Ok(c)
 }
 
@@ -189,6 +192,11 @@ fn wrong_password_is_refused_with_the_servers_message() -> R {
         }))
     );
     assert!(c.is_closed());
+    assert_eq!(
+        outs.last(),
+        Some(&Output::Timeout(None)),
+        "closed: the timer is disarmed"
+    );
     Ok(())
 }
 
@@ -256,7 +264,7 @@ fn dpd_then_dead_peer_then_reconnect_with_cookie_then_fresh_login() -> R {
             b"STF\x01\x00\x00\x03\x00".to_vec()
         )))
     );
-    assert_eq!(outs.get(1), Some(&Output::Timeout(t0 + s(90))));
+    assert_eq!(outs.get(1), Some(&Output::Timeout(Some(t0 + s(90)))));
     c.handle_timeout(t0 + s(90));
     assert_eq!(writes(&drain(&mut c)).len(), 1);
     c.handle_timeout(t0 + s(120));

@@ -684,7 +684,7 @@ impl Session<'_> {
                             tracing::warn!("TUN write: {e}");
                         }
                     }
-                    Output::Timeout(at) => timeout = Some(at),
+                    Output::Timeout(at) => timeout = at,
                     Output::Event(ev) => {
                         status_dirty = true;
                         match ev {
