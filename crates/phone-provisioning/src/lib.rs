@@ -1,7 +1,7 @@
 //! The decisions of a VoIP desk phone's resync, without I/O (SPEC §1, §6, §7): which URL each
 //! of `Profile_Rule`, `_B`, `_C`, `_D` asks for (conditions, assignments, options, macros),
-//! whether `Restricted_Access_Domains` allows the host, whether the DNS-vs-IP check passes, and
-//! the syslog lines that report the resync.
+//! whether `Restricted_Access_Domains` allows the host, and the syslog lines that report the
+//! resync. (The DNS-vs-IP check of HTTPS provisioning is tls-hostname's `DnsCrossCheck`.)
 //!
 //! ```
 //! use phone_provisioning::{Macros, ProfileRule, RestrictedDomains, Scheme, SyslogFormat, SyslogMessage, Severity};
@@ -33,7 +33,6 @@
 //! `Resync_Trigger_*`, upgrade rules' firmware handling, the resync schedule.
 #![forbid(unsafe_code)]
 
-pub mod dns_check;
 mod domains;
 mod macros;
 mod rule;

@@ -2,3 +2,4 @@
 //! profile resync (`phone-agent provision`).
 
 pub mod dhcp;
+pub mod resync;

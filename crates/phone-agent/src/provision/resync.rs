@@ -1,0 +1,758 @@
+//! `phone-agent provision`: one resync (SPEC §1, §2, §6, §7). For each of `Profile_Rule`,
+//! `_B`, `_C`, `_D`, phone-provisioning picks the URL; the host is checked against
+//! `Restricted_Access_Domains` before every connection and every redirect; a name is resolved
+//! to its A records and each address is tried in order (A-record failover); HTTPS presents the
+//! client certificate, checks the server's identity with tls-hostname's Provisioning profile
+//! (`CN=host/anything`) and then the DNS-vs-IP check; TFTP goes through tftp-proto. Syslog
+//! lines (`Log_Request_Msg`, `Log_Success_Msg`, `Log_Failure_Msg`) go to `Syslog_Server` over
+//! UDP. The fetched profile goes through phone-config.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::Args;
+use phone_provisioning::{
+    Macros, PROFILE_RULES, ProfileRule, RequestUrl, RestrictedDomains, Scheme, Severity, SyslogFormat,
+    SyslogMessage,
+};
+use serde_json::{Value as Json, json};
+
+/// The largest profile accepted (phone-config reads it whole).
+const MAX_PROFILE: usize = 4 << 20;
+/// Redirects followed per rule (the 8831 guide: 301/302 retried at once at the new location).
+const MAX_REDIRECTS: usize = 5;
+/// Time for one connection attempt (TCP connect, or the whole TFTP transfer).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time for one HTTP exchange once connected.
+const IO_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// `phone-agent provision`.
+#[derive(Args)]
+pub struct ProvisionArgs {
+    /// The phone's cfg.xml: Profile_Rule*, Restricted_Access_Domains, Syslog_Server, Log_*_Msg,
+    /// TLS_Cipher_List, DHCP_Option_To_Use.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// One resync, then exit (the only mode so far; periodic resync is the daemon's).
+    #[arg(long)]
+    pub once: bool,
+    /// A lease from `phone-agent dhcp --json` (the server for rules that name none).
+    #[arg(long, value_name = "FILE")]
+    pub dhcp_lease: Option<PathBuf>,
+    /// The DNS server (IP:PORT) for A records; default the system's resolver.
+    #[arg(long, value_name = "IP:PORT")]
+    pub dns: Option<SocketAddr>,
+    /// CA certificates (PEM) for HTTPS servers; default the built-in Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// The phone's client certificate chain (PEM) for HTTPS.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Write the fetched profile here (the last rule's when several fetch).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// The MAC address for $MA/$MAU/$MAC (default 00:00:00:00:00:00).
+    #[arg(long, value_name = "MAC")]
+    pub mac: Option<String>,
+    /// $PN.
+    #[arg(long, default_value = "CP-7832-3PCC", value_name = "NAME")]
+    pub product: String,
+    /// $PSN.
+    #[arg(long, default_value = "7832", value_name = "NAME")]
+    pub series: String,
+    /// $SN.
+    #[arg(long, default_value = "", value_name = "SERIAL")]
+    pub serial: String,
+    /// Syslog framing for Syslog_Server.
+    #[arg(long, value_enum, default_value = "rfc5424")]
+    pub syslog_format: SyslogFormatArg,
+}
+
+/// `--syslog-format`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SyslogFormatArg {
+    /// RFC 5424.
+    Rfc5424,
+    /// RFC 3164 (BSD).
+    Rfc3164,
+}
+
+/// What one rule did.
+struct RuleReport {
+    rule: &'static str,
+    url: Option<String>,
+    result: Result<Fetched, String>,
+    attempts: Vec<String>,
+}
+
+struct Fetched {
+    body: Vec<u8>,
+    from: SocketAddr,
+}
+
+/// Runs one resync: exit 0 when every rule that asked for a URL fetched a profile phone-config
+/// accepts (and at least one did), 1 otherwise.
+pub fn run(args: &ProvisionArgs, as_json: bool) -> Result<ExitCode> {
+    let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
+    let parsed =
+        phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
+    let settings = &parsed.settings;
+    let p = &settings.provisioning;
+    let domains = RestrictedDomains::from_domains(
+        settings
+            .restricted_access
+            .restricted_access_domains
+            .get()
+            .domains(),
+    );
+    let mac = parse_mac(args.mac.as_deref().unwrap_or("00:00:00:00:00:00"))?;
+    let mut macros = Macros::for_device(
+        mac,
+        &args.product,
+        &args.series,
+        &args.serial,
+        args.client_cert.is_some(),
+    );
+    let dhcp_server = match &args.dhcp_lease {
+        Some(path) => dhcp_server_from(path)?,
+        None => None,
+    };
+    let resolver = Resolver::new(args.dns);
+    let tls = TlsSetup::new(args, settings.tls.tls_cipher_list.get())?;
+    let tls = tls.as_ref();
+    let syslog = Syslog::new(p.syslog_server.get().as_ref(), &resolver, args.syslog_format)?;
+    let rules = [
+        p.profile_rule.get(),
+        p.profile_rule_b.get(),
+        p.profile_rule_c.get(),
+        p.profile_rule_d.get(),
+    ];
+    let mut reports = Vec::new();
+    for (name, rule) in PROFILE_RULES.iter().zip(rules) {
+        let Some(rule) = rule else { continue };
+        let report = resync_rule(
+            name,
+            rule.as_str(),
+            &mut macros,
+            &domains,
+            dhcp_server.as_deref(),
+            &resolver,
+            tls,
+            &syslog,
+            p,
+        );
+        reports.push(report);
+    }
+    let fetched: Vec<&RuleReport> = reports.iter().filter(|r| r.url.is_some()).collect();
+    let mut ok = !fetched.is_empty() && fetched.iter().all(|r| r.result.is_ok());
+    let mut docs = Vec::new();
+    for r in &reports {
+        let (status, detail, diagnostics) = match &r.result {
+            Ok(f) => {
+                let (errors, warnings, msg) = match phone_config::parse(&f.body) {
+                    Ok(parsed) => {
+                        let e = parsed
+                            .diagnostics
+                            .iter()
+                            .filter(|d| d.severity == phone_config::Severity::Error)
+                            .count();
+                        let w = parsed
+                            .diagnostics
+                            .iter()
+                            .filter(|d| d.severity == phone_config::Severity::Warning)
+                            .count();
+                        (e, w, None)
+                    }
+                    Err(e) => (1, 0, Some(e.to_string())),
+                };
+                if msg.is_some() {
+                    ok = false;
+                }
+                (
+                    if msg.is_some() { "rejected" } else { "fetched" },
+                    msg.unwrap_or_else(|| format!("{} bytes from {}", f.body.len(), f.from)),
+                    json!({ "errors": errors, "warnings": warnings }),
+                )
+            }
+            Err(e) if r.url.is_none() => ("skipped", e.clone(), Json::Null),
+            Err(e) => ("failed", e.clone(), Json::Null),
+        };
+        if !as_json {
+            println!(
+                "{}: {status}: {}{}",
+                r.rule,
+                r.url.as_deref().map(|u| format!("{u}: ")).unwrap_or_default(),
+                detail
+            );
+            for a in &r.attempts {
+                println!("  {a}");
+            }
+        }
+        docs.push(json!({ "rule": r.rule, "url": r.url, "status": status, "detail": detail, "attempts": r.attempts, "diagnostics": diagnostics }));
+    }
+    if let (Some(path), Some(f)) = (
+        &args.save,
+        reports.iter().rev().find_map(|r| r.result.as_ref().ok()),
+    ) {
+        std::fs::write(path, &f.body).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "ok": ok, "rules": docs }))?
+        );
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resync_rule(
+    name: &'static str,
+    text: &str,
+    macros: &mut Macros,
+    domains: &RestrictedDomains,
+    dhcp_server: Option<&str>,
+    resolver: &Resolver,
+    tls: Option<&TlsSetup>,
+    syslog: &Syslog,
+    p: &phone_config::Provisioning,
+) -> RuleReport {
+    let mut report = RuleReport {
+        rule: name,
+        url: None,
+        result: Err(String::new()),
+        attempts: Vec::new(),
+    };
+    let selected = match ProfileRule::parse(text).and_then(|r| r.evaluate(macros)) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            report.result = Err("no alternative's condition holds".into());
+            return report;
+        }
+        Err(e) => {
+            report.url = Some(text.to_owned());
+            report.result = Err(format!("{name}: {e}"));
+            return report;
+        }
+    };
+    let Some(mut url) = selected.url else {
+        report.result = Err("the rule only assigns".into());
+        return report;
+    };
+    if url.host.is_none() {
+        url.host = dhcp_server.map(str::to_owned);
+    }
+    report.url = Some(url.to_string());
+    let result = fetch_following(
+        name,
+        url,
+        macros,
+        domains,
+        resolver,
+        tls,
+        syslog,
+        p,
+        &mut report.attempts,
+    );
+    if let Err(e) = &result {
+        macros.set("ERR", e);
+        syslog.send(Severity::Error, p.log_failure_msg.get(), macros);
+    }
+    report.result = result;
+    report
+}
+
+#[allow(clippy::too_many_arguments)]
+fn fetch_following(
+    name: &str,
+    mut url: RequestUrl,
+    macros: &mut Macros,
+    domains: &RestrictedDomains,
+    resolver: &Resolver,
+    tls: Option<&TlsSetup>,
+    syslog: &Syslog,
+    p: &phone_config::Provisioning,
+    attempts: &mut Vec<String>,
+) -> Result<Fetched, String> {
+    let mut source = name.to_owned();
+    for _ in 0..=MAX_REDIRECTS {
+        let host = url
+            .host
+            .clone()
+            .ok_or_else(|| format!("{name} names no server and DHCP gave none (--dhcp-lease)"))?;
+        // Restricted_Access_Domains before every connection, redirects included.
+        domains.check(&host, &source).map_err(|e| e.to_string())?;
+        let addrs = match host.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => resolver
+                .a_records(&host)
+                .map_err(|e| format!("resolving {host}: {e}"))?,
+        };
+        if addrs.is_empty() {
+            return Err(format!("{host} has no A record"));
+        }
+        let mut last_err = String::new();
+        let mut outcome = None;
+        // A-record failover: every address in order until one answers.
+        for ip in &addrs {
+            let to = SocketAddr::new(*ip, url.port);
+            macros.set_request(url.scheme.as_str(), &host, &ip.to_string(), url.port, &url.path);
+            syslog.send(Severity::Notice, p.log_request_msg.get(), macros);
+            let r = match url.scheme {
+                Scheme::Tftp => tftp_get(to, &url.path).map(Response::Body),
+                Scheme::Http | Scheme::Https => http_get(&url, &host, to, tls, resolver),
+            };
+            match r {
+                Ok(resp) => {
+                    attempts.push(format!("{to}: answered"));
+                    outcome = Some((resp, to));
+                    break;
+                }
+                Err(e) => {
+                    attempts.push(format!("{to}: {e:#}"));
+                    last_err = format!("{to}: {e:#}");
+                    if !e.to_string().starts_with("unreachable") {
+                        // The server answered (TLS refused, DNS-vs-IP failed, …): no failover.
+                        return Err(last_err);
+                    }
+                }
+            }
+        }
+        let Some((resp, from)) = outcome else {
+            return Err(format!(
+                "no address of {host} answers ({} tried; last: {last_err})",
+                addrs.len()
+            ));
+        };
+        match resp {
+            Response::Body(body) => {
+                macros.set("ERR", "");
+                syslog.send(Severity::Notice, p.log_success_msg.get(), macros);
+                return Ok(Fetched { body, from });
+            }
+            Response::Redirect(location) => {
+                let next = resolve_location(&url, &location)
+                    .map_err(|e| format!("redirect to `{location}`: {e}"))?;
+                source = format!("{name}, redirect from {url}");
+                url = next;
+            }
+        }
+    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
+}
+
+enum Response {
+    Body(Vec<u8>),
+    Redirect(String),
+}
+
+fn resolve_location(base: &RequestUrl, location: &str) -> Result<RequestUrl, String> {
+    if location.starts_with('/') {
+        let mut u = base.clone();
+        u.path = location.to_owned();
+        return Ok(u);
+    }
+    RequestUrl::parse(location).map_err(|e| e.to_string())
+}
+
+fn parse_mac(text: &str) -> Result<[u8; 6]> {
+    let hex: String = text.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+    if hex.len() != 12
+        || text
+            .chars()
+            .any(|c| !c.is_ascii_hexdigit() && !matches!(c, ':' | '-' | '.'))
+    {
+        bail!("--mac `{text}` is not a MAC address (12 hex digits)");
+    }
+    let mut mac = [0u8; 6];
+    for (i, b) in mac.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("00"), 16)?;
+    }
+    Ok(mac)
+}
+
+/// The server host a `phone-agent dhcp --json` lease names (the winning option's first server).
+fn dhcp_server_from(path: &Path) -> Result<Option<String>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let line = text.lines().next().unwrap_or_default();
+    let lease: Json = serde_json::from_str(line)
+        .with_context(|| format!("{}: not a lease from phone-agent dhcp --json", path.display()))?;
+    let source = lease.pointer("/provisioning/source").cloned().unwrap_or_default();
+    let server = match source.get("kind").and_then(Json::as_str) {
+        Some("tftp-server-name") => source.get("server").and_then(Json::as_str).map(str::to_owned),
+        Some("tftp-servers" | "servers") => source
+            .pointer("/servers/0")
+            .and_then(Json::as_str)
+            .map(str::to_owned),
+        Some("url" | "acs-url" | "vendor-class-url") => source
+            .get("url")
+            .and_then(Json::as_str)
+            .and_then(|u| RequestUrl::parse(u).ok())
+            .and_then(|u| u.host),
+        _ => None,
+    };
+    Ok(server)
+}
+
+/// A records (IPv4 only: the guide's A-record failover), from `--dns` or the system resolver.
+struct Resolver {
+    dns: Option<SocketAddr>,
+}
+
+impl Resolver {
+    fn new(dns: Option<SocketAddr>) -> Resolver {
+        Resolver { dns }
+    }
+
+    fn a_records(&self, host: &str) -> Result<Vec<IpAddr>> {
+        use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
+        use hickory_resolver::name_server::TokioConnectionProvider;
+        use hickory_resolver::proto::xfer::Protocol;
+        let mut opts = ResolverOpts::default();
+        opts.timeout = Duration::from_secs(2);
+        opts.attempts = 2;
+        let builder = match self.dns {
+            Some(server) => {
+                let mut config = ResolverConfig::new();
+                config.add_name_server(NameServerConfig::new(server, Protocol::Udp));
+                hickory_resolver::TokioResolver::builder_with_config(
+                    config,
+                    TokioConnectionProvider::default(),
+                )
+            }
+            None => {
+                hickory_resolver::TokioResolver::builder_tokio().context("the system's DNS configuration")?
+            }
+        };
+        let resolver = builder.with_options(opts).build();
+        let rt = tokio::runtime::Handle::try_current().context("no tokio runtime for DNS")?;
+        let mut name = hickory_resolver::Name::from_ascii(host)
+            .map_err(|e| anyhow!("`{host}` is not a DNS name: {e}"))?;
+        name.set_fqdn(true);
+        match rt.block_on(resolver.ipv4_lookup(name)) {
+            Ok(l) => Ok(l.iter().map(|a| IpAddr::V4(a.0)).collect()),
+            Err(e) if e.is_no_records_found() || e.is_nx_domain() => Ok(Vec::new()),
+            Err(e) => Err(anyhow!("{e}")),
+        }
+    }
+}
+
+/// TFTP read of `path` from `server` (tftp-proto), bounded.
+fn tftp_get(server: SocketAddr, path: &str) -> Result<Vec<u8>> {
+    use tftp_proto::{Event, Limits, Output, ReadTransfer};
+    let filename = path.strip_prefix('/').unwrap_or(path);
+    let socket = UdpSocket::bind(if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
+    let limits = Limits {
+        max_bytes: MAX_PROFILE,
+        ..Limits::default()
+    };
+    let started = Instant::now();
+    let deadline = started + CONNECT_TIMEOUT;
+    let mut t = ReadTransfer::new(server, filename, limits, started);
+    let mut buf = [0u8; tftp_proto::MAX_PACKET + 1];
+    let mut next = None;
+    loop {
+        while let Some(out) = t.poll_output() {
+            match out {
+                Output::Transmit(tx) => {
+                    socket.send_to(&tx.payload, tx.to)?;
+                }
+                Output::Timeout(at) => next = Some(at),
+                Output::Event(Event::Finished(r)) => return r.map_err(|e| anyhow!("tftp: {e}")),
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            bail!("unreachable: no TFTP answer within {CONNECT_TIMEOUT:?}");
+        }
+        let wait = next
+            .unwrap_or(deadline)
+            .min(deadline)
+            .saturating_duration_since(now);
+        if wait.is_zero() {
+            t.handle_timeout(now);
+            continue;
+        }
+        socket.set_read_timeout(Some(wait))?;
+        match socket.recv_from(&mut buf) {
+            Ok((n, from)) => t.handle_datagram(Instant::now(), from, buf.get(..n).unwrap_or_default()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                t.handle_timeout(Instant::now())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => bail!("unreachable: {e}"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The rustls configurations: one that checks the name (host URLs), one that checks only the
+/// chain (IP URLs, whose certificate name is then checked by the DNS-vs-IP check).
+struct TlsSetup {
+    by_name: Arc<rustls::ClientConfig>,
+    by_chain: Arc<rustls::ClientConfig>,
+}
+
+impl TlsSetup {
+    /// `None` without `--ca`: HTTPS rules then fail, naming the missing option.
+    fn new(args: &ProvisionArgs, cipher_list: &str) -> Result<Option<TlsSetup>> {
+        let roots = match &args.ca {
+            Some(path) => crate::tls::read_roots(path)?,
+            None => return Ok(None),
+        };
+        let ring = rustls::crypto::ring::default_provider();
+        let ciphers = cipher_string::effective_rustls(
+            "TLS_Cipher_List",
+            cipher_list,
+            cipher_string::Application::Curl,
+            &ring,
+        );
+        if ciphers.rustls.is_empty() {
+            bail!("TLS_Cipher_List: `{cipher_list}` leaves no cipher suite rustls can negotiate");
+        }
+        let provider = Arc::new(ciphers.rustls.apply_to(&ring, None));
+        let client_auth = match (&args.client_cert, &args.client_key) {
+            (Some(cert), Some(key)) => {
+                use rustls_pki_types::pem::PemObject;
+                let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                    .with_context(|| format!("reading {}", cert.display()))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .with_context(|| format!("a certificate in {}", cert.display()))?;
+                let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key)
+                    .with_context(|| format!("the private key in {}", key.display()))?;
+                Some((chain, key))
+            }
+            _ => None,
+        };
+        let make = |check_name: bool| -> Result<Arc<rustls::ClientConfig>> {
+            let mut verifier =
+                tls_hostname::ServerIdentityVerifier::new(roots.clone(), tls_hostname::Profile::Provisioning)
+                    .context("the CA certificates")?;
+            if !check_name {
+                // Only for IP URLs: the certificate's own name is checked against DNS next.
+                verifier = verifier.dangerous_disable_name_check("the DNS-vs-IP check (IP URL)");
+            }
+            let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+                .with_safe_default_protocol_versions()?
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier));
+            let config = match &client_auth {
+                Some((chain, key)) => builder
+                    .with_client_auth_cert(chain.clone(), key.clone_key())
+                    .context("the client certificate and key")?,
+                None => builder.with_no_client_auth(),
+            };
+            Ok(Arc::new(config))
+        };
+        Ok(Some(TlsSetup {
+            by_name: make(true)?,
+            by_chain: make(false)?,
+        }))
+    }
+}
+
+/// One HTTP/1.0 GET (no keep-alive, so no chunked bodies) to `to`, over TLS for https.
+fn http_get(
+    url: &RequestUrl,
+    host: &str,
+    to: SocketAddr,
+    tls: Option<&TlsSetup>,
+    resolver: &Resolver,
+) -> Result<Response> {
+    let tcp = TcpStream::connect_timeout(&to, CONNECT_TIMEOUT).map_err(|e| anyhow!("unreachable: {e}"))?;
+    tcp.set_read_timeout(Some(IO_TIMEOUT))?;
+    tcp.set_write_timeout(Some(IO_TIMEOUT))?;
+    let host_header = if url.port == url.scheme.default_port() {
+        host.to_owned()
+    } else {
+        format!("{host}:{}", url.port)
+    };
+    let request = format!(
+        "GET {} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: phone-agent/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        url.path,
+        env!("CARGO_PKG_VERSION")
+    );
+    let raw = if url.scheme == Scheme::Https {
+        let tls =
+            tls.ok_or_else(|| anyhow!("https needs the CA that signs provisioning servers: pass --ca FILE"))?;
+        let ip_url = host.parse::<IpAddr>().is_ok();
+        let name =
+            rustls_pki_types::ServerName::try_from(host.to_owned()).map_err(|e| anyhow!("`{host}`: {e}"))?;
+        let config = if ip_url {
+            tls.by_chain.clone()
+        } else {
+            tls.by_name.clone()
+        };
+        let conn = rustls::ClientConnection::new(config, name)?;
+        let mut stream = rustls::StreamOwned::new(conn, tcp);
+        stream
+            .write_all(request.as_bytes())
+            .map_err(crate::tls::handshake_error)?;
+        // DNS-vs-IP (SPEC §6): the certificate's name must resolve to the address connected to.
+        let cert = stream
+            .conn
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .ok_or_else(|| anyhow!("the server sent no certificate"))?;
+        let names = tls_hostname::CertificateNames::from_der(cert.as_ref())
+            .map_err(|e| anyhow!("the server's certificate: {e}"))?;
+        let cert_name = tls_hostname::provisioning_host(&names)
+            .ok_or_else(|| anyhow!("DNS-vs-IP check: the certificate names no host"))?
+            .to_owned();
+        let resolved = resolver.a_records(&cert_name).unwrap_or_default();
+        let check = tls_hostname::DnsCrossCheck {
+            certificate_name: &cert_name,
+            resolved: &resolved,
+            connected: to.ip(),
+        };
+        let outcome = check.evaluate();
+        if !outcome.agrees() {
+            bail!("DNS-vs-IP check refused `{cert_name}`: {outcome}");
+        }
+        read_all(&mut stream)?
+    } else {
+        let mut tcp = tcp;
+        tcp.write_all(request.as_bytes())?;
+        read_all(&mut tcp)?
+    };
+    parse_response(&raw)
+}
+
+fn read_all(r: &mut impl Read) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut limited = r.take((MAX_PROFILE + 65_536) as u64);
+    match limited.read_to_end(&mut out) {
+        Ok(_) => {}
+        // Servers that close without close_notify (openssl s_server -WWW): what came is the body.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => {}
+        Err(e) => return Err(crate::tls::handshake_error(e)),
+    }
+    Ok(out)
+}
+
+fn parse_response(raw: &[u8]) -> Result<Response> {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| anyhow!("the server's answer has no complete HTTP header"))?;
+    let head = String::from_utf8_lossy(raw.get(..end).unwrap_or_default());
+    let body = raw.get(end + 4..).unwrap_or_default();
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap_or_default();
+    let code: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| anyhow!("not an HTTP status line: `{status_line}`"))?;
+    let header = |name: &str| {
+        head.split("\r\n").skip(1).find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+    };
+    match code {
+        200 => {
+            if body.len() > MAX_PROFILE {
+                bail!("the profile is larger than {MAX_PROFILE} bytes");
+            }
+            if let Some(len) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
+                if body.len() < len {
+                    bail!("the body ended after {} of {len} bytes", body.len());
+                }
+                return Ok(Response::Body(body.get(..len).unwrap_or(body).to_vec()));
+            }
+            Ok(Response::Body(body.to_vec()))
+        }
+        301 | 302 | 303 | 307 | 308 => header("location")
+            .map(Response::Redirect)
+            .ok_or_else(|| anyhow!("HTTP {code} without a Location")),
+        404 => bail!("HTTP 404: file not found"),
+        _ => bail!("HTTP {code}: {}", status_line.splitn(3, ' ').nth(2).unwrap_or("")),
+    }
+}
+
+/// UDP syslog to `Syslog_Server` (port 514 by default); nothing when it is not set.
+struct Syslog {
+    socket: Option<(UdpSocket, SocketAddr)>,
+    format: SyslogFormat,
+}
+
+impl Syslog {
+    fn new(
+        server: Option<&phone_config::HostPort>,
+        resolver: &Resolver,
+        format: SyslogFormatArg,
+    ) -> Result<Syslog> {
+        let format = match format {
+            SyslogFormatArg::Rfc5424 => SyslogFormat::Rfc5424,
+            SyslogFormatArg::Rfc3164 => SyslogFormat::Rfc3164,
+        };
+        let Some(server) = server else {
+            return Ok(Syslog { socket: None, format });
+        };
+        let host = server.host.to_string();
+        let port = server.port.map_or(514, |p| p.get());
+        let ip = match host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
+            Ok(ip) => ip,
+            Err(_) => *resolver
+                .a_records(&host)?
+                .first()
+                .ok_or_else(|| anyhow!("Syslog_Server: {host} has no A record"))?,
+        };
+        let to = SocketAddr::new(ip, port);
+        let socket = UdpSocket::bind(if to.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
+        Ok(Syslog {
+            socket: Some((socket, to)),
+            format,
+        })
+    }
+
+    fn send(&self, severity: Severity, template: &str, macros: &Macros) {
+        let Some((socket, to)) = &self.socket else { return };
+        // An empty message setting means: do not send this message.
+        if template.trim().is_empty() {
+            return;
+        }
+        let text = macros
+            .expand(template)
+            .unwrap_or_else(|e| format!("{template} ({e})"));
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let hostname = socket
+            .connect(to)
+            .ok()
+            .and_then(|()| socket.local_addr().ok())
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let line = SyslogMessage {
+            facility: phone_provisioning::FACILITY_USER,
+            severity,
+            unix_secs: now.as_secs(),
+            micros: now.subsec_micros(),
+            hostname: &hostname,
+            app_name: "phone-agent",
+            msg_id: "resync",
+            text: &text,
+        }
+        .format(self.format);
+        if let Err(e) = socket.send(line.as_bytes()) {
+            tracing::warn!("syslog to {to}: {e}");
+        }
+    }
+}

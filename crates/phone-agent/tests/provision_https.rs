@@ -1,0 +1,441 @@
+//! `phone-agent provision` against real peers on loopback: nginx over HTTPS with
+//! `ssl_verify_client on` (Debian `nginx-light`), dnsmasq as the DNS server (A records, two for
+//! the failover name), tftpd-hpa for `tftp://` rules, and a UDP socket of the test as the
+//! syslog receiver. The HTTPS matrix: client certificate (right / none / another CA's) × server
+//! certificate (`CN=host`, `CN=host/mailto:…`, a wrong name, a name whose A record is another
+//! address) × DNS × Restricted_Access_Domains (rule host and redirect target).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+#[path = "proxy_common/mod.rs"]
+mod proxy_common;
+
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use proxy_common::{Tftpd, find_program, free_port, temp_dir};
+
+const PROFILE: &str = "<flat-profile>\n<Resync_Periodic>3600</Resync_Periodic>\n</flat-profile>\n";
+
+struct Pki {
+    dir: PathBuf,
+}
+
+fn ca(name: &str) -> (rcgen::Certificate, rcgen::KeyPair) {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.distinguished_name.push(rcgen::DnType::CommonName, name);
+    let key = rcgen::KeyPair::generate().unwrap();
+    (p.self_signed(&key).unwrap(), key)
+}
+
+/// A certificate with only a subject (no SAN), as the guide's provisioning servers have.
+fn leaf(dn: &[(rcgen::DnType, &str)], issuer: &(rcgen::Certificate, rcgen::KeyPair)) -> (String, String) {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    for (t, v) in dn {
+        p.distinguished_name.push(t.clone(), *v);
+    }
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = p.signed_by(&key, &issuer.0, &issuer.1).unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let dir = temp_dir("prov-pki");
+        let server_ca = ca("Provisioning Server CA");
+        let client_ca = ca("Phone Client CA");
+        let other_ca = ca("Someone Else's CA");
+        std::fs::write(dir.join("server-ca.pem"), server_ca.0.pem()).unwrap();
+        std::fs::write(dir.join("client-ca.pem"), client_ca.0.pem()).unwrap();
+        let write = |name: &str, (cert, key): (String, String)| {
+            std::fs::write(dir.join(format!("{name}.pem")), cert).unwrap();
+            std::fs::write(dir.join(format!("{name}.key")), key).unwrap();
+        };
+        use rcgen::DnType::CommonName as CN;
+        write("host", leaf(&[(CN, "prov.example.com")], &server_ca));
+        write(
+            "mailto",
+            leaf(&[(CN, "prov.example.com/mailto:admin@example.com")], &server_ca),
+        );
+        write("wrong", leaf(&[(CN, "other.example.com")], &server_ca));
+        write("elsewhere", leaf(&[(CN, "elsewhere.example.com")], &server_ca));
+        write("multi", leaf(&[(CN, "multi.example.com")], &server_ca));
+        let phone = [
+            (rcgen::DnType::OrganizationalUnitName, "CP-7832-3PCC"),
+            (rcgen::DnType::LocalityName, "FCH1234ABCD"),
+            (rcgen::DnType::StateOrProvinceName, "000e08abcdef"),
+        ];
+        write("client", leaf(&phone, &client_ca));
+        write("stranger", leaf(&phone, &other_ca));
+        Pki { dir }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+}
+
+/// A peer killed by PID on drop (nginx runs with `master_process off`: one process).
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{what} not ready within 10 s");
+}
+
+fn listening(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// nginx with one server block per certificate, all requiring a client certificate.
+fn nginx(pki: &Pki, ports: &[(&str, u16)], www: &Path) -> Peer {
+    let dir = temp_dir("prov-nginx");
+    let mut servers = String::new();
+    for (cert, port) in ports {
+        servers.push_str(&format!(
+            "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {c}.pem; ssl_certificate_key {c}.key;
+              ssl_client_certificate {ca}; ssl_verify_client on; root {www};
+              location = /to-evil {{ return 302 https://evil.test:{port}/p.xml; }}
+              location = /to-inside {{ return 302 https://prov.example.com:{port}/p.xml; }} }}\n",
+            c = pki.path(cert),
+            ca = pki.path("client-ca.pem"),
+            www = www.display(),
+        ));
+    }
+    let conf = format!(
+        "master_process off; worker_processes 1; pid {d}/nginx.pid; error_log {d}/error.log; user root;
+         events {{ worker_connections 64; }}
+         http {{ access_log {d}/access.log; client_body_temp_path {d}; proxy_temp_path {d};
+                fastcgi_temp_path {d}; uwsgi_temp_path {d}; scgi_temp_path {d}; {servers} }}\n",
+        d = dir.display()
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let child = Command::new(find_program("nginx", "nginx-light"))
+        .args(["-e", &dir.join("error.log").display().to_string()])
+        .args([
+            "-p",
+            &dir.display().to_string(),
+            "-c",
+            &dir.join("nginx.conf").display().to_string(),
+        ])
+        .args(["-g", "daemon off;"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = Peer(child);
+    for (_, port) in ports {
+        wait_for("nginx", || listening(*port));
+    }
+    peer
+}
+
+/// dnsmasq as the DNS server on 127.0.0.1 (no DHCP).
+fn dnsmasq_dns(port: u16) -> Peer {
+    let dir = temp_dir("prov-dns");
+    let log = dir.join("log");
+    let child = Command::new(find_program("dnsmasq", "dnsmasq-base"))
+        .args([
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "--no-resolv",
+            "--no-hosts",
+        ])
+        .args(["--listen-address=127.0.0.1", "--bind-interfaces", "--log-queries"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--pid-file={}", dir.join("pid").display()))
+        .arg(format!("--log-facility={}", log.display()))
+        .args([
+            "--host-record=prov.example.com,127.0.0.1",
+            "--host-record=elsewhere.example.com,127.0.0.99",
+            // The failover name: the first address is dead (nothing listens on 127.0.0.2).
+            "--host-record=multi.example.com,127.0.0.2",
+            "--host-record=multi.example.com,127.0.0.1",
+            "--host-record=dead.example.com,127.0.0.3",
+            "--host-record=dead.example.com,127.0.0.4",
+            "--host-record=evil.test,127.0.0.1",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = Peer(child);
+    wait_for("dnsmasq DNS", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.contains("started"))
+    });
+    peer
+}
+
+struct Run {
+    out: Output,
+    syslog: Vec<String>,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+}
+
+struct Bench {
+    pki: Pki,
+    dns: u16,
+    dir: PathBuf,
+    syslog: UdpSocket,
+}
+
+impl Bench {
+    fn provision(&self, rule: &str, domains: &str, client: Option<&str>) -> Run {
+        let syslog_port = self.syslog.local_addr().unwrap().port();
+        let cfg = self.dir.join("cfg.xml");
+        let rule = rule.replace('&', "&amp;");
+        std::fs::write(
+            &cfg,
+            format!(
+                "<flat-profile>\n<Profile_Rule>{rule}</Profile_Rule>\n\
+                 <Restricted_Access_Domains>{domains}</Restricted_Access_Domains>\n\
+                 <Syslog_Server>127.0.0.1:{syslog_port}</Syslog_Server>\n</flat-profile>\n"
+            ),
+        )
+        .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_phone-agent"));
+        cmd.args(["provision", "--once", "--config", cfg.to_str().unwrap()])
+            .args(["--dns", &format!("127.0.0.1:{}", self.dns)])
+            .args(["--ca", &self.pki.path("server-ca.pem")])
+            .args(["--mac", "00:0e:08:ab:cd:ef", "--serial", "FCH1234ABCD"])
+            .args(["--save", self.dir.join("saved.xml").to_str().unwrap()]);
+        if let Some(c) = client {
+            cmd.args(["--client-cert", &self.pki.path(&format!("{c}.pem"))])
+                .args(["--client-key", &self.pki.path(&format!("{c}.key"))]);
+        }
+        let out = cmd.stdin(Stdio::null()).output().unwrap();
+        // Every datagram the agent sent is already queued on the socket.
+        self.syslog
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut syslog = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.syslog.recv(&mut buf) {
+            syslog.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        Run { out, syslog }
+    }
+}
+
+#[test]
+fn https_matrix_failover_tftp_and_syslog() {
+    let pki = Pki::new();
+    let www = temp_dir("prov-www");
+    std::fs::write(www.join("p.xml"), PROFILE).unwrap();
+    std::fs::write(www.join("000e08abcdef.xml"), PROFILE).unwrap();
+    let ports: Vec<(&str, u16)> = ["host", "mailto", "wrong", "elsewhere", "multi"]
+        .iter()
+        .map(|c| (*c, free_port()))
+        .collect();
+    let _nginx = nginx(&pki, &ports, &www);
+    let dns = free_port();
+    let _dns = dnsmasq_dns(dns);
+    let tftpd = Tftpd::start(&[("p.xml", PROFILE.as_bytes())]);
+    let bench = Bench {
+        pki,
+        dns,
+        dir: temp_dir("prov-run"),
+        syslog: UdpSocket::bind("127.0.0.1:0").unwrap(),
+    };
+    let port = |c: &str| ports.iter().find(|(n, _)| *n == c).unwrap().1;
+    let mut matrix = Vec::new();
+    let mut case =
+        |label: &str, rule: String, domains: &str, client: Option<&str>, want: i32, needle: &str| {
+            let r = bench.provision(&rule, domains, client);
+            let text = r.stdout();
+            matrix.push(format!(
+                "{label:<58} exit {} | {}",
+                r.code(),
+                text.lines().next().unwrap_or("").trim()
+            ));
+            assert_eq!(
+                r.code(),
+                want,
+                "{label}: {text}\n{}",
+                String::from_utf8_lossy(&r.out.stderr)
+            );
+            assert!(text.contains(needle), "{label}: expected `{needle}` in:\n{text}");
+            r
+        };
+    let host = port("host");
+    // Client certificate × server certificate forms.
+    let r = case(
+        "right client cert, CN=host",
+        format!("https://prov.example.com:{host}/$MA.xml"),
+        "",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    assert_eq!(
+        std::fs::read_to_string(bench.dir.join("saved.xml")).unwrap(),
+        PROFILE
+    );
+    assert!(
+        r.syslog
+            .iter()
+            .any(|l| l.contains("Requesting resync https://127.0.0.1:") && l.contains("/000e08abcdef.xml")),
+        "{:?}",
+        r.syslog
+    );
+    assert!(
+        r.syslog.iter().any(|l| l.contains("Successful resync")),
+        "{:?}",
+        r.syslog
+    );
+    case(
+        "no client cert, CN=host",
+        format!("https://prov.example.com:{host}/p.xml"),
+        "",
+        None,
+        1,
+        "HTTP 400",
+    );
+    case(
+        "another CA's client cert, CN=host",
+        format!("https://prov.example.com:{host}/p.xml"),
+        "",
+        Some("stranger"),
+        1,
+        "HTTP 400",
+    );
+    case(
+        "right client cert, CN=host/mailto:...",
+        format!("https://prov.example.com:{}/p.xml", port("mailto")),
+        "",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    case(
+        "right client cert, CN=other.example.com (wrong name)",
+        format!("https://prov.example.com:{}/p.xml", port("wrong")),
+        "",
+        Some("client"),
+        1,
+        "certificate",
+    );
+    // IP URLs: the certificate's name must resolve to the address (DNS-vs-IP check).
+    case(
+        "IP URL, CN=prov.example.com -> 127.0.0.1",
+        format!("https://127.0.0.1:{host}/p.xml"),
+        "",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    case(
+        "IP URL, CN=elsewhere.example.com -> 127.0.0.99",
+        format!("https://127.0.0.1:{}/p.xml", port("elsewhere")),
+        "",
+        Some("client"),
+        1,
+        "DNS-vs-IP",
+    );
+    // Restricted_Access_Domains: the rule's host, and a redirect's target.
+    case(
+        "restricted: host inside example.com",
+        format!("https://prov.example.com:{host}/p.xml"),
+        "example.com",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    case(
+        "restricted: host outside (voiceip.com)",
+        format!("https://prov.example.com:{host}/p.xml"),
+        "voiceip.com",
+        Some("client"),
+        1,
+        "Restricted_Access_Domains: `prov.example.com` (from Profile_Rule)",
+    );
+    case(
+        "restricted: redirect inside",
+        format!("https://prov.example.com:{host}/to-inside"),
+        "example.com",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    case(
+        "restricted: redirect to evil.test refused",
+        format!("https://prov.example.com:{host}/to-evil"),
+        "example.com",
+        Some("client"),
+        1,
+        "Restricted_Access_Domains: `evil.test` (from Profile_Rule, redirect from",
+    );
+    // A-record failover: multi.example.com is 127.0.0.2 (dead) then 127.0.0.1.
+    let multi = port("multi");
+    let r = case(
+        "failover: first A record dead",
+        format!("https://multi.example.com:{multi}/p.xml"),
+        "",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    assert!(
+        r.stdout().contains(&format!("127.0.0.2:{multi}: unreachable")),
+        "{}",
+        r.stdout()
+    );
+    // Both addresses dead: an error, and the failure line in syslog.
+    let r = case(
+        "failover: both A records dead",
+        format!("https://dead.example.com:{host}/p.xml"),
+        "",
+        Some("client"),
+        1,
+        "no address of dead.example.com answers",
+    );
+    assert!(
+        r.syslog.iter().any(|l| l.starts_with("<11>1 ")
+            && l.contains("Resync failed: no address of dead.example.com answers")),
+        "{:?}",
+        r.syslog
+    );
+    // TFTP through tftp-proto.
+    case(
+        "tftp:// rule (tftpd-hpa)",
+        format!("tftp://127.0.0.1:{}/p.xml", tftpd.port),
+        "",
+        None,
+        0,
+        "fetched",
+    );
+    eprintln!("provisioning matrix:\n  {}", matrix.join("\n  "));
+    for l in &r.syslog {
+        eprintln!("syslog: {l}");
+    }
+}
