@@ -264,7 +264,9 @@ impl Default for PaeTimers {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(crate) identity: String,
-    pub(crate) tls: EapTlsConfig,
+    pub(crate) tls: Option<EapTlsConfig>,
+    #[cfg(feature = "fast")]
+    pub(crate) fast: Option<crate::fast::FastConfig>,
     pub(crate) timers: PaeTimers,
     pub(crate) eapol_version: EapolVersion,
 }
@@ -275,10 +277,38 @@ impl Config {
     pub fn new(identity: impl Into<String>, tls: EapTlsConfig) -> Config {
         Config {
             identity: identity.into(),
-            tls,
+            tls: Some(tls),
+            #[cfg(feature = "fast")]
+            fast: None,
             timers: PaeTimers::default(),
             eapol_version: EapolVersion::V3,
         }
+    }
+
+    /// EAP-FAST only, with `identity` as the outer (phase 1) EAP Identity; an EAP-TLS request
+    /// gets a Nak offering EAP-FAST.
+    #[cfg(feature = "fast")]
+    pub fn fast(identity: impl Into<String>, fast: crate::fast::FastConfig) -> Config {
+        Config {
+            identity: identity.into(),
+            tls: None,
+            fast: Some(fast),
+            timers: PaeTimers::default(),
+            eapol_version: EapolVersion::V3,
+        }
+    }
+
+    /// Also answers EAP-FAST requests with these settings (EAP-TLS stays preferred in Naks).
+    #[cfg(feature = "fast")]
+    pub fn with_fast(mut self, fast: crate::fast::FastConfig) -> Config {
+        self.fast = Some(fast);
+        self
+    }
+
+    /// The EAP-FAST settings, if EAP-FAST is on.
+    #[cfg(feature = "fast")]
+    pub fn fast_config(&self) -> Option<&crate::fast::FastConfig> {
+        self.fast.as_ref()
     }
 
     /// Other PAE timers.
@@ -298,9 +328,9 @@ impl Config {
         &self.identity
     }
 
-    /// The EAP-TLS settings.
-    pub fn tls(&self) -> &EapTlsConfig {
-        &self.tls
+    /// The EAP-TLS settings (`None` for an EAP-FAST-only configuration).
+    pub fn tls(&self) -> Option<&EapTlsConfig> {
+        self.tls.as_ref()
     }
 
     /// The PAE timers.

@@ -13,8 +13,9 @@ use phone_secret::SecretBytes;
 pub enum Protocol {
     /// EAP-TLS (RFC 5216, RFC 9190).
     EapTls,
-    /// EAP-FAST (RFC 4851). Not implemented (see the crate docs): a request for it is answered
-    /// with a Nak offering EAP-TLS and reported as [`Event::MethodDeclined`].
+    /// EAP-FAST (RFC 4851), with feature `fast` and a [`FastConfig`](crate::fast::FastConfig);
+    /// otherwise a request for it is answered with a Nak and reported as
+    /// [`Event::MethodDeclined`].
     EapFast,
 }
 
@@ -85,6 +86,10 @@ pub enum FailureReason {
     /// The server sent TLS application data other than the one-byte commitment.
     #[error("unexpected TLS application data of {0} bytes")]
     UnexpectedApplicationData(usize),
+    /// EAP-FAST failed (phase 1 TLS, phase 2 TLVs, Crypto-Binding, the inner method, a PAC).
+    #[cfg(feature = "fast")]
+    #[error("EAP-FAST: {0}")]
+    Fast(crate::fast::FastError),
     /// No request arrived within authPeriod (or the host's transport timed out).
     #[error("no answer from the authenticator")]
     Timeout,
@@ -113,6 +118,11 @@ pub enum Event {
         /// Why it was declined, for the status page and the logs.
         reason: &'static str,
     },
+    /// EAP-FAST provisioned a PAC: store it (with [`store_pac`](crate::fast::store_pac)) and
+    /// write the PAC file; after anonymous provisioning the server ends with EAP-Failure and the
+    /// next authentication uses this PAC (RFC 5422 §3.2.2).
+    #[cfg(feature = "fast")]
+    PacProvisioned(Box<crate::fast::Pac>),
     /// maxStart EAPOL-Starts went unanswered: no authenticator on this port (IEEE 802.1X-2004
     /// §8.2.11: the port is treated as authorized).
     NoAuthenticator,

@@ -15,6 +15,24 @@ use crate::event::{Event, FailureReason};
 use crate::fragment::FragmentError;
 use crate::tls::{EapTls, Step};
 
+/// The method selected for the conversation (RFC 4137: fixed once selected).
+#[derive(Debug)]
+enum Method {
+    Tls(Box<EapTls>),
+    #[cfg(feature = "fast")]
+    Fast(Box<crate::fast::method::EapFast>),
+}
+
+impl Method {
+    fn success(&self) -> Result<&crate::event::Authenticated, FailureReason> {
+        match self {
+            Method::Tls(m) => m.success(),
+            #[cfg(feature = "fast")]
+            Method::Fast(m) => m.success(),
+        }
+    }
+}
+
 /// What the peer wants done.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeerOutput {
@@ -93,7 +111,7 @@ pub struct Peer {
     state: ConversationState,
     last_id: Option<u8>,
     last_response: Option<Vec<u8>>,
-    method: Option<EapTls>,
+    method: Option<Method>,
     out: VecDeque<PeerOutput>,
     requests: usize,
 }
@@ -191,19 +209,54 @@ impl Peer {
                 eap::response(id, MethodType::Notification, &[])
             }
             MethodType::Nak => return Err(Discarded::NakRequest),
-            MethodType::Tls => {
-                let tls = self.method.get_or_insert_with(|| EapTls::new(&self.config.tls));
-                match tls.process(data) {
-                    Step::Respond(d) => eap::response(id, MethodType::Tls, &d),
-                    Step::Discard(e) => return Err(Discarded::Fragment(e)),
-                    Step::Fail { reason, respond } => {
-                        self.begin(id);
-                        if let Some(d) = respond {
-                            self.send(id, eap::response(id, MethodType::Tls, &d));
-                        }
-                        self.fail(reason);
-                        return Ok(Handled::Answered);
+            MethodType::Tls if self.config.tls.is_some() => {
+                if !matches!(self.method, Some(Method::Tls(_)) | None) {
+                    return Err(Discarded::MethodMismatch(MethodType::Tls));
+                }
+                let step = match &mut self.method {
+                    Some(Method::Tls(tls)) => tls.process(data),
+                    _ => {
+                        let Some(config) = self.config.tls.as_ref() else {
+                            return Err(Discarded::MethodMismatch(MethodType::Tls));
+                        };
+                        let mut tls = Box::new(EapTls::new(config));
+                        let step = tls.process(data);
+                        self.method = Some(Method::Tls(tls));
+                        step
                     }
+                };
+                match self.step(id, MethodType::Tls, step) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return Ok(Handled::Answered),
+                    Err(e) => return Err(e),
+                }
+            }
+            #[cfg(feature = "fast")]
+            MethodType::Fast if self.config.fast.is_some() => {
+                if !matches!(self.method, Some(Method::Fast(_)) | None) {
+                    return Err(Discarded::MethodMismatch(MethodType::Fast));
+                }
+                let step = match &mut self.method {
+                    Some(Method::Fast(fast)) => fast.process(data),
+                    _ => {
+                        let Some(config) = self.config.fast.as_ref() else {
+                            return Err(Discarded::MethodMismatch(MethodType::Fast));
+                        };
+                        let mut fast = Box::new(crate::fast::method::EapFast::new(config));
+                        let step = fast.process(data);
+                        self.method = Some(Method::Fast(fast));
+                        step
+                    }
+                };
+                if let Some(Method::Fast(fast)) = &mut self.method {
+                    for event in fast.take_events() {
+                        self.out.push_back(PeerOutput::Event(event));
+                    }
+                }
+                match self.step(id, MethodType::Fast, step) {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return Ok(Handled::Answered),
+                    Err(e) => return Err(e),
                 }
             }
             MethodType::Expanded if self.method.is_none() => {
@@ -216,18 +269,48 @@ impl Peer {
             }
             other if self.method.is_none() => {
                 let reason = declined_reason(other);
-                tracing::info!("EAP: Nak of {other:?} ({reason}), offering EAP-TLS");
+                tracing::info!("EAP: Nak of {other:?} ({reason})");
                 self.out.push_back(PeerOutput::Event(Event::MethodDeclined {
                     requested: other,
                     reason,
                 }));
-                eap::response(id, MethodType::Nak, &[MethodType::Tls.value()])
+                eap::response(id, MethodType::Nak, &self.offered())
             }
             other => return Err(Discarded::MethodMismatch(other)),
         };
         self.begin(id);
         self.send(id, response);
         Ok(Handled::Answered)
+    }
+
+    /// The methods a Nak offers: EAP-TLS when configured, then EAP-FAST.
+    fn offered(&self) -> Vec<u8> {
+        let mut v = Vec::new();
+        if self.config.tls.is_some() {
+            v.push(MethodType::Tls.value());
+        }
+        #[cfg(feature = "fast")]
+        if self.config.fast.is_some() {
+            v.push(MethodType::Fast.value());
+        }
+        v
+    }
+
+    /// A method step: `Ok(Some(response))` to send and record, `Ok(None)` when it was sent
+    /// already (failure), `Err` to discard.
+    fn step(&mut self, id: u8, method: MethodType, step: Step) -> Result<Option<Vec<u8>>, Discarded> {
+        match step {
+            Step::Respond(d) => Ok(Some(eap::response(id, method, &d))),
+            Step::Discard(e) => Err(Discarded::Fragment(e)),
+            Step::Fail { reason, respond } => {
+                self.begin(id);
+                if let Some(d) = respond {
+                    self.send(id, eap::response(id, method, &d));
+                }
+                self.fail(reason);
+                Ok(None)
+            }
+        }
     }
 
     fn begin(&mut self, id: u8) {
@@ -271,7 +354,7 @@ impl Peer {
             return Ok(Handled::Concluded);
         }
         let decision = match &self.method {
-            Some(tls) => tls.success().cloned(),
+            Some(method) => method.success().cloned(),
             None => Err(FailureReason::UnexpectedSuccess),
         };
         match decision {
@@ -289,11 +372,15 @@ impl Peer {
 /// Why a method the server proposed is answered with a Nak.
 fn declined_reason(method: MethodType) -> &'static str {
     match method {
-        MethodType::Fast => {
-            "EAP-FAST is not implemented: it needs a TLS 1.2 client that sends the PAC-Opaque in \
-             the SessionTicket extension and takes its master secret from the PAC-Key (RFC 4851 \
-             §5.1), which rustls does not expose; EAP-TLS offered instead"
+        MethodType::Fast if cfg!(feature = "fast") => {
+            "EAP-FAST is not configured on this phone (no inner identity and password); the \
+             configured method is offered instead"
         }
-        _ => "method not implemented; EAP-TLS offered instead",
+        MethodType::Fast => {
+            "EAP-FAST is not built in (eap-supplicant without feature `fast`); the configured \
+             method is offered instead"
+        }
+        MethodType::Tls => "EAP-TLS is not configured on this phone; EAP-FAST offered instead",
+        _ => "method not implemented; the configured methods are offered instead",
     }
 }

@@ -1,3 +1,18 @@
-//! EAP-FAST (RFC 4851, RFC 5422): its own TLS 1.2 client ([`tls12`]).
+//! EAP-FAST (RFC 4851) with PAC provisioning (RFC 5422), on its own TLS 1.2 client
+//! ([`tls12`]): phase 1 (full handshake with anonymous DH or a server certificate, or the
+//! abbreviated handshake with a PAC), phase 2 TLVs with the inner EAP-MSCHAPv2 or EAP-GTC, the
+//! Crypto-Binding Compound MAC (checked, fail closed), MSK / EMSK / Session-Id, and PACs in
+//! wpa_supplicant's text and binary file formats.
 
+mod config;
+pub mod keys;
+pub(crate) mod method;
+pub mod mschapv2;
+mod pac;
 pub mod tls12;
+mod tlv;
+
+pub use config::{FastConfig, Phase2, Provisioning};
+pub use method::FastError;
+pub use pac::{Pac, PacError, TUNNEL_PAC, read_pac_file, store_pac, write_binary, write_text};
+pub use tlv::TlvError;

@@ -249,6 +249,23 @@ impl ClientConfig {
         })
     }
 
+    /// The certificate suites with no CA: a server that shows a certificate is refused. For
+    /// offering a PAC when no CA is configured (the abbreviated handshake shows none).
+    pub(crate) fn without_server_authentication() -> ClientConfig {
+        ClientConfig {
+            suites: vec![
+                CipherSuite::DheRsaAes256CbcSha,
+                CipherSuite::DheRsaAes128CbcSha,
+                CipherSuite::RsaAes256CbcSha,
+                CipherSuite::RsaAes128CbcSha,
+            ],
+            verifier: None,
+            clock: None,
+            ticket: None,
+            max_handshake_len: DEFAULT_MAX_HANDSHAKE_LEN,
+        }
+    }
+
     /// Offers only these suites (in this order). Certificate suites need a configuration made
     /// by [`ClientConfig::authenticated`]; without one they are dropped.
     pub fn with_suites(mut self, suites: &[CipherSuite]) -> ClientConfig {
