@@ -46,30 +46,22 @@
 //!
 //! Keys are [`SecretBytes`] (the workspace's one secret type, `phone-secret`): `<redacted>` when printed, zeroized when dropped.
 //!
-//! # EAP-FAST: declined, not implemented
-//! A request for EAP-FAST (type 43) is answered with a Legacy Nak offering EAP-TLS (13), and the
-//! host gets [`Event::MethodDeclined`] with the method and the reason (the agent shows it as
-//! `declined_methods`); if the server insists, it sends EAP-Failure. Nothing here pretends to do
-//! EAP-FAST. It cannot be built on rustls 0.23, which lacks each of:
-//! * the PAC-Opaque in the ClientHello's SessionTicket extension and a master secret taken from
-//!   the PAC-Key, `T-PRF(PAC-Key, "PAC to master secret label hash", server_random ||
-//!   client_random, 48)` (RFC 4851 §5.1), instead of a key exchange: rustls has no way to set a
-//!   ticket's bytes or the master secret (nothing like OpenSSL's `SSL_set_session_ticket_ext` and
-//!   `SSL_set_session_secret_cb`, which hostap uses);
-//! * the TLS 1.2 key block beyond the traffic keys, where the `session_key_seed` lies (RFC 4851
-//!   §5.1; hostap skips `2 × (MAC + key + IV)` bytes);
-//! * the suites EAP-FAST servers negotiate: `TLS_DH_anon_WITH_AES_128_CBC_SHA` for anonymous
-//!   provisioning (RFC 5422), `TLS_DHE_RSA_/TLS_RSA_WITH_AES_*_CBC_SHA` for authenticated
-//!   provisioning and resumption (hostapd's EAP-FAST server accepts only CBC and RC4 suites);
-//!   rustls has only AEAD suites with (EC)DHE.
-//!
-//! It needs a purpose-built TLS 1.2 client (as hostap's `src/tls/tlsv1_client*.c`) on RustCrypto
-//! primitives (AES-CBC, HMAC-SHA1, RSA encryption, finite-field DH; MD4 and DES for the inner
-//! MSCHAPv2), then on top: the TLV layer (Result, Intermediate-Result, Crypto-Binding with the
-//! Compound MAC from the IMCK chain, PAC TLVs), the inner EAP-MSCHAPv2 and EAP-GTC, a PAC store
-//! compatible with wpa_supplicant's text and binary formats, and MSK/EMSK from the S-IMCK. The
-//! interop oracle would be hostapd 2.10 (Debian bookworm's FreeRADIUS 3.2.1 EAP-FAST is broken
-//! with OpenSSL 3, upstream FreeRADIUS issue 5706).
+//! # EAP-FAST (feature `fast`, on by default)
+//! [`Config::fast`] (or [`Config::with_fast`] next to EAP-TLS) answers EAP-FAST (type 43) with
+//! [`fast`]: RFC 4851 phase 1 on the crate's own TLS 1.2 client ([`fast::tls12`]; rustls cannot
+//! put a PAC-Opaque into the SessionTicket extension, take the master secret from the PAC-Key or
+//! negotiate the CBC / anonymous-DH suites EAP-FAST servers use), phase 2 TLVs with the inner
+//! EAP-MSCHAPv2 or EAP-GTC, the Crypto-Binding Compound MAC (a mismatch fails the
+//! conversation), `MSK = T-PRF(S-IMCK[j], "Session Key Generating Function", 64)` and
+//! Session-Id `0x2B || client.random || server.random`. PACs (RFC 5422) are provisioned
+//! anonymously (anonymous DH, MSCHAPv2 challenges from the key block; the server then sends
+//! EAP-Failure and the next authentication uses the PAC) or with the server's certificate checked
+//! against a CA; [`Event::PacProvisioned`] hands the PAC to the host, which keeps it in
+//! wpa_supplicant's text or binary PAC file format ([`fast::write_text`], [`fast::write_binary`],
+//! [`fast::read_pac_file`]). Tested against hostapd 2.10's EAP-FAST server, with
+//! `eapol_test` using this crate's PAC files and the other way round. Without a FAST
+//! configuration (or without the feature) a FAST request gets a Nak and
+//! [`Event::MethodDeclined`].
 //!
 //! # Not supported
 //! * TLS 1.0/1.1 and non-AEAD suites (rustls), encrypted private keys, OCSP/CRL checks.
@@ -97,7 +89,7 @@ pub use config::{
 };
 pub use event::{Authenticated, Event, FailureReason, Protocol, TlsVersion};
 pub use peer::{ConversationState, Discarded, Handled, Peer, PeerOutput};
-pub use phone_secret::SecretBytes;
+pub use phone_secret::{SecretBytes, SecretString};
 /// The clock for certificate validity ([`EapTlsConfig::builder`]): implement
 /// [`TimeProvider`] over the host's time, or pass [`DefaultTimeProvider`] (the system clock).
 pub use rustls::pki_types::UnixTime;

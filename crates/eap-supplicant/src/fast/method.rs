@@ -73,6 +73,10 @@ pub enum FastError {
     /// The server reported failure in a Result or Intermediate-Result TLV.
     #[error("the server reported failure in phase 2")]
     ServerFailure,
+    /// The server refused the PAC (full handshake instead of the abbreviated one) and there is no
+    /// CA to authenticate it with: forget this PAC and provision a new one if the policy allows.
+    #[error("the server refused the PAC and no CA is configured to authenticate its certificate")]
+    PacRefused,
     /// Something out of order.
     #[error("protocol: {0}")]
     Protocol(&'static str),
@@ -268,12 +272,15 @@ impl EapFast {
         // offered only next to a PAC (a server that then shows a certificate is refused).
         let mut tls = match &self.config.authenticated {
             Some(auth) => auth.clone(),
+            // No CA: the certificate suites next to a PAC, refused if a certificate comes (never
+            // anonymous DH next to a PAC: hostapd then expects provisioning's key-block
+            // MSCHAPv2 challenges, and wpa_supplicant never offers it either).
             None => ClientConfig::without_server_authentication(),
         };
         if pac.is_none() && !(prov.authenticated && self.config.authenticated.is_some()) {
             tls = tls.with_suites(&[]);
         }
-        if prov.unauthenticated {
+        if prov.unauthenticated && pac.is_none() {
             tls = tls.with_anonymous();
         }
         if let Some(pac) = &pac {
@@ -300,7 +307,12 @@ impl EapFast {
 
     fn feed(&mut self, message: &[u8]) -> Result<(), FastError> {
         let tls = self.tls.as_mut().ok_or(FastError::Protocol("no TLS"))?;
-        tls.handle_tls(std::time::Instant::now(), message)?;
+        match tls.handle_tls(std::time::Instant::now(), message) {
+            Err(TlsError::Certificate(_)) if self.used_pac && self.config.authenticated.is_none() => {
+                return Err(FastError::PacRefused);
+            }
+            r => r?,
+        }
         let mut app = Vec::new();
         let mut out = Vec::new();
         while let Some(o) = self.tls.as_mut().and_then(Client::poll_output) {

@@ -7,6 +7,9 @@
 //!     --ca ca.pem --client-cert phone.pem --client-key phone.key [--identity ID] \
 //!     [--domain-suffix-match D] [--tls 1.2|1.3|any] [--fragment-size N] [--show-keys] [--json]
 //!     [--logoff]
+//! phone-agent dot1x (--iface IF | --radius HOST:PORT --secret S) --config cfg.xml --method fast \
+//!     --identity NAME --password PW --pac-file FILE [--pac-format text|binary] \
+//!     [--fast-provisioning 0|1|2|3] [--phase2 mschapv2|gtc] [--ca ca.pem]
 //! phone-agent dot1x --iface IF --config cfg.xml --proxy-logoff PC-MAC
 //! phone-agent dot1x --iface IF --pc-port IF2 --config cfg.xml --ca ... [--stay SECS]
 //! ```
@@ -17,6 +20,7 @@
 //! Exit status: 0 on Access-Accept with a verified EAP-Success, 1 on reject or failure, 2 when
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
+mod fast;
 mod passthrough;
 pub(crate) mod port;
 mod radius;
@@ -51,6 +55,33 @@ pub enum TlsChoice {
     Any,
 }
 
+/// The outer EAP method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodChoice {
+    /// EAP-TLS (client certificate).
+    Tls,
+    /// EAP-FAST (RFC 4851): PAC, inner MSCHAPv2 or GTC with --identity/--password.
+    Fast,
+}
+
+/// The EAP-FAST inner method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Phase2Choice {
+    /// EAP-MSCHAPv2.
+    Mschapv2,
+    /// EAP-GTC.
+    Gtc,
+}
+
+/// How a PAC file is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PacFormat {
+    /// wpa_supplicant's text format.
+    Text,
+    /// wpa_supplicant's binary format (`fast_pac_format=binary`).
+    Binary,
+}
+
 /// `phone-agent dot1x` arguments.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("transport").required(true).args(["radius", "iface"])))]
@@ -67,15 +98,36 @@ pub struct Dot1xArgs {
     /// The RADIUS shared secret.
     #[arg(long)]
     secret: Option<String>,
-    /// The CA certificate(s) the authentication server must chain to (PEM or DER).
-    #[arg(long, required_unless_present = "proxy_logoff")]
+    /// The CA certificate(s) the authentication server must chain to (PEM or DER). Required
+    /// for EAP-TLS; for EAP-FAST it enables server-authenticated provisioning.
+    #[arg(long)]
     ca: Option<PathBuf>,
-    /// The phone's certificate (PEM or DER; chain leaf first).
-    #[arg(long, required_unless_present = "proxy_logoff")]
+    /// The phone's certificate (PEM or DER; chain leaf first). EAP-TLS.
+    #[arg(long)]
     client_cert: Option<PathBuf>,
-    /// The phone's private key (PEM or DER: PKCS#8, RSA or EC; unencrypted).
-    #[arg(long, required_unless_present = "proxy_logoff")]
+    /// The phone's private key (PEM or DER: PKCS#8, RSA or EC; unencrypted). EAP-TLS.
+    #[arg(long)]
     client_key: Option<PathBuf>,
+    /// The EAP method: tls (client certificate) or fast (PAC + inner password method).
+    #[arg(long, value_enum, default_value = "tls")]
+    method: MethodChoice,
+    /// EAP-FAST: the inner password (MSCHAPv2 or GTC).
+    #[arg(long)]
+    password: Option<String>,
+    /// EAP-FAST: the PAC file (wpa_supplicant text or binary format, detected on read);
+    /// provisioned PACs are written back to it (atomically, mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pac_file: Option<PathBuf>,
+    /// EAP-FAST: the format new PACs are written in (default: the existing file's, else text).
+    #[arg(long, value_enum)]
+    pac_format: Option<PacFormat>,
+    /// EAP-FAST: PAC provisioning as wpa_supplicant's fast_provisioning: 0 none,
+    /// 1 anonymous, 2 server-authenticated (needs --ca), 3 both.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=3))]
+    fast_provisioning: u8,
+    /// EAP-FAST: the inner method.
+    #[arg(long, value_enum, default_value = "mschapv2")]
+    phase2: Phase2Choice,
     /// With --iface: send EAPOL-Logoff once authenticated (the switch unauthorizes the port).
     #[arg(long)]
     logoff: bool,
@@ -139,6 +191,13 @@ struct Outcome {
     pass_through: Option<passthrough::PassThroughReport>,
     /// EAP methods the server proposed and the phone declined, with why.
     declined: Vec<String>,
+    /// EAP-FAST: PACs provisioned (and written to --pac-file).
+    pacs_provisioned: usize,
+    /// EAP-FAST: the server refused the PAC and there was no CA to accept its full handshake.
+    pac_refused: bool,
+    /// Authentications run: 2 when anonymous provisioning ended in its EAP-Failure and the
+    /// phone authenticated again with the new PAC (RFC 5422 §3.2.2).
+    attempts: usize,
 }
 
 /// Runs the subcommand.
@@ -163,7 +222,7 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let config = supplicant_config(args)?;
+    let config = supplicant_config(args, false)?;
     let outcome = match (&args.iface, &args.radius, &args.secret) {
         (Some(iface), _, _) => {
             let w = wired::authenticate(
@@ -178,6 +237,9 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 },
                 args.pc_port.as_deref(),
             )?;
+            for pac in w.pacs.clone() {
+                fast::save_pac(args, pac)?;
+            }
             Outcome {
                 authenticated: w.authenticated,
                 failure: w.failure,
@@ -189,11 +251,35 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 authentications: Some(w.authentications),
                 pass_through: w.pass_through,
                 declined: w.declined,
+                pacs_provisioned: w.pacs.len(),
+                pac_refused: false,
+                attempts: 1,
             }
         }
         (None, Some(radius), Some(secret)) => {
             let server = resolve(radius)?;
-            authenticate(args, secret, config, server)?
+            let mut total = authenticate(args, secret, config, server)?;
+            // EAP-FAST: anonymous provisioning ends in EAP-Failure by design, so go again with
+            // the new PAC; a refused PAC (no CA to accept the full handshake) is dropped and a
+            // new one provisioned when the policy allows.
+            while total.authenticated.is_none() && total.attempts < 3 {
+                let without_pacs = match (total.pac_refused, total.pacs_provisioned > 0) {
+                    (true, _) if args.fast_provisioning & 1 != 0 => true,
+                    (false, true) => false,
+                    _ => break,
+                };
+                let mut next = authenticate(args, secret, supplicant_config(args, without_pacs)?, server)?;
+                next.attempts = total.attempts + 1;
+                next.pacs_provisioned += total.pacs_provisioned;
+                next.round_trips += total.round_trips;
+                next.elapsed += total.elapsed;
+                if next.pacs_provisioned == total.pacs_provisioned && next.pac_refused {
+                    total = next;
+                    break;
+                }
+                total = next;
+            }
+            total
         }
         _ => bail!("give --iface, or --radius with --secret"),
     };
@@ -205,7 +291,16 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
     })
 }
 
-fn supplicant_config(args: &Dot1xArgs) -> Result<Config> {
+fn supplicant_config(args: &Dot1xArgs, without_pacs: bool) -> Result<Config> {
+    let timers = eap_supplicant::PaeTimers {
+        start_period: Duration::from_secs(args.start_period.max(1)),
+        ..eap_supplicant::PaeTimers::default()
+    };
+    if args.method == MethodChoice::Fast {
+        return Ok(
+            Config::fast(args.identity.clone(), fast::config(args, without_pacs)?).with_timers(timers),
+        );
+    }
     let read = |p: &Option<PathBuf>, what: &str| match p {
         Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display())),
         None => bail!("--{what} is required"),
@@ -231,10 +326,6 @@ fn supplicant_config(args: &Dot1xArgs) -> Result<Config> {
         builder = builder.server_name(ServerNameMatch::Exact(d.clone()));
     }
     let tls = builder.build().context("EAP-TLS configuration")?;
-    let timers = eap_supplicant::PaeTimers {
-        start_period: Duration::from_secs(args.start_period.max(1)),
-        ..eap_supplicant::PaeTimers::default()
-    };
     Ok(Config::new(args.identity.clone(), tls).with_timers(timers))
 }
 
@@ -271,6 +362,9 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
         authentications: None,
         pass_through: None,
         declined: Vec::new(),
+        pacs_provisioned: 0,
+        pac_refused: false,
+        attempts: 1,
     };
     let mut mppe = None;
     loop {
@@ -280,10 +374,18 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
                 PeerOutput::Response(r) => response = Some(r),
                 PeerOutput::Event(Event::Authenticated(a)) => outcome.authenticated = Some(a),
                 PeerOutput::Event(Event::Failed { reason }) => {
+                    outcome.pac_refused |= matches!(
+                        reason,
+                        eap_supplicant::FailureReason::Fast(eap_supplicant::fast::FastError::PacRefused)
+                    );
                     outcome.failure = Some(reason.to_string());
                 }
                 PeerOutput::Event(Event::MethodDeclined { requested, reason }) => {
                     outcome.declined.push(declined(requested, reason));
+                }
+                PeerOutput::Event(Event::PacProvisioned(pac)) => {
+                    fast::save_pac(args, *pac)?;
+                    outcome.pacs_provisioned += 1;
                 }
                 PeerOutput::Event(_) => {}
             }
@@ -379,10 +481,14 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
         ReplyCode::Challenge => "Access-Challenge",
     });
     let a = o.authenticated.as_deref();
+    let protocol = match args.method {
+        MethodChoice::Tls => "EAP-TLS",
+        MethodChoice::Fast => "EAP-FAST",
+    };
     if args.json {
         let mut doc = json!({
             "transaction_state": state,
-            "protocol": "EAP-TLS",
+            "protocol": protocol,
             "radius": radius,
             "round_trips": o.round_trips,
             "elapsed_ms": o.elapsed.as_secs_f64() * 1000.0,
@@ -393,6 +499,10 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
             "failure": o.failure,
             "declined_methods": o.declined,
         });
+        if let (MethodChoice::Fast, Some(map)) = (args.method, doc.as_object_mut()) {
+            map.insert("pacs_provisioned".into(), o.pacs_provisioned.into());
+            map.insert("attempts".into(), o.attempts.into());
+        }
         if let (Some(p), Some(map)) = (&o.pass_through, doc.as_object_mut()) {
             map.insert(
                 "pc_port".into(),
@@ -421,7 +531,10 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
         return Ok(());
     }
     println!("Transaction state: {state}");
-    println!("Protocol: EAP-TLS");
+    println!("Protocol: {protocol}");
+    if o.pacs_provisioned > 0 {
+        println!("PAC: {} provisioned", o.pacs_provisioned);
+    }
     if let Some(a) = a {
         println!("TLS: {} {}", a.tls_version, a.cipher_suite);
         println!("Session-Id: {}", hex(&a.session_id));

@@ -33,6 +33,8 @@ pub struct WiredOutcome {
     pub pass_through: Option<PassThroughReport>,
     /// EAP methods the authenticator proposed and the phone declined (shown as `declined_methods`).
     pub declined: Vec<String>,
+    /// EAP-FAST PACs the server provisioned, for the PAC file.
+    pub pacs: Vec<eap_supplicant::fast::Pac>,
 }
 
 /// Sends the proxy EAPOL-Logoff for the PC with address `pc` (SPEC §12).
@@ -80,6 +82,7 @@ fn run(
         authentications: 0,
         pass_through: None,
         declined: Vec::new(),
+        pacs: Vec::new(),
     };
     let mut stay_until: Option<Option<Instant>> = None;
     let mut timer: Option<Instant> = None;
@@ -112,6 +115,7 @@ fn run(
                 Output::Event(Event::MethodDeclined { requested, reason }) => {
                     outcome.declined.push(super::declined(requested, reason));
                 }
+                Output::Event(Event::PacProvisioned(pac)) => outcome.pacs.push(*pac),
                 Output::Event(event) => tracing::debug!("802.1X: {event:?}"),
             }
         }

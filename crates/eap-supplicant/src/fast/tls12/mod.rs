@@ -408,11 +408,20 @@ pub enum Output {
 enum State {
     Idle,
     ServerHello,
+    /// After a ServerHello to a ClientHello with a ticket: a ChangeCipherSpec (or a
+    /// NewSessionTicket) means the server resumed, a Certificate or ServerKeyExchange that it
+    /// refused the ticket and runs a full handshake (hostap's internal client decides the same
+    /// way; OpenSSL servers do not always echo the session ID).
+    TicketOrFull,
     Certificate,
     KeyExchange,
     CertificateRequestOrDone,
-    ChangeCipherSpec { abbreviated: bool },
-    Finished { abbreviated: bool },
+    ChangeCipherSpec {
+        abbreviated: bool,
+    },
+    Finished {
+        abbreviated: bool,
+    },
     Done,
     Failed,
     Closed,
@@ -735,6 +744,9 @@ impl Client {
     }
 
     fn change_cipher_spec(&mut self, data: &[u8]) -> Result<(), TlsError> {
+        if self.state == State::TicketOrFull {
+            self.resume()?;
+        }
         let State::ChangeCipherSpec { abbreviated } = self.state else {
             return Err(TlsError::UnexpectedContentType(20));
         };
@@ -801,6 +813,23 @@ impl Client {
         match (self.state, ty) {
             (State::ServerHello, hs::SERVER_HELLO) => self.server_hello(body),
             (State::Certificate, hs::CERTIFICATE) => self.certificate(body),
+            (State::TicketOrFull, hs::CERTIFICATE) if !self.suite.is_some_and(CipherSuite::is_anonymous) => {
+                tracing::debug!("TLS: the server refused the session ticket (full handshake)");
+                self.certificate(body)
+            }
+            (State::TicketOrFull, hs::SERVER_KEY_EXCHANGE)
+                if self.suite.is_some_and(CipherSuite::is_anonymous) =>
+            {
+                tracing::debug!("TLS: the server refused the session ticket (full handshake)");
+                self.server_key_exchange(body)
+            }
+            (State::TicketOrFull, hs::NEW_SESSION_TICKET) => {
+                self.resume()?;
+                let mut r = Reader::new(body, "NewSessionTicket");
+                r.take(4)?;
+                r.vec16()?;
+                r.finish()
+            }
             (State::KeyExchange, hs::SERVER_KEY_EXCHANGE) => self.server_key_exchange(body),
             (State::CertificateRequestOrDone, hs::CERTIFICATE_REQUEST) if !self.cert_requested => {
                 self.certificate_request(body)
@@ -834,6 +863,7 @@ impl Client {
             (state, got) => Err(TlsError::UnexpectedMessage {
                 expected: match state {
                     State::ServerHello => "ServerHello",
+                    State::TicketOrFull => "ChangeCipherSpec, Certificate or ServerKeyExchange",
                     State::Certificate => "Certificate",
                     State::KeyExchange => "ServerKeyExchange",
                     State::CertificateRequestOrDone => "CertificateRequest or ServerHelloDone",
@@ -897,22 +927,30 @@ impl Client {
             );
         }
         self.suite = Some(suite);
-        let resumed = !self.session_id.is_empty() && session_id == self.session_id;
-        if resumed {
-            let ticket = self.config.ticket.as_ref().ok_or(TlsError::Internal("ticket"))?;
-            let ms = (ticket.derive)(ticket.key.expose(), &self.server_random, &self.client_random);
-            if ms.len() != 48 {
-                return Err(TlsError::Internal("master secret not 48 bytes"));
-            }
-            self.master_secret = Some(ms);
-            self.resumed = true;
-            self.derive_record_keys()?;
-            self.state = State::ChangeCipherSpec { abbreviated: true };
+        let echoed = !self.session_id.is_empty() && session_id == self.session_id;
+        if echoed {
+            self.resume()?;
+        } else if self.config.ticket.is_some() {
+            self.state = State::TicketOrFull;
         } else if suite.is_anonymous() {
             self.state = State::KeyExchange;
         } else {
             self.state = State::Certificate;
         }
+        Ok(())
+    }
+
+    /// The server accepted the ticket: the master secret comes from the ticket's key.
+    fn resume(&mut self) -> Result<(), TlsError> {
+        let ticket = self.config.ticket.as_ref().ok_or(TlsError::Internal("ticket"))?;
+        let ms = (ticket.derive)(ticket.key.expose(), &self.server_random, &self.client_random);
+        if ms.len() != 48 {
+            return Err(TlsError::Internal("master secret not 48 bytes"));
+        }
+        self.master_secret = Some(ms);
+        self.resumed = true;
+        self.derive_record_keys()?;
+        self.state = State::ChangeCipherSpec { abbreviated: true };
         Ok(())
     }
 

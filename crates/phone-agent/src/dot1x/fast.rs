@@ -1,0 +1,108 @@
+//! `phone-agent dot1x --method fast`: the EAP-FAST settings from the command line, and the PAC
+//! file (read in either of wpa_supplicant's formats, written back atomically with mode 0600).
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use eap_supplicant::fast::{self, FastConfig, Pac, Phase2, Provisioning};
+use eap_supplicant::{SecretString, ServerNameMatch};
+
+use super::{Dot1xArgs, PacFormat, Phase2Choice};
+
+/// PACs kept in the file (wpa_supplicant's `fast_max_pac_list_len` default).
+const MAX_PACS: usize = 10;
+
+/// The PACs in `--pac-file` (none when the file does not exist yet) and its format.
+pub(crate) fn read_pacs(args: &Dot1xArgs) -> Result<(Vec<Pac>, Option<PacFormat>)> {
+    let Some(path) = &args.pac_file else {
+        return Ok((Vec::new(), None));
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let format = if bytes.starts_with(&[0x6a, 0xe4, 0x92, 0x0c]) {
+        PacFormat::Binary
+    } else {
+        PacFormat::Text
+    };
+    let pacs = fast::read_pac_file(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    Ok((pacs, Some(format)))
+}
+
+/// The EAP-FAST configuration from the arguments.
+/// `without_pacs`: provision afresh (the server refused the PAC on file).
+pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig> {
+    let Some(password) = &args.password else {
+        bail!("--method fast needs --password (the inner MSCHAPv2/GTC password)");
+    };
+    let provisioning = Provisioning::from_level(args.fast_provisioning)
+        .ok_or_else(|| anyhow!("--fast-provisioning 0..3"))?;
+    let pacs = if without_pacs {
+        Vec::new()
+    } else {
+        read_pacs(args)?.0
+    };
+    let mut config = FastConfig::new(args.identity.clone(), SecretString::new(password.clone()))
+        .phase2(match args.phase2 {
+            Phase2Choice::Mschapv2 => Phase2::MsChapV2,
+            Phase2Choice::Gtc => Phase2::Gtc,
+        })
+        .provisioning(provisioning)
+        .pacs(pacs)
+        .fragment_size(args.fragment_size);
+    if let Some(ca) = &args.ca {
+        let bytes = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        let name = match (&args.domain_match, &args.domain_suffix_match) {
+            (Some(d), _) => Some(ServerNameMatch::Exact(d.clone())),
+            (None, Some(d)) => Some(ServerNameMatch::Suffix(d.clone())),
+            (None, None) => None,
+        };
+        config = config
+            .server_ca(
+                &bytes,
+                name,
+                std::sync::Arc::new(eap_supplicant::DefaultTimeProvider),
+            )
+            .context("EAP-FAST CA")?;
+    } else if provisioning.authenticated && !provisioning.unauthenticated {
+        bail!("--fast-provisioning 2 (server-authenticated) needs --ca");
+    }
+    Ok(config)
+}
+
+/// Adds `pac` to the PAC file (replacing the one for the same server) and writes it atomically:
+/// a temporary file with mode 0600 in the same directory, then a rename.
+pub(crate) fn save_pac(args: &Dot1xArgs, pac: Pac) -> Result<()> {
+    let Some(path) = &args.pac_file else {
+        tracing::warn!("EAP-FAST: a PAC was provisioned but no --pac-file was given to keep it");
+        return Ok(());
+    };
+    let (mut pacs, existing) = read_pacs(args)?;
+    fast::store_pac(&mut pacs, pac, MAX_PACS);
+    let bytes = match args.pac_format.or(existing).unwrap_or(PacFormat::Text) {
+        PacFormat::Text => fast::write_text(&pacs).into_bytes(),
+        PacFormat::Binary => fast::write_binary(&pacs),
+    };
+    write_atomically(path, &bytes)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{}: not a file name", path.display()))?;
+    let tmp = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("creating {}", tmp.display()))?;
+    f.write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}

@@ -1,0 +1,446 @@
+//! `phone-agent dot1x --method fast --radius` against hostapd 2.10's integrated EAP-FAST
+//! server (RADIUS, `eap_fast_prov=3`, certificates and DH group generated for this run):
+//! anonymous provisioning (PAC, EAP-Failure, then the PAC authenticates), PAC reuse with
+//! MSCHAPv2 and GTC, server-authenticated provisioning, text and binary PAC files, a wrong
+//! password refused, a tampered PAC-Opaque refused and re-provisioned, and the MSK equal to
+//! the server's MS-MPPE keys and to hostapd's own key dump. eapol_test (wpa_supplicant 2.10)
+//! runs against the same server: same outcomes, and each side uses the PAC file the other wrote.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod dot1x_common;
+use dot1x_common::{Peer as Server, Scratch, require};
+use serde_json::Value;
+
+const SECRET: &str = "testing123";
+const USER: &str = "testuser";
+const PASSWORD: &str = "testpass";
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// hostapd as a RADIUS server with EAP-FAST, an RSA server certificate (DHE_RSA needs one)
+/// and an ffdhe2048 DH group.
+fn hostapd(dir: &Scratch) -> (Server, u16) {
+    let d = &dir.0;
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=FAST Test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=radius.example.org",
+        ],
+    );
+    dir.write(
+        "ext.cnf",
+        "subjectAltName=DNS:radius.example.org\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+    );
+    openssl(
+        d,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ],
+    );
+    openssl(
+        d,
+        &[
+            "genpkey",
+            "-genparam",
+            "-algorithm",
+            "DH",
+            "-pkeyopt",
+            "group:ffdhe2048",
+            "-out",
+            "dh.pem",
+        ],
+    );
+    let port = free_udp_port();
+    dir.write("clients", format!("127.0.0.1/32 {SECRET}\n"));
+    dir.write(
+        "users",
+        format!("\"{USER}\" FAST\n\"{USER}\" MSCHAPV2,GTC \"{PASSWORD}\" [2]\n"),
+    );
+    let conf = dir.write(
+        "hostapd.conf",
+        format!(
+            "driver=none\ninterface=fastas{port}\nradius_server_clients={d}/clients\nradius_server_auth_port={port}\n\
+             eap_server=1\neap_user_file={d}/users\nca_cert={d}/ca.pem\nserver_cert={d}/server.pem\n\
+             private_key={d}/server.key\ndh_file={d}/dh.pem\npac_opaque_encr_key=000102030405060708090a0b0c0d0e0f\n\
+             eap_fast_a_id=101112131415161718191a1b1c1d1e1f\neap_fast_a_id_info=test server\neap_fast_prov=3\n\
+             pac_key_lifetime=604800\npac_key_refresh_time=86400\n",
+            d = d.display()
+        ),
+    );
+    let log = dir.path("hostapd.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let child = Command::new(require("hostapd", "hostapd"))
+        .arg("-ddK")
+        .arg(conf)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap();
+    let mut server = Server { child, log };
+    let needle = format!(":{port:04X} ");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let table = std::fs::read_to_string("/proc/net/udp").unwrap_or_default();
+        if table.lines().skip(1).any(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|a| format!("{a} ").ends_with(&needle))
+        }) {
+            break;
+        }
+        if let Ok(Some(status)) = server.child.try_wait() {
+            panic!("hostapd exited with {status}:\n{}", server.log());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hostapd not listening:\n{}",
+            server.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (server, port)
+}
+
+struct Run {
+    code: i32,
+    json: Value,
+    stderr: String,
+}
+
+impl Run {
+    fn get(&self, k: &str) -> &Value {
+        self.json.get(k).unwrap_or(&Value::Null)
+    }
+}
+
+fn agent(dir: &Scratch, port: u16, pac: &Path, extra: &[&str]) -> Run {
+    let cfg = dir.write(
+        "cfg.xml",
+        "<flat-profile>\n  <Enable_802.1X_Authentication ua=\"rw\">Yes</Enable_802.1X_Authentication>\n</flat-profile>\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
+        .arg("dot1x")
+        .arg("--config")
+        .arg(cfg)
+        .args([
+            "--radius",
+            &format!("127.0.0.1:{port}"),
+            "--secret",
+            SECRET,
+            "--method",
+            "fast",
+        ])
+        .args(["--identity", USER, "--json", "--show-keys"])
+        .arg("--pac-file")
+        .arg(pac)
+        .args(if extra.contains(&"--password") {
+            &[][..]
+        } else {
+            &["--password", PASSWORD][..]
+        })
+        .args(extra)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        json: serde_json::from_str(&stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        }),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The MSK hostapd logged for its last EAP-FAST authentication.
+fn hostapd_msk(server: &Server) -> Option<String> {
+    server
+        .log()
+        .lines()
+        .rev()
+        .find(|l| l.contains("EAP-FAST: Derived key (MSK) - hexdump(len=64):"))
+        .map(|l| {
+            l.split("hexdump(len=64):")
+                .nth(1)
+                .unwrap_or("")
+                .split_whitespace()
+                .collect()
+        })
+}
+
+fn accepted(run: &Run, server: &Server, what: &str) {
+    assert_eq!(
+        run.code,
+        0,
+        "{what}: {}\n{}\n{}",
+        run.json,
+        run.stderr,
+        tail(server)
+    );
+    assert_eq!(run.get("protocol"), "EAP-FAST", "{what}");
+    assert_eq!(run.get("transaction_state"), "Authenticated", "{what}");
+    assert_eq!(run.get("mppe_keys_match"), true, "{what}: {}", run.json);
+    let msk = run.get("msk").as_str().unwrap().to_owned();
+    assert_eq!(
+        hostapd_msk(server).as_deref(),
+        Some(msk.as_str()),
+        "{what}: MSK vs hostapd's"
+    );
+    assert!(
+        run.get("session_id").as_str().unwrap().starts_with("2b"),
+        "{what}"
+    );
+}
+
+fn tail(server: &Server) -> String {
+    let log = server.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("EAP-FAST") || l.contains("TLS"))
+        .collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// eapol_test with a PAC file: (success, RADIUS round trips).
+fn eapol_test(dir: &Scratch, port: u16, pac: &Path, phase1: &str, phase2: &str) -> (bool, usize) {
+    let conf = dir.write(
+        "eapol.conf",
+        format!(
+            "network={{\n key_mgmt=IEEE8021X\n eap=FAST\n identity=\"{USER}\"\n password=\"{PASSWORD}\"\n \
+             phase1=\"{phase1}\"\n phase2=\"auth={phase2}\"\n pac_file=\"{}\"\n ca_cert=\"{}\"\n eapol_flags=0\n}}\n",
+            pac.display(),
+            dir.path("ca.pem").display()
+        ),
+    );
+    let out = Command::new(require("eapol_test", "eapoltest"))
+        .arg("-c")
+        .arg(conf)
+        .args([
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-s",
+            SECRET,
+            "-t",
+            "10",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let trips = stdout
+        .lines()
+        .filter(|l| l.contains("Received RADIUS packet matched with a pending request"))
+        .count();
+    (out.status.success(), trips)
+}
+
+#[test]
+fn eap_fast_against_hostapd() {
+    let dir = Scratch::new("fast");
+    let (server, port) = hostapd(&dir);
+    let mut rows = Vec::new();
+
+    // 1. Anonymous provisioning: a PAC, EAP-Failure, then the PAC authenticates (2 attempts).
+    let pac = dir.path("agent.pac");
+    let t = Instant::now();
+    let run = agent(&dir, port, &pac, &["--fast-provisioning", "1"]);
+    accepted(&run, &server, "anonymous provisioning then PAC");
+    assert_eq!(run.get("pacs_provisioned"), 1);
+    assert_eq!(run.get("attempts"), 2);
+    let text = std::fs::read_to_string(&pac).unwrap();
+    assert!(text.starts_with("wpa_supplicant EAP-FAST PAC file - version 1\n"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&pac).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    rows.push(format!("anonymous prov + MSCHAPv2, text PAC  -> PAC, EAP-Failure, PAC auth Authenticated ({} round trips, {:?})", run.get("round_trips"), t.elapsed()));
+
+    // 2. PAC reuse: MSCHAPv2 and GTC, no provisioning allowed.
+    for phase2 in ["mschapv2", "gtc"] {
+        let t = Instant::now();
+        let run = agent(
+            &dir,
+            port,
+            &pac,
+            &["--fast-provisioning", "0", "--phase2", phase2],
+        );
+        accepted(&run, &server, phase2);
+        assert_eq!(run.get("attempts"), 1);
+        assert_eq!(run.get("pacs_provisioned"), 0);
+        rows.push(format!(
+            "PAC + {phase2:<8}                   -> Authenticated, {} ({} round trips, {:?})",
+            run.get("cipher_suite"),
+            run.get("round_trips"),
+            t.elapsed()
+        ));
+    }
+
+    // 3. Wrong password: refused.
+    let cfg_pw = agent(
+        &dir,
+        port,
+        &pac,
+        &["--fast-provisioning", "0", "--password", "wrong"],
+    );
+    assert_eq!(cfg_pw.code, 1, "{}", cfg_pw.json);
+    assert_eq!(cfg_pw.get("transaction_state"), "Failed");
+    assert!(cfg_pw.get("msk").is_null());
+    rows.push(format!(
+        "PAC + wrong password              -> Failed ({})",
+        cfg_pw.get("failure")
+    ));
+
+    // 4. Server-authenticated provisioning into a binary PAC file: PAC and success in one run.
+    let bin = dir.path("agent-bin.pac");
+    let ca = dir.path("ca.pem");
+    let run = agent(
+        &dir,
+        port,
+        &bin,
+        &[
+            "--fast-provisioning",
+            "2",
+            "--pac-format",
+            "binary",
+            "--ca",
+            ca.to_str().unwrap(),
+            "--domain-suffix-match",
+            "example.org",
+        ],
+    );
+    accepted(&run, &server, "authenticated provisioning");
+    assert_eq!(run.get("pacs_provisioned"), 1);
+    assert_eq!(std::fs::read(&bin).unwrap()[..4], [0x6a, 0xe4, 0x92, 0x0c]);
+    let run = agent(&dir, port, &bin, &["--fast-provisioning", "0", "--phase2", "gtc"]);
+    accepted(&run, &server, "binary PAC + GTC");
+    rows.push("authenticated prov, binary PAC    -> Authenticated; binary PAC + GTC -> Authenticated".into());
+
+    // 5. A tampered PAC-Opaque: refused without provisioning, re-provisioned when allowed.
+    let tampered = dir.path("tampered.pac");
+    let t = text
+        .replace("PAC-Opaque=", "PAC-Opaque=00")
+        .replacen("PAC-Opaque=00", "PAC-Opaque=", 0);
+    let flipped: String = t
+        .lines()
+        .map(|l| match l.strip_prefix("PAC-Opaque=") {
+            Some(h) => format!(
+                "PAC-Opaque={}{}",
+                if h.starts_with('0') { "1" } else { "0" },
+                &h[1..]
+            ),
+            None => l.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&tampered, flipped + "\n").unwrap();
+    let run = agent(&dir, port, &tampered, &["--fast-provisioning", "0"]);
+    assert_eq!(run.code, 1, "tampered PAC accepted: {}", run.json);
+    let run = agent(&dir, port, &tampered, &["--fast-provisioning", "1"]);
+    accepted(&run, &server, "tampered PAC re-provisioned");
+    assert_eq!(run.get("pacs_provisioned"), 1);
+    rows.push(
+        "tampered PAC-Opaque               -> Failed; with provisioning: re-provisioned, Authenticated"
+            .into(),
+    );
+
+    // 6. eapol_test on the same server and the PAC files exchanged both ways.
+    let (ok, trips) = eapol_test(&dir, port, &pac, "fast_provisioning=0", "MSCHAPV2");
+    assert!(ok, "eapol_test with the PAC file the agent wrote");
+    rows.push(format!(
+        "eapol_test + agent's text PAC     -> SUCCESS ({trips} round trips)"
+    ));
+    let (ok, _) = eapol_test(
+        &dir,
+        port,
+        &bin,
+        "fast_provisioning=0 fast_pac_format=binary",
+        "GTC",
+    );
+    assert!(ok, "eapol_test with the binary PAC file the agent wrote");
+    let theirs = dir.path("eapol.pac");
+    let (ok, _) = eapol_test(&dir, port, &theirs, "fast_provisioning=1", "MSCHAPV2");
+    assert!(
+        !ok,
+        "anonymous provisioning ends in EAP-Failure for eapol_test too"
+    );
+    let run = agent(&dir, port, &theirs, &["--fast-provisioning", "0"]);
+    accepted(&run, &server, "agent with eapol_test's PAC");
+    rows.push("agent + eapol_test's text PAC     -> Authenticated".into());
+
+    println!("{}", rows.join("\n"));
+}
