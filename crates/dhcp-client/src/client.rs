@@ -133,8 +133,9 @@ pub enum Output {
     Transmit(Transmit),
     /// Report or act on this.
     Event(Event),
-    /// Call [`Client::handle_timeout`] at this instant (reported when it changes).
-    Timeout(Instant),
+    /// The timer, reported when it changes: `Some(at)`: call [`Client::handle_timeout`] at
+    /// `at`; `None`: nothing is timed any more (released, stopped, or an infinite lease).
+    Timeout(Option<Instant>),
 }
 
 /// The RFC 2131 client states (figure 5).
@@ -536,9 +537,7 @@ impl<R: Random> Client<R> {
     fn update_timeout(&mut self) {
         if self.deadline != self.reported_deadline {
             self.reported_deadline = self.deadline;
-            if let Some(d) = self.deadline {
-                self.out.push_back(Output::Timeout(d));
-            }
+            self.out.push_back(Output::Timeout(self.deadline));
         }
     }
 }

@@ -46,7 +46,7 @@
 //! let Some(Output::Event(Event::Bound(lease))) = client.poll_output() else { panic!() };
 //! assert_eq!(lease.address, Ipv4Addr::new(10, 0, 0, 5));
 //! // Renew at T1, half the lease.
-//! assert_eq!(client.poll_output(), Some(Output::Timeout(now + Duration::from_secs(1800))));
+//! assert_eq!(client.poll_output(), Some(Output::Timeout(Some(now + Duration::from_secs(1800)))));
 //!
 //! // Option 66 is first in the default order but absent: 160 wins.
 //! let choice = lease.provisioning_source(DEFAULT_OPTION_ORDER);

@@ -44,7 +44,7 @@ fn transmits(outs: &[Output]) -> Vec<(Transmit, Message)> {
 
 fn timeout(outs: &[Output]) -> Option<Instant> {
     outs.iter().rev().find_map(|o| match o {
-        Output::Timeout(t) => Some(*t),
+        Output::Timeout(t) => *t,
         _ => None,
     })
 }
@@ -263,4 +263,6 @@ fn release_unicasts_to_the_server_and_stops() {
     assert_eq!(message_type(&m), Some(MessageType::Release));
     assert_eq!(c.state(), State::Init);
     assert!(c.lease().is_none());
+    // The renewal timer is disarmed, and said so.
+    assert_eq!(out.last(), Some(&Output::Timeout(None)));
 }

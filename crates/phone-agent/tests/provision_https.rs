@@ -1,7 +1,7 @@
 //! `phone-agent provision` against real peers on loopback: nginx over HTTPS with
 //! `ssl_verify_client on` (Debian `nginx-light`), dnsmasq as the DNS server (A records, two for
-//! the failover name), tftpd-hpa for `tftp://` rules, and a UDP socket of the test as the
-//! syslog receiver. The HTTPS matrix: client certificate (right / none / another CA's) × server
+//! the failover name), tftpd-hpa for `tftp://` rules, and rsyslog (Debian `rsyslog`, imudp)
+//! as the syslog receiver, asserted from the file it writes. The HTTPS matrix: client certificate (right / none / another CA's) × server
 //! certificate (`CN=host`, `CN=host/mailto:…`, a wrong name, a name whose A record is another
 //! address) × DNS × Restricted_Access_Domains (rule host and redirect target).
 #![allow(
@@ -14,12 +14,11 @@
 #[path = "proxy_common/mod.rs"]
 mod proxy_common;
 
-use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use proxy_common::{Tftpd, find_program, free_port, temp_dir};
+use proxy_common::{Tftpd, find_program, free_port, temp_dir, udp_bound};
 
 const PROFILE: &str = "<flat-profile>\n<Resync_Periodic>3600</Resync_Periodic>\n</flat-profile>\n";
 
@@ -188,6 +187,40 @@ fn dnsmasq_dns(port: u16) -> Peer {
     peer
 }
 
+/// rsyslogd in the foreground, UDP on 127.0.0.1:`port`, every message to `file` in RFC 5424
+/// form (rsyslog's `RSYSLOG_SyslogProtocol23Format`).
+fn rsyslog(port: u16, file: &Path) -> Peer {
+    let dir = temp_dir("prov-rsyslog");
+    let conf = dir.join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "global(workDirectory=\"{d}\")\nmodule(load=\"imudp\")\n\
+             input(type=\"imudp\" address=\"127.0.0.1\" port=\"{port}\")\n\
+             *.* action(type=\"omfile\" file=\"{f}\" template=\"RSYSLOG_SyslogProtocol23Format\")\n",
+            d = dir.display(),
+            f = file.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(find_program("rsyslogd", "rsyslog"))
+        .args([
+            "-n",
+            "-f",
+            conf.to_str().unwrap(),
+            "-i",
+            dir.join("pid").to_str().unwrap(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = Peer(child);
+    wait_for("rsyslogd", || udp_bound(port));
+    peer
+}
+
 struct Run {
     out: Output,
     syslog: Vec<String>,
@@ -206,12 +239,16 @@ struct Bench {
     pki: Pki,
     dns: u16,
     dir: PathBuf,
-    syslog: UdpSocket,
+    syslog_port: u16,
+    syslog_file: PathBuf,
 }
 
 impl Bench {
     fn provision(&self, rule: &str, domains: &str, client: Option<&str>) -> Run {
-        let syslog_port = self.syslog.local_addr().unwrap().port();
+        let syslog_port = self.syslog_port;
+        let before = std::fs::read_to_string(&self.syslog_file)
+            .unwrap_or_default()
+            .len();
         let cfg = self.dir.join("cfg.xml");
         let rule = rule.replace('&', "&amp;");
         std::fs::write(
@@ -234,14 +271,17 @@ impl Bench {
                 .args(["--client-key", &self.pki.path(&format!("{c}.key"))]);
         }
         let out = cmd.stdin(Stdio::null()).output().unwrap();
-        // Every datagram the agent sent is already queued on the socket.
-        self.syslog
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
+        // Every run ends with a success or failure line; wait (bounded) until rsyslog wrote it.
         let mut syslog = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.syslog.recv(&mut buf) {
-            syslog.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        let end = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < end {
+            let all = std::fs::read_to_string(&self.syslog_file).unwrap_or_default();
+            let new = all.get(before..).unwrap_or_default();
+            if new.contains("Resync failed") || new.contains("Successful resync") {
+                syslog = new.lines().map(str::to_owned).collect();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
         Run { out, syslog }
     }
@@ -261,11 +301,16 @@ fn https_matrix_failover_tftp_and_syslog() {
     let dns = free_port();
     let _dns = dnsmasq_dns(dns);
     let tftpd = Tftpd::start(&[("p.xml", PROFILE.as_bytes())]);
+    let dir = temp_dir("prov-run");
+    let syslog_port = free_port();
+    let syslog_file = dir.join("syslog.log");
+    let _rsyslog = rsyslog(syslog_port, &syslog_file);
     let bench = Bench {
         pki,
         dns,
-        dir: temp_dir("prov-run"),
-        syslog: UdpSocket::bind("127.0.0.1:0").unwrap(),
+        dir,
+        syslog_port,
+        syslog_file,
     };
     let port = |c: &str| ports.iter().find(|(n, _)| *n == c).unwrap().1;
     let mut matrix = Vec::new();
@@ -435,7 +480,10 @@ fn https_matrix_failover_tftp_and_syslog() {
         "fetched",
     );
     eprintln!("provisioning matrix:\n  {}", matrix.join("\n  "));
-    for l in &r.syslog {
-        eprintln!("syslog: {l}");
+    for l in std::fs::read_to_string(&bench.syslog_file)
+        .unwrap_or_default()
+        .lines()
+    {
+        eprintln!("rsyslog: {l}");
     }
 }

@@ -78,7 +78,7 @@ pub fn run(args: &DhcpArgs, json: bool) -> Result<ExitCode> {
                         .send_to(&t.payload, SocketAddr::V4(t.to))
                         .with_context(|| format!("sending to {} on {}", t.to, args.iface))?;
                 }
-                Output::Timeout(at) => deadline = Some(at),
+                Output::Timeout(at) => deadline = at,
                 Output::Event(Event::Bound(lease)) => {
                     print_lease(&lease, &lease.provisioning_source(&order), &order, json, "bound")?;
                     lease_shown = true;
