@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+mod bench_agent;
 mod bench_eap;
 mod bench_firewall;
 mod bench_pac;
@@ -41,6 +42,9 @@ cargo xtask <command>
                    on generated 100- and 500-rule PAC files, same URLs, same run; ratio, memory
   bench sip        sip-message against the rsip crate on the criterion bench's REGISTER and
                    INVITE with SDP, release build, same process; prints messages/s and the ratio
+  bench agent      phone-agent run (release) with 16 SIP lines against one Kamailio: start to all
+                   registered, idle RSS and CPU after BENCH_AGENT_IDLE (60) s, RSS after
+                   BENCH_AGENT_RELOADS (1,000) reloads
   bench eap        phone-agent dot1x vs wpa_supplicant -D wired against one hostapd on veth in
                    netns (root), TLS 1.2 and 1.3, BENCH_EAP_RUNS (25) runs each; medians, ratio
   bench firewall   root: the maximal firewall config; phone-agent firewall apply vs nft -f of the
@@ -63,6 +67,7 @@ fn main() -> Result<()> {
         ["bench", "ciphers"] => oracle_ciphers::bench(&root()),
         ["bench", "pac"] => bench_pac::bench(&root()),
         ["bench", "sip"] => bench_sip::bench(&root()),
+        ["bench", "agent"] => bench_agent::bench(&root()),
         ["bench", "eap"] => bench_eap::bench(&root()),
         ["bench", "firewall"] => bench_firewall::bench(&root()),
         ["bench", "vpn"] => bench_vpn::bench(&root()),

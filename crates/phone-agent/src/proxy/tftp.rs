@@ -1,11 +1,15 @@
-//! PAC download over TFTP (Cisco's `PAC_URL` accepts `tftp://`): a UDP socket driving
-//! [`tftp_proto::ReadTransfer`], with an overall deadline on top of its retransmissions.
+//! PAC download over TFTP (Cisco's `PAC_URL` accepts `tftp://`): [`tftp_proto::ReadTransfer`]
+//! pumped by the generic [`Driver`] over a UDP socket, with an overall deadline (the driver's
+//! stop) on top of its retransmissions.
 
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use tftp_proto::{Event, Limits, Output, ReadTransfer};
+
+use crate::driver::{Core, Driver, Ended, Link, Output as DriverOutput};
 
 /// Downloads `url` (`tftp://host[:port]/path`, port 69 by default): at most `max_bytes`,
 /// within `timeout`.
@@ -30,57 +34,78 @@ pub fn download(url: &url::Url, max_bytes: usize, timeout: Duration) -> Result<V
     } else {
         ([0u16; 8], 0).into()
     };
-    let socket = UdpSocket::bind(local).context("binding a UDP socket")?;
     let limits = Limits {
         max_bytes,
         ..Limits::default()
     };
-    let started = Instant::now();
-    let deadline = started + timeout;
-    let mut transfer = ReadTransfer::new(server, &filename, limits, started);
-    let mut buf = [0u8; tftp_proto::MAX_PACKET + 1];
-    let mut next = None;
-    loop {
-        while let Some(out) = transfer.poll_output() {
-            match out {
-                Output::Transmit(t) => {
-                    socket
-                        .send_to(&t.payload, t.to)
-                        .with_context(|| format!("sending to {}", t.to))?;
-                }
-                Output::Timeout(at) => next = Some(at),
+    let transfer = ReadTransfer::new(server, &filename, limits, Instant::now());
+    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
+    // Callers are synchronous (the PAC fetch); outside a task this just blocks the thread.
+    tokio::task::block_in_place(|| {
+        runtime.block_on(async {
+            let socket = tokio::net::UdpSocket::bind(local)
+                .await
+                .context("binding a UDP socket")?;
+            let mut driver = Driver::new(transfer, UdpLink { socket });
+            let finished = driver.run(tokio::time::sleep(timeout), |_, Event::Finished(result)| {
+                ControlFlow::Break(result)
+            });
+            match finished.await {
                 // The ACK of the last block (or our ERROR) is out; the result is final.
-                Output::Event(Event::Finished(result)) => return result.map_err(|e| anyhow!(e)),
+                Ok(Ended::Done(result)) => result.map_err(|e| anyhow!(e)),
+                Ok(Ended::Stopped) => bail!("{url}: the TFTP transfer took longer than {timeout:?}"),
+                Err(e) => Err(e.context(format!("{url}: TFTP from {server}"))),
             }
-        }
-        let Some(next) = next else {
-            bail!("{url}: the TFTP transfer has no deadline and no result");
-        };
-        let now = Instant::now();
-        if now >= deadline {
-            bail!("{url}: the TFTP transfer took longer than {timeout:?}");
-        }
-        let wait = next.min(deadline).saturating_duration_since(now);
-        if wait.is_zero() {
-            transfer.handle_timeout(now);
-            continue;
-        }
-        socket.set_read_timeout(Some(wait))?;
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) => transfer.handle_datagram(Instant::now(), from, buf.get(..n).unwrap_or_default()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                transfer.handle_timeout(Instant::now())
-            }
+        })
+    })
+}
+
+/// The transfer's UDP socket.
+struct UdpLink {
+    socket: tokio::net::UdpSocket,
+}
+
+impl Core for ReadTransfer {
+    /// A datagram, or why receiving failed.
+    type Input = std::io::Result<(SocketAddr, Vec<u8>)>;
+    type Transmit = tftp_proto::Transmit;
+    type Event = Event;
+
+    fn handle_input(&mut self, now: Instant, input: Self::Input) -> Result<()> {
+        match input {
+            Ok((from, bytes)) => self.handle_datagram(now, from, &bytes),
             // An ICMP port unreachable from an earlier send surfaces here on Linux.
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                bail!("{url}: nothing answers TFTP at {server} ({e})")
+                bail!("nothing answers TFTP ({e})")
             }
-            Err(e) => return Err(e).context("receiving"),
+            Err(e) => return Err(anyhow!(e).context("receiving")),
         }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        ReadTransfer::handle_timeout(self, now);
+        Ok(())
+    }
+
+    fn poll_output(&mut self) -> Option<DriverOutput<tftp_proto::Transmit, Event>> {
+        Some(match ReadTransfer::poll_output(self)? {
+            Output::Transmit(t) => DriverOutput::Transmit(t),
+            Output::Event(e) => DriverOutput::Event(e),
+            Output::Timeout(at) => DriverOutput::Timeout(Some(at)),
+        })
+    }
+}
+
+impl Link<ReadTransfer> for UdpLink {
+    async fn transmit(&mut self, t: tftp_proto::Transmit) -> Option<std::io::Result<(SocketAddr, Vec<u8>)>> {
+        self.socket.send_to(&t.payload, t.to).await.err().map(Err)
+    }
+
+    async fn recv(&mut self) -> std::io::Result<(SocketAddr, Vec<u8>)> {
+        let mut buf = vec![0u8; tftp_proto::MAX_PACKET + 1];
+        let (n, from) = self.socket.recv_from(&mut buf).await?;
+        buf.truncate(n);
+        Ok((from, buf))
     }
 }
