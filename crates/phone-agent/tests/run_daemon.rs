@@ -479,3 +479,65 @@ fn killed_registrar_shows_the_error_and_the_line_recovers() {
     println!("registrar back: line 1 {}", line(&s, 1));
     assert!(line(&s, 1)["last_error"].is_null());
 }
+
+/// Any address but loopback needs the admin password; requests then need it (HTTP Basic), and
+/// wrong passwords in a row pause every request (429).
+#[test]
+fn admin_password_guards_a_non_loopback_api() {
+    let dir = workdir("auth");
+    let cfg = dir.join("cfg.xml");
+    std::fs::write(&cfg, "<flat-profile></flat-profile>\n").unwrap();
+    let port = free_port();
+    let refused = Command::new(AGENT)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .args(["--http", &format!("0.0.0.0:{port}"), "--nft", "/nonexistent/nft"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(err.contains("--admin-password"), "{err}");
+
+    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
+    let child = Command::new(AGENT)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .args(["--http", &format!("0.0.0.0:{port}"), "--admin-password", "s3cret"])
+        .args(["--nft", "/nonexistent/nft", "--state-dir"])
+        .arg(&dir)
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    // Killed on drop, even when an assertion fails.
+    let _agent = Agent {
+        child,
+        http: format!("127.0.0.1:{port}"),
+        dir: dir.clone(),
+    };
+    let get = |auth: Option<&str>| -> Option<u16> {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+        let header = auth
+            .map(|a| format!("Authorization: Basic {a}\r\n"))
+            .unwrap_or_default();
+        write!(
+            s,
+            "GET /api/status HTTP/1.1\r\nHost: x\r\n{header}Connection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut r = String::new();
+        s.read_to_string(&mut r).ok()?;
+        r.split(' ').nth(1)?.parse().ok()
+    };
+    // base64("admin:s3cret"), base64("admin:wrong")
+    let (good, wrong) = ("YWRtaW46czNjcmV0", "YWRtaW46d3Jvbmc=");
+    let first = poll(Duration::from_secs(10), || get(None));
+    assert_eq!(first, Some(401));
+    assert_eq!(get(Some(good)), Some(200));
+    let codes: Vec<Option<u16>> = (0..6).map(|_| get(Some(wrong))).collect();
+    println!("wrong passwords: {codes:?}");
+    assert_eq!(codes.get(..5), Some(&[Some(401); 5][..]));
+    // Paused now: even the right password waits.
+    assert_eq!(get(Some(good)), Some(429));
+}
