@@ -16,6 +16,7 @@ mod features;
 mod fuzz_campaign;
 mod limbo;
 mod oracle_ciphers;
+mod psl_data;
 mod size;
 
 const HELP: &str = "\
@@ -52,6 +53,7 @@ cargo xtask <command>
                    decides each packet class (rules evaluated) next to Ruleset::evaluate
   bench vpn        phone-agent vpn connect (release) vs openconnect --no-dtls on one ocserv in netns
                    (root): time to tunnel-up, TCP echo throughput, client CPU per GB; ratio
+  psl-data         regenerate crates/psl-lite/data/rules.txt from the psl crate's rules
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
 ";
@@ -74,6 +76,7 @@ fn main() -> Result<()> {
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", "--campaign", rest @ ..] => fuzz_campaign::campaign(&root(), &fuzz_targets()?, rest),
         ["features"] => features::features(&root()),
+        ["psl-data"] => psl_data::psl_data(&root()),
         ["size"] => size::size(&root(), false),
         ["size", "--z"] => size::size(&root(), true),
         ["fuzz", target] => fuzz_run(target, 300),

@@ -131,8 +131,8 @@ pub fn dns_candidates(domain: &str) -> Vec<PacCandidate> {
     if domain.is_empty() || domain.split('.').any(str::is_empty) {
         return Vec::new();
     }
-    let suffix_labels = psl::suffix(domain.as_bytes())
-        .map_or(1, |s| s.as_bytes().split(|b| *b == b'.').count())
+    let suffix_labels = psl_lite::suffix(&domain)
+        .map_or(1, |s| s.split('.').count())
         .max(1);
     let labels: Vec<&str> = domain.split('.').collect();
     let mut out = Vec::new();

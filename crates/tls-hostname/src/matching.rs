@@ -136,10 +136,11 @@ pub(crate) fn parse_presented(name: &str, rules: DnsRules) -> Result<PresentedDn
 }
 
 /// Whether `name` is itself a public suffix, ICANN or private section of the Public Suffix
-/// List (`psl` crate). Unlisted TLDs count as public suffixes (the list's `*` rule).
+/// List (`psl-lite`, the list as data). Unlisted TLDs count as public suffixes (the list's `*`
+/// rule).
 fn is_public_suffix(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    psl::suffix_str(&lower).is_some_and(|s| s.len() == lower.len())
+    psl_lite::suffix(&lower).is_some_and(|s| s.len() == lower.len())
 }
 
 /// Matches `presented` against `reference`: `Ok(true)` match, `Ok(false)` valid but
