@@ -16,3 +16,10 @@ pub use config::{FastConfig, Phase2, Provisioning};
 pub use method::FastError;
 pub use pac::{Pac, PacError, TUNNEL_PAC, read_pac_file, store_pac, write_binary, write_text};
 pub use tlv::TlvError;
+
+/// Parses a decrypted phase 2 message (the TLVs inside the tunnel) with the checks the method
+/// applies: lengths, duplicates, Result values, Crypto-Binding size. For tools and fuzzing; the
+/// method itself never sees a message that failed here as anything but a failure.
+pub fn check_phase2_tlvs(data: &[u8]) -> Result<(), TlvError> {
+    tlv::parse(data).map(|_| ())
+}

@@ -369,6 +369,7 @@ fn read_binary(bytes: &[u8]) -> Result<Vec<Pac>, PacError> {
         };
         let u16_of = |v: Vec<u8>| u16::from_be_bytes([*v.first().unwrap_or(&0), *v.get(1).unwrap_or(&0)]);
         let pac_type = u16_of(take(&mut rest, 2)?);
+        check_type(pac_type).map_err(|_| PacError::Binary("unsupported PAC-Type"))?;
         let key = take(&mut rest, 32)?;
         let n = usize::from(u16_of(take(&mut rest, 2)?));
         let opaque = take(&mut rest, n)?;
@@ -422,7 +423,12 @@ pub fn write_text(pacs: &[Pac]) -> String {
             hex(&mut out, value);
             out.push('\n');
             if txt {
-                let _ = writeln!(out, "{name}-txt={}", String::from_utf8_lossy(value));
+                // A comment line for people; control characters would break the line format.
+                let txt: String = String::from_utf8_lossy(value)
+                    .chars()
+                    .map(|c| if c.is_control() { '?' } else { c })
+                    .collect();
+                let _ = writeln!(out, "{name}-txt={txt}");
             }
         }
         out.push_str("END\n");

@@ -883,12 +883,9 @@ impl Client {
             return Err(TlsError::IllegalParameter("ServerHello version is not TLS 1.2"));
         }
         self.server_random.copy_from_slice(r.take(32)?);
-        // RFC 5246 §7.4.1.3 / RFC 8446 §4.1.3: a TLS 1.3 server's downgrade sentinel.
-        if self.server_random.get(24..31) == Some(b"DOWNGRD".as_slice()) {
-            return Err(TlsError::IllegalParameter(
-                "TLS 1.3 downgrade sentinel in ServerHello.random",
-            ));
-        }
+        // RFC 8446 §4.1.3: a TLS 1.3 server negotiating 1.2 ends its random with "DOWNGRD\x01";
+        // a client that only speaks TLS 1.2 has nothing to check there (hostapd with TLS 1.3
+        // enabled sends it).
         let session_id = r.vec8()?.to_vec();
         if session_id.len() > 32 {
             return Err(TlsError::Decode("ServerHello session_id"));
