@@ -161,7 +161,8 @@ pub struct Effective {
 
 /// "Blank or invalid -> the application's default" for an OpenSSL-based application: a
 /// string OpenSSL 1.1.1d refuses, or a blank one, is replaced by the default, and the
-/// replacement is reported in [`Effective::fallback`] and logged (`tracing::warn!`).
+/// replacement is reported in [`Effective::fallback`] and logged (`tracing::warn!`; a blank
+/// value, the usual way to ask for the default, at `debug`).
 pub fn effective_openssl(setting: &str, value: &str, app: Application) -> Effective {
     let reason = if value.trim().is_empty() {
         FallbackReason::Blank
@@ -181,7 +182,13 @@ fn fall_back(setting: &str, value: &str, app: Application, reason: FallbackReaso
         application: app,
         reason,
     };
-    tracing::warn!(setting, value, application = app.name(), "{fallback}");
+    // A blank setting is how a phone asks for the default (cfg.xml ships it empty): not
+    // worth a warning. A string that is there but unusable is.
+    if matches!(fallback.reason, FallbackReason::Blank) {
+        tracing::debug!(setting, application = app.name(), "{fallback}");
+    } else {
+        tracing::warn!(setting, value, application = app.name(), "{fallback}");
+    }
     Effective {
         list: app.default_list(),
         fallback: Some(fallback),
@@ -212,7 +219,8 @@ mod with_rustls {
     /// "Blank or invalid -> the application's default" for a rustls-based application:
     /// besides a blank string and one OpenSSL refuses, a string whose projection onto
     /// `provider` is empty (`RSA:!aNULL:!eNULL`) is invalid too. Every replacement is
-    /// reported in [`EffectiveRustls::fallback`] and logged (`tracing::warn!`), never silent.
+    /// reported in [`EffectiveRustls::fallback`] and logged (`tracing::warn!`; blank at
+    /// `debug`), never silent.
     pub fn effective_rustls(
         setting: &str,
         value: &str,
