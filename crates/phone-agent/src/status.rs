@@ -373,18 +373,14 @@ pub fn render_text(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "Firewall: {}{} open port rule(s){}",
+        "Firewall: {}, {} open port rule(s){}",
         s.firewall.state,
-        if s.firewall.open_ports.is_empty() {
-            ", no"
-        } else {
-            ","
-        },
-        if s.firewall.open_ports.is_empty() {
-            String::new()
-        } else {
-            format!(" {}", s.firewall.open_ports.len())
-        }
+        s.firewall.open_ports.len(),
+        s.firewall
+            .last_error
+            .as_deref()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default()
     );
     let _ = writeln!(
         out,
@@ -418,4 +414,70 @@ pub fn render_text(s: &Status) -> String {
         }
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Status {
+        Status {
+            schema: SCHEMA_VERSION,
+            lines: vec![LineStatus {
+                line: 1,
+                user: "1001".into(),
+                registrar: "pbx.example.com".into(),
+                state: RegistrationState::Registered,
+                target: Some("192.0.2.1:5060 over Udp".into()),
+                ..LineStatus::default()
+            }],
+            dot1x: Dot1x {
+                transaction_state: TransactionState::Authenticated,
+                protocol: Some("EAP-TLS".into()),
+                ..Dot1x::default()
+            },
+            firewall: Firewall {
+                state: "Failed".into(),
+                last_error: Some("nft refused".into()),
+                ..Firewall::default()
+            },
+            ..Status::default()
+        }
+    }
+
+    #[test]
+    fn json_uses_the_phones_words_and_reads_back() {
+        let s = sample();
+        let json = serde_json::to_value(&s).unwrap_or_default();
+        assert_eq!(json["schema"], 1);
+        assert_eq!(json["dot1x"]["transaction_state"], "Authenticated");
+        assert_eq!(json["lines"][0]["state"], "Registered");
+        let back: Result<Status, _> = serde_json::from_value(json);
+        assert_eq!(back.ok(), Some(s));
+    }
+
+    #[test]
+    fn text_names_each_subsystem_and_its_error() {
+        let text = render_text(&sample());
+        assert!(text.contains("802.1X: Authenticated, EAP-TLS"), "{text}");
+        assert!(
+            text.contains("Line 1: Registered 1001@pbx.example.com via 192.0.2.1:5060 over Udp"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Firewall: Failed, 0 open port rule(s) (nft refused)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn watchers_are_told_only_of_real_changes() {
+        let handle = StatusHandle::new(sample());
+        let mut rx = handle.subscribe();
+        rx.mark_unchanged();
+        handle.update(|s| s.schema = SCHEMA_VERSION);
+        assert!(!rx.has_changed().unwrap_or(true));
+        handle.line(1, |l| l.state = RegistrationState::Failed);
+        assert!(rx.has_changed().unwrap_or(false));
+    }
 }
