@@ -33,8 +33,8 @@ cargo xtask <command>
                    cmin afterwards; table of executions, time, coverage, crashes (also appended
                    to campaigns.md there); --export-seeds merges new coverage into fuzz/seeds
   features         the per-crate feature matrix (default, none, each feature alone), clippy'd
-  size [--z]       phone-agent stripped under release and release-firmware (and opt-level z),
-                   and the largest contributors by crate
+  size [--s]       phone-agent stripped under release, release-firmware (opt-level z), that with
+                   the firmware RUSTFLAGS (and opt-level s), and the largest contributors by crate
   limbo            run x509-limbo through tls-hostname (strict, phone, provisioning); results in
                    limbo's format in target/limbo/, scores on stderr
   bench ciphers    cipher-string against OpenSSL 1.1.1d's SSL_CTX_set_cipher_list in-process,
@@ -78,7 +78,7 @@ fn main() -> Result<()> {
         ["features"] => features::features(&root()),
         ["psl-data"] => psl_data::psl_data(&root()),
         ["size"] => size::size(&root(), false),
-        ["size", "--z"] => size::size(&root(), true),
+        ["size", "--s"] => size::size(&root(), true),
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),
         [] | ["help"] | ["--help"] | ["-h"] => {

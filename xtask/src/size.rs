@@ -1,7 +1,8 @@
-//! `cargo xtask size [--z]`: phone-agent's stripped size under the `release` and
-//! `release-firmware` profiles (and `release-firmware` at opt-level "z" with `--z`), with
-//! every feature, and the largest contributors by crate from the symbol sizes of the
-//! `release` binary (`nm --size-sort -S`, demangled).
+//! `cargo xtask size [--s]`: phone-agent's stripped size under the `release` and
+//! `release-firmware` profiles, the latter also with the firmware RUSTFLAGS (no unwind
+//! tables, no PIE relocations) and, with `--s`, at opt-level "s"; every feature; and the
+//! largest contributors by crate from the symbol sizes of the `release` binary
+//! (`nm --size-sort -S`, demangled).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +10,13 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+/// The RUSTFLAGS of the smallest firmware image: no unwind tables (panics abort anyway), no
+/// position-independent relocations. Only for the target (`--target`), not build scripts.
+const FIRMWARE_RUSTFLAGS: &str = "-C force-unwind-tables=no -C relocation-model=static";
+const TARGET: &str = "x86_64-unknown-linux-gnu";
+
 /// Builds phone-agent with `profile` into `target_dir` and returns the binary's path.
-fn build(profile: &str, target_dir: &Path, opt_level: Option<&str>) -> Result<PathBuf> {
+fn build(profile: &str, target_dir: &Path, opt_level: Option<&str>, firmware_flags: bool) -> Result<PathBuf> {
     let mut cmd = crate::cargo(&[
         "build",
         "-j2",
@@ -25,6 +31,12 @@ fn build(profile: &str, target_dir: &Path, opt_level: Option<&str>) -> Result<Pa
         .env("CARGO_INCREMENTAL", "0");
     if let Some(level) = opt_level {
         cmd.env("CARGO_PROFILE_RELEASE_FIRMWARE_OPT_LEVEL", level);
+    }
+    if firmware_flags {
+        cmd.args(["--target", TARGET])
+            .env("RUSTFLAGS", FIRMWARE_RUSTFLAGS);
+        crate::run(cmd)?;
+        return Ok(target_dir.join(TARGET).join(profile).join("phone-agent"));
     }
     crate::run(cmd)?;
     Ok(target_dir.join(profile).join("phone-agent"))
@@ -93,16 +105,18 @@ fn contributors(binary: &Path) -> Result<Vec<(String, u64)>> {
     Ok(v)
 }
 
-pub fn size(root: &Path, with_z: bool) -> Result<()> {
+pub fn size(root: &Path, with_s: bool) -> Result<()> {
     let target = root.join("target");
     let mut rows = Vec::new();
-    let release = build("release", &target, None)?;
+    let release = build("release", &target, None, false)?;
     rows.push(("release (as committed)", stripped_bytes(&release)?));
-    let firmware = build("release-firmware", &target, None)?;
-    rows.push(("release-firmware (opt-level s)", stripped_bytes(&firmware)?));
-    if with_z {
-        let z = build("release-firmware", &target.join("size-z"), Some("z"))?;
-        rows.push(("release-firmware, opt-level z", stripped_bytes(&z)?));
+    let firmware = build("release-firmware", &target, None, false)?;
+    rows.push(("release-firmware (opt-level z)", stripped_bytes(&firmware)?));
+    let flags = build("release-firmware", &target.join("size-flags"), None, true)?;
+    rows.push(("release-firmware + firmware RUSTFLAGS", stripped_bytes(&flags)?));
+    if with_s {
+        let s = build("release-firmware", &target.join("size-s"), Some("s"), false)?;
+        rows.push(("release-firmware at opt-level s", stripped_bytes(&s)?));
     }
     println!("phone-agent, every feature, stripped:");
     println!("| profile | bytes | MB |");
