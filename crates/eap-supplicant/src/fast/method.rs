@@ -637,8 +637,11 @@ impl EapFast {
     fn fail(&mut self, e: FastError) -> Step {
         tracing::debug!("EAP-FAST: {e}");
         self.failed = true;
-        // A TLS alert, or in phase 2 a Result TLV saying Failure, goes back in the tunnel.
-        let mut out = std::mem::take(&mut self.tx);
+        // A TLS alert, or in phase 2 a Result TLV saying Failure, goes back in the tunnel (what
+        // was queued before, already sent, is dropped).
+        let mut out = Vec::new();
+        self.tx.clear();
+        self.tx_offset = 0;
         if let Some(tls) = self.tls.as_mut() {
             if tls.is_established() && !matches!(e, FastError::Tls(_)) {
                 let mut r = Vec::new();
@@ -663,4 +666,109 @@ impl EapFast {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::fast::tls12::RandomSource;
+    use phone_secret::SecretString;
+
+    fn method() -> EapFast {
+        let config = FastConfig::new("u", SecretString::new("p")).random(RandomSource::Seeded([3; 32]));
+        let mut m = EapFast::new(&config);
+        m.s_imck = Zeroizing::new(vec![0x5a; 40]);
+        m
+    }
+
+    /// A Crypto-Binding request as a server would send it, MAC'd with `cmk`.
+    fn request(version: u8, subtype: u8, cmk: &[u8]) -> tlv::CryptoBinding {
+        let mut raw = [0u8; tlv::CRYPTO_BINDING_LEN];
+        raw[..4].copy_from_slice(&[0x80, 12, 0, 56]);
+        raw[5] = version;
+        raw[6] = 1;
+        raw[7] = subtype;
+        raw[8..40].copy_from_slice(&[0x42; 32]);
+        raw[39] = 0x40; // server nonces end in a 0 bit
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, cmk);
+        let mac = ring::hmac::sign(&key, &raw);
+        raw[40..].copy_from_slice(mac.as_ref());
+        tlv::CryptoBinding { raw }
+    }
+
+    #[test]
+    fn crypto_binding_fails_closed() {
+        // GTC (no inner key): ISK is zeros, so CMK[1] follows from S-IMCK[0] alone.
+        let (_, cmk) = keys::imck_step(&[0x5a; 40], &[0; 32]);
+
+        let mut m = method();
+        let mut out = Vec::new();
+        m.crypto_binding(&request(1, 0, &cmk), &mut out).unwrap();
+        assert_eq!(out.len(), 60);
+        assert_eq!(&out[..8], &[0x80, 12, 0, 56, 0, 1, 1, 1]); // response subtype 1
+        assert_eq!(out[39], 0x41); // nonce + 1
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &cmk);
+        let mut zeroed = out.clone();
+        zeroed[40..].fill(0);
+        assert_eq!(ring::hmac::sign(&key, &zeroed).as_ref(), &out[40..]);
+
+        // A MAC made with any other key: refused, S-IMCK untouched.
+        let mut m = method();
+        let err = m.crypto_binding(&request(1, 0, &[0u8; 20]), &mut Vec::new());
+        assert_eq!(err, Err(FastError::CompoundMac));
+        assert_eq!(m.s_imck.as_slice(), &[0x5a; 40]);
+        assert!(m.keys.is_none());
+
+        // Wrong version or a response subtype: refused before any key is touched.
+        for (v, st) in [(2, 0), (0, 0), (1, 1)] {
+            let mut m = method();
+            assert!(matches!(
+                m.crypto_binding(&request(v, st, &cmk), &mut Vec::new()),
+                Err(FastError::CryptoBindingVersion { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn success_is_refused_before_the_crypto_binding() {
+        let m = method();
+        assert_eq!(m.success().err(), Some(FailureReason::UnexpectedSuccess));
+    }
+
+    #[test]
+    fn framing_errors_are_typed_never_panics() {
+        let mut m = method();
+        assert!(matches!(
+            m.process(&[]),
+            Step::Discard(FragmentError::MissingFlags)
+        ));
+        assert!(matches!(
+            m.process(&[0x01, 1, 2]),
+            Step::Discard(FragmentError::DataBeforeStart)
+        ));
+        assert!(matches!(
+            m.process(&[0x81, 0]),
+            Step::Discard(FragmentError::TruncatedLength(1))
+        ));
+        // Start with no PAC and anonymous provisioning: a ClientHello goes out.
+        let Step::Respond(hello) = m.process(&[0x21, 0, 4, 0, 2, 0xaa, 0xbb]) else {
+            panic!("no ClientHello")
+        };
+        assert_eq!(&hello[..4], &[0x01, 22, 3, 3]);
+        // A second Start in the middle of the handshake is dropped.
+        assert!(matches!(
+            m.process(&[0x21]),
+            Step::Discard(FragmentError::UnexpectedStart)
+        ));
+        // Garbage where the ServerHello should be: a TLS failure with an alert for the server.
+        let Step::Fail { reason, respond } = m.process(&[0x01, 22, 3, 3, 0, 4, 99, 0, 0, 0]) else {
+            panic!("garbage accepted")
+        };
+        assert!(
+            matches!(reason, FailureReason::Fast(FastError::Tls(_))),
+            "{reason}"
+        );
+        assert_eq!(respond.unwrap()[1], 21); // an alert record
+    }
 }
