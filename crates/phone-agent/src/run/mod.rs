@@ -8,7 +8,7 @@
 //!
 //! Adding a subsystem: a [`Subsystem`] variant (its place in the order), a [`Plan`] variant
 //! (what it needs from the settings; equal plans mean "unchanged" on reload), a line in
-//! [`plans`], and an arm in [`Daemon::spawn`].
+//! [`plans`], and an arm in `Daemon::spawn`.
 
 mod dot1x;
 pub mod line;
