@@ -646,7 +646,11 @@ impl EapFast {
             if tls.is_established() && !matches!(e, FastError::Tls(_)) {
                 let mut r = Vec::new();
                 tlv::result(&mut r, tlv::FAILURE, false);
-                let _ = tls.send(&r);
+                // The method fails with `e` either way. A send that fails has queued a fatal
+                // alert instead (the TLS client's error path), which the loop below transmits.
+                if let Err(send) = tls.send(&r) {
+                    tracing::debug!("EAP-FAST: the Failure Result TLV was not sent: {send}");
+                }
             }
             while let Some(Output::Transmit(b)) = tls.poll_output() {
                 out.extend_from_slice(&b);
