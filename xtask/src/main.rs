@@ -176,6 +176,7 @@ fn ci() -> Result<()> {
 /// `cargo publish --dry-run` for every publishable crate of the workspace at once, so that a
 /// crate depending on another workspace crate not yet on crates.io is verified against it.
 fn publish_dry_run() -> Result<()> {
+    forget_unpacked_workspace_crates()?;
     run(cargo(&[
         "publish",
         "--workspace",
@@ -183,6 +184,61 @@ fn publish_dry_run() -> Result<()> {
         "--allow-dirty",
         "-j2",
     ]))
+}
+
+/// `cargo publish --workspace --dry-run` verifies each crate against the others through a
+/// temporary local registry, and unpacks them under `$CARGO_HOME/registry/src/-<hash>/`, the hash
+/// taken from the checkout's path. Cargo never unpacks a `name-version` directory twice, so a
+/// second run from the same path (CI always clones to the same place) would verify against the
+/// crates as they were at the *first* run: a dependency removed since then reappears as an error
+/// (`psl` after it became `psl-lite`). The workspace's own crates are removed from these local
+/// registries first; crates.io's own directories are never touched.
+fn forget_unpacked_workspace_crates() -> Result<()> {
+    let home = match std::env::var_os("CARGO_HOME") {
+        Some(h) => PathBuf::from(h),
+        None => match std::env::var_os("HOME") {
+            Some(h) => PathBuf::from(h).join(".cargo"),
+            None => return Ok(()),
+        },
+    };
+    let out = cargo(&["metadata", "--no-deps", "--format-version", "1"])
+        .current_dir(root())
+        .output()
+        .context("running cargo metadata")?;
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
+    let ours: Vec<String> = meta
+        .get("packages")
+        .and_then(|p| p.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let name = p.get("name")?.as_str()?;
+            let version = p.get("version")?.as_str()?;
+            Some(format!("{name}-{version}"))
+        })
+        .collect();
+    for kind in ["src", "cache"] {
+        let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else {
+            continue;
+        };
+        for registry in registries.flatten() {
+            // Local (path) registries have no name: their directory starts with '-'.
+            if !registry.file_name().to_string_lossy().starts_with('-') {
+                continue;
+            }
+            for name in &ours {
+                let dir = registry.path().join(name);
+                if dir.is_dir() {
+                    std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+                }
+                let file = registry.path().join(format!("{name}.crate"));
+                if file.is_file() {
+                    std::fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn smoke_seconds() -> Result<u64> {
