@@ -13,14 +13,19 @@
 //! ```
 //! The [`Driver`] keeps the core, the link and the deadline between calls, so the same core
 //! can be driven again for its goodbye (an un-REGISTER, an EAPOL-Logoff) with a bounded
-//! `stop`.
+//! `stop` (or [`flush`]: just what the core has queued).
+//!
+//! A socket without an async API (pnet's AF_PACKET receiver) is read on a thread of its own
+//! by [`blocking_receiver`], the one place that waits out read timeouts; the link awaits its
+//! channel.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result, anyhow};
+use tokio::sync::mpsc;
 
 /// What a core gives its host, str0m-style.
 #[derive(Debug)]
@@ -87,6 +92,13 @@ impl<C: Core, L: Link<C>> Driver<C, L> {
         }
     }
 
+    /// Puts `core` in place of the current one (a new conversation on the same link) and
+    /// forgets the old one's deadline.
+    pub fn replace_core(&mut self, core: C) -> C {
+        self.deadline = None;
+        std::mem::replace(&mut self.core, core)
+    }
+
     /// Drives the core until `stop` completes or `on_event` breaks. Errors of the core end
     /// the drive; the link's errors are inputs the core handles.
     pub async fn run<R>(
@@ -127,6 +139,57 @@ impl<C: Core, L: Link<C>> Driver<C, L> {
             }
         }
     }
+}
+
+/// A `stop` for [`Driver::run`] that is ready at once: the driver sends what the core has
+/// queued (an EAPOL-Logoff) and returns.
+pub fn flush() -> std::future::Ready<()> {
+    std::future::ready(())
+}
+
+/// `stop` after `limit`, or never (`None`).
+pub async fn after(limit: Option<std::time::Duration>) {
+    match limit {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Reads a blocking receiver on a thread of its own and hands what it yields to the returned
+/// channel, for a [`Link`] to await. `next` must return within a short read timeout (a
+/// `WouldBlock`/`TimedOut` error, which is skipped): that is when the thread notices the channel
+/// was dropped and ends. `Ok(None)` is a frame `next` filtered out. Another error is passed on
+/// and ends the thread.
+pub fn blocking_receiver<T: Send + 'static>(
+    name: &str,
+    mut next: impl FnMut() -> std::io::Result<Option<T>> + Send + 'static,
+) -> Result<mpsc::Receiver<std::io::Result<T>>> {
+    let (tx, rx) = mpsc::channel(64);
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(move || {
+            while !tx.is_closed() {
+                match next() {
+                    Ok(Some(item)) => {
+                        if tx.blocking_send(Ok(item)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) => {}
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(e));
+                        return;
+                    }
+                }
+            }
+        })
+        .with_context(|| format!("starting the {name} thread"))?;
+    Ok(rx)
 }
 
 /// What a SIP line's link delivers.
@@ -178,12 +241,14 @@ impl Core for sip_ua::Line {
 }
 
 impl Core for eap_supplicant::Supplicant {
-    type Input = Vec<u8>;
+    /// An EAPOL PDU, or why the port failed (which ends the drive).
+    type Input = std::io::Result<Vec<u8>>;
     type Transmit = Vec<u8>;
     type Event = eap_supplicant::Event;
 
     /// An EAPOL PDU; a malformed one is dropped with a warning (the authenticator retries).
-    fn handle_input(&mut self, now: Instant, pdu: Vec<u8>) -> Result<()> {
+    fn handle_input(&mut self, now: Instant, pdu: Self::Input) -> Result<()> {
+        let pdu = pdu.context("the AF_PACKET socket")?;
         if let Err(e) = self.handle_frame(now, &pdu) {
             tracing::warn!("802.1X: frame dropped: {e}");
         }
@@ -200,6 +265,38 @@ impl Core for eap_supplicant::Supplicant {
             eap_supplicant::Output::Transmit(pdu) => Output::Transmit(pdu),
             eap_supplicant::Output::Event(e) => Output::Event(e),
             eap_supplicant::Output::Timeout(at) => Output::Timeout(at),
+        })
+    }
+}
+
+impl Core for radius_client::Client {
+    /// A datagram from the server, or why the socket failed (which ends the drive).
+    type Input = std::io::Result<Vec<u8>>;
+    type Transmit = Vec<u8>;
+    type Event = radius_client::Event;
+
+    fn handle_input(&mut self, now: Instant, input: Self::Input) -> Result<()> {
+        match input {
+            Ok(datagram) => self.handle_datagram(now, &datagram),
+            // An ICMP port unreachable from an earlier send surfaces here on Linux.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                return Err(anyhow!("nothing answers RADIUS ({e})"));
+            }
+            Err(e) => return Err(anyhow!(e).context("the RADIUS socket")),
+        }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        radius_client::Client::handle_timeout(self, now);
+        Ok(())
+    }
+
+    fn poll_output(&mut self) -> Option<Output<Vec<u8>, radius_client::Event>> {
+        Some(match radius_client::Client::poll_output(self)? {
+            radius_client::Output::Transmit(d) => Output::Transmit(d),
+            radius_client::Output::Event(e) => Output::Event(e),
+            radius_client::Output::Timeout(at) => Output::Timeout(at),
         })
     }
 }

@@ -11,6 +11,8 @@
 //!   "agent": { "version": "0.1.0", "pid": 4242, "config": "cfg.xml", "started_unix": 1764000000, "generation": 2 },
 //!   "network": { "iface": "eth0", "addresses": ["192.0.2.10/24"], "last_error": null },
 //!   "dot1x": { "transaction_state": "Authenticated", "protocol": "EAP-TLS", "declined_methods": [], "authentications": 1, "last_error": null },
+//!   "pc_port": { "state": "Forwarding", "iface": "eth1", "link_up": true, "pcs": ["02:00:00:00:0c:11"], "frames_to_network": 9,
+//!                "frames_to_pc": 10, "proxy_logoffs": 0, "last_proxy_logoff": null, "last_error": null },
 //!   "lines": [ { "line": 1, "user": "1001", "registrar": "pbx.example.com", "state": "Registered",
 //!                "transport": "TLS", "target": "TLS 192.0.2.1:5061", "mediasec": "sdes-srtp",
 //!                "expires": 3600, "registrations": 1, "last_error": null } ],
@@ -42,6 +44,9 @@ pub struct Status {
     pub network: Network,
     /// 802.1X on the network port.
     pub dot1x: Dot1x,
+    /// The PC port's EAPOL pass-through (`--pc-port`).
+    #[serde(default)]
+    pub pc_port: PcPort,
     /// Every enabled SIP line, in line order.
     pub lines: Vec<LineStatus>,
     /// HTTP proxy selection.
@@ -109,6 +114,30 @@ pub struct Dot1x {
     pub declined_methods: Vec<String>,
     /// Successful authentications (re-authentications included).
     pub authentications: u64,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// The PC port (SPEC §12): the PC behind the phone authenticates through it (EAPOL
+/// pass-through); when its link goes down the phone sends a proxy EAPOL-Logoff for it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PcPort {
+    /// `Disabled` (no `--pc-port`) | `Forwarding` | `Failed`.
+    pub state: String,
+    /// The PC port's interface.
+    pub iface: Option<String>,
+    /// Its link state, once read.
+    pub link_up: Option<bool>,
+    /// MAC addresses of the PCs seen on it.
+    pub pcs: Vec<String>,
+    /// EAPOL frames forwarded from the PC to the network.
+    pub frames_to_network: u64,
+    /// EAPOL frames forwarded from the network to the PC.
+    pub frames_to_pc: u64,
+    /// Proxy EAPOL-Logoffs sent.
+    pub proxy_logoffs: u64,
+    /// The PC the last one was for.
+    pub last_proxy_logoff: Option<String>,
     /// The last failure.
     pub last_error: Option<String>,
 }
@@ -337,6 +366,27 @@ pub fn render_text(s: &Status) -> String {
             .map(|e| format!(" ({e})"))
             .unwrap_or_default()
     );
+    if let Some(pc) = &s.pc_port.iface {
+        let p = &s.pc_port;
+        let _ = writeln!(
+            out,
+            "PC port: {} {pc}, link {}, PCs [{}], {} EAPOL frames to the network, {} to the PC, {} proxy Logoff(s){}",
+            p.state,
+            match p.link_up {
+                Some(true) => "up",
+                Some(false) => "down",
+                None => "-",
+            },
+            p.pcs.join(" "),
+            p.frames_to_network,
+            p.frames_to_pc,
+            p.proxy_logoffs,
+            p.last_error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+    }
     for l in &s.lines {
         let _ = writeln!(
             out,

@@ -21,12 +21,13 @@
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
 mod fast;
-mod passthrough;
+pub(crate) mod passthrough;
 pub(crate) mod port;
 mod radius;
 mod wired;
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -39,7 +40,7 @@ use eap_supplicant::{
 };
 use serde_json::json;
 
-use radius::RadiusLink;
+use crate::driver::Ended;
 use radius_client::ReplyCode;
 
 /// The TLS versions to offer.
@@ -225,21 +226,28 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
     let config = supplicant_config(args, false)?;
     let outcome = match (&args.iface, &args.radius, &args.secret) {
         (Some(iface), _, _) => {
+            let then = match (args.logoff, args.stay, &args.pc_port) {
+                (true, _, _) => wired::Then::Logoff,
+                (false, Some(secs), _) => wired::Then::Stay(Some(Duration::from_secs(secs))),
+                (false, None, Some(_)) => wired::Then::Stay(None),
+                (false, None, None) => wired::Then::Return,
+            };
+            let options = wired::WiredOptions {
+                limit: Duration::from_secs(args.timeout.max(1)),
+                then,
+                pc_port: args.pc_port.as_deref(),
+            };
             let w = wired::authenticate(
                 iface,
                 config,
-                Duration::from_secs(args.timeout.max(1)),
-                args.logoff,
-                match (args.stay, &args.pc_port) {
-                    (Some(secs), _) => Some(Duration::from_secs(secs)),
-                    (None, Some(_)) => Some(Duration::MAX),
-                    (None, None) => None,
+                &options,
+                |pac| fast::save_pac(args, pac),
+                |failed| {
+                    again(args, failed.pacs_provisioned > 0, failed.pac_refused)
+                        .map(|without_pacs| supplicant_config(args, without_pacs))
+                        .transpose()
                 },
-                args.pc_port.as_deref(),
             )?;
-            for pac in w.pacs.clone() {
-                fast::save_pac(args, pac)?;
-            }
             Outcome {
                 authenticated: w.authenticated,
                 failure: w.failure,
@@ -251,9 +259,9 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 authentications: Some(w.authentications),
                 pass_through: w.pass_through,
                 declined: w.declined,
-                pacs_provisioned: w.pacs.len(),
+                pacs_provisioned: w.pacs_provisioned,
                 pac_refused: false,
-                attempts: 1,
+                attempts: w.attempts,
             }
         }
         (None, Some(radius), Some(secret)) => {
@@ -263,10 +271,8 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
             // the new PAC; a refused PAC (no CA to accept the full handshake) is dropped and a
             // new one provisioned when the policy allows.
             while total.authenticated.is_none() && total.attempts < 3 {
-                let without_pacs = match (total.pac_refused, total.pacs_provisioned > 0) {
-                    (true, _) if args.fast_provisioning & 1 != 0 => true,
-                    (false, true) => false,
-                    _ => break,
+                let Some(without_pacs) = again(args, total.pacs_provisioned > 0, total.pac_refused) else {
+                    break;
                 };
                 let mut next = authenticate(args, secret, supplicant_config(args, without_pacs)?, server)?;
                 next.attempts = total.attempts + 1;
@@ -289,6 +295,18 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// After a failed EAP-FAST conversation: authenticate again, and whether without the PACs on
+/// file (`Some(true)`: the server refused the PAC and the policy allows anonymous provisioning
+/// of a new one; `Some(false)`: a PAC was just provisioned, RFC 5422 §3.2.2's EAP-Failure after
+/// anonymous provisioning), or not (`None`).
+fn again(args: &Dot1xArgs, provisioned: bool, pac_refused: bool) -> Option<bool> {
+    match (pac_refused, provisioned) {
+        (true, _) if args.fast_provisioning & 1 != 0 => Some(true),
+        (false, true) => Some(false),
+        _ => None,
+    }
 }
 
 fn supplicant_config(args: &Dot1xArgs, without_pacs: bool) -> Result<Config> {
@@ -339,17 +357,25 @@ fn resolve(server: &str) -> Result<SocketAddr> {
 
 /// One EAP conversation relayed over RADIUS. The authenticator's EAP-Request/Identity is
 /// implied (as with `eapol_test`): the peer starts the conversation itself ([`Peer::start`])
-/// and the first Access-Request carries its Identity response.
+/// and the first Access-Request carries its Identity response. The RADIUS client runs on the
+/// [`Driver`](crate::driver::Driver); each reply's EAP packet goes to the peer from the event
+/// handler, and the peer's answer goes out as the next Access-Request.
 fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAddr) -> Result<Outcome> {
+    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
+    runtime.block_on(authenticate_over_radius(args, secret, config, server))
+}
+
+async fn authenticate_over_radius(
+    args: &Dot1xArgs,
+    secret: &str,
+    config: Config,
+    server: SocketAddr,
+) -> Result<Outcome> {
     let started = Instant::now();
     let identity = config.identity().to_owned();
     let mut peer = Peer::new(config);
-    let mut client = RadiusLink::new(
-        server,
-        secret.as_bytes(),
-        Duration::from_secs(args.timeout.max(1)),
-        3,
-    )?;
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let mut driver = radius::connect(server, secret.as_bytes(), timeout, 3).await?;
     peer.start(started);
     let mut outcome = Outcome {
         authenticated: None,
@@ -367,50 +393,84 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
         attempts: 1,
     };
     let mut mppe = None;
-    loop {
-        let mut response = None;
-        while let Some(out) = peer.poll_output() {
-            match out {
-                PeerOutput::Response(r) => response = Some(r),
-                PeerOutput::Event(Event::Authenticated(a)) => outcome.authenticated = Some(a),
-                PeerOutput::Event(Event::Failed { reason }) => {
-                    outcome.pac_refused |= matches!(
-                        reason,
-                        eap_supplicant::FailureReason::Fast(eap_supplicant::fast::FastError::PacRefused)
-                    );
-                    outcome.failure = Some(reason.to_string());
+    // The peer's outputs: its events into the outcome, its response (if the conversation
+    // goes on) to the client as the next Access-Request.
+    let answer =
+        |client: &mut radius_client::Client, peer: &mut Peer, outcome: &mut Outcome| -> Result<bool> {
+            let mut response = None;
+            while let Some(out) = peer.poll_output() {
+                match out {
+                    PeerOutput::Response(r) => response = Some(r),
+                    PeerOutput::Event(Event::Authenticated(a)) => outcome.authenticated = Some(a),
+                    PeerOutput::Event(Event::Failed { reason }) => {
+                        outcome.pac_refused |= matches!(
+                            reason,
+                            eap_supplicant::FailureReason::Fast(eap_supplicant::fast::FastError::PacRefused)
+                        );
+                        outcome.failure = Some(reason.to_string());
+                    }
+                    PeerOutput::Event(Event::MethodDeclined { requested, reason }) => {
+                        outcome.declined.push(declined(requested, reason));
+                    }
+                    PeerOutput::Event(Event::PacProvisioned(pac)) => {
+                        fast::save_pac(args, *pac)?;
+                        outcome.pacs_provisioned += 1;
+                    }
+                    PeerOutput::Event(_) => {}
                 }
-                PeerOutput::Event(Event::MethodDeclined { requested, reason }) => {
-                    outcome.declined.push(declined(requested, reason));
-                }
-                PeerOutput::Event(Event::PacProvisioned(pac)) => {
-                    fast::save_pac(args, *pac)?;
-                    outcome.pacs_provisioned += 1;
-                }
-                PeerOutput::Event(_) => {}
             }
-        }
-        let concluded = outcome.authenticated.is_some() || outcome.radius.is_some();
-        let Some(response) = response.filter(|_| !concluded) else {
-            break;
+            let concluded = outcome.authenticated.is_some() || outcome.radius.is_some();
+            match response.filter(|_| !concluded) {
+                Some(eap) => {
+                    client
+                        .send_eap(Instant::now(), &identity, &eap, &mut radius::system_random())
+                        .context("building the Access-Request")?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
         };
-        let mut reply = client.exchange(&identity, &response)?;
-        outcome.radius = (reply.code != ReplyCode::Challenge).then_some(reply.code);
-        if reply.msk.is_some() {
-            mppe = reply.msk.take();
-        }
-        if reply.eap.is_empty() {
-            if reply.code == ReplyCode::Challenge {
-                bail!("Access-Challenge without EAP-Message");
-            }
-            continue;
-        }
-        if let Err(e) = peer.handle_packet(Instant::now(), &reply.eap) {
-            tracing::warn!("EAP packet from the server discarded: {e}");
-            if reply.code == ReplyCode::Challenge {
-                outcome.failure = Some(format!("server's EAP packet discarded: {e}"));
-                break;
-            }
+    if answer(&mut driver.core, &mut peer, &mut outcome)? {
+        let ended = driver
+            .run(std::future::pending(), |client, event| {
+                let mut reply = match event {
+                    radius_client::Event::Reply(reply) => reply,
+                    radius_client::Event::Dropped(why) => {
+                        tracing::warn!("RADIUS: dropped a datagram: {why}");
+                        return ControlFlow::Continue(());
+                    }
+                    radius_client::Event::GaveUp { tries } => {
+                        return ControlFlow::Break(Err(anyhow!(
+                            "no answer from the RADIUS server after {tries} tries of {timeout:?}"
+                        )));
+                    }
+                };
+                outcome.radius = (reply.code != ReplyCode::Challenge).then_some(reply.code);
+                if reply.msk.is_some() {
+                    mppe = reply.msk.take();
+                }
+                if reply.eap.is_empty() {
+                    if reply.code == ReplyCode::Challenge {
+                        return ControlFlow::Break(Err(anyhow!("Access-Challenge without EAP-Message")));
+                    }
+                    return ControlFlow::Break(Ok(()));
+                }
+                if let Err(e) = peer.handle_packet(Instant::now(), &reply.eap) {
+                    tracing::warn!("EAP packet from the server discarded: {e}");
+                    if reply.code == ReplyCode::Challenge {
+                        outcome.failure = Some(format!("server's EAP packet discarded: {e}"));
+                        return ControlFlow::Break(Ok(()));
+                    }
+                }
+                match answer(client, &mut peer, &mut outcome) {
+                    Ok(true) => ControlFlow::Continue(()),
+                    Ok(false) => ControlFlow::Break(Ok(())),
+                    Err(e) => ControlFlow::Break(Err(e)),
+                }
+            })
+            .await?;
+        if let Ended::Done(result) = ended {
+            result?;
         }
     }
     // Drain the events of the final Success/Failure.
@@ -440,7 +500,7 @@ fn authenticate(args: &Dot1xArgs, secret: &str, config: Config, server: SocketAd
     if let (Some(auth), Some(keys)) = (&outcome.authenticated, &mppe) {
         outcome.mppe_match = Some(auth.msk.expose().get(..keys.expose().len()) == Some(keys.expose()));
     }
-    outcome.round_trips = client.round_trips();
+    outcome.round_trips = driver.core.round_trips();
     outcome.elapsed = started.elapsed();
     Ok(outcome)
 }

@@ -34,7 +34,15 @@ function render(s) {
     ["Authentications", d.authentications, "dot1x-authentications"],
     ["Declined methods", d.declined_methods.join("; "), "dot1x-declined"],
     ["Last error", d.last_error, "dot1x-error", d.last_error ? "error" : ""],
-  ]);
+  ].concat(s.pc_port && s.pc_port.iface ? [
+    ["PC port", s.pc_port.iface + " \u00b7 " + s.pc_port.state +
+      (s.pc_port.link_up === null ? "" : s.pc_port.link_up ? " \u00b7 link up" : " \u00b7 link down"), "pc-port-state"],
+    ["PCs", s.pc_port.pcs.join(", "), "pc-port-pcs"],
+    ["EAPOL to network / to PC", s.pc_port.frames_to_network + " / " + s.pc_port.frames_to_pc, "pc-port-frames"],
+    ["Proxy EAPOL-Logoffs", s.pc_port.proxy_logoffs +
+      (s.pc_port.last_proxy_logoff ? " (last " + s.pc_port.last_proxy_logoff + ")" : ""), "pc-port-logoffs"],
+    ["PC port error", s.pc_port.last_error, "pc-port-error", s.pc_port.last_error ? "error" : ""],
+  ] : []));
   const body = document.querySelector("#lines tbody");
   body.replaceChildren();
   for (const l of s.lines) {

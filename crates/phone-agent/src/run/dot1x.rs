@@ -1,20 +1,19 @@
 //! 802.1X in the daemon: `eap_supplicant::Supplicant` pumped by the [`Driver`] over the
-//! network port's AF_PACKET socket. The socket is pnet's blocking one: a reader thread hands
-//! received EAPOL PDUs to the driver through a channel (ended when the link is dropped);
-//! sends are one short write. Events go into the status; on stop, EAPOL-Logoff.
+//! network port's [`EapolLink`] (the same link as `dot1x --iface`: pnet's AF_PACKET socket, its
+//! receiver on a thread of [`blocking_receiver`](crate::driver::blocking_receiver)'s). Frames
+//! from PCs behind the PC port are not the phone's ([`PcAddresses`], filled by the
+//! pass-through). Events go into the status; on stop, EAPOL-Logoff.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use eap_supplicant::eapol::{MacAddress, PAE_GROUP_ADDRESS, ethernet_frame, parse_ethernet};
 use eap_supplicant::{Config, EapTlsConfig, Event, Supplicant};
-use tokio::sync::mpsc;
 
-use crate::driver::{Driver, Ended, Link};
+use crate::dot1x::port::{AsyncPort, EapolLink, PcAddresses};
+use crate::driver::{Driver, Ended};
 use crate::status::{StatusHandle, TransactionState};
 
 /// What 802.1X needs from the settings and the agent's options.
@@ -60,6 +59,7 @@ pub async fn run(
     plan: Dot1xPlan,
     options: Dot1xOptions,
     status: StatusHandle,
+    pcs: PcAddresses,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let iface = plan
@@ -83,11 +83,11 @@ pub async fn run(
     let config = Config::new(plan.identity.clone(), tls).with_timers(timers);
     let port = tokio::task::spawn_blocking({
         let iface = iface.clone();
-        move || crate::dot1x::port::open(&iface)
+        move || AsyncPort::open(&iface)
     })
     .await
     .context("the AF_PACKET task")??;
-    let link = PortLink::start(port);
+    let link = EapolLink::new(port, pcs);
     let mut supplicant = Supplicant::new(config);
     supplicant.link_up(Instant::now());
     status.update(|s| {
@@ -142,82 +142,4 @@ fn on_event(status: &StatusHandle, event: Event) -> ControlFlow<String> {
         other => tracing::debug!("802.1X: {other:?}"),
     }
     ControlFlow::Continue(())
-}
-
-/// The port: a reader thread feeding a channel, the sender used in place.
-struct PortLink {
-    mac: MacAddress,
-    tx: Box<dyn pnet_datalink::DataLinkSender>,
-    rx: mpsc::Receiver<Vec<u8>>,
-    running: Arc<AtomicBool>,
-}
-
-impl PortLink {
-    fn start(port: crate::dot1x::port::Port) -> PortLink {
-        let crate::dot1x::port::Port { mac, tx, mut rx } = port;
-        let (frames, rx_frames) = mpsc::channel(64);
-        let running = Arc::new(AtomicBool::new(true));
-        let alive = running.clone();
-        // pnet's receiver blocks (20 ms read timeout): a thread of its own, ended when the
-        // link is dropped or the channel closes.
-        std::thread::spawn(move || {
-            while alive.load(Ordering::Relaxed) {
-                match rx.next() {
-                    Ok(frame) => {
-                        let Ok(eth) = parse_ethernet(frame) else {
-                            continue;
-                        };
-                        if eth.source == mac
-                            || (eth.destination != mac && eth.destination != PAE_GROUP_ADDRESS)
-                        {
-                            continue;
-                        }
-                        if frames.blocking_send(eth.payload.to_vec()).is_err() {
-                            return;
-                        }
-                    }
-                    Err(e)
-                        if matches!(
-                            e.kind(),
-                            std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
-                        ) => {}
-                    Err(e) => {
-                        tracing::warn!("802.1X: receiving on the AF_PACKET socket: {e}");
-                        return;
-                    }
-                }
-            }
-        });
-        PortLink {
-            mac,
-            tx,
-            rx: rx_frames,
-            running,
-        }
-    }
-}
-
-impl Drop for PortLink {
-    fn drop(&mut self) {
-        self.running.store(false, Ordering::Relaxed);
-    }
-}
-
-impl Link<Supplicant> for PortLink {
-    async fn transmit(&mut self, pdu: Vec<u8>) -> Option<Vec<u8>> {
-        let frame = ethernet_frame(PAE_GROUP_ADDRESS, self.mac, &pdu);
-        match self.tx.send_to(&frame, None) {
-            Some(Ok(())) => {}
-            Some(Err(e)) => tracing::warn!("802.1X: sending an EAPOL frame: {e}"),
-            None => tracing::warn!("802.1X: sending an EAPOL frame: the socket refused"),
-        }
-        None
-    }
-
-    async fn recv(&mut self) -> Vec<u8> {
-        match self.rx.recv().await {
-            Some(pdu) => pdu,
-            None => std::future::pending().await,
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! `phone-agent run`: the daemon. It brings the phone up from its cfg.xml in the phone's order
-//! — 802.1X → addressing → firewall → HTTP proxy selection → every enabled SIP line → VPN —
-//! keeps each subsystem up under a supervisor (capped exponential backoff, the error in the
-//! status, a panic caught as an error), reloads on SIGHUP or `POST /api/reload` (a file with
+//! — PC port pass-through → 802.1X → addressing → firewall → HTTP proxy selection → every
+//! enabled SIP line → VPN — keeps each subsystem up under a supervisor (capped exponential
+//! backoff, the error in the status, a panic caught as an error), reloads on SIGHUP or `POST /api/reload` (a file with
 //! errors is refused whole; otherwise only what changed restarts), and on SIGTERM/SIGINT
 //! stops in reverse order within a bounded time (lines un-REGISTER, 802.1X sends
 //! EAPOL-Logoff), then exits 0.
@@ -12,6 +12,7 @@
 
 mod dot1x;
 pub mod line;
+mod pc_port;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -39,6 +40,10 @@ pub struct RunArgs {
     /// The network port: 802.1X runs on it, its addresses are the phone's.
     #[arg(long, value_name = "IF")]
     pub iface: Option<String>,
+    /// The PC port: the PC's EAPOL passes through to --iface (source MAC kept); when its link
+    /// goes down, a proxy EAPOL-Logoff goes out for each PC seen on it.
+    #[arg(long, value_name = "IF")]
+    pub pc_port: Option<String>,
     /// The local API and admin page (`off` for none). Anything but a loopback address needs
     /// --admin-password.
     #[arg(long, value_name = "ADDR", default_value = crate::http::DEFAULT_ADDR)]
@@ -82,6 +87,8 @@ pub struct RunArgs {
 /// The subsystems, in bring-up order (the variant order is the order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Subsystem {
+    /// The PC port's EAPOL pass-through (the phone's built-in switch: up first).
+    PcPort,
     /// 802.1X on the network port.
     Dot1x,
     /// The interface's addresses (a DHCP lease when the DHCP client lands).
@@ -99,6 +106,7 @@ pub enum Subsystem {
 impl std::fmt::Display for Subsystem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            Subsystem::PcPort => f.write_str("PC port"),
             Subsystem::Dot1x => f.write_str("802.1X"),
             Subsystem::Network => f.write_str("network"),
             Subsystem::Firewall => f.write_str("firewall"),
@@ -112,6 +120,8 @@ impl std::fmt::Display for Subsystem {
 /// What a subsystem needs from the settings. Equal plans: nothing to do on reload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
+    /// The PC port and the network port.
+    PcPort(pc_port::PcPortPlan),
     /// 802.1X: the interface and identity (certificates from the options).
     Dot1x(dot1x::Dot1xPlan),
     /// The interface whose addresses are shown.
@@ -129,6 +139,15 @@ pub enum Plan {
 /// Every subsystem the settings enable, in bring-up order.
 pub fn plans(settings: &Settings, args: &RunArgs) -> BTreeMap<Subsystem, Plan> {
     let mut plans = BTreeMap::new();
+    if let Some(pc) = &args.pc_port {
+        plans.insert(
+            Subsystem::PcPort,
+            Plan::PcPort(pc_port::PcPortPlan {
+                pc_port: pc.clone(),
+                network: args.iface.clone(),
+            }),
+        );
+    }
     if settings.dot1x.enable_802_1x_authentication.get().0 {
         plans.insert(
             Subsystem::Dot1x,
@@ -197,6 +216,8 @@ struct Daemon {
     args: RunArgs,
     status: StatusHandle,
     running: BTreeMap<Subsystem, Running>,
+    /// PCs behind the PC port: learned by its pass-through, ignored by 802.1X.
+    pcs: crate::dot1x::port::PcAddresses,
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).
@@ -250,6 +271,10 @@ where
 fn report_error(status: &StatusHandle, what: Subsystem, error: &str) {
     let error = error.to_owned();
     match what {
+        Subsystem::PcPort => status.update(|s| {
+            s.pc_port.state = "Failed".into();
+            s.pc_port.last_error = Some(error);
+        }),
         Subsystem::Dot1x => status.update(|s| {
             s.dot1x.transaction_state = TransactionState::Failed;
             s.dot1x.last_error = Some(error);
@@ -278,6 +303,19 @@ impl Daemon {
         let status = self.status.clone();
         let backoff = Duration::from_secs(self.args.backoff_max.max(1));
         let task = match plan.clone() {
+            Plan::PcPort(p) => {
+                let pcs = self.pcs.clone();
+                status.update(|s| {
+                    s.pc_port = status::PcPort {
+                        state: "Starting".into(),
+                        iface: Some(p.pc_port.clone()),
+                        ..status::PcPort::default()
+                    }
+                });
+                supervise(what, status.clone(), stop_rx, backoff, move |stop| {
+                    pc_port::run(p.clone(), status.clone(), pcs.clone(), stopped(stop))
+                })
+            }
             Plan::Dot1x(p) => {
                 let options = dot1x::Dot1xOptions::from_args(&self.args);
                 status.update(|s| {
@@ -286,8 +324,15 @@ impl Daemon {
                         ..status::Dot1x::default()
                     }
                 });
+                let pcs = self.pcs.clone();
                 supervise(what, status.clone(), stop_rx, backoff, move |stop| {
-                    dot1x::run(p.clone(), options.clone(), status.clone(), stopped(stop))
+                    dot1x::run(
+                        p.clone(),
+                        options.clone(),
+                        status.clone(),
+                        pcs.clone(),
+                        stopped(stop),
+                    )
                 })
             }
             Plan::Network(iface) => supervise(what, status.clone(), stop_rx, backoff, move |_| {
@@ -490,6 +535,7 @@ impl Daemon {
     /// A subsystem no longer configured leaves the status.
     fn clear(&self, what: Subsystem) {
         self.status.update(|s| match what {
+            Subsystem::PcPort => s.pc_port = status::PcPort::default(),
             Subsystem::Dot1x => s.dot1x = status::Dot1x::default(),
             Subsystem::Network => s.network = status::Network::default(),
             Subsystem::Firewall => s.firewall = status::Firewall::default(),
@@ -551,6 +597,10 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             stopping: false,
         },
         dot1x: status::Dot1x::default(),
+        pc_port: status::PcPort {
+            state: "Disabled".into(),
+            ..status::PcPort::default()
+        },
         vpn: status::Vpn {
             state: "Disabled".into(),
             ..status::Vpn::default()
@@ -574,6 +624,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let mut daemon = Daemon {
         status: status.clone(),
         running: BTreeMap::new(),
+        pcs: crate::dot1x::port::PcAddresses::default(),
         args,
     };
     let first = plans(&parsed.settings, &daemon.args);
