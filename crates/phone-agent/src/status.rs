@@ -4,12 +4,19 @@
 //!
 //! The JSON schema is versioned by [`SCHEMA_VERSION`] (the `schema` field): a field is only
 //! added within a version; renaming or removing one bumps it. States are the phone's words
-//! (`Authenticating`, `Authenticated`, `Disabled`; `EAP-TLS`, `EAP-FAST`).
+//! (`Authenticating`, `Authenticated`, `Disabled`; `EAP-TLS`, `EAP-FAST`). Every state is a
+//! Rust enum ([`TransactionState`], [`RegistrationState`], [`ProxyMode`], [`FirewallState`],
+//! [`VpnState`], [`PcPortState`], [`ProvisioningResult`], [`Severity`]) serialized as the word the schema
+//! documents, so the words cannot drift from the code.
 //!
 //! ```json
 //! { "schema": 1,
 //!   "agent": { "version": "0.1.0", "pid": 4242, "config": "cfg.xml", "started_unix": 1764000000, "generation": 2 },
-//!   "network": { "iface": "eth0", "addresses": ["192.0.2.10/24"], "last_error": null },
+//!   "network": { "iface": "eth0", "addresses": ["192.0.2.10/24"], "last_error": null,
+//!                "dhcp": { "address": "192.0.2.10", "prefix_len": 24, "server": "192.0.2.1", "routers": ["192.0.2.1"],
+//!                          "dns_servers": [], "lease_seconds": 3600, "bound_unix": 1764000000, "renewals": 0,
+//!                          "provisioning_option": 66, "provisioning_source": "tftp://192.0.2.1", "passed_over": [],
+//!                          "wpad": null, "applied": false, "hand_off": "/var/lib/phone-agent/dhcp-lease.json" } },
 //!   "dot1x": { "transaction_state": "Authenticated", "protocol": "EAP-TLS", "declined_methods": [], "authentications": 1, "last_error": null },
 //!   "pc_port": { "state": "Forwarding", "iface": "eth1", "link_up": true, "pcs": ["02:00:00:00:0c:11"], "frames_to_network": 9,
 //!                "frames_to_pc": 10, "proxy_logoffs": 0, "last_proxy_logoff": null, "last_error": null },
@@ -19,7 +26,9 @@
 //!   "proxy": { "mode": "Auto", "proxy": null, "pac_source": "WPAD" },
 //!   "firewall": { "state": "Applied", "open_ports": ["UDP 5060 (SIP_Port_1_)"], "last_error": null },
 //!   "vpn": { "state": "Disabled", "server": null, "ip": null, "mask": null, "bytes_sent": 0, "bytes_received": 0, "last_error": null },
-//!   "provisioning": { "last_resync_unix": null, "result": null },
+//!   "provisioning": { "last_resync_unix": 1764000010, "result": "Applied", "detail": "...", "source": "DHCP option 66",
+//!                     "rules": [ { "rule": "Profile_Rule", "url": "tftp://192.0.2.1/7832.xml", "status": "fetched", "detail": "..." } ],
+//!                     "profile": "/var/lib/phone-agent/profile.xml", "resyncs": 1 },
 //!   "config": { "file": "cfg.xml", "last_reload": { "at_unix": 1764000100, "accepted": false, "changed": [] },
 //!               "diagnostics": [ { "severity": "error", "parameter": "SIP_Port_1_", "line": 4, "column": 12, "message": "...", "hint": null } ] } }
 //! ```
@@ -87,6 +96,43 @@ pub struct Network {
     pub addresses: Vec<String>,
     /// Why addressing failed.
     pub last_error: Option<String>,
+    /// The DHCPv4 lease (`run --dhcp`), once bound.
+    #[serde(default)]
+    pub dhcp: Option<DhcpLease>,
+}
+
+/// A DHCPv4 lease as the daemon holds it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DhcpLease {
+    /// The address leased.
+    pub address: String,
+    /// Its prefix length (option 1).
+    pub prefix_len: Option<u8>,
+    /// The DHCP server that granted it.
+    pub server: String,
+    /// Option 3.
+    pub routers: Vec<String>,
+    /// Option 6.
+    pub dns_servers: Vec<String>,
+    /// The lease time granted, in seconds (`None`: infinite).
+    pub lease_seconds: Option<u64>,
+    /// When it was bound or last renewed (seconds since 1970).
+    pub bound_unix: u64,
+    /// Renewals (T1) and rebinds (T2) so far.
+    pub renewals: u64,
+    /// The option of `DHCP_Option_To_Use` that chose the provisioning source (66, 160, 159,
+    /// 150...), if any did.
+    pub provisioning_option: Option<u8>,
+    /// The provisioning source that option names.
+    pub provisioning_source: Option<String>,
+    /// Options passed over before it, with why (`160: not a URL ...`).
+    pub passed_over: Vec<String>,
+    /// Option 252 (WPAD).
+    pub wpad: Option<String>,
+    /// Whether the agent configured the interface itself (not yet: the lease is handed off).
+    pub applied: bool,
+    /// Where the lease was written for the host to apply (`STATE_DIR/dhcp-lease.json`).
+    pub hand_off: Option<String>,
 }
 
 /// 802.1X transaction state, in the phone's words.
@@ -118,12 +164,26 @@ pub struct Dot1x {
     pub last_error: Option<String>,
 }
 
+/// The PC port's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PcPortState {
+    /// No `--pc-port`.
+    #[default]
+    Disabled,
+    /// Opening the ports.
+    Starting,
+    /// The PC's EAPOL passes through.
+    Forwarding,
+    /// The pass-through failed (see `last_error`); retried.
+    Failed,
+}
+
 /// The PC port (SPEC §12): the PC behind the phone authenticates through it (EAPOL
 /// pass-through); when its link goes down the phone sends a proxy EAPOL-Logoff for it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PcPort {
-    /// `Disabled` (no `--pc-port`) | `Forwarding` | `Failed`.
-    pub state: String,
+    /// `Disabled` (no `--pc-port`) | `Starting` | `Forwarding` | `Failed`.
+    pub state: PcPortState,
     /// The PC port's interface.
     pub iface: Option<String>,
     /// Its link state, once read.
@@ -183,33 +243,86 @@ pub struct LineStatus {
     pub last_error: Option<String>,
 }
 
+/// `Proxy_Mode`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProxyMode {
+    /// No proxy.
+    #[default]
+    Off,
+    /// `Proxy_Host:Proxy_Port`.
+    Manual,
+    /// PAC (WPAD or `PAC_URL`).
+    Auto,
+}
+
+impl From<phone_config::ProxyMode> for ProxyMode {
+    fn from(m: phone_config::ProxyMode) -> ProxyMode {
+        match m {
+            phone_config::ProxyMode::Off => ProxyMode::Off,
+            phone_config::ProxyMode::Manual => ProxyMode::Manual,
+            phone_config::ProxyMode::Auto => ProxyMode::Auto,
+        }
+    }
+}
+
 /// HTTP proxy selection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Proxy {
     /// `Off` | `Manual` | `Auto`.
-    pub mode: String,
+    pub mode: ProxyMode,
     /// Manual: `host:port`.
     pub proxy: Option<String>,
     /// Auto: `WPAD` or the PAC_URL.
     pub pac_source: Option<String>,
 }
 
+/// The firewall's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FirewallState {
+    /// Not applied yet.
+    #[default]
+    Pending,
+    /// The nftables table is in place.
+    Applied,
+    /// `Firewall` is Disabled: the table was removed.
+    Disabled,
+    /// Applying failed (see `last_error`); retried.
+    Failed,
+}
+
 /// The firewall.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Firewall {
     /// `Pending` | `Applied` | `Disabled` | `Failed`.
-    pub state: String,
+    pub state: FirewallState,
     /// The open ports and why.
     pub open_ports: Vec<String>,
     /// Why applying failed.
     pub last_error: Option<String>,
 }
 
+/// The SSL VPN's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum VpnState {
+    /// `Connect_on_Bootup` is No.
+    #[default]
+    Disabled,
+    /// TCP, TLS, the login or the CONNECT under way.
+    Connecting,
+    /// The tunnel is up.
+    Connected,
+    /// The tunnel dropped; cstp-client reconnects with its cookie.
+    Reconnecting,
+    /// Refused or lost for good (see `last_error`); retried with backoff.
+    Failed,
+}
+
 /// The SSL VPN.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Vpn {
-    /// `Disabled` (Connect_on_Bootup No) | `Connecting` | `Connected` | `Failed`.
-    pub state: String,
+    /// `Disabled` (Connect_on_Bootup No) | `Connecting` | `Connected` | `Reconnecting` |
+    /// `Failed`.
+    pub state: VpnState,
     /// VPN_Server.
     pub server: Option<String>,
     /// The tunnel address.
@@ -220,8 +333,43 @@ pub struct Vpn {
     pub bytes_sent: u64,
     /// Bytes received through the tunnel.
     pub bytes_received: u64,
+    /// The TUN device.
+    #[serde(default)]
+    pub device: Option<String>,
+    /// Tunnel-ups since the daemon started it (reconnections included).
+    #[serde(default)]
+    pub connections: u64,
     /// The last failure.
     pub last_error: Option<String>,
+}
+
+/// The outcome of the last resync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProvisioningResult {
+    /// A profile was fetched and the daemon now runs it.
+    Applied,
+    /// A profile was fetched, but it has errors: refused whole, the running configuration kept
+    /// (its diagnostics are in `config.diagnostics`).
+    Refused,
+    /// A profile was fetched and is the configuration already running.
+    Unchanged,
+    /// No rule names a server (and DHCP gave none): nothing to fetch.
+    Skipped,
+    /// A rule's fetch failed (see `detail` and `rules`); retried with backoff.
+    Failed,
+}
+
+/// What one `Profile_Rule*` did in the last resync.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleOutcome {
+    /// `Profile_Rule`, `Profile_Rule_B`...
+    pub rule: String,
+    /// The URL it asked for, macros expanded.
+    pub url: Option<String>,
+    /// `fetched` | `rejected` | `failed` | `skipped`.
+    pub status: String,
+    /// What happened (bytes and server, or the error).
+    pub detail: String,
 }
 
 /// Provisioning.
@@ -230,7 +378,22 @@ pub struct Provisioning {
     /// The last resync (seconds since 1970).
     pub last_resync_unix: Option<u64>,
     /// Its result.
-    pub result: Option<String>,
+    pub result: Option<ProvisioningResult>,
+    /// The result in words.
+    #[serde(default)]
+    pub detail: Option<String>,
+    /// Where the server came from when a rule names none (`DHCP option 66`).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Each rule of the last resync.
+    #[serde(default)]
+    pub rules: Vec<RuleOutcome>,
+    /// The last profile fetched (`STATE_DIR/profile.xml`), once one was.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Resyncs done since start.
+    #[serde(default)]
+    pub resyncs: u64,
 }
 
 /// The configuration file.
@@ -255,11 +418,34 @@ pub struct Reload {
     pub changed: Vec<String>,
 }
 
+/// A diagnostic's severity, as `phone-agent check --json` writes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing.
+    #[default]
+    Note,
+    /// Probably a mistake, or security switched off.
+    Warning,
+    /// The file cannot be used: a reload with one is refused.
+    Error,
+}
+
+impl From<phone_config::Severity> for Severity {
+    fn from(s: phone_config::Severity) -> Severity {
+        match s {
+            phone_config::Severity::Note => Severity::Note,
+            phone_config::Severity::Warning => Severity::Warning,
+            phone_config::Severity::Error => Severity::Error,
+        }
+    }
+}
+
 /// One cfg.xml diagnostic, as `phone-agent check --json` gives it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Diagnostic {
     /// `error` | `warning` | `note`.
-    pub severity: String,
+    pub severity: Severity,
     /// The parameter it is about.
     pub parameter: Option<String>,
     /// 1-based line.
@@ -275,7 +461,7 @@ pub struct Diagnostic {
 impl From<&phone_config::Diagnostic> for Diagnostic {
     fn from(d: &phone_config::Diagnostic) -> Diagnostic {
         Diagnostic {
-            severity: d.severity.as_str().to_owned(),
+            severity: d.severity.into(),
             parameter: d.parameter.clone(),
             line: d.line(),
             column: d.column(),
@@ -347,9 +533,22 @@ pub fn render_text(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "Network: {} {}",
+        "Network: {} {}{}",
         none(&s.network.iface),
-        s.network.addresses.join(" ")
+        s.network.addresses.join(" "),
+        s.network
+            .dhcp
+            .as_ref()
+            .map(|d| format!(
+                ", DHCP lease {}/{} from {}{}",
+                d.address,
+                d.prefix_len.map_or("?".into(), |p| p.to_string()),
+                d.server,
+                d.provisioning_option
+                    .map(|o| format!(", provisioning from option {o}"))
+                    .unwrap_or_default()
+            ))
+            .unwrap_or_default()
     );
     let _ = writeln!(
         out,
@@ -370,7 +569,7 @@ pub fn render_text(s: &Status) -> String {
         let p = &s.pc_port;
         let _ = writeln!(
             out,
-            "PC port: {} {pc}, link {}, PCs [{}], {} EAPOL frames to the network, {} to the PC, {} proxy Logoff(s){}",
+            "PC port: {:?} {pc}, link {}, PCs [{}], {} EAPOL frames to the network, {} to the PC, {} proxy Logoff(s){}",
             p.state,
             match p.link_up {
                 Some(true) => "up",
@@ -408,7 +607,7 @@ pub fn render_text(s: &Status) -> String {
     }
     let _ = writeln!(
         out,
-        "Proxy: {}{}{}",
+        "Proxy: {:?}{}{}",
         s.proxy.mode,
         s.proxy
             .proxy
@@ -423,7 +622,7 @@ pub fn render_text(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "Firewall: {}, {} open port rule(s){}",
+        "Firewall: {:?}, {} open port rule(s){}",
         s.firewall.state,
         s.firewall.open_ports.len(),
         s.firewall
@@ -434,8 +633,19 @@ pub fn render_text(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "VPN: {}{}",
+        "VPN: {:?}{}{}",
         s.vpn.state,
+        s.vpn
+            .ip
+            .as_deref()
+            .map(|ip| format!(
+                " {ip}/{} via {}, {} bytes sent, {} received",
+                s.vpn.mask.as_deref().unwrap_or("?"),
+                s.vpn.server.as_deref().unwrap_or("?"),
+                s.vpn.bytes_sent,
+                s.vpn.bytes_received
+            ))
+            .unwrap_or_default(),
         s.vpn
             .last_error
             .as_deref()
@@ -444,14 +654,21 @@ pub fn render_text(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "Provisioning: {}",
-        s.provisioning.result.as_deref().unwrap_or("-")
+        "Provisioning: {}{}",
+        s.provisioning
+            .result
+            .map_or_else(|| "-".to_owned(), |r| format!("{r:?}")),
+        s.provisioning
+            .detail
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default()
     );
     let errors = s
         .config
         .diagnostics
         .iter()
-        .filter(|d| d.severity == "error")
+        .filter(|d| d.severity == Severity::Error)
         .count();
     let _ = writeln!(
         out,
@@ -487,7 +704,7 @@ mod tests {
                 ..Dot1x::default()
             },
             firewall: Firewall {
-                state: "Failed".into(),
+                state: FirewallState::Failed,
                 last_error: Some("nft refused".into()),
                 ..Firewall::default()
             },
@@ -502,6 +719,15 @@ mod tests {
         assert_eq!(json["schema"], 1);
         assert_eq!(json["dot1x"]["transaction_state"], "Authenticated");
         assert_eq!(json["lines"][0]["state"], "Registered");
+        assert_eq!(json["firewall"]["state"], "Failed");
+        assert_eq!(json["vpn"]["state"], "Disabled");
+        assert_eq!(json["proxy"]["mode"], "Off");
+        let d = serde_json::to_value(Diagnostic {
+            severity: Severity::Error,
+            ..Diagnostic::default()
+        })
+        .unwrap_or_default();
+        assert_eq!(d["severity"], "error");
         let back: Result<Status, _> = serde_json::from_value(json);
         assert_eq!(back.ok(), Some(s));
     }

@@ -171,7 +171,8 @@ pub fn mac_of(iface: &str) -> Result<[u8; 6]> {
         .map_err(|_| anyhow!("{path}: `{}` is not a 6-byte Ethernet address", text.trim()))
 }
 
-fn open_socket(iface: &str) -> Result<UdpSocket> {
+/// UDP port 68 on `iface` only (`SO_BINDTODEVICE`), broadcast allowed.
+pub fn open_socket(iface: &str) -> Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     s.set_reuse_address(true)?;

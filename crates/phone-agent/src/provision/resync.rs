@@ -98,9 +98,72 @@ struct Fetched {
     from: SocketAddr,
 }
 
+/// What one rule did, as `provision --json` reports it.
+pub struct RuleResult {
+    /// `Profile_Rule`, `Profile_Rule_B`...
+    pub rule: &'static str,
+    /// The URL asked for, macros expanded.
+    pub url: Option<String>,
+    /// `fetched` | `rejected` | `failed` | `skipped`.
+    pub status: &'static str,
+    /// Bytes and server, or what went wrong.
+    pub detail: String,
+    /// Each address tried and what it answered.
+    pub attempts: Vec<String>,
+    /// Of a fetched profile: its error and warning counts (`null` otherwise).
+    pub diagnostics: Json,
+}
+
+/// What one resync did.
+pub struct Resync {
+    /// Every rule that asked for a URL fetched a profile phone-config accepts (and one did).
+    pub ok: bool,
+    /// Each rule, in order.
+    pub rules: Vec<RuleResult>,
+    /// The last rule's fetched profile, when one fetched.
+    pub profile: Option<Vec<u8>>,
+}
+
 /// Runs one resync: exit 0 when every rule that asked for a URL fetched a profile phone-config
 /// accepts (and at least one did), 1 otherwise.
 pub fn run(args: &ProvisionArgs, as_json: bool) -> Result<ExitCode> {
+    let outcome = resync(args)?;
+    let mut docs = Vec::new();
+    for r in &outcome.rules {
+        if !as_json {
+            println!(
+                "{}: {}: {}{}",
+                r.rule,
+                r.status,
+                r.url.as_deref().map(|u| format!("{u}: ")).unwrap_or_default(),
+                r.detail
+            );
+            for a in &r.attempts {
+                println!("  {a}");
+            }
+        }
+        docs.push(json!({ "rule": r.rule, "url": r.url, "status": r.status, "detail": r.detail, "attempts": r.attempts, "diagnostics": r.diagnostics }));
+    }
+    if let (Some(path), Some(body)) = (&args.save, &outcome.profile) {
+        std::fs::write(path, body).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "ok": outcome.ok, "rules": docs }))?
+        );
+    }
+    Ok(if outcome.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// One resync (blocking: run it off the async threads): every `Profile_Rule*` of `args.config`,
+/// nothing printed. `Err` only when the resync cannot start (the cfg.xml unreadable, a bad
+/// option); a rule's failure is in its [`RuleResult`].
+pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let parsed =
         phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
@@ -153,7 +216,7 @@ pub fn run(args: &ProvisionArgs, as_json: bool) -> Result<ExitCode> {
     }
     let fetched: Vec<&RuleReport> = reports.iter().filter(|r| r.url.is_some()).collect();
     let mut ok = !fetched.is_empty() && fetched.iter().all(|r| r.result.is_ok());
-    let mut docs = Vec::new();
+    let mut results = Vec::new();
     for r in &reports {
         let (status, detail, diagnostics) = match &r.result {
             Ok(f) => {
@@ -185,32 +248,25 @@ pub fn run(args: &ProvisionArgs, as_json: bool) -> Result<ExitCode> {
             Err(e) if r.url.is_none() => ("skipped", e.clone(), Json::Null),
             Err(e) => ("failed", e.clone(), Json::Null),
         };
-        if !as_json {
-            println!(
-                "{}: {status}: {}{}",
-                r.rule,
-                r.url.as_deref().map(|u| format!("{u}: ")).unwrap_or_default(),
-                detail
-            );
-            for a in &r.attempts {
-                println!("  {a}");
-            }
-        }
-        docs.push(json!({ "rule": r.rule, "url": r.url, "status": status, "detail": detail, "attempts": r.attempts, "diagnostics": diagnostics }));
+        results.push(RuleResult {
+            rule: r.rule,
+            url: r.url.clone(),
+            status,
+            detail,
+            attempts: r.attempts.clone(),
+            diagnostics,
+        });
     }
-    if let (Some(path), Some(f)) = (
-        &args.save,
-        reports.iter().rev().find_map(|r| r.result.as_ref().ok()),
-    ) {
-        std::fs::write(path, &f.body).with_context(|| format!("writing {}", path.display()))?;
-    }
-    if as_json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json!({ "ok": ok, "rules": docs }))?
-        );
-    }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let profile = reports
+        .iter()
+        .rev()
+        .find_map(|r| r.result.as_ref().ok())
+        .map(|f| f.body.clone());
+    Ok(Resync {
+        ok,
+        rules: results,
+        profile,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -249,6 +305,13 @@ fn resync_rule(
     };
     if url.host.is_none() {
         url.host = dhcp_server.map(str::to_owned);
+    }
+    if url.host.is_none() {
+        // Nothing to ask: skipped, not failed (a phone without DHCP's server waits for one).
+        report.result = Err(format!(
+            "{name} `{url}` names no server and DHCP gave none (--dhcp-lease)"
+        ));
+        return report;
     }
     report.url = Some(url.to_string());
     let result = fetch_following(

@@ -1,24 +1,32 @@
 //! `phone-agent run`: the daemon. It brings the phone up from its cfg.xml in the phone's order
-//! — PC port pass-through → 802.1X → addressing → firewall → HTTP proxy selection → every
-//! enabled SIP line → VPN — keeps each subsystem up under a supervisor (capped exponential
-//! backoff, the error in the status, a panic caught as an error), reloads on SIGHUP or `POST /api/reload` (a file with
+//! — PC port pass-through → 802.1X → addressing (a DHCP lease with `--dhcp`) → provisioning
+//! → firewall → HTTP proxy selection → every enabled SIP line → VPN —
+//! keeps each subsystem up under a supervisor (capped exponential backoff, the error in the
+//! status, a panic caught as an error), reloads on SIGHUP or `POST /api/reload` (a file with
 //! errors is refused whole; otherwise only what changed restarts), and on SIGTERM/SIGINT
 //! stops in reverse order within a bounded time (lines un-REGISTER, 802.1X sends
-//! EAPOL-Logoff), then exits 0.
+//! EAPOL-Logoff), then exits 0. A profile fetched by provisioning is reloaded through the
+//! same path as SIGHUP and, once accepted, is the file the daemon runs. What it learns is
+//! written atomically under `--state-dir` ([`state`]).
 //!
 //! Adding a subsystem: a [`Subsystem`] variant (its place in the order), a [`Plan`] variant
 //! (what it needs from the settings; equal plans mean "unchanged" on reload), a line in
 //! [`plans`], and an arm in `Daemon::spawn`.
 
+mod dhcp;
 mod dot1x;
 pub mod line;
 mod pc_port;
+mod provision;
+pub mod state;
+mod vpn;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -26,7 +34,10 @@ use phone_config::{ProxyMode, Settings, Severity};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
-use crate::status::{self, LineStatus, RegistrationState, Status, StatusHandle, TransactionState};
+use crate::status::{
+    self, FirewallState, LineStatus, ProvisioningResult, RegistrationState, Status, StatusHandle,
+    TransactionState, VpnState,
+};
 
 /// `phone-agent run` arguments.
 #[derive(clap::Args, Debug, Clone)]
@@ -34,7 +45,8 @@ pub struct RunArgs {
     /// The phone's cfg.xml (re-read on SIGHUP and `POST /api/reload`).
     #[arg(long)]
     pub config: PathBuf,
-    /// Where learned state lives (PAC files, leases), written atomically.
+    /// Where learned state lives (the DHCP lease, the fetched profile, the last resync, the
+    /// EAP-FAST PAC file), each written atomically with mode 0600.
     #[arg(long, value_name = "DIR", default_value = "/var/lib/phone-agent")]
     pub state_dir: PathBuf,
     /// The network port: 802.1X runs on it, its addresses are the phone's.
@@ -44,6 +56,17 @@ pub struct RunArgs {
     /// goes down, a proxy EAPOL-Logoff goes out for each PC seen on it.
     #[arg(long, value_name = "IF")]
     pub pc_port: Option<String>,
+    /// Addressing from a DHCPv4 lease on --iface. The lease is handed off, not applied: it is
+    /// written to STATE_DIR/dhcp-lease.json (as `phone-agent dhcp --no-apply --json` prints it)
+    /// for the host to configure; provisioning uses its server.
+    #[arg(long, requires = "iface")]
+    pub dhcp: bool,
+    /// The VPN server's TCP port (Connect_on_Bootup; the CA is --ca-file).
+    #[arg(long, value_name = "PORT", default_value_t = 443)]
+    pub vpn_port: u16,
+    /// The VPN's TUN device.
+    #[arg(long, value_name = "NAME", default_value = "vpn0")]
+    pub vpn_device: String,
     /// The local API and admin page (`off` for none). Anything but a loopback address needs
     /// --admin-password.
     #[arg(long, value_name = "ADDR", default_value = crate::http::DEFAULT_ADDR)]
@@ -52,7 +75,8 @@ pub struct RunArgs {
     /// elsewhere than loopback.
     #[arg(long)]
     pub admin_password: Option<String>,
-    /// PEM CA certificates trusted for SIP over TLS and the 802.1X authentication server.
+    /// PEM CA certificates trusted for SIP over TLS, the 802.1X authentication server, the VPN
+    /// server and HTTPS provisioning servers.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
     /// 802.1X: the phone's certificate (PEM or DER).
@@ -91,8 +115,10 @@ pub enum Subsystem {
     PcPort,
     /// 802.1X on the network port.
     Dot1x,
-    /// The interface's addresses (a DHCP lease when the DHCP client lands).
+    /// The interface's addresses, or a DHCP lease (`--dhcp`).
     Network,
+    /// Resyncs from the Profile_Rule* servers; the fetched profile reloads the daemon.
+    Provisioning,
     /// The nftables firewall.
     Firewall,
     /// HTTP proxy selection.
@@ -109,6 +135,7 @@ impl std::fmt::Display for Subsystem {
             Subsystem::PcPort => f.write_str("PC port"),
             Subsystem::Dot1x => f.write_str("802.1X"),
             Subsystem::Network => f.write_str("network"),
+            Subsystem::Provisioning => f.write_str("provisioning"),
             Subsystem::Firewall => f.write_str("firewall"),
             Subsystem::Proxy => f.write_str("proxy"),
             Subsystem::Line(n) => write!(f, "line {n}"),
@@ -126,14 +153,18 @@ pub enum Plan {
     Dot1x(dot1x::Dot1xPlan),
     /// The interface whose addresses are shown.
     Network(Option<String>),
+    /// Addressing from a DHCP lease (Subsystem::Network with `--dhcp`).
+    Dhcp(dhcp::DhcpPlan),
+    /// Provisioning's rules and reports.
+    Provisioning(provision::ProvisionPlan),
     /// The nftables script the settings call for, or why there is none.
     Firewall(Result<String, String>),
     /// Proxy selection as the status shows it.
     Proxy(status::Proxy),
     /// A SIP line.
     Line(line::LinePlan),
-    /// The VPN: server and whether it connects on boot.
-    Vpn(Option<String>),
+    /// The VPN (Connect_on_Bootup = Yes).
+    Vpn(vpn::VpnPlan),
 }
 
 /// Every subsystem the settings enable, in bring-up order.
@@ -157,7 +188,19 @@ pub fn plans(settings: &Settings, args: &RunArgs) -> BTreeMap<Subsystem, Plan> {
             }),
         );
     }
-    plans.insert(Subsystem::Network, Plan::Network(args.iface.clone()));
+    match (&args.iface, args.dhcp) {
+        (Some(iface), true) => plans.insert(
+            Subsystem::Network,
+            Plan::Dhcp(dhcp::DhcpPlan {
+                iface: iface.clone(),
+                order: settings.provisioning.dhcp_option_to_use.get().codes().to_vec(),
+            }),
+        ),
+        _ => plans.insert(Subsystem::Network, Plan::Network(args.iface.clone())),
+    };
+    if let Some(p) = provision::ProvisionPlan::from_settings(settings, args.dhcp) {
+        plans.insert(Subsystem::Provisioning, Plan::Provisioning(p));
+    }
     let firewall = crate::firewall::ruleset_for(settings, &args.nft).map(|r| r.script());
     plans.insert(Subsystem::Firewall, Plan::Firewall(firewall));
     plans.insert(Subsystem::Proxy, Plan::Proxy(proxy_status(settings)));
@@ -166,11 +209,8 @@ pub fn plans(settings: &Settings, args: &RunArgs) -> BTreeMap<Subsystem, Plan> {
             plans.insert(Subsystem::Line(n), Plan::Line(p));
         }
     }
-    if settings.vpn.connect_on_bootup.get().0 {
-        plans.insert(
-            Subsystem::Vpn,
-            Plan::Vpn(settings.vpn.vpn_server.get().as_ref().map(ToString::to_string)),
-        );
+    if let Some(p) = vpn::VpnPlan::from_settings(settings) {
+        plans.insert(Subsystem::Vpn, Plan::Vpn(p));
     }
     plans
 }
@@ -179,7 +219,7 @@ fn proxy_status(settings: &Settings) -> status::Proxy {
     let p = &settings.http_proxy;
     let mode = *p.proxy_mode.get();
     status::Proxy {
-        mode: mode.as_str().to_owned(),
+        mode: mode.into(),
         proxy: (mode == ProxyMode::Manual).then(|| {
             let host = p
                 .proxy_host
@@ -214,10 +254,16 @@ struct Running {
 /// The daemon's state.
 struct Daemon {
     args: RunArgs,
+    /// The configuration file it runs: `--config`, or the profile provisioning fetched.
+    active: PathBuf,
     status: StatusHandle,
     running: BTreeMap<Subsystem, Running>,
     /// PCs behind the PC port: learned by its pass-through, ignored by 802.1X.
     pcs: crate::dot1x::port::PcAddresses,
+    /// The DHCP lease, for provisioning.
+    leases: Arc<dhcp::LeaseWatch>,
+    /// Where provisioning hands fetched profiles.
+    profiles: mpsc::Sender<provision::FetchedProfile>,
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).
@@ -272,7 +318,7 @@ fn report_error(status: &StatusHandle, what: Subsystem, error: &str) {
     let error = error.to_owned();
     match what {
         Subsystem::PcPort => status.update(|s| {
-            s.pc_port.state = "Failed".into();
+            s.pc_port.state = status::PcPortState::Failed;
             s.pc_port.last_error = Some(error);
         }),
         Subsystem::Dot1x => status.update(|s| {
@@ -280,8 +326,14 @@ fn report_error(status: &StatusHandle, what: Subsystem, error: &str) {
             s.dot1x.last_error = Some(error);
         }),
         Subsystem::Network => status.update(|s| s.network.last_error = Some(error)),
+        Subsystem::Provisioning => status.update(|s| {
+            if s.provisioning.result != Some(ProvisioningResult::Failed) {
+                s.provisioning.result = Some(ProvisioningResult::Failed);
+                s.provisioning.detail = Some(error);
+            }
+        }),
         Subsystem::Firewall => status.update(|s| {
-            s.firewall.state = "Failed".into();
+            s.firewall.state = FirewallState::Failed;
             s.firewall.last_error = Some(error);
         }),
         Subsystem::Proxy => {}
@@ -290,7 +342,7 @@ fn report_error(status: &StatusHandle, what: Subsystem, error: &str) {
             l.last_error = Some(error);
         }),
         Subsystem::Vpn => status.update(|s| {
-            s.vpn.state = "Failed".into();
+            s.vpn.state = VpnState::Failed;
             s.vpn.last_error = Some(error);
         }),
     }
@@ -307,7 +359,7 @@ impl Daemon {
                 let pcs = self.pcs.clone();
                 status.update(|s| {
                     s.pc_port = status::PcPort {
-                        state: "Starting".into(),
+                        state: status::PcPortState::Starting,
                         iface: Some(p.pc_port.clone()),
                         ..status::PcPort::default()
                     }
@@ -347,16 +399,58 @@ impl Daemon {
                             iface,
                             addresses,
                             last_error: None,
+                            dhcp: None,
                         }
                     });
                     Ok(())
                 }
             }),
+            Plan::Dhcp(p) => {
+                let (state_dir, leases) = (self.args.state_dir.clone(), self.leases.clone());
+                status.update(|s| {
+                    s.network = status::Network {
+                        iface: Some(p.iface.clone()),
+                        ..status::Network::default()
+                    }
+                });
+                supervise(what, status.clone(), stop_rx, backoff, move |stop| {
+                    dhcp::run(
+                        p.clone(),
+                        state_dir.clone(),
+                        status.clone(),
+                        leases.clone(),
+                        stopped(stop),
+                    )
+                })
+            }
+            Plan::Provisioning(p) => {
+                let options = provision::ProvisionOptions {
+                    state_dir: self.args.state_dir.clone(),
+                    dns: self.args.dns,
+                    ca_file: self.args.ca_file.clone(),
+                    client_cert: self.args.client_cert.clone(),
+                    client_key: self.args.client_key.clone(),
+                    iface: self.args.iface.clone(),
+                };
+                let (config, leases, profiles) =
+                    (self.active.clone(), self.leases.clone(), self.profiles.clone());
+                supervise(what, status.clone(), stop_rx, backoff, move |stop| {
+                    provision::run(
+                        p.clone(),
+                        config.clone(),
+                        options.clone(),
+                        status.clone(),
+                        leases.subscribe(),
+                        profiles.clone(),
+                        stopped(stop),
+                    )
+                })
+            }
             Plan::Firewall(script) => {
                 let settings_error = script.err();
                 let nft = self.args.nft.clone();
-                let config = self.args.config.clone();
-                status.update(|s| s.firewall.state = "Pending".into());
+                let config = self.active.clone();
+                status.update(|s| s.firewall.state = FirewallState::Pending);
                 supervise(what, status.clone(), stop_rx, backoff, move |_| {
                     let (nft, config, status, settings_error) = (
                         nft.clone(),
@@ -379,7 +473,11 @@ impl Daemon {
                         .map_err(|e| anyhow!("{e}"))?;
                         status.update(|s| {
                             s.firewall = status::Firewall {
-                                state: if applied.enabled { "Applied" } else { "Disabled" }.into(),
+                                state: if applied.enabled {
+                                    FirewallState::Applied
+                                } else {
+                                    FirewallState::Disabled
+                                },
                                 open_ports: applied.open_ports,
                                 last_error: None,
                             }
@@ -415,19 +513,22 @@ impl Daemon {
                     line::run(p.clone(), options.clone(), status.clone(), stopped(stop))
                 })
             }
-            Plan::Vpn(server) => {
+            Plan::Vpn(p) => {
                 status.update(|s| {
                     s.vpn = status::Vpn {
-                        state: "Failed".into(),
-                        server: server.clone(),
-                        last_error: Some(
-                            "Connect_on_Bootup is Yes, but the daemon does not run the VPN yet: use `phone-agent vpn connect`"
-                                .into(),
-                        ),
+                        state: VpnState::Connecting,
+                        server: p.server(),
                         ..status::Vpn::default()
                     }
                 });
-                tokio::task::spawn_local(async {})
+                let options = vpn::VpnOptions {
+                    ca_file: self.args.ca_file.clone(),
+                    port: self.args.vpn_port,
+                    device: self.args.vpn_device.clone(),
+                };
+                supervise(what, status.clone(), stop_rx, backoff, move |stop| {
+                    vpn::run(p.clone(), options.clone(), status.clone(), stopped(stop))
+                })
             }
         };
         Running {
@@ -453,11 +554,18 @@ impl Daemon {
         for (what, plan) in plans {
             let running = self.spawn(what, plan);
             self.running.insert(what, running);
+            let mut rx = self.status.subscribe();
             if what == Subsystem::Dot1x {
-                let mut rx = self.status.subscribe();
                 let _ = tokio::time::timeout(
                     Duration::from_secs(30),
                     rx.wait_for(|s| s.dot1x.transaction_state != TransactionState::Authenticating),
+                )
+                .await;
+            } else if what == Subsystem::Network && self.args.dhcp {
+                // Provisioning and the rest come after the first lease (or its failure).
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(30),
+                    rx.wait_for(|s| s.network.dhcp.is_some() || s.network.last_error.is_some()),
                 )
                 .await;
             }
@@ -467,16 +575,23 @@ impl Daemon {
     /// SIGHUP / `POST /api/reload`: the same checks as `phone-agent check`; errors refuse the
     /// file whole; otherwise only the subsystems whose plan changed restart.
     async fn reload(&mut self) -> status::Reload {
+        let path = self.active.clone();
+        self.reload_from(path).await
+    }
+
+    /// Reloads from `path` (the running file, or a fetched profile, which becomes the running
+    /// file once accepted).
+    async fn reload_from(&mut self, path: PathBuf) -> status::Reload {
         let mut reload = status::Reload {
             at_unix: status::unix_now(),
             accepted: false,
             changed: Vec::new(),
         };
-        let (diagnostics, parsed) = match crate::check::load(&self.args.config) {
+        let (diagnostics, parsed) = match crate::check::load(&path) {
             Ok((_, d, p)) => (d, p),
             Err(e) => {
                 let d = status::Diagnostic {
-                    severity: "error".into(),
+                    severity: status::Severity::Error,
                     message: format!("{e:#}"),
                     ..status::Diagnostic::default()
                 };
@@ -492,7 +607,7 @@ impl Daemon {
         let Some(parsed) = parsed else {
             tracing::warn!(
                 "reload refused: {} has errors; the running configuration is kept",
-                self.args.config.display()
+                path.display()
             );
             self.status.update(|s| {
                 s.config.diagnostics = shown;
@@ -500,6 +615,15 @@ impl Daemon {
             });
             return reload;
         };
+        if path != self.active {
+            tracing::info!("now running {}", path.display());
+            self.active = path.clone();
+            let file = path.display().to_string();
+            self.status.update(|s| {
+                s.agent.config = file.clone();
+                s.config.file = file;
+            });
+        }
         let mut next = plans(&parsed.settings, &self.args);
         let gone: Vec<Subsystem> = self
             .running
@@ -538,15 +662,11 @@ impl Daemon {
             Subsystem::PcPort => s.pc_port = status::PcPort::default(),
             Subsystem::Dot1x => s.dot1x = status::Dot1x::default(),
             Subsystem::Network => s.network = status::Network::default(),
+            Subsystem::Provisioning => s.provisioning = status::Provisioning::default(),
             Subsystem::Firewall => s.firewall = status::Firewall::default(),
             Subsystem::Proxy => s.proxy = status::Proxy::default(),
             Subsystem::Line(n) => s.lines.retain(|l| l.line != n),
-            Subsystem::Vpn => {
-                s.vpn = status::Vpn {
-                    state: "Disabled".into(),
-                    ..status::Vpn::default()
-                }
-            }
+            Subsystem::Vpn => s.vpn = status::Vpn::default(),
         });
     }
 }
@@ -597,14 +717,6 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             stopping: false,
         },
         dot1x: status::Dot1x::default(),
-        pc_port: status::PcPort {
-            state: "Disabled".into(),
-            ..status::PcPort::default()
-        },
-        vpn: status::Vpn {
-            state: "Disabled".into(),
-            ..status::Vpn::default()
-        },
         config: status::ConfigStatus {
             file: args.config.display().to_string(),
             last_reload: None,
@@ -621,10 +733,14 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let (profiles_tx, mut profiles_rx) = mpsc::channel::<provision::FetchedProfile>(1);
     let mut daemon = Daemon {
         status: status.clone(),
         running: BTreeMap::new(),
         pcs: crate::dot1x::port::PcAddresses::default(),
+        active: args.config.clone(),
+        leases: Arc::new(watch::Sender::new(None)),
+        profiles: profiles_tx,
         args,
     };
     let first = plans(&parsed.settings, &daemon.args);
@@ -636,8 +752,13 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                tracing::info!("SIGHUP: reloading {}", daemon.args.config.display());
+                tracing::info!("SIGHUP: reloading {}", daemon.active.display());
                 daemon.reload().await;
+            }
+            Some(fetched) = profiles_rx.recv() => {
+                tracing::info!("provisioning fetched {}: reloading from it", fetched.path.display());
+                let outcome = daemon.reload_from(fetched.path).await;
+                let _ = fetched.reply.send(outcome);
             }
             Some(reply) = reload_rx.recv() => {
                 let outcome = daemon.reload().await;

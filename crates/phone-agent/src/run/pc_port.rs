@@ -31,7 +31,7 @@ pub async fn run(
         .ok_or_else(|| anyhow!("--pc-port needs the network port: give --iface"))?;
     let link = passthrough::open(&plan.pc_port, network).await?;
     status.update(|s| {
-        s.pc_port.state = "Forwarding".into();
+        s.pc_port.state = crate::status::PcPortState::Forwarding;
         s.pc_port.last_error = None;
     });
     let pc_port = plan.pc_port.clone();
@@ -55,6 +55,6 @@ pub async fn run(
         });
     })
     .await?;
-    status.update(|s| s.pc_port.state = "Disabled".into());
+    status.update(|s| s.pc_port.state = crate::status::PcPortState::Disabled);
     Ok(())
 }

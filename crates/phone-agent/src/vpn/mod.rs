@@ -8,6 +8,9 @@
 mod session;
 mod status;
 
+pub use session::{SessionOptions, run_in_daemon};
+pub use status::VpnStatus;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

@@ -464,13 +464,18 @@ async fn tun_recv(tun: &Option<TunDevice>, buf: &mut [u8]) -> std::io::Result<us
     }
 }
 
-/// One line (or JSON object) per event.
+/// One line (or JSON object) per event; in the daemon, a log line instead.
 struct Reporter {
     json: bool,
+    log: bool,
 }
 
 impl Reporter {
     fn say(&self, event: &str, fields: serde_json::Value) {
+        if self.log {
+            tracing::info!(target: "phone_agent::vpn", "{event}: {fields}");
+            return;
+        }
         if self.json {
             let mut obj = json!({ "event": event });
             if let (Some(o), Some(f)) = (obj.as_object_mut(), fields.as_object()) {
@@ -539,12 +544,93 @@ fn http_proxy(settings: &phone_config::Settings, reporter: &Reporter) -> Result<
     }
 }
 
+/// How a session connects: the CLI's flags, or the daemon's options.
+pub struct SessionOptions {
+    /// PEM CA certificates that may sign the VPN server's certificate (required).
+    pub ca: Option<PathBuf>,
+    /// The server's TCP port.
+    pub port: u16,
+    /// The TUN device's name.
+    pub device: String,
+    /// TCP+TLS and each server answer.
+    pub timeout: Duration,
+    /// Give up reconnecting after the tunnel has been down this long.
+    pub reconnect_timeout: Duration,
+    /// Hold the tunnel this many seconds, then log out.
+    pub duration: Option<u64>,
+}
+
+/// The session's settings resolved: `Err` with the reason when it cannot start.
+fn prepare<'a>(
+    settings: &phone_config::Settings,
+    options: &SessionOptions,
+    reporter: &'a Reporter,
+    publish: &'a dyn Fn(&VpnStatus),
+    status: &mut VpnStatus,
+) -> Result<(Config, Session<'a>), String> {
+    let vpn = &settings.vpn;
+    let Some(server) = vpn.vpn_server.get().as_ref() else {
+        return Err("VPN_Server is not set".into());
+    };
+    let host = server
+        .to_string()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    status.server = host.clone();
+    let group = Some(vpn.vpn_tunnel_group.get().trim().to_owned()).filter(|g| !g.is_empty());
+    status.group = group.clone();
+    let Some(ca) = options.ca.as_deref() else {
+        return Err("the VPN needs the CA that signed the VPN server's certificate (vpn connect --ca, run --ca-file): the server is always authenticated".into());
+    };
+    let mut say_warning = |e: &str, f| reporter.say(e, f);
+    let tls =
+        tls_config(ca, settings.tls.tls_cipher_list.get(), &mut say_warning).map_err(|e| format!("{e:#}"))?;
+    let addrs: Vec<SocketAddr> = (host.as_str(), options.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("resolving VPN_Server {host}: {e}"))?
+        .collect();
+    let proxy = http_proxy(settings, reporter).map_err(|e| format!("{e:#}"))?;
+    // The underlay route that must stay outside a full tunnel: the proxy's, or the server's.
+    let first_hop = proxy.as_ref().map_or(addrs.first(), |p| p.addrs.first());
+    let Some(server_ip) = first_hop.map(SocketAddr::ip) else {
+        return Err(format!("VPN_Server {host} has no address"));
+    };
+    let name = rustls_pki_types::ServerName::try_from(host.clone())
+        .map_err(|e| format!("VPN_Server {host} as a TLS server name: {e}"))?;
+    let mut config = Config::new(
+        host.clone(),
+        vpn.vpn_user_name.get().clone(),
+        vpn.vpn_password.get().clone(),
+    );
+    config.port = options.port;
+    config.group = group;
+    config.response_timeout = options.timeout;
+    config.reconnect.give_up_after = options.reconnect_timeout;
+    let session = Session {
+        device: options.device.clone(),
+        timeout: options.timeout,
+        duration: options.duration,
+        publish,
+        target: format!("{}:{}", server, options.port),
+        proxy,
+        addrs,
+        server_ip,
+        name,
+        tls,
+        reporter,
+    };
+    Ok((config, session))
+}
+
 pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let parsed =
         phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
-    let vpn = &parsed.settings.vpn;
-    let reporter = Reporter { json: args.json };
+    let reporter = Reporter {
+        json: args.json,
+        log: false,
+    };
     let mut status = VpnStatus {
         enabled: true,
         state: "connecting",
@@ -559,74 +645,78 @@ pub fn run(args: &ConnectArgs) -> Result<ExitCode> {
         reporter.say("failed", json!({ "reason": reason, "enabled": false }));
         Ok(ExitCode::from(1))
     };
-    let Some(server) = vpn.vpn_server.get().as_ref() else {
-        return fail(&mut status, "VPN_Server is not set".into());
+    let state = args.state.clone();
+    let publish = move |s: &VpnStatus| {
+        let _ = s.save(&state);
     };
-    let host = server
-        .to_string()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_owned();
-    status.server = host.clone();
-    let group = Some(vpn.vpn_tunnel_group.get().trim().to_owned()).filter(|g| !g.is_empty());
-    status.group = group.clone();
-    let Some(ca) = args.ca.as_deref() else {
-        return fail(
-            &mut status,
-            "vpn connect needs --ca (the CA that signed the VPN server's certificate): the server is always authenticated".into(),
-        );
+    let options = SessionOptions {
+        ca: args.ca.clone(),
+        port: args.port,
+        device: args.device.clone(),
+        timeout: Duration::from_secs(args.timeout),
+        reconnect_timeout: Duration::from_secs(args.reconnect_timeout),
+        duration: args.duration,
     };
-    let mut say_warning = |e: &str, f| reporter.say(e, f);
-    let tls = match tls_config(ca, parsed.settings.tls.tls_cipher_list.get(), &mut say_warning) {
-        Ok(t) => t,
-        Err(e) => return fail(&mut status, format!("{e:#}")),
-    };
-    let addrs: Vec<SocketAddr> = match (host.as_str(), args.port).to_socket_addrs() {
-        Ok(a) => a.collect(),
-        Err(e) => return fail(&mut status, format!("resolving VPN_Server {host}: {e}")),
-    };
-    let proxy = match http_proxy(&parsed.settings, &reporter) {
+    let (config, session) = match prepare(&parsed.settings, &options, &reporter, &publish, &mut status) {
         Ok(p) => p,
-        Err(e) => return fail(&mut status, format!("{e:#}")),
+        Err(reason) => return fail(&mut status, reason),
     };
-    // The underlay route that must stay outside a full tunnel: the proxy's, or the server's.
-    let first_hop = proxy.as_ref().map_or(addrs.first(), |p| p.addrs.first());
-    let Some(server_ip) = first_hop.map(SocketAddr::ip) else {
-        return fail(&mut status, format!("VPN_Server {host} has no address"));
-    };
-    let name = rustls_pki_types::ServerName::try_from(host.clone())
-        .map_err(|e| anyhow!("VPN_Server {host} as a TLS server name: {e}"))?;
-    let mut config = Config::new(
-        host.clone(),
-        vpn.vpn_user_name.get().clone(),
-        vpn.vpn_password.get().clone(),
-    );
-    config.port = args.port;
-    config.group = group;
-    config.response_timeout = Duration::from_secs(args.timeout);
-    config.reconnect.give_up_after = Duration::from_secs(args.reconnect_timeout);
     let _ = status.save(&args.state);
-
     let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
-    let session = Session {
-        args,
-        target: format!("{}:{}", server, args.port),
-        proxy,
-        addrs,
-        server_ip,
-        name,
-        tls,
-        reporter: &reporter,
-    };
-    let outcome = runtime.block_on(session.drive(config, &mut status));
+    let outcome = runtime.block_on(async {
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(|e| format!("installing the SIGTERM handler: {e}"))?;
+        let stop = async move {
+            tokio::select! {
+                _ = sigterm.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        };
+        session.drive(config, &mut status, stop).await
+    });
     match outcome {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(reason) => fail(&mut status, reason),
     }
 }
 
+/// The daemon's VPN (`Connect_on_Bootup`): one session until `stop` (then it logs out, like
+/// `vpn disconnect`); every status change goes to `publish`, events to the log. `Err` with
+/// the reason when the tunnel never came up or was lost for good (the daemon retries).
+pub async fn run_in_daemon(
+    settings: &phone_config::Settings,
+    options: &SessionOptions,
+    publish: &dyn Fn(&VpnStatus),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<()> {
+    let reporter = Reporter {
+        json: false,
+        log: true,
+    };
+    let mut status = VpnStatus {
+        enabled: true,
+        state: "connecting",
+        pid: std::process::id(),
+        ..VpnStatus::default()
+    };
+    publish(&status);
+    let (config, session) =
+        prepare(settings, options, &reporter, publish, &mut status).map_err(|e| anyhow!("{e}"))?;
+    session
+        .drive(config, &mut status, stop)
+        .await
+        .map_err(|e| anyhow!("{e}"))
+}
+
 struct Session<'a> {
-    args: &'a ConnectArgs,
+    /// The TUN device's name.
+    device: String,
+    /// TCP+TLS and each server answer.
+    timeout: Duration,
+    /// Hold the tunnel this many seconds, then log out.
+    duration: Option<u64>,
+    /// Where each status change goes (the state file, the daemon's status).
+    publish: &'a dyn Fn(&VpnStatus),
     target: String,
     proxy: Option<HttpProxy>,
     addrs: Vec<SocketAddr>,
@@ -639,10 +729,14 @@ struct Session<'a> {
 impl Session<'_> {
     /// Runs the session; `Ok` after a planned logout (--duration, SIGTERM/SIGINT), `Err` with
     /// the reason when the tunnel never came up or was lost for good.
-    async fn drive(&self, config: Config, status: &mut VpnStatus) -> Result<(), String> {
+    async fn drive(
+        &self,
+        config: Config,
+        status: &mut VpnStatus,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<(), String> {
         let started = Instant::now();
-        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| format!("installing the SIGTERM handler: {e}"))?;
+        let mut stop = std::pin::pin!(stop);
         let mut client = Client::new(config, started);
         let mut conn: Option<Conn> = None;
         let mut tun: Option<TunDevice> = None;
@@ -693,11 +787,11 @@ impl Session<'_> {
                                 json!({ "group": status.group, "ms": started.elapsed().as_millis() as u64 }),
                             ),
                             Event::Connected(t) => {
-                                let dev = TunDevice::create(&self.args.device, &t, self.server_ip)
+                                let dev = TunDevice::create(&self.device, &t, self.server_ip)
                                     .map_err(|e| format!("{e:#}"))?;
                                 self.up(status, &t, &dev, started, "connected");
                                 tun = Some(dev);
-                                if let Some(d) = self.args.duration {
+                                if let Some(d) = self.duration {
                                     stop_at = Some(Instant::now() + Duration::from_secs(d));
                                 }
                             }
@@ -711,6 +805,7 @@ impl Session<'_> {
                             }
                             Event::Down { reason, retry_at } => {
                                 status.state = "reconnecting";
+                                (self.publish)(status);
                                 status.reason = Some(reason.to_string());
                                 let retry = retry_at.saturating_duration_since(Instant::now());
                                 self.reporter.say(
@@ -723,7 +818,7 @@ impl Session<'_> {
                                 status.enabled = false;
                                 status.state = "disconnected";
                                 status.reason = Some("logged out".into());
-                                let _ = status.save(&self.args.state);
+                                (self.publish)(status);
                                 self.reporter.say(
                                     "disconnected",
                                     json!({ "bytes_sent": status.bytes_sent, "bytes_received": status.bytes_received }),
@@ -751,7 +846,7 @@ impl Session<'_> {
                     &self.target,
                     &self.name,
                     &self.tls,
-                    Duration::from_secs(self.args.timeout),
+                    self.timeout,
                 )
                 .await
                 {
@@ -786,7 +881,7 @@ impl Session<'_> {
             }
             if status_dirty {
                 self.sync_stats(status, &client);
-                let _ = status.save(&self.args.state);
+                (self.publish)(status);
                 status_dirty = false;
             }
             let tls_backlog = conn.as_ref().is_some_and(|c| c.tls.wants_write());
@@ -798,11 +893,7 @@ impl Session<'_> {
                 }
             };
             tokio::select! {
-                _ = sigterm.recv() => {
-                    logged_out = true;
-                    client.disconnect(Instant::now());
-                }
-                _ = tokio::signal::ctrl_c() => {
+                () = &mut stop, if !logged_out => {
                     logged_out = true;
                     client.disconnect(Instant::now());
                 }
