@@ -65,8 +65,9 @@
 //!
 //! # Not supported
 //! * TLS 1.0/1.1 and non-AEAD suites (rustls), encrypted private keys, OCSP/CRL checks.
-//! * Certificate validity is checked against the system clock (rustls reads it); everything else
-//!   takes time as an input.
+//! * Nothing reads a clock: monotonic time comes in as `now`, wall-clock time (certificate
+//!   validity, EAP-FAST PAC lifetimes) from the [`TimeProvider`] the host hands to
+//!   [`EapTlsConfig::builder`] and [`fast::FastConfig::new`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -170,16 +170,15 @@ impl Peer {
 
     /// Processes one EAP packet from the authenticator, received at `now`.
     pub fn handle_packet(&mut self, now: Instant, bytes: &[u8]) -> Result<Handled, Discarded> {
-        let _ = now; // the peer has no timers of its own; kept for the convention's shape
         let packet = EapPacket::parse(bytes)?;
         match packet.code() {
             Code::Response => Err(Discarded::Response),
-            Code::Request => self.request(&packet),
+            Code::Request => self.request(now, &packet),
             Code::Success | Code::Failure => self.outcome(&packet),
         }
     }
 
-    fn request(&mut self, packet: &EapPacket<'_>) -> Result<Handled, Discarded> {
+    fn request(&mut self, now: Instant, packet: &EapPacket<'_>) -> Result<Handled, Discarded> {
         let id = packet.identifier();
         if matches!(
             self.state,
@@ -237,13 +236,13 @@ impl Peer {
                     return Err(Discarded::MethodMismatch(MethodType::Fast));
                 }
                 let step = match &mut self.method {
-                    Some(Method::Fast(fast)) => fast.process(data),
+                    Some(Method::Fast(fast)) => fast.process(now, data),
                     _ => {
                         let Some(config) = self.config.fast.as_ref() else {
                             return Err(Discarded::MethodMismatch(MethodType::Fast));
                         };
                         let mut fast = Box::new(crate::fast::method::EapFast::new(config));
-                        let step = fast.process(data);
+                        let step = fast.process(now, data);
                         self.method = Some(Method::Fast(fast));
                         step
                     }

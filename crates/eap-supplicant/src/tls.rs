@@ -12,15 +12,16 @@ use crate::event::{Authenticated, FailureReason, Protocol, TlsVersion};
 use phone_secret::SecretBytes;
 
 pub use crate::fragment::FragmentError;
+use crate::fragment::{Framing, Header, Received};
 
 /// The EAP-TLS Type-Code, also the RFC 9190 exporter context and the Session-Id prefix.
 pub const TYPE_CODE: u8 = 13;
 /// Flags: Length included.
-pub const FLAG_LENGTH: u8 = 0x80;
+pub const FLAG_LENGTH: u8 = crate::fragment::FLAG_LENGTH;
 /// Flags: More fragments.
-pub const FLAG_MORE: u8 = 0x40;
+pub const FLAG_MORE: u8 = crate::fragment::FLAG_MORE;
 /// Flags: EAP-TLS Start.
-pub const FLAG_START: u8 = 0x20;
+pub const FLAG_START: u8 = crate::fragment::FLAG_START;
 
 /// RFC 5216 §2.3 label (TLS 1.2, exporter context absent).
 const LABEL_TLS12: &[u8] = b"client EAP encryption";
@@ -47,11 +48,7 @@ pub(crate) enum Step {
 pub(crate) struct EapTls {
     config: EapTlsConfig,
     conn: Option<ClientConnection>,
-    rx: Vec<u8>,
-    rx_expected: Option<usize>,
-    rx_active: bool,
-    tx: Vec<u8>,
-    tx_offset: usize,
+    framing: Framing,
     client_random: Option<[u8; 32]>,
     server_random: Option<[u8; 32]>,
     commitment: bool,
@@ -65,11 +62,7 @@ impl EapTls {
         EapTls {
             config: config.clone(),
             conn: None,
-            rx: Vec::new(),
-            rx_expected: None,
-            rx_active: false,
-            tx: Vec::new(),
-            tx_offset: 0,
+            framing: Framing::new(config.fragment_size, config.max_message_len),
             client_random: None,
             server_random: None,
             commitment: false,
@@ -82,7 +75,7 @@ impl EapTls {
     /// Whether EAP-Success may be accepted now, and the keys if so.
     pub(crate) fn success(&self) -> Result<&Authenticated, FailureReason> {
         match &self.keys {
-            Some(keys) if self.tx_offset >= self.tx.len() && !self.rx_active && !self.failed => {
+            Some(keys) if !self.framing.sending() && !self.framing.receiving() && !self.failed => {
                 if keys.tls_version == TlsVersion::Tls13 && !self.commitment {
                     Err(FailureReason::MissingCommitment)
                 } else {
@@ -95,23 +88,15 @@ impl EapTls {
 
     /// Processes the type-data (flags onwards) of an EAP-TLS request.
     pub(crate) fn process(&mut self, data: &[u8]) -> Step {
-        let Some((&flags, rest)) = data.split_first() else {
-            return Step::Discard(FragmentError::MissingFlags);
+        let header = match Header::parse(data) {
+            Ok(h) => h,
+            Err(e) => return Step::Discard(e),
         };
-        let (length, payload) = if flags & FLAG_LENGTH != 0 {
-            let Some((len, payload)) = rest.split_first_chunk::<4>() else {
-                return Step::Discard(FragmentError::TruncatedLength(rest.len()));
-            };
-            (Some(u32::from_be_bytes(*len) as usize), payload)
-        } else {
-            (None, rest)
-        };
-
-        if flags & FLAG_START != 0 {
+        if header.start() {
             if self.conn.is_some() {
                 return Step::Discard(FragmentError::UnexpectedStart);
             }
-            if flags & FLAG_MORE != 0 || !payload.is_empty() || length.is_some_and(|l| l != 0) {
+            if header.more() || !header.payload.is_empty() || header.length.is_some_and(|l| l != 0) {
                 return Step::Discard(FragmentError::InvalidStart);
             }
             return self.start();
@@ -122,65 +107,23 @@ impl EapTls {
         if self.failed {
             return Step::Discard(FragmentError::AfterDone);
         }
-
         // Sending our own fragments: the server ACKs each with an empty request.
-        if self.tx_offset < self.tx.len() {
-            if !payload.is_empty() || flags & FLAG_MORE != 0 {
-                return Step::Discard(FragmentError::ExpectedAck(payload.len()));
-            }
-            return Step::Respond(self.next_fragment());
-        }
-
-        // Reassembly.
-        if !self.rx_active {
-            if let Some(declared) = length {
-                if declared > self.config.max_message_len {
-                    return self.fail(FailureReason::Fragmentation(FragmentError::MessageTooLong {
-                        declared,
-                        limit: self.config.max_message_len,
-                    }));
-                }
-            } else if flags & FLAG_MORE != 0 {
-                return self.fail(FailureReason::Fragmentation(FragmentError::MissingLength));
-            }
-            self.rx.clear();
-            self.rx_expected = length;
-            self.rx_active = true;
-        }
-        self.rx.extend_from_slice(payload);
-        let limit = self.rx_expected.unwrap_or(self.config.max_message_len);
-        if self.rx.len() > limit {
-            let error = match self.rx_expected {
-                Some(declared) => FragmentError::Overflow {
-                    declared,
-                    received: self.rx.len(),
-                },
-                None => FragmentError::MessageTooLong {
-                    declared: self.rx.len(),
-                    limit,
-                },
+        if self.framing.sending() {
+            return match self.framing.acked(&header, 0) {
+                Ok(fragment) => Step::Respond(fragment),
+                Err(e) => Step::Discard(e),
             };
-            return self.fail(FailureReason::Fragmentation(error));
         }
-        if flags & FLAG_MORE != 0 {
-            return Step::Respond(vec![0]);
-        }
-        self.rx_active = false;
-        if let Some(declared) = self.rx_expected {
-            if self.rx.len() != declared {
-                return self.fail(FailureReason::Fragmentation(FragmentError::Underflow {
-                    declared,
-                    received: self.rx.len(),
-                }));
+        match self.framing.receive(&header) {
+            Err(e) => self.fail(FailureReason::Fragmentation(e)),
+            Ok(Received::Fragment) => Step::Respond(vec![0]),
+            // An empty request outside our own fragmentation: nothing for TLS, ACK it.
+            Ok(Received::Message(m)) if m.is_empty() => Step::Respond(vec![0]),
+            Ok(Received::Message(message)) => {
+                self.messages_in += 1;
+                self.feed(&message)
             }
         }
-        if self.rx.is_empty() {
-            // An empty request outside our own fragmentation: nothing for TLS, ACK it.
-            return Step::Respond(vec![0]);
-        }
-        let message = std::mem::take(&mut self.rx);
-        self.messages_in += 1;
-        self.feed(&message)
     }
 
     fn start(&mut self) -> Step {
@@ -250,32 +193,8 @@ impl EapTls {
         if out.is_empty() {
             return Step::Respond(vec![0]);
         }
-        self.tx = out;
-        self.tx_offset = 0;
-        Step::Respond(self.next_fragment())
-    }
-
-    fn next_fragment(&mut self) -> Vec<u8> {
-        let total = self.tx.len();
-        let start = self.tx_offset;
-        let end = total.min(start.saturating_add(self.config.fragment_size));
-        let more = end < total;
-        let mut flags = 0;
-        if more {
-            flags |= FLAG_MORE;
-        }
-        let first_of_many = start == 0 && more;
-        if first_of_many {
-            flags |= FLAG_LENGTH;
-        }
-        let mut out = Vec::with_capacity(end - start + 5);
-        out.push(flags);
-        if first_of_many {
-            out.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
-        }
-        out.extend_from_slice(self.tx.get(start..end).unwrap_or(&[]));
-        self.tx_offset = end;
-        out
+        self.framing.queue(out);
+        Step::Respond(self.framing.next_fragment(0))
     }
 
     /// Fails the method, sending the TLS alert rustls queued (if any) as a last response.

@@ -3,6 +3,7 @@
 //! provisioning.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use phone_secret::SecretString;
 use rustls::time_provider::TimeProvider;
@@ -53,7 +54,13 @@ pub struct FastConfig {
     pub(crate) random: RandomSource,
     pub(crate) fragment_size: usize,
     pub(crate) max_message_len: usize,
+    pub(crate) clock: Arc<dyn TimeProvider>,
+    pub(crate) pac_refresh_margin: Duration,
 }
+
+/// How long before its PAC-Lifetime a PAC is refreshed by default: one day, hostapd's
+/// `pac_key_refresh_time` default.
+pub const DEFAULT_PAC_REFRESH_MARGIN: Duration = Duration::from_secs(86_400);
 
 impl std::fmt::Debug for FastConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -63,6 +70,7 @@ impl std::fmt::Debug for FastConfig {
             .field("provisioning", &self.provisioning)
             .field("pacs", &self.pacs.len())
             .field("server_ca", &self.authenticated.is_some())
+            .field("pac_refresh_margin", &self.pac_refresh_margin)
             .finish_non_exhaustive()
     }
 }
@@ -70,7 +78,17 @@ impl std::fmt::Debug for FastConfig {
 impl FastConfig {
     /// EAP-FAST with inner `identity` and `password`, MSCHAPv2, unauthenticated provisioning
     /// allowed (`fast_provisioning=1`), no PAC yet, the system random generator.
-    pub fn new(identity: impl Into<String>, password: SecretString) -> FastConfig {
+    ///
+    /// `clock` is the host's wall clock ([`DefaultTimeProvider`](crate::DefaultTimeProvider) is
+    /// the system's): PAC lifetimes are judged at its time (an expired PAC is not used, one
+    /// within [`FastConfig::pac_refresh_margin`] of its end is refreshed), and so are the
+    /// server certificate's validity dates. The crate reads no clock itself; a clock that
+    /// returns `None` (not set yet) leaves the PAC's lifetime to the server.
+    pub fn new(
+        identity: impl Into<String>,
+        password: SecretString,
+        clock: Arc<dyn TimeProvider>,
+    ) -> FastConfig {
         FastConfig {
             inner_identity: identity.into(),
             password,
@@ -84,7 +102,16 @@ impl FastConfig {
             random: RandomSource::System,
             fragment_size: DEFAULT_FRAGMENT_SIZE,
             max_message_len: DEFAULT_MAX_MESSAGE_LEN,
+            clock,
+            pac_refresh_margin: DEFAULT_PAC_REFRESH_MARGIN,
         }
+    }
+
+    /// Asks the server for a new Tunnel PAC (RFC 5422 §3.4, a PAC TLV request in phase 2) when
+    /// the PAC in use ends within `margin` (default [`DEFAULT_PAC_REFRESH_MARGIN`]).
+    pub fn pac_refresh_margin(mut self, margin: Duration) -> FastConfig {
+        self.pac_refresh_margin = margin;
+        self
     }
 
     /// The inner method.
@@ -106,14 +133,18 @@ impl FastConfig {
     }
 
     /// The CA (PEM or DER) the server's certificate must chain to when the server shows one
-    /// (authenticated provisioning, or a full handshake after a refused PAC).
+    /// (authenticated provisioning, or a full handshake after a refused PAC); its validity is
+    /// checked at the configuration's clock.
     pub fn server_ca(
         mut self,
         ca: &[u8],
         name_match: Option<ServerNameMatch>,
-        clock: Arc<dyn TimeProvider>,
     ) -> Result<FastConfig, tls12::ConfigError> {
-        self.authenticated = Some(tls12::ClientConfig::authenticated(ca, name_match, clock)?);
+        self.authenticated = Some(tls12::ClientConfig::authenticated(
+            ca,
+            name_match,
+            self.clock.clone(),
+        )?);
         Ok(self)
     }
 

@@ -2,7 +2,10 @@
 //! on the TLS 1.2 client, phase 2 TLVs with the inner EAP-MSCHAPv2 / EAP-GTC, Crypto-Binding,
 //! PAC provisioning (RFC 5422) and the keys.
 
+use std::time::Instant;
+
 use phone_secret::SecretBytes;
+use subtle::ConstantTimeEq;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -14,12 +17,9 @@ use super::tls12::{CipherSuite, Client, ClientConfig, Output, SessionTicket, Tls
 use super::tlv::{self, TlvError};
 use crate::eap::{self, Code, EapPacket, MethodType};
 use crate::event::{Authenticated, Event, FailureReason, Protocol, TlsVersion};
-use crate::fragment::FragmentError;
+use crate::fragment::{FragmentError, Framing, Header, Received};
 use crate::tls::Step;
 
-const FLAG_LENGTH: u8 = 0x80;
-const FLAG_MORE: u8 = 0x40;
-const FLAG_START: u8 = 0x20;
 const VERSION_MASK: u8 = 0x07;
 /// EAP-FAST version 1 (RFC 4851 §3.1).
 const FAST_VERSION: u8 = 1;
@@ -107,12 +107,11 @@ pub(crate) struct EapFast {
     config: FastConfig,
     version: u8,
     tls: Option<Client>,
-    rx: Vec<u8>,
-    rx_expected: Option<usize>,
-    rx_active: bool,
-    tx: Vec<u8>,
-    tx_offset: usize,
+    framing: Framing,
     used_pac: bool,
+    /// The PAC in use ends within the refresh margin: ask for a new one in phase 2.
+    refresh_pac: bool,
+    pac_requested: bool,
     mode: Option<Mode>,
     s_imck: Zeroizing<Vec<u8>>,
     challenges: Option<([u8; 16], [u8; 16])>,
@@ -139,12 +138,10 @@ impl EapFast {
             config: config.clone(),
             version: FAST_VERSION,
             tls: None,
-            rx: Vec::new(),
-            rx_expected: None,
-            rx_active: false,
-            tx: Vec::new(),
-            tx_offset: 0,
+            framing: Framing::new(config.fragment_size, config.max_message_len),
             used_pac: false,
+            refresh_pac: false,
+            pac_requested: false,
             mode: None,
             s_imck: Zeroizing::new(Vec::new()),
             challenges: None,
@@ -165,29 +162,22 @@ impl EapFast {
     /// Whether EAP-Success may be accepted, and the keys.
     pub(crate) fn success(&self) -> Result<&Authenticated, FailureReason> {
         match &self.keys {
-            Some(k) if !self.failed && self.result_success && self.tx_offset >= self.tx.len() => Ok(k),
+            Some(k) if !self.failed && self.result_success && !self.framing.sending() => Ok(k),
             _ => Err(FailureReason::UnexpectedSuccess),
         }
     }
 
-    /// Processes the type-data (flags onwards) of an EAP-FAST request.
-    pub(crate) fn process(&mut self, data: &[u8]) -> Step {
-        let Some((&flags, rest)) = data.split_first() else {
-            return Step::Discard(FragmentError::MissingFlags);
+    /// Processes the type-data (flags onwards) of an EAP-FAST request received at `now`.
+    pub(crate) fn process(&mut self, now: Instant, data: &[u8]) -> Step {
+        let header = match Header::parse(data) {
+            Ok(h) => h,
+            Err(e) => return Step::Discard(e),
         };
-        let (length, payload) = if flags & FLAG_LENGTH != 0 {
-            let Some((len, payload)) = rest.split_first_chunk::<4>() else {
-                return Step::Discard(FragmentError::TruncatedLength(rest.len()));
-            };
-            (Some(u32::from_be_bytes(*len) as usize), payload)
-        } else {
-            (None, rest)
-        };
-        if flags & FLAG_START != 0 {
+        if header.start() {
             if self.tls.is_some() {
                 return Step::Discard(FragmentError::UnexpectedStart);
             }
-            return self.start(flags & VERSION_MASK, payload);
+            return self.start(now, header.flags & VERSION_MASK, header.payload);
         }
         if self.tls.is_none() {
             return Step::Discard(FragmentError::DataBeforeStart);
@@ -195,59 +185,24 @@ impl EapFast {
         if self.failed {
             return Step::Discard(FragmentError::AfterDone);
         }
-        if self.tx_offset < self.tx.len() {
-            if !payload.is_empty() || flags & FLAG_MORE != 0 {
-                return Step::Discard(FragmentError::ExpectedAck(payload.len()));
-            }
-            return Step::Respond(self.next_fragment());
+        if self.framing.sending() {
+            return match self.framing.acked(&header, self.version) {
+                Ok(fragment) => Step::Respond(fragment),
+                Err(e) => Step::Discard(e),
+            };
         }
-        if !self.rx_active {
-            if let Some(declared) = length {
-                if declared > self.config.max_message_len {
-                    return self.fail_framing(FragmentError::MessageTooLong {
-                        declared,
-                        limit: self.config.max_message_len,
-                    });
-                }
-            } else if flags & FLAG_MORE != 0 {
-                return self.fail_framing(FragmentError::MissingLength);
-            }
-            self.rx.clear();
-            self.rx_expected = length;
-            self.rx_active = true;
-        }
-        self.rx.extend_from_slice(payload);
-        let limit = self.rx_expected.unwrap_or(self.config.max_message_len);
-        if self.rx.len() > limit {
-            let declared = self.rx_expected.unwrap_or(limit);
-            return self.fail_framing(FragmentError::Overflow {
-                declared,
-                received: self.rx.len(),
-            });
-        }
-        if flags & FLAG_MORE != 0 {
-            return Step::Respond(vec![self.version]);
-        }
-        self.rx_active = false;
-        if let Some(declared) = self.rx_expected {
-            if self.rx.len() != declared {
-                return self.fail_framing(FragmentError::Underflow {
-                    declared,
-                    received: self.rx.len(),
-                });
-            }
-        }
-        let message = std::mem::take(&mut self.rx);
-        if message.is_empty() {
-            return Step::Respond(vec![self.version]);
-        }
-        match self.feed(&message) {
-            Ok(()) => self.flush(),
-            Err(e) => self.fail(e),
+        match self.framing.receive(&header) {
+            Err(e) => self.fail_framing(e),
+            Ok(Received::Fragment) => Step::Respond(vec![self.version]),
+            Ok(Received::Message(m)) if m.is_empty() => Step::Respond(vec![self.version]),
+            Ok(Received::Message(message)) => match self.feed(now, &message) {
+                Ok(()) => self.flush(),
+                Err(e) => self.fail(e),
+            },
         }
     }
 
-    fn start(&mut self, server_version: u8, payload: &[u8]) -> Step {
+    fn start(&mut self, now: Instant, server_version: u8, payload: &[u8]) -> Step {
         self.version = server_version.clamp(1, FAST_VERSION);
         // RFC 4851 §4.1: the Authority-ID TLV (type 4); a bare A-ID is accepted too.
         let a_id = match payload {
@@ -256,17 +211,28 @@ impl EapFast {
                 .unwrap_or(rest),
             other => other,
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        let pac = self
+        // PAC lifetimes are wall-clock times: the host's clock says what time it is. Without
+        // one (an unset clock) the PAC is offered and the server, which checks it too, decides.
+        let wall = self.config.clock.current_time().map(|t| t.as_secs());
+        let for_server = self
             .config
             .pacs
             .iter()
-            .find(|p| p.a_id == a_id && p.pac_type == super::pac::TUNNEL_PAC)
-            .filter(|p| !p.expires_within(now, 0))
+            .find(|p| p.a_id == a_id && p.pac_type == super::pac::TUNNEL_PAC);
+        let pac = for_server
+            .filter(|p| match wall {
+                Some(t) if p.expires_within(t, 0) => {
+                    tracing::info!("EAP-FAST: the PAC for A-ID {} has expired: not used", hex(a_id));
+                    false
+                }
+                _ => true,
+            })
             .cloned();
+        // RFC 5422 §3.4: a PAC close to its end is refreshed in the tunnel it opens.
+        self.refresh_pac = match (&pac, wall) {
+            (Some(p), Some(t)) => p.expires_within(t, self.config.pac_refresh_margin.as_secs()),
+            _ => false,
+        };
         let prov = self.config.provisioning;
         // Certificate suites: checked against the CA when there is one; without one they are
         // offered only next to a PAC (a server that then shows a certificate is refused).
@@ -297,7 +263,7 @@ impl EapFast {
             return self.fail(FastError::NothingToOffer);
         }
         let mut client = Client::new(tls, self.config.random.clone());
-        let started = client.start(std::time::Instant::now());
+        let started = client.start(now);
         self.tls = Some(client);
         match started {
             Ok(()) => self.flush(),
@@ -305,9 +271,9 @@ impl EapFast {
         }
     }
 
-    fn feed(&mut self, message: &[u8]) -> Result<(), FastError> {
+    fn feed(&mut self, now: Instant, message: &[u8]) -> Result<(), FastError> {
         let tls = self.tls.as_mut().ok_or(FastError::Protocol("no TLS"))?;
-        match tls.handle_tls(std::time::Instant::now(), message) {
+        match tls.handle_tls(now, message) {
             Err(TlsError::Certificate(_)) if self.used_pac && self.config.authenticated.is_none() => {
                 return Err(FastError::PacRefused);
             }
@@ -327,16 +293,15 @@ impl EapFast {
                 }
             }
         }
-        self.tx = out;
-        self.tx_offset = 0;
         for data in app {
             let response = self.phase2(&data)?;
             let tls = self.tls.as_mut().ok_or(FastError::Protocol("no TLS"))?;
             tls.send(&response)?;
             while let Some(Output::Transmit(b)) = tls.poll_output() {
-                self.tx.extend_from_slice(&b);
+                out.extend_from_slice(&b);
             }
         }
+        self.framing.queue(out);
         Ok(())
     }
 
@@ -406,7 +371,11 @@ impl EapFast {
             tlv::pac_ack(&mut body);
         }
         let succeeded = t.intermediate == Some(tlv::SUCCESS) || t.result == Some(tlv::SUCCESS);
-        if !self.used_pac && self.mode == Some(Mode::Authenticated) && t.pac.is_none() && succeeded {
+        let wants_pac = (!self.used_pac && self.mode == Some(Mode::Authenticated))
+            || (self.refresh_pac && self.mode == Some(Mode::Pac));
+        if wants_pac && t.pac.is_none() && succeeded && !self.pac_requested {
+            tracing::info!("EAP-FAST: requesting a new Tunnel PAC");
+            self.pac_requested = true;
             tlv::pac_request(&mut body);
         }
         if t.result == Some(tlv::SUCCESS) {
@@ -437,12 +406,7 @@ impl EapFast {
             &ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &cmk),
             &cb.zeroed(),
         );
-        let diff = want
-            .as_ref()
-            .iter()
-            .zip(cb.mac())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        if diff != 0 {
+        if !bool::from(want.as_ref().ct_eq(cb.mac())) {
             return Err(FastError::CompoundMac);
         }
         self.s_imck = s_imck;
@@ -590,40 +554,19 @@ impl EapFast {
 
     /// Sends whatever TLS produced, or an ACK when nothing.
     fn flush(&mut self) -> Step {
-        if self.tls.is_some() && self.tx.is_empty() {
+        if self.framing.tx_is_empty() {
+            let mut out = Vec::new();
             if let Some(tls) = self.tls.as_mut() {
                 while let Some(Output::Transmit(b)) = tls.poll_output() {
-                    self.tx.extend_from_slice(&b);
+                    out.extend_from_slice(&b);
                 }
             }
-            self.tx_offset = 0;
+            self.framing.queue(out);
         }
-        if self.tx.is_empty() {
+        if self.framing.tx_is_empty() {
             return Step::Respond(vec![self.version]);
         }
-        Step::Respond(self.next_fragment())
-    }
-
-    fn next_fragment(&mut self) -> Vec<u8> {
-        let total = self.tx.len();
-        let start = self.tx_offset;
-        let end = total.min(start.saturating_add(self.config.fragment_size));
-        let more = end < total;
-        let mut flags = self.version;
-        if more {
-            flags |= FLAG_MORE;
-        }
-        let first_of_many = start == 0 && more;
-        if first_of_many {
-            flags |= FLAG_LENGTH;
-        }
-        let mut out = vec![flags];
-        if first_of_many {
-            out.extend_from_slice(&u32::try_from(total).unwrap_or(u32::MAX).to_be_bytes());
-        }
-        out.extend_from_slice(self.tx.get(start..end).unwrap_or(&[]));
-        self.tx_offset = end;
-        out
+        Step::Respond(self.framing.next_fragment(self.version))
     }
 
     fn fail_framing(&mut self, e: FragmentError) -> Step {
@@ -640,8 +583,7 @@ impl EapFast {
         // A TLS alert, or in phase 2 a Result TLV saying Failure, goes back in the tunnel (what
         // was queued before, already sent, is dropped).
         let mut out = Vec::new();
-        self.tx.clear();
-        self.tx_offset = 0;
+        self.framing.clear_tx();
         if let Some(tls) = self.tls.as_mut() {
             if tls.is_established() && !matches!(e, FastError::Tls(_)) {
                 let mut r = Vec::new();
@@ -680,7 +622,12 @@ mod tests {
     use phone_secret::SecretString;
 
     fn method() -> EapFast {
-        let config = FastConfig::new("u", SecretString::new("p")).random(RandomSource::Seeded([3; 32]));
+        let config = FastConfig::new(
+            "u",
+            SecretString::new("p"),
+            std::sync::Arc::new(crate::DefaultTimeProvider),
+        )
+        .random(RandomSource::Seeded([3; 32]));
         let mut m = EapFast::new(&config);
         m.s_imck = Zeroizing::new(vec![0x5a; 40]);
         m
@@ -744,29 +691,30 @@ mod tests {
     fn framing_errors_are_typed_never_panics() {
         let mut m = method();
         assert!(matches!(
-            m.process(&[]),
+            m.process(Instant::now(), &[]),
             Step::Discard(FragmentError::MissingFlags)
         ));
         assert!(matches!(
-            m.process(&[0x01, 1, 2]),
+            m.process(Instant::now(), &[0x01, 1, 2]),
             Step::Discard(FragmentError::DataBeforeStart)
         ));
         assert!(matches!(
-            m.process(&[0x81, 0]),
+            m.process(Instant::now(), &[0x81, 0]),
             Step::Discard(FragmentError::TruncatedLength(1))
         ));
         // Start with no PAC and anonymous provisioning: a ClientHello goes out.
-        let Step::Respond(hello) = m.process(&[0x21, 0, 4, 0, 2, 0xaa, 0xbb]) else {
+        let Step::Respond(hello) = m.process(Instant::now(), &[0x21, 0, 4, 0, 2, 0xaa, 0xbb]) else {
             panic!("no ClientHello")
         };
         assert_eq!(&hello[..4], &[0x01, 22, 3, 3]);
         // A second Start in the middle of the handshake is dropped.
         assert!(matches!(
-            m.process(&[0x21]),
+            m.process(Instant::now(), &[0x21]),
             Step::Discard(FragmentError::UnexpectedStart)
         ));
         // Garbage where the ServerHello should be: a TLS failure with an alert for the server.
-        let Step::Fail { reason, respond } = m.process(&[0x01, 22, 3, 3, 0, 4, 99, 0, 0, 0]) else {
+        let Step::Fail { reason, respond } = m.process(Instant::now(), &[0x01, 22, 3, 3, 0, 4, 99, 0, 0, 0])
+        else {
             panic!("garbage accepted")
         };
         assert!(

@@ -9,10 +9,12 @@ pub mod keys;
 pub(crate) mod method;
 pub mod mschapv2;
 mod pac;
+#[cfg(test)]
+mod scripted_tests;
 pub mod tls12;
 mod tlv;
 
-pub use config::{FastConfig, Phase2, Provisioning};
+pub use config::{DEFAULT_PAC_REFRESH_MARGIN, FastConfig, Phase2, Provisioning};
 pub use method::FastError;
 pub use pac::{Pac, PacError, TUNNEL_PAC, read_pac_file, store_pac, write_binary, write_text};
 pub use tlv::TlvError;

@@ -46,7 +46,9 @@ pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig>
     } else {
         read_pacs(args)?.0
     };
-    let mut config = FastConfig::new(args.identity.clone(), SecretString::new(password.clone()))
+    // The host's wall clock: PAC lifetimes and certificate validity are judged at its time.
+    let clock = std::sync::Arc::new(eap_supplicant::DefaultTimeProvider);
+    let mut config = FastConfig::new(args.identity.clone(), SecretString::new(password.clone()), clock)
         .phase2(match args.phase2 {
             Phase2Choice::Mschapv2 => Phase2::MsChapV2,
             Phase2Choice::Gtc => Phase2::Gtc,
@@ -61,13 +63,7 @@ pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig>
             (None, Some(d)) => Some(ServerNameMatch::Suffix(d.clone())),
             (None, None) => None,
         };
-        config = config
-            .server_ca(
-                &bytes,
-                name,
-                std::sync::Arc::new(eap_supplicant::DefaultTimeProvider),
-            )
-            .context("EAP-FAST CA")?;
+        config = config.server_ca(&bytes, name).context("EAP-FAST CA")?;
     } else if provisioning.authenticated && !provisioning.unauthenticated {
         bail!("--fast-provisioning 2 (server-authenticated) needs --ca");
     }

@@ -23,11 +23,11 @@
 //! # Ok::<(), eap_supplicant::fast::tls12::TlsError>(())
 //! ```
 
-mod codec;
+pub(crate) mod codec;
 mod keyex;
 pub(crate) mod prf;
 mod random;
-mod record;
+pub(crate) mod record;
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -38,6 +38,7 @@ use ring::digest;
 use rustls::client::danger::ServerCertVerifier;
 use rustls::pki_types::CertificateDer;
 use rustls::time_provider::TimeProvider;
+use subtle::ConstantTimeEq;
 use thiserror::Error;
 use zeroize::Zeroizing;
 
@@ -101,7 +102,7 @@ impl CipherSuite {
         }
     }
 
-    fn key_len(self) -> usize {
+    pub(crate) fn key_len(self) -> usize {
         match self {
             CipherSuite::DhAnonAes128CbcSha
             | CipherSuite::DheRsaAes128CbcSha
@@ -1126,8 +1127,7 @@ impl Client {
         if body.len() != 12 {
             return Err(TlsError::Decode("Finished"));
         }
-        let diff = want.iter().zip(body).fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        if diff != 0 {
+        if !bool::from(want.as_slice().ct_eq(body)) {
             return Err(TlsError::FinishedMismatch);
         }
         Ok(())

@@ -202,12 +202,9 @@ impl CipherState {
                 *r |= b & (hit as u8);
             }
         }
-        let diff = tag
-            .as_ref()
-            .iter()
-            .zip(received.iter())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        let ok = good & ct_eq(usize::from(diff), 0);
+        let mac_ok = subtle::ConstantTimeEq::ct_eq(tag.as_ref(), &received[..]);
+        // Choice 1 -> all ones, 0 -> 0, without a branch.
+        let ok = good & usize::from(mac_ok.unwrap_u8()).wrapping_neg();
         if ok == 0 {
             return Err(TlsError::BadRecordMac);
         }
