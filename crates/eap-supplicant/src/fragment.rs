@@ -212,12 +212,14 @@ impl Framing {
     }
 
     /// Drops whatever was still to be sent.
+    #[cfg_attr(not(feature = "fast"), allow(dead_code))]
     pub(crate) fn clear_tx(&mut self) {
         self.tx.clear();
         self.tx_offset = 0;
     }
 
     /// Whether nothing is queued at all.
+    #[cfg_attr(not(feature = "fast"), allow(dead_code))]
     pub(crate) fn tx_is_empty(&self) -> bool {
         self.tx.is_empty()
     }
