@@ -11,94 +11,28 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod dot1x_common;
 mod page_common;
-use dot1x_common::{Peer, Scratch, require};
-
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+use dot1x_common::{
+    Killed, Netns, Pki, Scratch, VethPair, ca, cable, hostapd_wired, ip, mac_in, pc_supplicant, require,
+    wait_sta,
 };
+
 use serde_json::Value;
 
 const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
 
-fn ip(args: &[&str]) {
-    let out = Command::new(require("ip", "iproute2"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Two namespaces joined by a veth pair, deleted on drop.
-struct Netns {
-    auth: String,
-    supp: String,
-    auth_if: String,
-    supp_if: String,
-}
-
-impl Netns {
-    fn new() -> Netns {
-        let tag = std::process::id() % 1_000_000;
-        let n = Netns {
-            auth: format!("agentA{tag}"),
-            supp: format!("agentS{tag}"),
-            auth_if: format!("agA{tag}"),
-            supp_if: format!("agS{tag}"),
-        };
-        let _ = Command::new("ip").args(["netns", "del", &n.auth]).output();
-        let _ = Command::new("ip").args(["netns", "del", &n.supp]).output();
-        ip(&["netns", "add", &n.auth]);
-        ip(&["netns", "add", &n.supp]);
-        ip(&[
-            "link", "add", &n.auth_if, "type", "veth", "peer", "name", &n.supp_if,
-        ]);
-        ip(&["link", "set", &n.auth_if, "netns", &n.auth]);
-        ip(&["link", "set", &n.supp_if, "netns", &n.supp]);
-        ip(&["-n", &n.auth, "link", "set", &n.auth_if, "up"]);
-        ip(&["-n", &n.supp, "link", "set", &n.supp_if, "up"]);
-        ip(&["-n", &n.supp, "link", "set", "lo", "up"]);
-        n
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.auth]).output();
-        let _ = Command::new("ip").args(["netns", "del", &self.supp]).output();
-    }
-}
-
-fn ca() -> (rcgen::Certificate, KeyPair) {
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name.push(DnType::CommonName, "run dot1x test CA");
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-    let key = KeyPair::generate().unwrap();
-    (p.self_signed(&key).unwrap(), key)
-}
-
-fn leaf(
-    issuer: &(rcgen::Certificate, KeyPair),
-    sans: Vec<String>,
-    eku: ExtendedKeyUsagePurpose,
-) -> (String, String) {
-    let mut p = CertificateParams::new(sans).unwrap();
-    p.distinguished_name.push(DnType::CommonName, "run dot1x test");
-    p.extended_key_usages = vec![eku];
-    let key = KeyPair::generate().unwrap();
-    (
-        p.signed_by(&key, &issuer.0, &issuer.1).unwrap().pem(),
-        key.serialize_pem(),
+/// The two namespaces (names start with `agent` and the test's pid, plus `suffix`).
+fn netns(suffix: &str) -> VethPair {
+    let tag = format!("{}{suffix}", std::process::id() % 1_000_000);
+    VethPair::new(
+        format!("agentA{tag}"),
+        format!("agentS{tag}"),
+        format!("agA{tag}"),
+        format!("agS{tag}"),
     )
 }
 
@@ -124,56 +58,25 @@ fn status(ns: &str, http: &str) -> Option<Value> {
     serde_json::from_slice(&out.stdout).ok()
 }
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-#[test]
-fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
-    let hostapd_bin = require("hostapd", "hostapd");
-    let dir = Scratch::new("run-agent");
-    let root = ca();
-    let (sc, sk) = leaf(
-        &root,
-        vec!["radius.example.org".into()],
-        ExtendedKeyUsagePurpose::ServerAuth,
-    );
-    let (cc, ck) = leaf(&root, vec![], ExtendedKeyUsagePurpose::ClientAuth);
-    let ca_pem = dir.write("ca.pem", root.0.pem());
-    let server_cert = dir.write("server.pem", sc);
-    let server_key = dir.write("server.key", sk);
-    let client_cert = dir.write("client.pem", cc);
-    let client_key = dir.write("client.key", ck);
+/// `phone-agent -v run` in namespace `ns` with the test PKI and `extra` arguments, its output
+/// in `log`.
+fn daemon(ns: &str, dir: &Scratch, pki: &Pki, iface: &str, http: &str, extra: &[&str]) -> Killed {
+    let log = std::fs::File::create(dir.path("agent.log")).unwrap();
     let cfg = dir.write(
         "cfg.xml",
         "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication></flat-profile>",
     );
-    dir.write("eap_users", "* TLS\n");
-    let net = Netns::new();
-    let http = "127.0.0.1:8480";
-    let log = std::fs::File::create(dir.path("agent.log")).unwrap();
     let s = |p: &Path| p.display().to_string();
-    let mut daemon = Daemon(
+    Killed(
         Command::new("ip")
+            .args(["netns", "exec", ns, AGENT, "-v", "run", "--config", &s(&cfg)])
+            .args(["--iface", iface, "--ca-file", &s(&pki.ca)])
             .args([
-                "netns",
-                "exec",
-                &net.supp,
-                AGENT,
-                "-v",
-                "run",
-                "--config",
-                &s(&cfg),
+                "--client-cert",
+                &s(&pki.client_cert),
+                "--client-key",
+                &s(&pki.client_key),
             ])
-            .args(["--iface", &net.supp_if, "--ca-file", &s(&ca_pem)])
-            .args(["--client-cert", &s(&client_cert), "--client-key", &s(&client_key)])
             .args([
                 "--identity",
                 "phone@example.org",
@@ -190,18 +93,31 @@ fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
                 "--state-dir",
                 &s(&dir.0),
             ])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .unwrap(),
-    );
+    )
+}
+
+#[test]
+fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
+    require("hostapd", "hostapd");
+    let dir = Scratch::new("run-agent");
+    let pki = Pki::new(&dir, &ca("run dot1x test CA"));
+    let users = dir.write("eap_users", "* TLS\n");
+    let net = netns("");
+    let (supp, auth) = (net.supp_ns.0.as_str(), net.auth_ns.0.as_str());
+    let http = "127.0.0.1:8480";
+    let mut daemon = daemon(supp, &dir, &pki, &net.supp_if, http, &[]);
     let agent_log = || std::fs::read_to_string(dir.path("agent.log")).unwrap_or_default();
     let url = format!("http://{http}/");
 
     // No authenticator yet: EAPOL-Starts unanswered.
     let before = poll(Duration::from_secs(10), || {
-        status(&net.supp, http).filter(|s| s["dot1x"]["transaction_state"] != "Disabled")
+        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] != "Disabled")
     })
     .unwrap_or_else(|| panic!("no status:\n{}", agent_log()));
     let state = before["dot1x"]["transaction_state"]
@@ -209,45 +125,19 @@ fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
         .unwrap_or("")
         .to_owned();
     assert!(state == "Authenticating" || state == "Failed", "{before:#}");
-    let dom = page_common::dump_dom(&url, Some(&net.supp), &dir.0);
+    let dom = page_common::dump_dom(&url, Some(supp), &dir.0);
     let shown = page_common::text_of(&dom, "dot1x-state").unwrap_or_default();
     println!("no authenticator: status {state}, page {shown}");
     assert!(shown == "Authenticating" || shown == "Failed", "{dom}");
 
     // The authenticator comes up.
-    let conf = dir.write(
-        "hostapd.conf",
-        format!(
-            "interface={}\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\n\
-             eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\n",
-            net.auth_if,
-            dir.path("eap_users").display(),
-            ca_pem.display(),
-            server_cert.display(),
-            server_key.display(),
-        ),
-    );
-    let hostapd_log = dir.path("hostapd.log");
-    let file = std::fs::File::create(&hostapd_log).unwrap();
-    let hostapd = Peer {
-        child: Command::new("ip")
-            .args(["netns", "exec", &net.auth])
-            .arg(hostapd_bin)
-            .arg("-dd")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap(),
-        log: hostapd_log,
-    };
+    let hostapd = hostapd_wired(&dir, auth, &net.auth_if, &pki.hostapd_eap_server(&users));
     let after = poll(Duration::from_secs(30), || {
-        status(&net.supp, http).filter(|s| s["dot1x"]["transaction_state"] == "Authenticated")
+        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] == "Authenticated")
     })
     .unwrap_or_else(|| panic!("not authenticated:\n{}\nhostapd:\n{}", agent_log(), hostapd.log()));
     assert_eq!(after["dot1x"]["protocol"], "EAP-TLS");
-    let dom = page_common::dump_dom(&url, Some(&net.supp), &dir.0);
+    let dom = page_common::dump_dom(&url, Some(supp), &dir.0);
     println!(
         "hostapd up: status {}, page {:?} / {:?}",
         after["dot1x"],
@@ -265,7 +155,7 @@ fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
         "{dom}"
     );
     let png = std::env::temp_dir().join(format!("phone-agent-run-dot1x-{}.png", std::process::id()));
-    page_common::screenshot(&url, Some(&net.supp), &dir.0, (390, 844), &png);
+    page_common::screenshot(&url, Some(supp), &dir.0, (390, 844), &png);
     println!("screenshot 390x844 (802.1X Authenticated): {}", png.display());
 
     // SIGTERM: EAPOL-Logoff, exit 0.
@@ -291,4 +181,99 @@ fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
         hostapd.log()
     );
     println!("SIGTERM: exit 0, hostapd: received EAPOL-Logoff from STA");
+}
+
+/// `phone-agent run --pc-port`: the PC behind the phone (`wpa_supplicant -D wired` in a third
+/// namespace, cabled to the phone's PC port) authenticates through the daemon's pass-through
+/// while the phone authenticates itself; the status shows the PC and the frames. The PC's
+/// cable is pulled: the daemon sends a proxy EAPOL-Logoff, hostapd de-authorizes the PC only,
+/// and the status counts the Logoff.
+#[test]
+fn pc_port_passes_the_pc_through_and_logs_it_off_in_the_daemon() {
+    const PC: &str = "02:00:00:00:0c:21";
+    let dir = Scratch::new("run-pc");
+    let pki = Pki::new(&dir, &ca("run pc port test CA"));
+    let users = dir.write("eap_users", "* TLS\n");
+    let net = netns("p");
+    let (supp, auth) = (net.supp_ns.0.as_str(), net.auth_ns.0.as_str());
+    // A switch in multi-auth mode: EAPOL to each station's own MAC.
+    let ctrl = dir.path("ctrl");
+    let hostapd = hostapd_wired(
+        &dir,
+        auth,
+        &net.auth_if,
+        &format!(
+            "{}use_pae_group_addr=0\nctrl_interface={}\n",
+            pki.hostapd_eap_server(&users),
+            ctrl.display()
+        ),
+    );
+    assert!(hostapd.wait_for(&["ENABLED"]) > 0, "{}", hostapd.log());
+    let tag = format!("{}", std::process::id() % 1_000_000);
+    let pc_ns = Netns::new(format!("agentP{tag}"));
+    let (pc_port, pc_nic) = (format!("agP{tag}"), format!("agN{tag}"));
+    cable(&net.supp_ns, &pc_port, &pc_ns, &pc_nic);
+    ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "down"]);
+    ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "address", PC]);
+    ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "up"]);
+    let phone_mac = mac_in(supp, &net.supp_if);
+    let http = "127.0.0.1:8480";
+    let _daemon = daemon(supp, &dir, &pki, &net.supp_if, http, &["--pc-port", &pc_port]);
+    let (_pc, wpa_log) = pc_supplicant(&dir, &pc_ns.0, &pc_nic, &pki);
+    let diagnostics = || {
+        format!(
+            "agent:\n{}\nhostapd:\n{}\nwpa_supplicant:\n{}",
+            std::fs::read_to_string(dir.path("agent.log")).unwrap_or_default(),
+            hostapd.log(),
+            std::fs::read_to_string(&wpa_log).unwrap_or_default()
+        )
+    };
+
+    let (authorized, sta) = wait_sta(&ctrl, &net.auth_if, PC, 20, true);
+    assert!(
+        authorized,
+        "PC not authorized through the daemon: {sta}\n{}",
+        diagnostics()
+    );
+    let (authorized, sta) = wait_sta(&ctrl, &net.auth_if, &phone_mac, 20, true);
+    assert!(authorized, "phone not authorized: {sta}\n{}", diagnostics());
+    let up = poll(Duration::from_secs(10), || {
+        status(supp, http).filter(|s| {
+            s["pc_port"]["pcs"]
+                .as_array()
+                .is_some_and(|p| p.iter().any(|m| m == PC))
+                && s["dot1x"]["transaction_state"] == "Authenticated"
+        })
+    })
+    .unwrap_or_else(|| panic!("status without the PC:\n{}", diagnostics()));
+    let p = &up["pc_port"];
+    assert_eq!(p["state"], "Forwarding", "{p}");
+    assert_eq!(p["iface"], pc_port.as_str());
+    assert_eq!(p["link_up"], true);
+    assert!(p["frames_to_network"].as_u64().unwrap_or(0) > 0, "{p}");
+    assert!(p["frames_to_pc"].as_u64().unwrap_or(0) > 0, "{p}");
+    println!("PC authorized through the daemon: status pc_port {p}");
+
+    // The PC's cable is pulled.
+    ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "down"]);
+    let (authorized, sta) = wait_sta(&ctrl, &net.auth_if, PC, 10, false);
+    assert!(!authorized, "PC still authorized: {sta}\n{}", diagnostics());
+    assert!(
+        hostapd.wait_for(&[PC, "received EAPOL-Logoff from STA"]) > 0,
+        "{}",
+        diagnostics()
+    );
+    let down = poll(Duration::from_secs(5), || {
+        status(supp, http).filter(|s| s["pc_port"]["proxy_logoffs"] == 1)
+    })
+    .unwrap_or_else(|| panic!("no proxy Logoff in the status:\n{}", diagnostics()));
+    assert_eq!(down["pc_port"]["last_proxy_logoff"], PC);
+    assert_eq!(down["pc_port"]["link_up"], false);
+    assert_eq!(down["dot1x"]["transaction_state"], "Authenticated");
+    let (authorized, _) = wait_sta(&ctrl, &net.auth_if, &phone_mac, 1, true);
+    assert!(authorized, "the phone lost its own authorization");
+    println!(
+        "PC link down: hostapd de-authorized {PC} (EAPOL-Logoff from STA), phone {phone_mac} still authorized; status pc_port {}",
+        down["pc_port"]
+    );
 }
