@@ -300,3 +300,29 @@ impl Core for radius_client::Client {
         })
     }
 }
+
+impl<R: dhcp_client::Random> Core for dhcp_client::Client<R> {
+    /// A datagram on port 68, or why the socket failed (which ends the drive).
+    type Input = std::io::Result<Vec<u8>>;
+    type Transmit = dhcp_client::Transmit;
+    type Event = dhcp_client::Event;
+
+    fn handle_input(&mut self, now: Instant, input: Self::Input) -> Result<()> {
+        let datagram = input.context("the DHCP socket")?;
+        self.handle_datagram(now, &datagram);
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        dhcp_client::Client::<R>::handle_timeout(self, now);
+        Ok(())
+    }
+
+    fn poll_output(&mut self) -> Option<Output<dhcp_client::Transmit, dhcp_client::Event>> {
+        Some(match dhcp_client::Client::<R>::poll_output(self)? {
+            dhcp_client::Output::Transmit(t) => Output::Transmit(t),
+            dhcp_client::Output::Event(e) => Output::Event(e),
+            dhcp_client::Output::Timeout(at) => Output::Timeout(at),
+        })
+    }
+}

@@ -1,5 +1,5 @@
-//! `phone-agent dhcp`: drives [`dhcp_client::Client`] on a UDP socket bound to port 68 on one
-//! interface (`SO_BINDTODEVICE`, `SO_BROADCAST`), shows the lease and which option of
+//! `phone-agent dhcp`: [`dhcp_client::Client`] on the [`Driver`] over a UDP socket bound to
+//! port 68 on one interface (`SO_BINDTODEVICE`, `SO_BROADCAST`), shows the lease and which option of
 //! `DHCP_Option_To_Use` names the provisioning server.
 
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
@@ -7,10 +7,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use std::ops::ControlFlow;
+
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use dhcp_client::{Client, Config, Event, Lease, Output, ProvisioningSource, RandomError, SourceChoice};
+use dhcp_client::{Client, Config, Event, Lease, ProvisioningSource, RandomError, SourceChoice};
 use serde_json::{Value as Json, json};
+
+use crate::driver::{Driver, Ended, Link, flush};
 
 /// `phone-agent dhcp`.
 #[derive(Args)]
@@ -65,86 +69,112 @@ pub fn run(args: &DhcpArgs, json: bool) -> Result<ExitCode> {
     let now = Instant::now();
     let mut client = Client::new(config, system_random, now);
     client.start(now);
-    let give_up = now + Duration::from_secs(args.timeout);
-    let mut hold_until: Option<Instant> = None;
-    let mut deadline: Option<Instant> = None;
-    let mut buf = [0u8; 4096];
-    let mut lease_shown = false;
-    loop {
-        while let Some(out) = client.poll_output() {
-            match out {
-                Output::Transmit(t) => {
-                    socket
-                        .send_to(&t.payload, SocketAddr::V4(t.to))
-                        .with_context(|| format!("sending to {} on {}", t.to, args.iface))?;
-                }
-                Output::Timeout(at) => deadline = at,
-                Output::Event(Event::Bound(lease)) => {
-                    print_lease(&lease, &lease.provisioning_source(&order), &order, json, "bound")?;
-                    lease_shown = true;
-                    match args.hold {
-                        Some(secs) => hold_until = Some(Instant::now() + Duration::from_secs(secs)),
-                        None => return Ok(ExitCode::SUCCESS),
-                    }
-                }
-                Output::Event(Event::Renewed(lease)) => {
-                    print_lease(
-                        &lease,
-                        &lease.provisioning_source(&order),
-                        &order,
-                        json,
-                        "renewed",
-                    )?;
-                }
-                Output::Event(Event::Nak { server, message }) => {
-                    eprintln!(
-                        "phone-agent dhcp: NAK from {}: {}",
-                        server.map_or("?".into(), |s| s.to_string()),
-                        message.unwrap_or_default()
-                    );
-                }
-                Output::Event(Event::Expired) => eprintln!("phone-agent dhcp: the lease expired"),
-                Output::Event(Event::Discarded(why)) => tracing::debug!(%why, "DHCP datagram dropped"),
-                Output::Event(Event::RandomFailed(e)) => bail!("{e}"),
+    let show = |event: Event| -> Result<Option<Lease>> {
+        match event {
+            Event::Bound(lease) => {
+                print_lease(&lease, &lease.provisioning_source(&order), &order, json, "bound")?;
+                return Ok(Some(lease));
+            }
+            Event::Renewed(lease) => {
+                print_lease(
+                    &lease,
+                    &lease.provisioning_source(&order),
+                    &order,
+                    json,
+                    "renewed",
+                )?;
+            }
+            Event::Nak { server, message } => eprintln!(
+                "phone-agent dhcp: NAK from {}: {}",
+                server.map_or("?".into(), |s| s.to_string()),
+                message.unwrap_or_default()
+            ),
+            Event::Expired => eprintln!("phone-agent dhcp: the lease expired"),
+            Event::Discarded(why) => tracing::debug!(%why, "DHCP datagram dropped"),
+            Event::RandomFailed(e) => bail!("{e}"),
+        }
+        Ok(None)
+    };
+    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
+    runtime.block_on(async {
+        let mut driver = Driver::new(client, DhcpLink::new(socket, &args.iface)?);
+        let bound = driver
+            .run(
+                tokio::time::sleep(Duration::from_secs(args.timeout)),
+                |_, event| match show(event) {
+                    Ok(Some(_)) => ControlFlow::Break(Ok(())),
+                    Ok(None) => ControlFlow::Continue(()),
+                    Err(e) => ControlFlow::Break(Err(e)),
+                },
+            )
+            .await?;
+        match bound {
+            Ended::Done(result) => result?,
+            Ended::Stopped => {
+                eprintln!(
+                    "phone-agent dhcp: no lease on {} within {} s",
+                    args.iface, args.timeout
+                );
+                return Ok(ExitCode::from(1));
             }
         }
-        let now = Instant::now();
-        if let Some(h) = hold_until {
-            if now >= h {
-                client.release(now);
-                while let Some(out) = client.poll_output() {
-                    if let Output::Transmit(t) = out {
-                        socket.send_to(&t.payload, SocketAddr::V4(t.to))?;
-                    }
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-        } else if now >= give_up && !lease_shown {
-            eprintln!(
-                "phone-agent dhcp: no lease on {} within {} s",
-                args.iface, args.timeout
-            );
-            return Ok(ExitCode::from(1));
+        let Some(secs) = args.hold else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        // Keep the lease (renewing at T1, rebinding at T2), then release it.
+        let held = driver
+            .run(
+                tokio::time::sleep(Duration::from_secs(secs)),
+                |_, event| match show(event) {
+                    Ok(_) => ControlFlow::Continue(()),
+                    Err(e) => ControlFlow::Break(e),
+                },
+            )
+            .await?;
+        if let Ended::Done(e) = held {
+            return Err(e);
         }
-        let wake = [deadline, hold_until, (!lease_shown).then_some(give_up)]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or(now + Duration::from_secs(1));
-        let wait = wake.saturating_duration_since(now).max(Duration::from_millis(1));
-        socket.set_read_timeout(Some(wait))?;
-        match socket.recv_from(&mut buf) {
-            Ok((n, _from)) => client.handle_datagram(Instant::now(), buf.get(..n).unwrap_or_default()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                client.handle_timeout(Instant::now());
-            }
-            Err(e) => return Err(e).context("receiving on port 68"),
-        }
+        driver.core.release(Instant::now());
+        driver
+            .run(flush(), |_, _| ControlFlow::<()>::Continue(()))
+            .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The client's socket (port 68 on one interface, [`open_socket`]) as the [`Driver`]'s link.
+pub(crate) struct DhcpLink {
+    socket: tokio::net::UdpSocket,
+    iface: String,
+}
+
+impl DhcpLink {
+    /// From the socket [`open_socket`] made (call inside the runtime).
+    pub(crate) fn new(socket: UdpSocket, iface: &str) -> Result<DhcpLink> {
+        socket.set_nonblocking(true)?;
+        Ok(DhcpLink {
+            socket: tokio::net::UdpSocket::from_std(socket).context("the DHCP socket")?,
+            iface: iface.to_owned(),
+        })
+    }
+}
+
+impl<R: dhcp_client::Random> Link<Client<R>> for DhcpLink {
+    async fn transmit(&mut self, t: dhcp_client::Transmit) -> Option<std::io::Result<Vec<u8>>> {
+        let sent = self.socket.send_to(&t.payload, SocketAddr::V4(t.to)).await;
+        sent.err().map(|e| {
+            Err(std::io::Error::new(
+                e.kind(),
+                format!("sending to {} on {}: {e}", t.to, self.iface),
+            ))
+        })
+    }
+
+    async fn recv(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; 4096];
+        let (n, _) = self.socket.recv_from(&mut buf).await?;
+        buf.truncate(n);
+        Ok(buf)
     }
 }
 

@@ -12,7 +12,7 @@ use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
@@ -508,57 +508,19 @@ impl Resolver {
     }
 }
 
-/// TFTP read of `path` from `server` (tftp-proto), bounded.
+/// TFTP read of `path` from `server` (tftp-proto on the driver, [`crate::proxy::tftp::read`]),
+/// bounded; nothing answering is `unreachable` (A-record failover goes on).
 fn tftp_get(server: SocketAddr, path: &str) -> Result<Vec<u8>> {
-    use tftp_proto::{Event, Limits, Output, ReadTransfer};
+    use crate::proxy::tftp::{TftpFailure, read};
     let filename = path.strip_prefix('/').unwrap_or(path);
-    let socket = UdpSocket::bind(if server.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
-    let limits = Limits {
+    let limits = tftp_proto::Limits {
         max_bytes: MAX_PROFILE,
-        ..Limits::default()
+        ..tftp_proto::Limits::default()
     };
-    let started = Instant::now();
-    let deadline = started + CONNECT_TIMEOUT;
-    let mut t = ReadTransfer::new(server, filename, limits, started);
-    let mut buf = [0u8; tftp_proto::MAX_PACKET + 1];
-    let mut next = None;
-    loop {
-        while let Some(out) = t.poll_output() {
-            match out {
-                Output::Transmit(tx) => {
-                    socket.send_to(&tx.payload, tx.to)?;
-                }
-                Output::Timeout(at) => next = Some(at),
-                Output::Event(Event::Finished(r)) => return r.map_err(|e| anyhow!("tftp: {e}")),
-            }
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            bail!("unreachable: no TFTP answer within {CONNECT_TIMEOUT:?}");
-        }
-        let wait = next
-            .unwrap_or(deadline)
-            .min(deadline)
-            .saturating_duration_since(now);
-        if wait.is_zero() {
-            t.handle_timeout(now);
-            continue;
-        }
-        socket.set_read_timeout(Some(wait))?;
-        match socket.recv_from(&mut buf) {
-            Ok((n, from)) => t.handle_datagram(Instant::now(), from, buf.get(..n).unwrap_or_default()),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                t.handle_timeout(Instant::now())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => bail!("unreachable: {e}"),
-            Err(e) => return Err(e.into()),
-        }
-    }
+    read(server, filename, limits, CONNECT_TIMEOUT).map_err(|e| match e {
+        TftpFailure::Unreachable(why) => anyhow!("unreachable: {why}"),
+        TftpFailure::Failed(e) => anyhow!("tftp: {e:#}"),
+    })
 }
 
 /// The rustls configurations: one that checks the name (host URLs), one that checks only the

@@ -3,7 +3,7 @@
 //! HTTP-using feature goes through (`fetch`), plus the `proxy-for` and `fetch` subcommands.
 
 mod client;
-mod tftp;
+pub(crate) mod tftp;
 mod time;
 mod wpad;
 

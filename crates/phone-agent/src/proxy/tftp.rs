@@ -1,6 +1,6 @@
-//! PAC download over TFTP (Cisco's `PAC_URL` accepts `tftp://`): [`tftp_proto::ReadTransfer`]
+//! TFTP reads (Cisco's `PAC_URL` and `Profile_Rule` accept `tftp://`): [`tftp_proto::ReadTransfer`]
 //! pumped by the generic [`Driver`] over a UDP socket, with an overall deadline (the driver's
-//! stop) on top of its retransmissions.
+//! stop) on top of its retransmissions. Used by the PAC download and the provisioning resync.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::ops::ControlFlow;
@@ -29,40 +29,85 @@ pub fn download(url: &url::Url, max_bytes: usize, timeout: Duration) -> Result<V
     if filename.is_empty() {
         bail!("{url}: no file name");
     }
+    let limits = Limits {
+        max_bytes,
+        ..Limits::default()
+    };
+    read(server, &filename, limits, timeout).map_err(|e| match e {
+        TftpFailure::Unreachable(why) => anyhow!("{url}: {why}"),
+        TftpFailure::Failed(e) => e.context(format!("{url}: TFTP from {server}")),
+    })
+}
+
+/// Why a TFTP read failed.
+#[derive(Debug)]
+pub enum TftpFailure {
+    /// Nothing answered: no datagram within the time, or ICMP port unreachable (A-record
+    /// failover moves on to the next address).
+    Unreachable(String),
+    /// The server answered, and the transfer failed (its ERROR, a limit, too slow, a socket
+    /// error).
+    Failed(anyhow::Error),
+}
+
+/// Reads `filename` from `server` within `timeout`: [`ReadTransfer`] on the [`Driver`] over a
+/// UDP socket. Callers are synchronous (the PAC fetch, a provisioning resync on a blocking
+/// thread); on a runtime worker this blocks in place.
+pub fn read(
+    server: SocketAddr,
+    filename: &str,
+    limits: Limits,
+    timeout: Duration,
+) -> Result<Vec<u8>, TftpFailure> {
     let local: SocketAddr = if server.is_ipv4() {
         ([0, 0, 0, 0], 0).into()
     } else {
         ([0u16; 8], 0).into()
     };
-    let limits = Limits {
-        max_bytes,
-        ..Limits::default()
-    };
-    let transfer = ReadTransfer::new(server, &filename, limits, Instant::now());
-    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
-    // Callers are synchronous (the PAC fetch); outside a task this just blocks the thread.
+    let transfer = ReadTransfer::new(server, filename, limits, Instant::now());
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|e| TftpFailure::Failed(anyhow!("no tokio runtime: {e}")))?;
     tokio::task::block_in_place(|| {
         runtime.block_on(async {
             let socket = tokio::net::UdpSocket::bind(local)
                 .await
-                .context("binding a UDP socket")?;
-            let mut driver = Driver::new(transfer, UdpLink { socket });
-            let finished = driver.run(tokio::time::sleep(timeout), |_, Event::Finished(result)| {
-                ControlFlow::Break(result)
-            });
-            match finished.await {
+                .map_err(|e| TftpFailure::Failed(anyhow!("binding a UDP socket: {e}")))?;
+            let mut driver = Driver::new(transfer, UdpLink { socket, received: 0 });
+            let finished = driver
+                .run(tokio::time::sleep(timeout), |_, Event::Finished(result)| {
+                    ControlFlow::Break(result)
+                })
+                .await;
+            let answered = driver.link.received > 0;
+            match finished {
                 // The ACK of the last block (or our ERROR) is out; the result is final.
-                Ok(Ended::Done(result)) => result.map_err(|e| anyhow!(e)),
-                Ok(Ended::Stopped) => bail!("{url}: the TFTP transfer took longer than {timeout:?}"),
-                Err(e) => Err(e.context(format!("{url}: TFTP from {server}"))),
+                Ok(Ended::Done(result)) => result.map_err(|e| TftpFailure::Failed(anyhow!(e))),
+                Ok(Ended::Stopped) if !answered => Err(TftpFailure::Unreachable(format!(
+                    "no TFTP answer within {timeout:?}"
+                ))),
+                Ok(Ended::Stopped) => Err(TftpFailure::Failed(anyhow!(
+                    "the TFTP transfer took longer than {timeout:?}"
+                ))),
+                Err(e) if !answered && refused(&e) => Err(TftpFailure::Unreachable(format!("{e:#}"))),
+                Err(e) => Err(TftpFailure::Failed(e)),
             }
         })
+    })
+}
+
+/// ICMP port unreachable, as the socket reported it.
+fn refused(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
     })
 }
 
 /// The transfer's UDP socket.
 struct UdpLink {
     socket: tokio::net::UdpSocket,
+    /// Datagrams received.
+    received: usize,
 }
 
 impl Core for ReadTransfer {
@@ -76,7 +121,7 @@ impl Core for ReadTransfer {
             Ok((from, bytes)) => self.handle_datagram(now, from, &bytes),
             // An ICMP port unreachable from an earlier send surfaces here on Linux.
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                bail!("nothing answers TFTP ({e})")
+                return Err(anyhow::Error::new(e).context("nothing answers TFTP"));
             }
             Err(e) => return Err(anyhow!(e).context("receiving")),
         }
@@ -105,6 +150,7 @@ impl Link<ReadTransfer> for UdpLink {
     async fn recv(&mut self) -> std::io::Result<(SocketAddr, Vec<u8>)> {
         let mut buf = vec![0u8; tftp_proto::MAX_PACKET + 1];
         let (n, from) = self.socket.recv_from(&mut buf).await?;
+        self.received += 1;
         buf.truncate(n);
         Ok((from, buf))
     }
