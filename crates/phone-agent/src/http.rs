@@ -28,8 +28,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::WatchStream;
 
-use crate::run::ReloadRequest;
 use crate::status::{Status, StatusHandle};
+
+/// A request to re-read cfg.xml (`POST /api/reload`, SIGHUP); the answer says whether it was
+/// accepted. Defined here, where it is sent, so `run` depends on `http` and not the reverse.
+pub type ReloadRequest = oneshot::Sender<crate::status::Reload>;
 
 /// Where the API listens unless told otherwise.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8480";

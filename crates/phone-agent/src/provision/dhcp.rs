@@ -146,6 +146,8 @@ pub fn run(args: &DhcpArgs, json: bool) -> Result<ExitCode> {
 pub(crate) struct DhcpLink {
     socket: tokio::net::UdpSocket,
     iface: String,
+    /// Where send errors go; `None`: they end the drive.
+    send_errors: Option<Box<dyn FnMut(&str)>>,
 }
 
 impl DhcpLink {
@@ -155,19 +157,33 @@ impl DhcpLink {
         Ok(DhcpLink {
             socket: tokio::net::UdpSocket::from_std(socket).context("the DHCP socket")?,
             iface: iface.to_owned(),
+            send_errors: None,
         })
+    }
+
+    /// Send errors go to `report` and the client goes on (the daemon: a unicast renewal from
+    /// an interface not configured yet fails; the client rebinds by broadcast at T2).
+    pub(crate) fn send_errors_reported(mut self, report: impl FnMut(&str) + 'static) -> DhcpLink {
+        self.send_errors = Some(Box::new(report));
+        self
     }
 }
 
 impl<R: dhcp_client::Random> Link<Client<R>> for DhcpLink {
     async fn transmit(&mut self, t: dhcp_client::Transmit) -> Option<std::io::Result<Vec<u8>>> {
-        let sent = self.socket.send_to(&t.payload, SocketAddr::V4(t.to)).await;
-        sent.err().map(|e| {
-            Err(std::io::Error::new(
-                e.kind(),
-                format!("sending to {} on {}: {e}", t.to, self.iface),
-            ))
-        })
+        let e = self
+            .socket
+            .send_to(&t.payload, SocketAddr::V4(t.to))
+            .await
+            .err()?;
+        let why = format!("sending to {} on {}: {e}", t.to, self.iface);
+        match &mut self.send_errors {
+            Some(report) => {
+                report(&why);
+                None
+            }
+            None => Some(Err(std::io::Error::new(e.kind(), why))),
+        }
     }
 
     async fn recv(&mut self) -> std::io::Result<Vec<u8>> {

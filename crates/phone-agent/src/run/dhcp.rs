@@ -1,22 +1,22 @@
 //! Addressing from a DHCPv4 lease in the daemon (`run --dhcp`): [`dhcp_client::Client`]
-//! driven on an async UDP socket bound to port 68 on the network port. The lease goes into the
+//! on the [`Driver`] over port 68 on the network port (`DhcpLink`, as `phone-agent dhcp`). The lease goes into the
 //! status (with the `DHCP_Option_To_Use` option that chose the provisioning source) and,
 //! atomically, into `STATE_DIR/dhcp-lease.json` in the form `phone-agent dhcp --json` prints:
 //! the hand-off to the host that configures the interface (`--no-apply`; applying through
 //! netlink is not the daemon's yet). Provisioning is told of each new lease. On stop the
 //! lease is released.
 
-use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
-use dhcp_client::{Client, Config, Event, Lease, Output};
-use tokio::net::UdpSocket;
+use anyhow::{Result, anyhow};
+use dhcp_client::{Client, Config, Event, Lease};
 use tokio::sync::watch;
 
-use crate::provision::dhcp::{lease_json, mac_of, open_socket, system_random};
+use crate::driver::{Driver, Ended, flush};
+use crate::provision::dhcp::{DhcpLink, lease_json, mac_of, open_socket, system_random};
 use crate::status::{self, StatusHandle};
 
 /// What DHCP needs: the interface and the option order.
@@ -73,31 +73,24 @@ pub async fn run(
     leases: Arc<LeaseWatch>,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
-    let mut stop = std::pin::pin!(stop);
     let config = Config::new(mac_of(&plan.iface)?);
-    let std_socket = open_socket(&plan.iface)?;
-    std_socket.set_nonblocking(true)?;
-    let socket = UdpSocket::from_std(std_socket).context("registering the DHCP socket")?;
+    let iface = plan.iface.clone();
+    let reporter = status.clone();
+    // Not fatal: a unicast renewal from an interface the host has not configured yet cannot
+    // leave; the client rebinds by broadcast at T2.
+    let link = DhcpLink::new(open_socket(&plan.iface)?, &plan.iface)?.send_errors_reported(move |why| {
+        tracing::warn!(%iface, "DHCP: {why}");
+        reporter.update(|s| s.network.last_error = Some(why.to_owned()));
+    });
     let now = Instant::now();
     let mut client = Client::new(config, system_random, now);
     client.start(now);
-    let mut deadline: Option<Instant> = None;
+    let mut driver = Driver::new(client, link);
     let mut renewals = 0u64;
-    let mut buf = [0u8; 4096];
-    loop {
-        while let Some(out) = client.poll_output() {
-            match out {
-                Output::Transmit(t) => {
-                    // Not fatal: a unicast renewal from an interface the host has not
-                    // configured yet cannot leave; the client rebinds by broadcast at T2.
-                    if let Err(e) = socket.send_to(&t.payload, SocketAddr::V4(t.to)).await {
-                        let why = format!("sending to {} on {}: {e}", t.to, plan.iface);
-                        tracing::warn!("DHCP: {why}");
-                        status.update(|s| s.network.last_error = Some(why));
-                    }
-                }
-                Output::Timeout(at) => deadline = at,
-                Output::Event(Event::Bound(lease) | Event::Renewed(lease)) => {
+    let ended = driver
+        .run(stop, |_, event| {
+            match event {
+                Event::Bound(lease) | Event::Renewed(lease) => {
                     let fresh = status
                         .snapshot()
                         .network
@@ -111,11 +104,14 @@ pub async fn run(
                     if let Some(m) = doc.as_object_mut() {
                         m.insert("event".into(), (if fresh { "bound" } else { "renewed" }).into());
                     }
-                    let path = super::state::write(
+                    let path = match super::state::write(
                         &state_dir,
                         super::state::DHCP_LEASE,
                         doc.to_string().as_bytes(),
-                    )?;
+                    ) {
+                        Ok(path) => path,
+                        Err(e) => return ControlFlow::Break(e),
+                    };
                     let shown = lease_status(&lease, &plan.order, &path, renewals);
                     tracing::info!(
                         iface = %plan.iface,
@@ -145,7 +141,7 @@ pub async fn run(
                         changed
                     });
                 }
-                Output::Event(Event::Nak { server, message }) => {
+                Event::Nak { server, message } => {
                     let why = format!(
                         "DHCP NAK from {}: {}",
                         server.map_or("?".into(), |s| s.to_string()),
@@ -157,39 +153,26 @@ pub async fn run(
                         s.network.last_error = Some(why);
                     });
                 }
-                Output::Event(Event::Expired) => {
+                Event::Expired => {
                     tracing::warn!(iface = %plan.iface, "the DHCP lease expired");
                     status.update(|s| {
                         s.network.dhcp = None;
                         s.network.last_error = Some("the DHCP lease expired without a renewal".into());
                     });
                 }
-                Output::Event(Event::Discarded(why)) => tracing::debug!(%why, "DHCP datagram dropped"),
-                Output::Event(Event::RandomFailed(e)) => bail!("{e}"),
+                Event::Discarded(why) => tracing::debug!(%why, "DHCP datagram dropped"),
+                Event::RandomFailed(e) => return ControlFlow::Break(anyhow!("{e}")),
             }
-        }
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            () = &mut stop => {
-                client.release(Instant::now());
-                while let Some(out) = client.poll_output() {
-                    if let Output::Transmit(t) = out {
-                        let _ = socket.send_to(&t.payload, SocketAddr::V4(t.to)).await;
-                    }
-                }
-                status.update(|s| s.network.dhcp = None);
-                return Ok(());
-            }
-            r = socket.recv_from(&mut buf) => {
-                let (n, _) = r.map_err(|e| anyhow!("receiving on port 68: {e}"))?;
-                client.handle_datagram(Instant::now(), buf.get(..n).unwrap_or_default());
-            }
-            () = sleep => client.handle_timeout(Instant::now()),
-        }
+            ControlFlow::Continue(())
+        })
+        .await?;
+    if let Ended::Done(e) = ended {
+        return Err(e);
     }
+    driver.core.release(Instant::now());
+    driver
+        .run(flush(), |_, _| ControlFlow::<()>::Continue(()))
+        .await?;
+    status.update(|s| s.network.dhcp = None);
+    Ok(())
 }

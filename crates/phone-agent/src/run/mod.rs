@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use phone_config::{ProxyMode, Settings, Severity};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::status::{
@@ -241,8 +241,7 @@ fn proxy_status(settings: &Settings) -> status::Proxy {
     }
 }
 
-/// A request to re-read cfg.xml; the answer says whether it was accepted.
-pub type ReloadRequest = oneshot::Sender<status::Reload>;
+use crate::http::ReloadRequest;
 
 /// A running subsystem.
 struct Running {
