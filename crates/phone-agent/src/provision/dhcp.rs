@@ -142,12 +142,15 @@ pub fn run(args: &DhcpArgs, json: bool) -> Result<ExitCode> {
     })
 }
 
+/// Where a link's send errors go.
+type SendErrors = Box<dyn FnMut(&str)>;
+
 /// The client's socket (port 68 on one interface, [`open_socket`]) as the [`Driver`]'s link.
 pub(crate) struct DhcpLink {
     socket: tokio::net::UdpSocket,
     iface: String,
     /// Where send errors go; `None`: they end the drive.
-    send_errors: Option<Box<dyn FnMut(&str)>>,
+    send_errors: Option<SendErrors>,
 }
 
 impl DhcpLink {
