@@ -14,6 +14,7 @@ mod bench_sip;
 mod bench_vpn;
 mod features;
 mod fuzz_campaign;
+mod lab;
 mod limbo;
 mod oracle_ciphers;
 mod psl_data;
@@ -22,7 +23,8 @@ mod size;
 const HELP: &str = "\
 cargo xtask <command>
 
-  ci               set up what is missing, then fmt check, clippy -D warnings, tests, docs,
+  ci               set up what is missing, then fmt check, clippy -D warnings, tests, the lab
+                   (up until all green, then down), docs,
                    publish dry-runs and the fuzz smoke (when the nightly toolchain is present)
   setup            install the cargo tools the tests need (cargo-fuzz)
   fuzz --smoke     run every fuzz target briefly (default 30 s each, at most 60); fail on a crash
@@ -53,6 +55,11 @@ cargo xtask <command>
                    decides each packet class (rules evaluated) next to Ruleset::evaluate
   bench vpn        phone-agent vpn connect (release) vs openconnect --no-dtls on one ocserv in netns
                    (root): time to tunnel-up, TCP echo throughput, client CPU per GB; ratio
+  lab up|down|status|check
+                   root: the lab in network namespaces (hostapd wired for 802.1X, Kamailio) and
+                   phone-agent run on examples/cfg/lab.xml; up waits until all is green and
+                   prints the status and the admin page's address; down stops exactly what up
+                   started (PIDs in target/lab/lab.json); check = up then down (ci runs it)
   psl-data         regenerate crates/psl-lite/data/rules.txt from the psl crate's rules
   oracle-ciphers   build OpenSSL 1.1.1d (openssl-src, minutes) and regenerate cipher-string's
                    suite table and golden file from it; not part of ci
@@ -76,6 +83,10 @@ fn main() -> Result<()> {
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", "--campaign", rest @ ..] => fuzz_campaign::campaign(&root(), &fuzz_targets()?, rest),
         ["features"] => features::features(&root()),
+        ["lab", "up"] => lab::up(&root()),
+        ["lab", "down"] => lab::down(&root()),
+        ["lab", "status"] => lab::status(&root()),
+        ["lab", "check"] => lab::check(&root()),
         ["psl-data"] => psl_data::psl_data(&root()),
         ["size"] => size::size(&root(), false),
         ["size", "--s"] => size::size(&root(), true),
@@ -159,6 +170,7 @@ fn ci() -> Result<()> {
         run(cargo(&["test", "--workspace", "-j2", "--no-fail-fast"]))?;
     }
     run(cargo(&["test", "--workspace", "--doc", "-j2"]))?;
+    lab::check(&root())?;
     features::features(&root())?;
     let mut doc = cargo(&["doc", "--workspace", "--no-deps", "-j2"]);
     doc.env("RUSTDOCFLAGS", "-D warnings");

@@ -1,0 +1,435 @@
+//! `cargo xtask lab up|down|status`: the way to see the main job. A lab in network namespaces
+//! with the real peers the tests use, and `phone-agent run` on `examples/cfg/lab.xml`:
+//!
+//! ```text
+//!  host                      phone ns (agentlabph)                 network ns (agentlabnw)
+//!  alab-h 10.251.0.1 --veth-- alab-i 10.251.0.2   alab-p 10.250.0.2 --veth-- alab-n 10.250.0.1
+//!  browser, lab status       phone-agent run (802.1X on alab-p,    hostapd (wired, EAP-TLS),
+//!                            firewall, admin page :8480)           Kamailio :5060 UDP+TCP
+//! ```
+//!
+//! `up` builds phone-agent, makes the certificates (rcgen), starts hostapd and Kamailio, then
+//! the agent, records every PID in `target/lab/lab.json`, and waits (at most 60 s) until the
+//! status shows 802.1X Authenticated, every line Registered and the firewall Applied; it
+//! prints the status and where the page is. `down` stops exactly the recorded processes (the
+//! agent first, with SIGTERM: its lines un-REGISTER, 802.1X logs off), checking that each PID
+//! is still the program started, and deletes the namespaces. `status` prints the agent's
+//! status (`phone-agent status`). Needs root and the Debian packages hostapd, kamailio,
+//! nftables and iproute2.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+
+const PHONE_NS: &str = "agentlabph";
+const NETWORK_NS: &str = "agentlabnw";
+const HTTP: &str = "10.251.0.2:8480";
+const PASSWORD: &str = "lab";
+
+fn lab_dir(root: &Path) -> PathBuf {
+    root.join("target/lab")
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("running ip (iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+fn program(name: &str, package: &str) -> Result<PathBuf> {
+    ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+        .with_context(|| format!("`{name}` is not installed: apt-get install {package}"))
+}
+
+fn certificates(dir: &Path) -> Result<()> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(DnType::CommonName, "phone-security lab CA");
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+    let ca_key = KeyPair::generate()?;
+    let ca = p.self_signed(&ca_key)?;
+    std::fs::write(dir.join("ca.pem"), ca.pem())?;
+    for (name, sans, eku) in [
+        (
+            "server",
+            vec!["radius.lab.example".to_owned()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ),
+        ("phone", vec![], ExtendedKeyUsagePurpose::ClientAuth),
+    ] {
+        let mut p = CertificateParams::new(sans)?;
+        p.distinguished_name
+            .push(DnType::CommonName, format!("lab {name}"));
+        p.extended_key_usages = vec![eku];
+        let key = KeyPair::generate()?;
+        std::fs::write(
+            dir.join(format!("{name}.pem")),
+            p.signed_by(&key, &ca, &ca_key)?.pem(),
+        )?;
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem())?;
+    }
+    Ok(())
+}
+
+/// Starts `args` in namespace `ns`, its own process group, output to `log`; its PID (`ip
+/// netns exec` execs the program, so it is the program's).
+fn spawn_in(ns: &str, args: &[&str], log: &Path) -> Result<u32> {
+    use std::os::unix::process::CommandExt;
+    let out = std::fs::File::create(log)?;
+    let child = Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {}", args.first().copied().unwrap_or("?")))?;
+    Ok(child.id())
+}
+
+/// `v` at a JSON pointer (`Null` when absent).
+fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    v.pointer(pointer).unwrap_or(&Value::Null)
+}
+
+/// Records a started process in the lab file.
+fn record(dir: &Path, lab: &mut Value, name: &str, entry: Value) -> Result<()> {
+    if let Some(pids) = lab.get_mut("pids").and_then(Value::as_object_mut) {
+        pids.insert(name.to_owned(), entry);
+    }
+    save(dir, lab)
+}
+
+fn save(dir: &Path, lab: &Value) -> Result<()> {
+    let tmp = dir.join("lab.json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(lab)?)?;
+    std::fs::rename(&tmp, dir.join("lab.json"))?;
+    Ok(())
+}
+
+fn status_json(agent: &Path) -> Option<Value> {
+    let out = Command::new(agent)
+        .args(["status", "--json", "--http", HTTP, "--admin-password", PASSWORD])
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Everything green: 802.1X authenticated, every line registered, the firewall applied.
+fn green(s: &Value) -> bool {
+    let lines = at(s, "/lines").as_array().map_or(&[][..], Vec::as_slice);
+    at(s, "/dot1x/transaction_state") == "Authenticated"
+        && !lines.is_empty()
+        && lines.iter().all(|l| at(l, "/state") == "Registered")
+        && at(s, "/firewall/state") == "Applied"
+}
+
+pub fn up(root: &Path) -> Result<()> {
+    let dir = lab_dir(root);
+    if dir.join("lab.json").exists() {
+        bail!(
+            "the lab is already up ({}); `cargo xtask lab down` first",
+            dir.join("lab.json").display()
+        );
+    }
+    let hostapd = program("hostapd", "hostapd")?;
+    let kamailio = program("kamailio", "kamailio")?;
+    program("nft", "nftables")?;
+    let built = Command::new("cargo")
+        .args(["build", "-p", "phone-agent"])
+        .current_dir(root)
+        .status()?;
+    if !built.success() {
+        bail!("building phone-agent failed");
+    }
+    let agent = root.join("target/debug/phone-agent");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("state"))?;
+    let mut lab = json!({ "netns": [PHONE_NS, NETWORK_NS], "pids": {}, "http": HTTP });
+    save(&dir, &lab)?;
+    // From here on, `lab down` cleans up whatever was made.
+    for ns in [PHONE_NS, NETWORK_NS] {
+        ip(&["netns", "add", ns])?;
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+    }
+    ip(&["link", "add", "alab-p", "type", "veth", "peer", "name", "alab-n"])?;
+    ip(&["link", "set", "alab-p", "netns", PHONE_NS])?;
+    ip(&["link", "set", "alab-n", "netns", NETWORK_NS])?;
+    ip(&["link", "add", "alab-h", "type", "veth", "peer", "name", "alab-i"])?;
+    ip(&["link", "set", "alab-i", "netns", PHONE_NS])?;
+    for (ns, dev, addr) in [
+        (Some(PHONE_NS), "alab-p", "10.250.0.2/24"),
+        (Some(NETWORK_NS), "alab-n", "10.250.0.1/24"),
+        (Some(PHONE_NS), "alab-i", "10.251.0.2/30"),
+        (None, "alab-h", "10.251.0.1/30"),
+    ] {
+        let mut pre: Vec<&str> = Vec::new();
+        if let Some(ns) = ns {
+            pre = vec!["-n", ns];
+        }
+        ip(&[&pre[..], &["addr", "add", addr, "dev", dev]].concat())?;
+        ip(&[&pre[..], &["link", "set", dev, "up"]].concat())?;
+    }
+    certificates(&dir)?;
+    let d = |f: &str| dir.join(f).display().to_string();
+
+    // Kamailio: the registrar of the SIP tests (alice/secret, client-initiated mediasec).
+    let template = std::fs::read_to_string(root.join("crates/phone-agent/tests/kamailio/registrar.cfg"))?;
+    let kcfg = template
+        .replace("listen=tls:127.0.0.1:@TLS_PORT@\n", "")
+        .replace("enable_tls=yes", "enable_tls=no")
+        .replace("loadmodule \"tls.so\"\n", "")
+        .replace("modparam(\"tls\", \"config\", \"@TLS_CFG@\")\n", "")
+        .replace("127.0.0.1:@PORT@", "10.250.0.1:5060")
+        .replace("@DOMAIN@", "10.250.0.1")
+        .replace("@USER@", "alice")
+        .replace("@PASSWORD@", "secret")
+        .replace("@CTL@", &d("kamailio.ctl"))
+        .replace("@MEDIASEC@", "client");
+    std::fs::write(dir.join("kamailio.cfg"), kcfg)?;
+    let kamailio_pid = spawn_in(
+        NETWORK_NS,
+        &[
+            &kamailio.display().to_string(),
+            "-f",
+            &d("kamailio.cfg"),
+            "-DD",
+            "-E",
+            "-m",
+            "32",
+            "-M",
+            "8",
+            "-Y",
+            &d(""),
+            "-P",
+            &d("kamailio.pid"),
+            "-w",
+            &d(""),
+        ],
+        &dir.join("kamailio.log"),
+    )?;
+    record(
+        &dir,
+        &mut lab,
+        "kamailio",
+        json!({ "pid": kamailio_pid, "comm": "kamailio", "group": true }),
+    )?;
+
+    // hostapd: the wired authenticator with its integrated EAP server (EAP-TLS).
+    std::fs::write(dir.join("eap_users"), "* TLS\n")?;
+    std::fs::write(
+        dir.join("hostapd.conf"),
+        format!(
+            "interface=alab-n\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\n\
+             eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\n",
+            d("eap_users"),
+            d("ca.pem"),
+            d("server.pem"),
+            d("server.key")
+        ),
+    )?;
+    let hostapd_pid = spawn_in(
+        NETWORK_NS,
+        &[&hostapd.display().to_string(), "-d", &d("hostapd.conf")],
+        &dir.join("hostapd.log"),
+    )?;
+    record(
+        &dir,
+        &mut lab,
+        "hostapd",
+        json!({ "pid": hostapd_pid, "comm": "hostapd", "group": false }),
+    )?;
+
+    // The agent on the example configuration.
+    let started = Instant::now();
+    let agent_pid = spawn_in(
+        PHONE_NS,
+        &[
+            &agent.display().to_string(),
+            "-v",
+            "run",
+            "--config",
+            &root.join("examples/cfg/lab.xml").display().to_string(),
+            "--iface",
+            "alab-p",
+            "--ca-file",
+            &d("ca.pem"),
+            "--client-cert",
+            &d("phone.pem"),
+            "--client-key",
+            &d("phone.key"),
+            "--identity",
+            "phone@lab.example",
+            "--eapol-start-period",
+            "1",
+            "--backoff-max",
+            "5",
+            "--http",
+            "0.0.0.0:8480",
+            "--admin-password",
+            PASSWORD,
+            "--state-dir",
+            &d("state"),
+        ],
+        &dir.join("agent.log"),
+    )?;
+    record(
+        &dir,
+        &mut lab,
+        "agent",
+        json!({ "pid": agent_pid, "comm": "phone-agent", "group": false }),
+    )?;
+
+    let deadline = started + Duration::from_secs(60);
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = status_json(&agent);
+        if last.as_ref().is_some_and(green) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let all_green = last.as_ref().is_some_and(green);
+    print_status(&agent)?;
+    if !all_green {
+        bail!(
+            "the lab is not all green after 60 s (logs in {}); it stays up for a look: `cargo xtask lab down` removes it",
+            dir.display()
+        );
+    }
+    println!(
+        "\nlab up, all green in {:.1} s. The admin page: http://{HTTP}/ (any user, password `{PASSWORD}`)\n\
+         `cargo xtask lab status` prints this again; `cargo xtask lab down` stops it. Logs: {}",
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn print_status(agent: &Path) -> Result<()> {
+    let out = Command::new(agent)
+        .args(["status", "--http", HTTP, "--admin-password", PASSWORD])
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    if !out.status.success() {
+        bail!(
+            "phone-agent status: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+pub fn status(root: &Path) -> Result<()> {
+    if !lab_dir(root).join("lab.json").exists() {
+        bail!("the lab is not up (`cargo xtask lab up`)");
+    }
+    print_status(&root.join("target/debug/phone-agent"))
+}
+
+/// Is `pid` still the program `comm` that the lab started?
+fn ours(pid: i32, comm: &str) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| comm.starts_with(c.trim()))
+}
+
+fn stop(pid: i32, comm: &str, group: bool, first: nix::sys::signal::Signal) {
+    use nix::sys::signal::{Signal, kill, killpg};
+    use nix::unistd::Pid;
+    if !ours(pid, comm) {
+        return;
+    }
+    let target = Pid::from_raw(pid);
+    let send = |s: Signal| {
+        let _ = if group { killpg(target, s) } else { kill(target, s) };
+    };
+    send(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while ours(pid, comm) && Instant::now() < deadline {
+        // Reaped by init once it exits (the lab's processes are not xtask's children now).
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if ours(pid, comm) {
+        send(Signal::SIGKILL);
+    }
+}
+
+/// CI: `up` (which fails unless everything turns green within its bound), then `down` either
+/// way; the lab's result.
+pub fn check(root: &Path) -> Result<()> {
+    let started = Instant::now();
+    let outcome = up(root);
+    if outcome.is_err() {
+        for log in ["agent.log", "hostapd.log", "kamailio.log"] {
+            let text = std::fs::read_to_string(lab_dir(root).join(log)).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(30).collect();
+            eprintln!("--- {log} (last lines)");
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
+    }
+    down(root)?;
+    eprintln!(
+        "xtask lab: up and down in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    outcome
+}
+
+pub fn down(root: &Path) -> Result<()> {
+    use nix::sys::signal::Signal;
+    let dir = lab_dir(root);
+    let path = dir.join("lab.json");
+    let lab: Value = match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).context("target/lab/lab.json")?,
+        Err(_) => {
+            println!("the lab is not up");
+            return Ok(());
+        }
+    };
+    // The agent first and gracefully (un-REGISTER, EAPOL-Logoff), then the peers.
+    for (name, signal) in [
+        ("agent", Signal::SIGTERM),
+        ("hostapd", Signal::SIGTERM),
+        ("kamailio", Signal::SIGTERM),
+    ] {
+        let p = at(&lab, &format!("/pids/{name}"));
+        if let (Some(pid), Some(comm)) = (at(p, "/pid").as_i64(), at(p, "/comm").as_str()) {
+            stop(pid as i32, comm, at(p, "/group") == true, signal);
+            println!("stopped {name} (pid {pid})");
+        }
+    }
+    for ns in at(&lab, "/netns")
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let _ = Command::new("ip").args(["netns", "del", ns]).output();
+    }
+    // alab-h goes with its peer's namespace; delete it in case the peer never moved.
+    let _ = Command::new("ip").args(["link", "del", "alab-h"]).output();
+    std::fs::remove_file(&path)?;
+    println!("lab down");
+    Ok(())
+}
