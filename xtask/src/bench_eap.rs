@@ -31,7 +31,7 @@ const DEFAULT_RUNS: usize = 25;
 /// Bound on one authentication, either supplicant.
 const RUN_LIMIT: Duration = Duration::from_secs(15);
 
-fn require(binary: &str, package: &str) -> Result<PathBuf> {
+pub(crate) fn require(binary: &str, package: &str) -> Result<PathBuf> {
     for dir in ["/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
         let p = Path::new(dir).join(binary);
         if p.exists() {
@@ -41,7 +41,7 @@ fn require(binary: &str, package: &str) -> Result<PathBuf> {
     bail!("{binary} not found: install the Debian package `{package}`")
 }
 
-fn check(cmd: &mut Command) -> Result<String> {
+pub(crate) fn check(cmd: &mut Command) -> Result<String> {
     let out = cmd.output().with_context(|| format!("starting {cmd:?}"))?;
     if !out.status.success() {
         bail!("{cmd:?}: {}", String::from_utf8_lossy(&out.stderr).trim());
@@ -50,7 +50,7 @@ fn check(cmd: &mut Command) -> Result<String> {
 }
 
 /// The scratch directory; removed on drop.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -59,10 +59,10 @@ impl Drop for Scratch {
 }
 
 impl Scratch {
-    fn path(&self, file: &str) -> PathBuf {
+    pub(crate) fn path(&self, file: &str) -> PathBuf {
         self.0.join(file)
     }
-    fn write(&self, file: &str, contents: &str) -> Result<PathBuf> {
+    pub(crate) fn write(&self, file: &str, contents: &str) -> Result<PathBuf> {
         let p = self.path(file);
         std::fs::write(&p, contents).with_context(|| format!("writing {}", p.display()))?;
         Ok(p)
@@ -109,7 +109,7 @@ impl Drop for Topology {
 }
 
 /// A long-running peer, killed by its PID on drop.
-struct Peer(Child);
+pub(crate) struct Peer(pub(crate) Child);
 
 impl Drop for Peer {
     fn drop(&mut self) {
@@ -119,7 +119,7 @@ impl Drop for Peer {
 }
 
 /// user + system time of the reaped children so far.
-fn children_cpu() -> Result<Duration> {
+pub(crate) fn children_cpu() -> Result<Duration> {
     let u = getrusage(UsageWho::RUSAGE_CHILDREN).context("getrusage")?;
     let tv = |t: nix::sys::time::TimeVal| {
         Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
@@ -278,7 +278,7 @@ fn openssl(scratch: &Scratch, openssl: &Path) -> Result<()> {
 }
 
 /// Polls `path` until a line contains `needle`, for at most `limit`.
-fn wait_for_line(path: &Path, needle: &str, limit: Duration) -> bool {
+pub(crate) fn wait_for_line(path: &Path, needle: &str, limit: Duration) -> bool {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
         if std::fs::read_to_string(path).is_ok_and(|s| s.contains(needle)) {
@@ -289,7 +289,7 @@ fn wait_for_line(path: &Path, needle: &str, limit: Duration) -> bool {
     false
 }
 
-fn json_field<'a>(doc: &'a str, name: &str) -> Option<&'a str> {
+pub(crate) fn json_field<'a>(doc: &'a str, name: &str) -> Option<&'a str> {
     let start = doc.find(&format!("\"{name}\":"))? + name.len() + 3;
     let rest = doc.get(start..)?.trim_start();
     let end = rest.find([',', '\n', '}'])?;
@@ -412,16 +412,16 @@ impl Bench<'_> {
     }
 }
 
-fn median(mut v: Vec<Duration>) -> Option<Duration> {
+pub(crate) fn median(mut v: Vec<Duration>) -> Option<Duration> {
     v.sort();
     v.get(v.len() / 2).copied()
 }
 
-fn ms(d: Option<Duration>) -> String {
+pub(crate) fn ms(d: Option<Duration>) -> String {
     d.map_or_else(|| "-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1000.0))
 }
 
-fn ratio(a: Option<Duration>, b: Option<Duration>) -> String {
+pub(crate) fn ratio(a: Option<Duration>, b: Option<Duration>) -> String {
     match (a, b) {
         (Some(a), Some(b)) if !b.is_zero() => format!("{:.2}", a.as_secs_f64() / b.as_secs_f64()),
         _ => "-".into(),
@@ -448,6 +448,8 @@ pub fn bench(root: &Path) -> Result<()> {
         bail!("building phone-agent (release) failed");
     }
     let agent = root.join("target/release/phone-agent");
+    // BENCH_EAP_ONLY=tls or =fast runs one half.
+    let only = std::env::var("BENCH_EAP_ONLY").unwrap_or_default();
 
     let dir = std::env::temp_dir().join(format!("bench-eap-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -517,9 +519,9 @@ pub fn bench(root: &Path) -> Result<()> {
         agent: &agent,
         wpa: &wpa,
     };
-    let versions = ["1.2", "1.3"];
+    let versions: &[&str] = if only == "fast" { &[] } else { &["1.2", "1.3"] };
     let mut rows = Vec::new();
-    for tls in versions {
+    for &tls in versions {
         let disable13 = if tls == "1.3" { 0 } else { 1 };
         let wpa_conf = scratch.write(
             &format!("wpa-{tls}.conf"),
@@ -607,5 +609,8 @@ pub fn bench(root: &Path) -> Result<()> {
          for both). EAP reqs: EAP-Requests in between (round trips)."
     );
     drop(observer);
+    if only != "tls" {
+        crate::bench_eap_fast::bench(&scratch, &agent, &openssl_bin, runs)?;
+    }
     Ok(())
 }

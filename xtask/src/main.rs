@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 mod bench_agent;
 mod bench_eap;
+mod bench_eap_fast;
 mod bench_firewall;
 mod bench_pac;
 mod bench_sip;
@@ -49,7 +50,9 @@ cargo xtask <command>
                    registered, idle RSS and CPU after BENCH_AGENT_IDLE (60) s, RSS after
                    BENCH_AGENT_RELOADS (1,000) reloads
   bench eap        phone-agent dot1x vs wpa_supplicant -D wired against one hostapd on veth in
-                   netns (root), TLS 1.2 and 1.3, BENCH_EAP_RUNS (25) runs each; medians, ratio
+                   netns (root), TLS 1.2 and 1.3, BENCH_EAP_RUNS (25) runs each; medians, ratio;
+                   then EAP-FAST (with a PAC, anonymous and server-authenticated provisioning)
+                   over RADIUS vs eapol_test on one hostapd, wall and CPU; BENCH_EAP_ONLY=tls|fast
   bench firewall   root: the maximal firewall config; phone-agent firewall apply vs nft -f of the
                    same script (medians, ratio) and, with counters in the kernel, which rule
                    decides each packet class (rules evaluated) next to Ruleset::evaluate

@@ -308,6 +308,55 @@ fn eapol_test(dir: &Scratch, port: u16, pac: &Path, phase1: &str, phase2: &str) 
     (out.status.success(), trips)
 }
 
+/// The PAC-Info line of a one-PAC text file, decoded.
+fn pac_info(text: &str) -> Vec<u8> {
+    let hex = text
+        .lines()
+        .find_map(|l| l.strip_prefix("PAC-Info="))
+        .expect("PAC-Info in the PAC file");
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// The offset of the PAC-Lifetime value (attribute type 3, 4 octets) in PAC-Info.
+fn lifetime_at(info: &[u8]) -> usize {
+    let mut i = 0;
+    while i + 4 <= info.len() {
+        let ty = u16::from_be_bytes([info[i], info[i + 1]]);
+        let len = usize::from(u16::from_be_bytes([info[i + 2], info[i + 3]]));
+        if ty == 3 && len == 4 {
+            return i + 4;
+        }
+        i += 4 + len;
+    }
+    panic!("no PAC-Lifetime in PAC-Info");
+}
+
+fn lifetime(text: &str) -> u64 {
+    let info = pac_info(text);
+    let at = lifetime_at(&info);
+    u64::from(u32::from_be_bytes(info[at..at + 4].try_into().unwrap()))
+}
+
+/// The text PAC file with its PAC-Lifetime set to `secs` (seconds since 1970).
+fn with_lifetime(text: &str, secs: u64) -> String {
+    let mut info = pac_info(text);
+    let at = lifetime_at(&info);
+    info[at..at + 4].copy_from_slice(&u32::try_from(secs).unwrap().to_be_bytes());
+    let hex: String = info.iter().map(|b| format!("{b:02x}")).collect();
+    text.lines()
+        .map(|l| {
+            if l.starts_with("PAC-Info=") {
+                format!("PAC-Info={hex}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn eap_fast_against_hostapd() {
     let dir = Scratch::new("fast");
@@ -441,6 +490,86 @@ fn eap_fast_against_hostapd() {
     let run = agent(&dir, port, &theirs, &["--fast-provisioning", "0"]);
     accepted(&run, &server, "agent with eapol_test's PAC");
     rows.push("agent + eapol_test's text PAC     -> Authenticated".into());
+
+    // 7. PAC lifetime, judged at the phone's clock (the PAC-Info's PAC-Lifetime; hostapd checks
+    //    its own copy inside the PAC-Opaque): an hour from its end, the agent asks for a new
+    //    PAC in the tunnel and hostapd sends one; past its end, the PAC is not used and a new
+    //    one is provisioned anonymously.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let near = dir.path("near.pac");
+    std::fs::write(&near, with_lifetime(&text, now + 3600)).unwrap();
+    let run = agent(&dir, port, &near, &["--fast-provisioning", "0"]);
+    accepted(&run, &server, "PAC an hour from its end");
+    assert_eq!(run.get("attempts"), 1);
+    assert_eq!(run.get("pacs_provisioned"), 1, "refreshed: {}", run.json);
+    let refreshed = lifetime(&std::fs::read_to_string(&near).unwrap());
+    assert!(
+        refreshed > now + 6 * 86_400,
+        "the new PAC lives a week: {refreshed}"
+    );
+    rows.push(format!(
+        "PAC 1 h from its end              -> refreshed in the tunnel, Authenticated ({} round trips)",
+        run.get("round_trips")
+    ));
+    let expired = dir.path("expired.pac");
+    std::fs::write(&expired, with_lifetime(&text, now - 60)).unwrap();
+    let run = agent(&dir, port, &expired, &["--fast-provisioning", "0"]);
+    assert_eq!(run.code, 1, "an expired PAC was used: {}", run.json);
+    let run = agent(&dir, port, &expired, &["--fast-provisioning", "1"]);
+    accepted(&run, &server, "expired PAC replaced");
+    assert_eq!(run.get("attempts"), 2);
+    assert_eq!(run.get("pacs_provisioned"), 1);
+    assert!(lifetime(&std::fs::read_to_string(&expired).unwrap()) > now + 6 * 86_400);
+    rows.push(
+        "PAC past its end                  -> not used (Failed without provisioning); provisioned anew, Authenticated"
+            .into(),
+    );
+
+    // 8. The settings instead of the command line: Agent_802.1X_Method EAP-FAST with its
+    //    password, inner method and provisioning from cfg.xml; a command-line option still wins.
+    let cfg = dir.write(
+        "cfg-fast.xml",
+        format!(
+            "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication>\
+             <Agent_802.1X_Method>EAP-FAST</Agent_802.1X_Method><Agent_802.1X_Identity>{USER}</Agent_802.1X_Identity>\
+             <Agent_802.1X_Password>{PASSWORD}</Agent_802.1X_Password><Agent_EAP_FAST_Inner_Method>GTC</Agent_EAP_FAST_Inner_Method>\
+             <Agent_EAP_FAST_Provisioning>0</Agent_EAP_FAST_Provisioning></flat-profile>"
+        ),
+    );
+    let from_settings = |extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
+            .arg("dot1x")
+            .arg("--config")
+            .arg(&cfg)
+            .args([
+                "--radius",
+                &format!("127.0.0.1:{port}"),
+                "--secret",
+                SECRET,
+                "--json",
+            ])
+            .arg("--pac-file")
+            .arg(&pac)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null),
+        )
+    };
+    let gtc_lines = || server.log().lines().filter(|l| l.contains("EAP-GTC")).count();
+    let before = gtc_lines();
+    let (code, json) = from_settings(&[]);
+    assert_eq!(code, Some(0), "settings only: {json}");
+    assert_eq!(json["protocol"], "EAP-FAST");
+    assert!(gtc_lines() > before, "inner GTC from the settings");
+    let (code, json) = from_settings(&["--password", "wrong"]);
+    assert_eq!(code, Some(1), "the command line's password wins: {json}");
+    rows.push("cfg.xml Agent_802.1X_* only        -> Authenticated (GTC); --password overrides it".into());
 
     // Auth time with a PAC, each peer 5 times as a whole process (start included), medians.
     // Printed for the notes, not asserted (timing belongs in benchmarks).

@@ -4,7 +4,7 @@ use crate::diagnostic::{Diagnostic, Kind, Location, Severity};
 use crate::host::{DomainList, Host, ProvisioningRule};
 use crate::raw::LineIndex;
 use crate::settings::Settings;
-use crate::value::{Origin, ProxyMode, SipTransport, Value};
+use crate::value::{Dot1xMethod, FastInnerMethod, FastProvisioning, Origin, ProxyMode, SipTransport, Value};
 
 pub(crate) fn check(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnostic>) {
     restricted_domains(s, index, out);
@@ -13,6 +13,65 @@ pub(crate) fn check(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnosti
     ldap(s, out);
     http_proxy(s, out);
     lines(s, out);
+    dot1x(s, out);
+}
+
+/// SPEC §12: EAP-FAST needs the shared secret; anonymous provisioning trusts the first server
+/// that answers until the inner MSCHAPv2 proves it knows the password.
+fn dot1x(s: &Settings, out: &mut Vec<Diagnostic>) {
+    let d = &s.dot1x;
+    if *d.agent_802_1x_method.get() != Dot1xMethod::EapFast {
+        return;
+    }
+    let on = d.enable_802_1x_authentication.get().0;
+    if d.agent_802_1x_password.get().expose().is_empty() {
+        out.push(
+            diag(
+                if on { Severity::Error } else { Severity::Warning },
+                Kind::Value,
+                "Agent_802.1X_Method",
+                &d.agent_802_1x_method,
+                "EAP-FAST needs the shared secret, but Agent_802.1X_Password is empty".into(),
+            )
+            .hint("set Agent_802.1X_Password (or give phone-agent --password)"),
+        );
+    }
+    if matches!(
+        d.agent_eap_fast_provisioning.get(),
+        FastProvisioning::Anonymous | FastProvisioning::Both
+    ) && from_file(&d.agent_eap_fast_provisioning)
+    {
+        out.push(
+            diag(
+                Severity::Note,
+                Kind::Value,
+                "Agent_EAP_FAST_Provisioning",
+                &d.agent_eap_fast_provisioning,
+                "anonymous PAC provisioning: the first PAC comes from whichever server answers, \
+                 authenticated only by the inner MSCHAPv2 exchange"
+                    .into(),
+            )
+            .hint("2 (server-authenticated, with the CA) avoids it once the CA is on the phone"),
+        );
+    }
+    if *d.agent_eap_fast_inner_method.get() == FastInnerMethod::Gtc
+        && *d.agent_eap_fast_provisioning.get() == FastProvisioning::Anonymous
+    {
+        out.push(
+            diag(
+                Severity::Warning,
+                Kind::Value,
+                "Agent_EAP_FAST_Inner_Method",
+                &d.agent_eap_fast_inner_method,
+                "anonymous provisioning allows only MSCHAPv2 (RFC 5422): with GTC the phone cannot \
+                 get its first PAC"
+                    .into(),
+            )
+            .hint(
+                "keep MSCHAPv2, or provision with the server's certificate (Agent_EAP_FAST_Provisioning 2)",
+            ),
+        );
+    }
 }
 
 fn diag<T>(severity: Severity, kind: Kind, name: &str, at: &Value<T>, message: String) -> Diagnostic {
@@ -475,6 +534,92 @@ fn lines(s: &Settings, out: &mut Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use crate::{Severity, parse};
+
+    fn dot1x_findings(body: &str) -> Vec<(Severity, String, String)> {
+        let xml = format!("<flat-profile>{body}</flat-profile>");
+        parse(xml.as_bytes())
+            .unwrap()
+            .diagnostics
+            .into_iter()
+            .filter(|d| {
+                d.parameter
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with("Agent_802.1X") || p.starts_with("Agent_EAP_FAST"))
+            })
+            .map(|d| (d.severity, d.parameter.unwrap_or_default(), d.message))
+            .collect()
+    }
+
+    #[test]
+    fn eap_fast_settings_are_typed_and_checked() {
+        let on = "<Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication>";
+        // EAP-FAST without the shared secret: an error while 802.1X is on.
+        let f = dot1x_findings(&format!(
+            "{on}<Agent_802.1X_Method>EAP-FAST</Agent_802.1X_Method>"
+        ));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(
+            (f[0].0, f[0].1.as_str()),
+            (Severity::Error, "Agent_802.1X_Method")
+        );
+        assert!(f[0].2.contains("Agent_802.1X_Password is empty"), "{f:?}");
+
+        let full = format!(
+            "{on}<Agent_802.1X_Method>eap-fast</Agent_802.1X_Method><Agent_802.1X_Identity>phone7</Agent_802.1X_Identity>\
+             <Agent_802.1X_Password>s3cret</Agent_802.1X_Password><Agent_EAP_FAST_Inner_Method>GTC</Agent_EAP_FAST_Inner_Method>\
+             <Agent_EAP_FAST_Provisioning>2</Agent_EAP_FAST_Provisioning>"
+        );
+        assert_eq!(dot1x_findings(&full), vec![]);
+        let parsed = parse(format!("<flat-profile>{full}</flat-profile>").as_bytes()).unwrap();
+        let d = &parsed.settings.dot1x;
+        assert_eq!(*d.agent_802_1x_method.get(), crate::Dot1xMethod::EapFast);
+        assert_eq!(d.agent_802_1x_identity.get(), "phone7");
+        assert_eq!(d.agent_802_1x_password.get().expose(), "s3cret");
+        assert_eq!(*d.agent_eap_fast_inner_method.get(), crate::FastInnerMethod::Gtc);
+        assert_eq!(d.agent_eap_fast_provisioning.get().level(), 2);
+        // The password never shows.
+        let shown = parsed.settings.entries();
+        let pw = shown.iter().find(|e| e.name == "Agent_802.1X_Password").unwrap();
+        assert!(!pw.value.contains("s3cret"), "{pw:?}");
+
+        // Anonymous provisioning from the file: a note; with GTC: a warning (no first PAC).
+        let f = dot1x_findings(&format!(
+            "{on}<Agent_802.1X_Method>EAP-FAST</Agent_802.1X_Method><Agent_802.1X_Password>p</Agent_802.1X_Password>\
+             <Agent_EAP_FAST_Provisioning>1</Agent_EAP_FAST_Provisioning><Agent_EAP_FAST_Inner_Method>GTC</Agent_EAP_FAST_Inner_Method>"
+        ));
+        assert_eq!(
+            f.iter().map(|x| (x.0, x.1.as_str())).collect::<Vec<_>>(),
+            vec![
+                (Severity::Note, "Agent_EAP_FAST_Provisioning"),
+                (Severity::Warning, "Agent_EAP_FAST_Inner_Method")
+            ],
+            "{f:?}"
+        );
+
+        // Values outside the domains: errors naming what is allowed, the defaults kept.
+        let xml = "<flat-profile><Agent_802.1X_Method>PEAP</Agent_802.1X_Method>\
+                   <Agent_EAP_FAST_Provisioning>4</Agent_EAP_FAST_Provisioning></flat-profile>";
+        let parsed = parse(xml.as_bytes()).unwrap();
+        let errors: Vec<_> = parsed
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| {
+                (
+                    d.parameter.clone().unwrap_or_default(),
+                    d.hint.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].1.contains("EAP-TLS, EAP-FAST"), "{errors:?}");
+        assert!(errors[1].1.contains("0, 1, 2, 3"), "{errors:?}");
+        assert_eq!(
+            *parsed.settings.dot1x.agent_802_1x_method.get(),
+            crate::Dot1xMethod::EapTls
+        );
+        assert_eq!(parsed.settings.dot1x.agent_eap_fast_provisioning.get().level(), 1);
+    }
 
     fn ldap_findings(body: &str) -> Vec<(Severity, String, String)> {
         let xml = format!("<flat-profile>{body}</flat-profile>");

@@ -58,5 +58,6 @@ pub use settings::{
     UnknownParameter, Vpn,
 };
 pub use value::{
-    Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, SecretString, SipTransport, Value, YesNo,
+    Access, Dot1xMethod, Enabled, FastInnerMethod, FastProvisioning, LdapAuthMethod, Origin, Port, ProxyMode,
+    SecretString, SipTransport, Value, YesNo,
 };

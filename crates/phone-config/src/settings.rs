@@ -12,7 +12,10 @@ use crate::firewall::FirewallConfig;
 use crate::host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule};
 use crate::ldap::{DisplayAttrs, LdapFilter, MaxDisplayRecords};
 use crate::raw::RawParam;
-use crate::value::{Access, Enabled, LdapAuthMethod, Origin, Port, ProxyMode, SipTransport, Value, YesNo};
+use crate::value::{
+    Access, Dot1xMethod, Enabled, FastInnerMethod, FastProvisioning, LdapAuthMethod, Origin, Port, ProxyMode,
+    SipTransport, Value, YesNo,
+};
 use phone_secret::SecretString;
 
 /// The number of lines (extensions) a phone has: per-line parameters are `Name_1_` to `Name_16_`.
@@ -205,6 +208,21 @@ section! {
     pub struct Dot1x(_n) {
         /// Network access through 802.1X (phone default No: CDP gives the VLAN).
         enable_802_1x_authentication: YesNo = "Enable_802.1X_Authentication", YesNo(false);
+        /// **Not a phone parameter: phone-agent's own** (default EAP-TLS). SPEC §12 says the
+        /// supplicant speaks EAP-FAST and EAP-TLS; the guide names no parameter for the choice.
+        agent_802_1x_method: Dot1xMethod = "Agent_802.1X_Method", Dot1xMethod::EapTls;
+        /// **Not a phone parameter: phone-agent's own.** The EAP identity (EAP-FAST: also the
+        /// inner identity); empty: the agent's `--identity`.
+        agent_802_1x_identity: String = "Agent_802.1X_Identity", String::new();
+        /// **Not a phone parameter: phone-agent's own.** The secret the phone and the
+        /// authentication server share (SPEC §12): the EAP-FAST inner password.
+        agent_802_1x_password: SecretString = "Agent_802.1X_Password", SecretString::default();
+        /// **Not a phone parameter: phone-agent's own.** The method inside the EAP-FAST tunnel.
+        agent_eap_fast_inner_method: FastInnerMethod = "Agent_EAP_FAST_Inner_Method", FastInnerMethod::MsChapV2;
+        /// **Not a phone parameter: phone-agent's own.** PAC provisioning the phone accepts
+        /// (wpa_supplicant's `fast_provisioning`: 0 none, 1 anonymous, 2 server-authenticated,
+        /// 3 either).
+        agent_eap_fast_provisioning: FastProvisioning = "Agent_EAP_FAST_Provisioning", FastProvisioning::Anonymous;
     }
 }
 

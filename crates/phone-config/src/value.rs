@@ -441,6 +441,54 @@ keyword_enum! {
     }
 }
 
+keyword_enum! {
+    /// `Agent_802.1X_Method`: the EAP method the supplicant answers with (SPEC §12 names
+    /// EAP-FAST and EAP-TLS; the guide gives no parameter for the choice).
+    pub enum Dot1xMethod {
+        /// EAP-TLS with the phone's certificate (the default).
+        EapTls = "EAP-TLS",
+        /// EAP-FAST with a PAC and an inner password method.
+        EapFast = "EAP-FAST",
+    }
+}
+
+keyword_enum! {
+    /// `Agent_EAP_FAST_Inner_Method`: the method inside the EAP-FAST tunnel.
+    pub enum FastInnerMethod {
+        /// EAP-MSCHAPv2 (the default; the only one anonymous provisioning allows).
+        MsChapV2 = "MSCHAPv2",
+        /// EAP-GTC.
+        Gtc = "GTC",
+    }
+}
+
+keyword_enum! {
+    /// `Agent_EAP_FAST_Provisioning`: which PAC provisioning the phone accepts, as
+    /// wpa_supplicant's `fast_provisioning`.
+    pub enum FastProvisioning {
+        /// None: only a PAC on file is used.
+        Off = "0",
+        /// Anonymous Diffie-Hellman (RFC 5422 §3.2.2; the default).
+        Anonymous = "1",
+        /// Server-authenticated (the server's certificate checked against the CA).
+        Authenticated = "2",
+        /// Either.
+        Both = "3",
+    }
+}
+
+impl FastProvisioning {
+    /// wpa_supplicant's `fast_provisioning` number.
+    pub fn level(self) -> u8 {
+        match self {
+            FastProvisioning::Off => 0,
+            FastProvisioning::Anonymous => 1,
+            FastProvisioning::Authenticated => 2,
+            FastProvisioning::Both => 3,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

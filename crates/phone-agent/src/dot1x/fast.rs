@@ -16,9 +16,14 @@ const MAX_PACS: usize = 10;
 
 /// The PACs in `--pac-file` (none when the file does not exist yet) and its format.
 pub(crate) fn read_pacs(args: &Dot1xArgs) -> Result<(Vec<Pac>, Option<PacFormat>)> {
-    let Some(path) = &args.pac_file else {
-        return Ok((Vec::new(), None));
-    };
+    match &args.pac_file {
+        Some(path) => read_pac_file(path),
+        None => Ok((Vec::new(), None)),
+    }
+}
+
+/// The PACs in `path` (none when the file does not exist yet) and its format.
+pub(crate) fn read_pac_file(path: &Path) -> Result<(Vec<Pac>, Option<PacFormat>)> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), None)),
@@ -37,9 +42,12 @@ pub(crate) fn read_pacs(args: &Dot1xArgs) -> Result<(Vec<Pac>, Option<PacFormat>
 /// `without_pacs`: provision afresh (the server refused the PAC on file).
 pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig> {
     let Some(password) = &args.password else {
-        bail!("--method fast needs --password (the inner MSCHAPv2/GTC password)");
+        bail!(
+            "EAP-FAST needs the inner MSCHAPv2/GTC password: give --password or set \
+             Agent_802.1X_Password in --config"
+        );
     };
-    let provisioning = Provisioning::from_level(args.fast_provisioning)
+    let provisioning = Provisioning::from_level(args.fast_provisioning())
         .ok_or_else(|| anyhow!("--fast-provisioning 0..3"))?;
     let pacs = if without_pacs {
         Vec::new()
@@ -48,14 +56,18 @@ pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig>
     };
     // The host's wall clock: PAC lifetimes and certificate validity are judged at its time.
     let clock = std::sync::Arc::new(eap_supplicant::DefaultTimeProvider);
-    let mut config = FastConfig::new(args.identity.clone(), SecretString::new(password.clone()), clock)
-        .phase2(match args.phase2 {
-            Phase2Choice::Mschapv2 => Phase2::MsChapV2,
-            Phase2Choice::Gtc => Phase2::Gtc,
-        })
-        .provisioning(provisioning)
-        .pacs(pacs)
-        .fragment_size(args.fragment_size);
+    let mut config = FastConfig::new(
+        args.identity().to_owned(),
+        SecretString::new(password.clone()),
+        clock,
+    )
+    .phase2(match args.phase2() {
+        Phase2Choice::Mschapv2 => Phase2::MsChapV2,
+        Phase2Choice::Gtc => Phase2::Gtc,
+    })
+    .provisioning(provisioning)
+    .pacs(pacs)
+    .fragment_size(args.fragment_size);
     if let Some(ca) = &args.ca {
         let bytes = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
         let name = match (&args.domain_match, &args.domain_suffix_match) {
@@ -77,9 +89,14 @@ pub(crate) fn save_pac(args: &Dot1xArgs, pac: Pac) -> Result<()> {
         tracing::warn!("EAP-FAST: a PAC was provisioned but no --pac-file was given to keep it");
         return Ok(());
     };
-    let (mut pacs, existing) = read_pacs(args)?;
+    save_pac_file(path, args.pac_format, pac)
+}
+
+/// Adds `pac` to the PAC file at `path` (in `format`, else the file's own, else text).
+pub(crate) fn save_pac_file(path: &Path, format: Option<PacFormat>, pac: Pac) -> Result<()> {
+    let (mut pacs, existing) = read_pac_file(path)?;
     fast::store_pac(&mut pacs, pac, MAX_PACS);
-    let bytes = match args.pac_format.or(existing).unwrap_or(PacFormat::Text) {
+    let bytes = match format.or(existing).unwrap_or(PacFormat::Text) {
         PacFormat::Text => fast::write_text(&pacs).into_bytes(),
         PacFormat::Binary => fast::write_binary(&pacs),
     };

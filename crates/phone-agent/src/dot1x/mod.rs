@@ -21,6 +21,7 @@
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
 mod fast;
+pub(crate) use fast::{read_pac_file, save_pac_file};
 pub(crate) mod passthrough;
 pub(crate) mod port;
 mod radius;
@@ -84,7 +85,7 @@ pub enum PacFormat {
 }
 
 /// `phone-agent dot1x` arguments.
-#[derive(Args, Debug)]
+#[derive(Args, Debug, Clone)]
 #[command(group(ArgGroup::new("transport").required(true).args(["radius", "iface"])))]
 pub struct Dot1xArgs {
     /// The phone's cfg.xml; `Enable_802.1X_Authentication` must be Yes.
@@ -110,9 +111,10 @@ pub struct Dot1xArgs {
     #[arg(long)]
     client_key: Option<PathBuf>,
     /// The EAP method: tls (client certificate) or fast (PAC + inner password method).
-    #[arg(long, value_enum, default_value = "tls")]
-    method: MethodChoice,
-    /// EAP-FAST: the inner password (MSCHAPv2 or GTC).
+    /// Default: `Agent_802.1X_Method` in --config, else tls.
+    #[arg(long, value_enum)]
+    method: Option<MethodChoice>,
+    /// EAP-FAST: the inner password (MSCHAPv2 or GTC). Default: `Agent_802.1X_Password`.
     #[arg(long)]
     password: Option<String>,
     /// EAP-FAST: the PAC file (wpa_supplicant text or binary format, detected on read);
@@ -123,12 +125,13 @@ pub struct Dot1xArgs {
     #[arg(long, value_enum)]
     pac_format: Option<PacFormat>,
     /// EAP-FAST: PAC provisioning as wpa_supplicant's fast_provisioning: 0 none,
-    /// 1 anonymous, 2 server-authenticated (needs --ca), 3 both.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=3))]
-    fast_provisioning: u8,
-    /// EAP-FAST: the inner method.
-    #[arg(long, value_enum, default_value = "mschapv2")]
-    phase2: Phase2Choice,
+    /// 1 anonymous, 2 server-authenticated (needs --ca), 3 both. Default:
+    /// `Agent_EAP_FAST_Provisioning`, else 1.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=3))]
+    fast_provisioning: Option<u8>,
+    /// EAP-FAST: the inner method. Default: `Agent_EAP_FAST_Inner_Method`, else mschapv2.
+    #[arg(long, value_enum)]
+    phase2: Option<Phase2Choice>,
     /// With --iface: send EAPOL-Logoff once authenticated (the switch unauthorizes the port).
     #[arg(long)]
     logoff: bool,
@@ -146,9 +149,9 @@ pub struct Dot1xArgs {
     /// (the phone does this when the PC behind it disconnects).
     #[arg(long, value_name = "MAC", requires = "iface")]
     proxy_logoff: Option<String>,
-    /// The EAP identity (default: the client certificate's first SAN or `phone`).
-    #[arg(long, default_value = "phone")]
-    identity: String,
+    /// The EAP identity. Default: `Agent_802.1X_Identity`, else `phone`.
+    #[arg(long)]
+    identity: Option<String>,
     /// Require a server certificate SAN dNSName equal to, or under, this domain.
     #[arg(long)]
     domain_suffix_match: Option<String>,
@@ -174,6 +177,46 @@ pub struct Dot1xArgs {
     /// Print one JSON document.
     #[arg(long)]
     json: bool,
+}
+
+impl Dot1xArgs {
+    /// What the command line leaves open, from the settings (SPEC §12 and the agent's own
+    /// `Agent_802.1X_*` / `Agent_EAP_FAST_*` parameters): the command line wins.
+    fn apply_settings(&mut self, d: &phone_config::Dot1x) {
+        self.method.get_or_insert(match d.agent_802_1x_method.get() {
+            phone_config::Dot1xMethod::EapFast => MethodChoice::Fast,
+            phone_config::Dot1xMethod::EapTls => MethodChoice::Tls,
+        });
+        if self.identity.is_none() && !d.agent_802_1x_identity.get().is_empty() {
+            self.identity = Some(d.agent_802_1x_identity.get().clone());
+        }
+        if self.password.is_none() && !d.agent_802_1x_password.get().expose().is_empty() {
+            self.password = Some(d.agent_802_1x_password.get().expose().to_owned());
+        }
+        self.phase2
+            .get_or_insert(match d.agent_eap_fast_inner_method.get() {
+                phone_config::FastInnerMethod::MsChapV2 => Phase2Choice::Mschapv2,
+                phone_config::FastInnerMethod::Gtc => Phase2Choice::Gtc,
+            });
+        self.fast_provisioning
+            .get_or_insert(d.agent_eap_fast_provisioning.get().level());
+    }
+
+    fn method(&self) -> MethodChoice {
+        self.method.unwrap_or(MethodChoice::Tls)
+    }
+
+    fn phase2(&self) -> Phase2Choice {
+        self.phase2.unwrap_or(Phase2Choice::Mschapv2)
+    }
+
+    fn fast_provisioning(&self) -> u8 {
+        self.fast_provisioning.unwrap_or(1)
+    }
+
+    fn identity(&self) -> &str {
+        self.identity.as_deref().unwrap_or("phone")
+    }
 }
 
 /// The outcome of one authentication.
@@ -205,6 +248,9 @@ struct Outcome {
 pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
     let cfg = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let parsed = phone_config::parse(&cfg).map_err(|e| anyhow!("{}: {e}", args.config.display()))?;
+    let mut resolved = args.clone();
+    resolved.apply_settings(&parsed.settings.dot1x);
+    let args = &resolved;
     if !parsed.settings.dot1x.enable_802_1x_authentication.get().0 {
         print_state(args, "Disabled", None);
         eprintln!(
@@ -303,7 +349,7 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
 /// anonymous provisioning), or not (`None`).
 fn again(args: &Dot1xArgs, provisioned: bool, pac_refused: bool) -> Option<bool> {
     match (pac_refused, provisioned) {
-        (true, _) if args.fast_provisioning & 1 != 0 => Some(true),
+        (true, _) if args.fast_provisioning() & 1 != 0 => Some(true),
         (false, true) => Some(false),
         _ => None,
     }
@@ -314,9 +360,9 @@ fn supplicant_config(args: &Dot1xArgs, without_pacs: bool) -> Result<Config> {
         start_period: Duration::from_secs(args.start_period.max(1)),
         ..eap_supplicant::PaeTimers::default()
     };
-    if args.method == MethodChoice::Fast {
+    if args.method() == MethodChoice::Fast {
         return Ok(
-            Config::fast(args.identity.clone(), fast::config(args, without_pacs)?).with_timers(timers),
+            Config::fast(args.identity().to_owned(), fast::config(args, without_pacs)?).with_timers(timers),
         );
     }
     let read = |p: &Option<PathBuf>, what: &str| match p {
@@ -344,7 +390,7 @@ fn supplicant_config(args: &Dot1xArgs, without_pacs: bool) -> Result<Config> {
         builder = builder.server_name(ServerNameMatch::Exact(d.clone()));
     }
     let tls = builder.build().context("EAP-TLS configuration")?;
-    Ok(Config::new(args.identity.clone(), tls).with_timers(timers))
+    Ok(Config::new(args.identity().to_owned(), tls).with_timers(timers))
 }
 
 fn resolve(server: &str) -> Result<SocketAddr> {
@@ -541,7 +587,7 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
         ReplyCode::Challenge => "Access-Challenge",
     });
     let a = o.authenticated.as_deref();
-    let protocol = match args.method {
+    let protocol = match args.method() {
         MethodChoice::Tls => "EAP-TLS",
         MethodChoice::Fast => "EAP-FAST",
     };
@@ -559,7 +605,7 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
             "failure": o.failure,
             "declined_methods": o.declined,
         });
-        if let (MethodChoice::Fast, Some(map)) = (args.method, doc.as_object_mut()) {
+        if let (MethodChoice::Fast, Some(map)) = (args.method(), doc.as_object_mut()) {
             map.insert("pacs_provisioned".into(), o.pacs_provisioned.into());
             map.insert("attempts".into(), o.attempts.into());
         }

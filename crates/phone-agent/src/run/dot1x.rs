@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use eap_supplicant::{Config, EapTlsConfig, Event, Supplicant};
+use eap_supplicant::fast::{FastConfig, Phase2, Provisioning};
+use eap_supplicant::{Config, EapTlsConfig, Event, SecretString, Supplicant};
 
 use crate::dot1x::port::{AsyncPort, EapolLink, PcAddresses};
 use crate::driver::{Driver, Ended};
@@ -23,6 +24,58 @@ pub struct Dot1xPlan {
     pub iface: Option<String>,
     /// The EAP identity.
     pub identity: String,
+    /// EAP-FAST instead of EAP-TLS (`Agent_802.1X_Method`), with its settings.
+    pub fast: Option<FastPlan>,
+}
+
+/// The EAP-FAST settings (`Agent_802.1X_Password`, `Agent_EAP_FAST_*`).
+#[derive(Debug, Clone)]
+pub struct FastPlan {
+    /// The inner password (the secret the phone and the server share, SPEC §12).
+    pub password: SecretString,
+    /// The inner method.
+    pub phase2: Phase2,
+    /// wpa_supplicant's `fast_provisioning` 0..=3.
+    pub provisioning: u8,
+}
+
+impl PartialEq for FastPlan {
+    fn eq(&self, o: &FastPlan) -> bool {
+        // A changed password restarts 802.1X like any other change.
+        self.password.expose() == o.password.expose()
+            && self.phase2 == o.phase2
+            && self.provisioning == o.provisioning
+    }
+}
+
+impl Eq for FastPlan {}
+
+impl Dot1xPlan {
+    /// From the settings; `identity` from the command line wins over `Agent_802.1X_Identity`.
+    pub fn new(iface: Option<String>, identity: Option<String>, d: &phone_config::Dot1x) -> Dot1xPlan {
+        let from_settings = Some(d.agent_802_1x_identity.get().clone()).filter(|i| !i.is_empty());
+        let fast = (*d.agent_802_1x_method.get() == phone_config::Dot1xMethod::EapFast).then(|| FastPlan {
+            password: d.agent_802_1x_password.get().clone(),
+            phase2: match d.agent_eap_fast_inner_method.get() {
+                phone_config::FastInnerMethod::MsChapV2 => Phase2::MsChapV2,
+                phone_config::FastInnerMethod::Gtc => Phase2::Gtc,
+            },
+            provisioning: d.agent_eap_fast_provisioning.get().level(),
+        });
+        Dot1xPlan {
+            iface,
+            identity: identity.or(from_settings).unwrap_or_else(|| "phone".into()),
+            fast,
+        }
+    }
+
+    fn protocol(&self) -> &'static str {
+        if self.fast.is_some() {
+            "EAP-FAST"
+        } else {
+            "EAP-TLS"
+        }
+    }
 }
 
 /// The certificate files.
@@ -33,6 +86,8 @@ pub struct Dot1xOptions {
     key: Option<PathBuf>,
     start_period: Duration,
     goodbye: Duration,
+    /// EAP-FAST: STATE_DIR/eap-fast.pac (wpa_supplicant's text format, mode 0600).
+    pac_file: PathBuf,
 }
 
 impl Dot1xOptions {
@@ -44,6 +99,7 @@ impl Dot1xOptions {
             key: args.client_key.clone(),
             start_period: Duration::from_secs(args.eapol_start_period.max(1)),
             goodbye: Duration::from_millis(200),
+            pac_file: args.state_dir.join("eap-fast.pac"),
         }
     }
 }
@@ -66,21 +122,27 @@ pub async fn run(
         .iface
         .clone()
         .ok_or_else(|| anyhow!("Enable_802.1X_Authentication is Yes: give the network port with --iface"))?;
-    let tls = EapTlsConfig::builder(
-        &read(options.ca.as_ref(), "ca-file")?,
-        Arc::new(eap_supplicant::DefaultTimeProvider),
-    )
-    .client_certificate(
-        &read(options.cert.as_ref(), "client-cert")?,
-        &read(options.key.as_ref(), "client-key")?,
-    )
-    .build()
-    .context("EAP-TLS configuration")?;
     let timers = eap_supplicant::PaeTimers {
         start_period: options.start_period,
         ..eap_supplicant::PaeTimers::default()
     };
-    let config = Config::new(plan.identity.clone(), tls).with_timers(timers);
+    let config = match &plan.fast {
+        Some(fast) => Config::fast(plan.identity.clone(), fast_config(&plan, fast, &options)?),
+        None => {
+            let tls = EapTlsConfig::builder(
+                &read(options.ca.as_ref(), "ca-file")?,
+                Arc::new(eap_supplicant::DefaultTimeProvider),
+            )
+            .client_certificate(
+                &read(options.cert.as_ref(), "client-cert")?,
+                &read(options.key.as_ref(), "client-key")?,
+            )
+            .build()
+            .context("EAP-TLS configuration")?;
+            Config::new(plan.identity.clone(), tls)
+        }
+    }
+    .with_timers(timers);
     let port = tokio::task::spawn_blocking({
         let iface = iface.clone();
         move || AsyncPort::open(&iface)
@@ -95,7 +157,11 @@ pub async fn run(
         s.dot1x.last_error = None;
     });
     let mut driver = Driver::new(supplicant, link);
-    let ended = driver.run(stop, |_, event| on_event(&status, event)).await?;
+    let protocol = plan.protocol();
+    let pac_file = options.pac_file.clone();
+    let ended = driver
+        .run(stop, |_, event| on_event(&status, protocol, &pac_file, event))
+        .await?;
     if let Ended::Done(why) = ended {
         return Err(anyhow!(why));
     }
@@ -111,17 +177,57 @@ pub async fn run(
     Ok(())
 }
 
-fn on_event(status: &StatusHandle, event: Event) -> ControlFlow<String> {
+/// The EAP-FAST configuration: the PACs in the state directory, the CA (when given) for
+/// server-authenticated provisioning.
+fn fast_config(plan: &Dot1xPlan, fast: &FastPlan, options: &Dot1xOptions) -> Result<FastConfig> {
+    if fast.password.expose().is_empty() {
+        return Err(anyhow!(
+            "Agent_802.1X_Method is EAP-FAST but Agent_802.1X_Password is empty"
+        ));
+    }
+    let provisioning = Provisioning::from_level(fast.provisioning)
+        .ok_or_else(|| anyhow!("Agent_EAP_FAST_Provisioning {}", fast.provisioning))?;
+    let (pacs, _) = crate::dot1x::read_pac_file(&options.pac_file)?;
+    let clock = Arc::new(eap_supplicant::DefaultTimeProvider);
+    let mut config = FastConfig::new(plan.identity.clone(), fast.password.clone(), clock)
+        .phase2(fast.phase2)
+        .provisioning(provisioning)
+        .pacs(pacs);
+    if let Some(ca) = &options.ca {
+        let bytes = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        config = config.server_ca(&bytes, None).context("EAP-FAST CA")?;
+    } else if provisioning.authenticated && !provisioning.unauthenticated {
+        return Err(anyhow!(
+            "Agent_EAP_FAST_Provisioning 2 (server-authenticated) needs --ca-file"
+        ));
+    }
+    Ok(config)
+}
+
+fn on_event(
+    status: &StatusHandle,
+    protocol: &str,
+    pac_file: &std::path::Path,
+    event: Event,
+) -> ControlFlow<String> {
     match event {
         Event::Authenticating => status.update(|s| {
             s.dot1x.transaction_state = TransactionState::Authenticating;
-            s.dot1x.protocol = Some("EAP-TLS".into());
+            s.dot1x.protocol = Some(protocol.into());
         }),
+        Event::PacProvisioned(pac) => {
+            // Kept for the next conversation: after anonymous provisioning the server ends
+            // with EAP-Failure (RFC 5422), the supervisor starts again and reads it.
+            if let Err(e) = crate::dot1x::save_pac_file(pac_file, None, *pac) {
+                return ControlFlow::Break(format!("EAP-FAST: the new PAC could not be kept: {e:#}"));
+            }
+            tracing::info!(file = %pac_file.display(), "EAP-FAST: PAC provisioned");
+        }
         Event::Authenticated(a) => {
-            tracing::info!(tls = %a.tls_version, suite = %a.cipher_suite, "802.1X: authenticated");
+            tracing::info!(protocol = %a.protocol, tls = %a.tls_version, suite = %a.cipher_suite, "802.1X: authenticated");
             status.update(|s| {
                 s.dot1x.transaction_state = TransactionState::Authenticated;
-                s.dot1x.protocol = Some("EAP-TLS".into());
+                s.dot1x.protocol = Some(a.protocol.to_string());
                 s.dot1x.authentications += 1;
                 s.dot1x.last_error = None;
             });

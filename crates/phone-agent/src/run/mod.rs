@@ -85,9 +85,9 @@ pub struct RunArgs {
     /// 802.1X: the phone's private key (PEM or DER, unencrypted).
     #[arg(long, value_name = "FILE")]
     pub client_key: Option<PathBuf>,
-    /// 802.1X: the EAP identity.
-    #[arg(long, default_value = "phone")]
-    pub identity: String,
+    /// 802.1X: the EAP identity. Default: `Agent_802.1X_Identity`, else `phone`.
+    #[arg(long)]
+    pub identity: Option<String>,
     /// 802.1X: seconds between EAPOL-Starts while no authenticator answers (startPeriod).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub eapol_start_period: u64,
@@ -182,10 +182,11 @@ pub fn plans(settings: &Settings, args: &RunArgs) -> BTreeMap<Subsystem, Plan> {
     if settings.dot1x.enable_802_1x_authentication.get().0 {
         plans.insert(
             Subsystem::Dot1x,
-            Plan::Dot1x(dot1x::Dot1xPlan {
-                iface: args.iface.clone(),
-                identity: args.identity.clone(),
-            }),
+            Plan::Dot1x(dot1x::Dot1xPlan::new(
+                args.iface.clone(),
+                args.identity.clone(),
+                &settings.dot1x,
+            )),
         );
     }
     match (&args.iface, args.dhcp) {
