@@ -289,8 +289,17 @@ pub fn run(args: &Dot1xArgs) -> Result<ExitCode> {
                 &options,
                 |pac| fast::save_pac(args, pac),
                 |failed| {
+                    // The authenticator may hold the station for a while after the EAP-Failure
+                    // (hostapd: 5 s): EAPOL-Start every second until it answers, within --timeout.
+                    let timers = eap_supplicant::PaeTimers {
+                        start_period: Duration::from_secs(1),
+                        max_start: u32::MAX,
+                        ..eap_supplicant::PaeTimers::default()
+                    };
                     again(args, failed.pacs_provisioned > 0, failed.pac_refused)
-                        .map(|without_pacs| supplicant_config(args, without_pacs))
+                        .map(|without_pacs| {
+                            supplicant_config(args, without_pacs).map(|c| c.with_timers(timers))
+                        })
                         .transpose()
                 },
             )?;

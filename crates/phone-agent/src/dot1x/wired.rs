@@ -157,43 +157,32 @@ async fn phone(
         driver.core.link_up(Instant::now());
         let mut pacs = Vec::new();
         let mut pac_refused = false;
-        let again = outcome.attempts > 1;
         let ended = driver
-            .run(
-                tokio::time::sleep(options.limit),
-                |supplicant, event| match event {
-                    Event::Authenticated(a) => ControlFlow::Break(Ok(a)),
-                    // The authenticator may still hold the station after the EAP-Failure that ended
-                    // the last conversation (hostapd forgets it 5 s later): keep starting, within
-                    // the limit.
-                    Event::NoAuthenticator if again => {
-                        supplicant.link_up(Instant::now());
-                        ControlFlow::Continue(())
-                    }
-                    Event::Failed { reason } => {
-                        pac_refused |= matches!(
-                            reason,
-                            FailureReason::Fast(eap_supplicant::fast::FastError::PacRefused)
-                        );
-                        ControlFlow::Break(Err(reason.to_string()))
-                    }
-                    Event::NoAuthenticator => {
-                        ControlFlow::Break(Err("no authenticator answered EAPOL-Start".into()))
-                    }
-                    Event::MethodDeclined { requested, reason } => {
-                        outcome.declined.push(super::declined(requested, reason));
-                        ControlFlow::Continue(())
-                    }
-                    Event::PacProvisioned(pac) => {
-                        pacs.push(*pac);
-                        ControlFlow::Continue(())
-                    }
-                    other => {
-                        tracing::debug!("802.1X: {other:?}");
-                        ControlFlow::Continue(())
-                    }
-                },
-            )
+            .run(tokio::time::sleep(options.limit), |_, event| match event {
+                Event::Authenticated(a) => ControlFlow::Break(Ok(a)),
+                Event::Failed { reason } => {
+                    pac_refused |= matches!(
+                        reason,
+                        FailureReason::Fast(eap_supplicant::fast::FastError::PacRefused)
+                    );
+                    ControlFlow::Break(Err(reason.to_string()))
+                }
+                Event::NoAuthenticator => {
+                    ControlFlow::Break(Err("no authenticator answered EAPOL-Start".into()))
+                }
+                Event::MethodDeclined { requested, reason } => {
+                    outcome.declined.push(super::declined(requested, reason));
+                    ControlFlow::Continue(())
+                }
+                Event::PacProvisioned(pac) => {
+                    pacs.push(*pac);
+                    ControlFlow::Continue(())
+                }
+                other => {
+                    tracing::debug!("802.1X: {other:?}");
+                    ControlFlow::Continue(())
+                }
+            })
             .await?;
         outcome.elapsed = started.elapsed();
         let provisioned = pacs.len();
