@@ -1,5 +1,13 @@
-//! `cargo xtask fuzz --campaign SECS [TARGET...]`: long fuzz runs with a persistent corpus
-//! outside the repository, minimized after each run, and a table of what each run did.
+//! `cargo xtask fuzz --campaign SECS [--runs N] [--sanitizer S] [--export-seeds] [TARGET...]`:
+//! long fuzz runs with a persistent corpus outside the repository, minimized after each run,
+//! and a table of what each run did.
+//!
+//! - Each target runs for `SECS` seconds or `N` executions (libFuzzer's `-runs`), whichever
+//!   comes first, so a fast target that reaches its goal frees the machine for the next.
+//! - Sanitizer (cargo-fuzz `-s`): `none` unless told otherwise. Every workspace crate forbids
+//!   `unsafe`, and cargo-fuzz instruments only Rust code (not the C of QuickJS or ring), so
+//!   AddressSanitizer finds little here while it costs about half the executions; overflow
+//!   checks and debug assertions stay on either way. `--sanitizer address` for a run with it.
 //!
 //! - Corpus: `$FUZZ_CAMPAIGN_DIR/TARGET` (default `/var/tmp/phone-security-fuzz/TARGET`),
 //!   kept from one campaign to the next; the committed seeds (`fuzz/seeds/TARGET`) are read
@@ -27,6 +35,22 @@ const MAX_LEN: u32 = 65_536;
 /// Committed seed corpora stay below this.
 const SEED_BUDGET: u64 = 1 << 20;
 
+/// How a campaign runs each target.
+struct Settings {
+    secs: u64,
+    runs: Option<u64>,
+    sanitizer: String,
+}
+
+impl Settings {
+    /// `cargo +nightly fuzz SUBCOMMAND -s SANITIZER TARGET`.
+    fn cargo_fuzz(&self, subcommand: &str, target: &str) -> Command {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["+nightly", "fuzz", subcommand, "-s", &self.sanitizer, target]);
+        cmd
+    }
+}
+
 /// One target's run.
 struct Row {
     target: String,
@@ -44,14 +68,33 @@ fn campaign_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/tmp/phone-security-fuzz"))
 }
 
-/// `args`: `SECS [--export-seeds] [TARGET...]` (every target when none is named).
+/// `args`: `SECS [--runs N] [--sanitizer S] [--export-seeds] [TARGET...]` (every target when
+/// none is named).
 pub fn campaign(root: &Path, all_targets: &[String], args: &[&str]) -> Result<()> {
+    const USAGE: &str =
+        "usage: cargo xtask fuzz --campaign SECS [--runs N] [--sanitizer S] [--export-seeds] [TARGET...]";
     let Some((secs, rest)) = args.split_first() else {
-        bail!("usage: cargo xtask fuzz --campaign SECS [--export-seeds] [TARGET...]");
+        bail!(USAGE);
     };
-    let secs: u64 = secs.parse().context("SECS must be a number of seconds")?;
-    let export = rest.contains(&"--export-seeds");
-    let named: Vec<&str> = rest.iter().copied().filter(|a| *a != "--export-seeds").collect();
+    let mut settings = Settings {
+        secs: secs.parse().context("SECS must be a number of seconds")?,
+        runs: None,
+        sanitizer: "none".to_owned(),
+    };
+    let mut export = false;
+    let mut named: Vec<&str> = Vec::new();
+    let mut rest = rest.iter().copied();
+    while let Some(arg) = rest.next() {
+        match arg {
+            "--export-seeds" => export = true,
+            "--runs" => {
+                let n = rest.next().context(USAGE)?;
+                settings.runs = Some(n.parse().with_context(|| format!("--runs {n}: not a number"))?);
+            }
+            "--sanitizer" => settings.sanitizer = rest.next().context(USAGE)?.to_owned(),
+            target => named.push(target),
+        }
+    }
     for t in &named {
         if !all_targets.iter().any(|a| a == t) {
             bail!("no fuzz target {t:?}; targets: {}", all_targets.join(", "));
@@ -65,7 +108,7 @@ pub fn campaign(root: &Path, all_targets: &[String], args: &[&str]) -> Result<()
     let dir = campaign_dir();
     let mut rows = Vec::new();
     for target in targets {
-        let row = run_target(root, &dir, target, secs)?;
+        let row = run_target(root, &dir, target, &settings)?;
         eprintln!(
             "{target}: {} execs in {:.0} s, cov {}, {} crash(es)",
             row.execs,
@@ -74,9 +117,9 @@ pub fn campaign(root: &Path, all_targets: &[String], args: &[&str]) -> Result<()
             row.crashes.len()
         );
         if row.crashes.is_empty() {
-            minimize(root, &dir.join(target), target)?;
+            minimize(root, &dir.join(target), target, &settings)?;
             if export {
-                export_seeds(root, &dir.join(target), target)?;
+                export_seeds(root, &dir.join(target), target, &settings)?;
             }
         }
         rows.push(Row {
@@ -84,7 +127,7 @@ pub fn campaign(root: &Path, all_targets: &[String], args: &[&str]) -> Result<()
             ..row
         });
     }
-    let table = render(&rows, secs);
+    let table = render(&rows, &settings);
     print!("{table}");
     let log = dir.join("campaigns.md");
     let mut old = std::fs::read_to_string(&log).unwrap_or_default();
@@ -101,21 +144,23 @@ pub fn campaign(root: &Path, all_targets: &[String], args: &[&str]) -> Result<()
     Ok(())
 }
 
-fn run_target(root: &Path, dir: &Path, target: &str, secs: u64) -> Result<Row> {
+fn run_target(root: &Path, dir: &Path, target: &str, settings: &Settings) -> Result<Row> {
     let corpus = dir.join(target);
     let artifacts = dir.join("artifacts").join(target);
     std::fs::create_dir_all(&corpus)?;
     std::fs::create_dir_all(&artifacts)?;
     let before: Vec<PathBuf> = crash_files(&artifacts);
-    let mut cmd = Command::new("cargo");
-    cmd.args(["+nightly", "fuzz", "run", target]).arg(&corpus);
+    let mut cmd = settings.cargo_fuzz("run", target);
+    cmd.arg(&corpus);
     let seeds = root.join("fuzz/seeds").join(target);
     if seeds.is_dir() {
         cmd.arg(&seeds);
     }
-    cmd.arg("--")
-        .arg(format!("-max_total_time={secs}"))
-        .arg(format!("-max_len={MAX_LEN}"))
+    cmd.arg("--").arg(format!("-max_total_time={}", settings.secs));
+    if let Some(runs) = settings.runs {
+        cmd.arg(format!("-runs={runs}"));
+    }
+    cmd.arg(format!("-max_len={MAX_LEN}"))
         .arg("-rss_limit_mb=2048")
         .arg("-timeout=20")
         .arg("-print_final_stats=1")
@@ -124,10 +169,8 @@ fn run_target(root: &Path, dir: &Path, target: &str, secs: u64) -> Result<Row> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     // Build first, so the seconds column is fuzzing time only.
-    let mut build = Command::new("cargo");
-    build
-        .args(["+nightly", "fuzz", "build", target])
-        .current_dir(root);
+    let mut build = settings.cargo_fuzz("build", target);
+    build.current_dir(root);
     let status = build
         .status()
         .with_context(|| format!("building fuzz target {target}"))?;
@@ -215,11 +258,10 @@ fn dir_bytes(dir: &Path) -> u64 {
 }
 
 /// `cargo fuzz cmin`: the smallest subset of the corpus with the same coverage.
-fn minimize(root: &Path, corpus: &Path, target: &str) -> Result<()> {
+fn minimize(root: &Path, corpus: &Path, target: &str, settings: &Settings) -> Result<()> {
     let before = count_files(corpus);
-    let mut cmd = Command::new("cargo");
-    cmd.args(["+nightly", "fuzz", "cmin", target])
-        .arg(corpus)
+    let mut cmd = settings.cargo_fuzz("cmin", target);
+    cmd.arg(corpus)
         .arg("--")
         .arg(format!("-max_len={MAX_LEN}"))
         .arg("-rss_limit_mb=2048")
@@ -242,12 +284,11 @@ fn minimize(root: &Path, corpus: &Path, target: &str) -> Result<()> {
 
 /// Merges the campaign corpus into the committed seeds: libFuzzer copies only the inputs that
 /// add coverage to what the seeds already reach.
-fn export_seeds(root: &Path, corpus: &Path, target: &str) -> Result<()> {
+fn export_seeds(root: &Path, corpus: &Path, target: &str, settings: &Settings) -> Result<()> {
     let seeds = root.join("fuzz/seeds").join(target);
     std::fs::create_dir_all(&seeds)?;
-    let mut cmd = Command::new("cargo");
-    cmd.args(["+nightly", "fuzz", "run", target])
-        .arg(&seeds)
+    let mut cmd = settings.cargo_fuzz("run", target);
+    cmd.arg(&seeds)
         .arg(corpus)
         .arg("--")
         .arg("-merge=1")
@@ -274,9 +315,17 @@ fn export_seeds(root: &Path, corpus: &Path, target: &str) -> Result<()> {
     Ok(())
 }
 
-fn render(rows: &[Row], secs: u64) -> String {
+fn render(rows: &[Row], settings: &Settings) -> String {
     let mut t = String::new();
-    let _ = writeln!(t, "\n## Fuzz campaign, {secs} s per target (max_len {MAX_LEN})\n");
+    let runs = settings
+        .runs
+        .map(|n| format!(" or {n} executions"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        t,
+        "\n## Fuzz campaign, {} s{runs} per target (max_len {MAX_LEN}, sanitizer {})\n",
+        settings.secs, settings.sanitizer
+    );
     let _ = writeln!(
         t,
         "| target | executions | seconds | execs/s | coverage (edges) | features | corpus files | crashes |"

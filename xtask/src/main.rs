@@ -30,8 +30,9 @@ cargo xtask <command>
   setup            install the cargo tools the tests need (cargo-fuzz)
   fuzz --smoke     run every fuzz target briefly (default 30 s each, at most 60); fail on a crash
   fuzz TARGET [S]  run one fuzz target for S seconds (default 300)
-  fuzz --campaign SECS [--export-seeds] [TARGET...]
-                   long runs (every target unless named) with a persistent corpus in
+  fuzz --campaign SECS [--runs N] [--sanitizer S] [--export-seeds] [TARGET...]
+                   long runs (every target unless named; SECS or N executions each, whichever
+                   first; sanitizer none unless told) with a persistent corpus in
                    $FUZZ_CAMPAIGN_DIR (/var/tmp/phone-security-fuzz), inputs up to 64 KiB,
                    cmin afterwards; table of executions, time, coverage, crashes (also appended
                    to campaigns.md there); --export-seeds merges new coverage into fuzz/seeds

@@ -388,16 +388,20 @@ fn walk_subject(
 /// succeeds on `der` and the name is the first of its [`CertificateNames::dns_names`] that
 /// `accept`s. `None` says nothing either way (no such name, an error, or a form this pass
 /// leaves to `from_der`: a SAN entry other than an ASCII dNSName/rfc822Name or a well-sized
-/// iPAddress, a commonName that is neither UTF8String nor PrintableString, ...).
-pub(crate) fn first_dns_name(der: &[u8], accept: impl Fn(&str) -> bool) -> Option<&str> {
+/// iPAddress, a commonName that is neither UTF8String nor PrintableString, ...). The version
+/// returned is [`CertificateNames::version`].
+pub(crate) fn first_dns_name(
+    der: &[u8],
+    accept: impl Fn(&str) -> bool,
+) -> Option<(CertificateVersion, &str)> {
     let fields = NameFields::find(der).ok()?;
-    match fields.version {
+    let version = match fields.version {
         // INTEGER 0, 1 or 2 in its one DER form: what rasn decodes to V1, V2, V3.
-        None | Some([0x02, 0x01, 0..=2]) => {}
-        Some(v) => {
-            version_of(rasn::der::decode::<Version>(v).ok()?).ok()?;
-        }
-    }
+        None | Some([0x02, 0x01, 0]) => CertificateVersion::V1,
+        Some([0x02, 0x01, 1]) => CertificateVersion::V2,
+        Some([0x02, 0x01, 2]) => CertificateVersion::V3,
+        Some(v) => version_of(rasn::der::decode::<Version>(v).ok()?).ok()?,
+    };
     let (1, _, san) = fields.subject_alt_name? else {
         return None;
     };
@@ -441,7 +445,7 @@ pub(crate) fn first_dns_name(der: &[u8], accept: impl Fn(&str) -> bool) -> Optio
             .map_err(|detail| CertificateError::MalformedCommonName { index, detail }),
     })
     .ok()?;
-    Some(found)
+    Some((version, found))
 }
 
 /// The encodings of the fields a name check reads, found by walking the certificate's DER

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use crate::certificate::{CertificateError, CertificateNames};
+use crate::certificate::{CertificateError, CertificateNames, CertificateVersion};
 use crate::matching::{DnsRules, could_match, parse_presented};
 use crate::reference::ReferenceName;
 
@@ -227,23 +227,35 @@ impl Profile {
     /// ```
     pub fn check_der(self, der: &[u8], reference: &ReferenceName) -> Result<NameMatch, NameCheckError> {
         if let ReferenceName::Dns(dns) = reference {
-            let rules = self.dns_rules();
-            // `could_match` with the reference split once.
-            let parent = dns.as_str().split_once('.').map(|(_, parent)| parent);
-            let accept = |presented: &str| {
-                (presented.eq_ignore_ascii_case(dns.as_str())
-                    || presented
-                        .strip_prefix("*.")
-                        .zip(parent)
-                        .is_some_and(|(p, parent)| p.eq_ignore_ascii_case(parent)))
-                    && parse_presented(presented, rules).is_ok_and(|p| p.matches(dns))
-            };
-            if let Some(found) = crate::certificate::first_dns_name(der, accept) {
-                return Ok(NameMatch::new(PresentedName::DnsSan(found.to_owned())));
+            if let Some((_, found)) = self.dns_san_match_der(der, dns) {
+                return Ok(found);
             }
         }
         let names = CertificateNames::from_der(der)?;
         Ok(self.check(&names, reference)?)
+    }
+
+    /// The fast half of [`check_der`](Self::check_der): `Some` only when
+    /// [`CertificateNames::from_der`] succeeds on `der` and `check` would match a SAN dNSName
+    /// (this match), with the certificate's version. `None` says nothing either way.
+    pub(crate) fn dns_san_match_der(
+        self,
+        der: &[u8],
+        dns: &crate::reference::DnsReference,
+    ) -> Option<(CertificateVersion, NameMatch)> {
+        let rules = self.dns_rules();
+        // `could_match` with the reference split once.
+        let parent = dns.as_str().split_once('.').map(|(_, parent)| parent);
+        let accept = |presented: &str| {
+            (presented.eq_ignore_ascii_case(dns.as_str())
+                || presented
+                    .strip_prefix("*.")
+                    .zip(parent)
+                    .is_some_and(|(p, parent)| p.eq_ignore_ascii_case(parent)))
+                && parse_presented(presented, rules).is_ok_and(|p| p.matches(dns))
+        };
+        let (version, found) = crate::certificate::first_dns_name(der, accept)?;
+        Some((version, NameMatch::new(PresentedName::DnsSan(found.to_owned()))))
     }
 
     /// Whether the CN is consulted, or why not.

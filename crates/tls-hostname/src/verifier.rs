@@ -287,6 +287,57 @@ impl ServerIdentityVerifier {
                 names: names.describe(),
             });
         }
+        self.verify_chain(end_entity, intermediates, reference, now)?;
+        let matched = match (&self.name_check, reference) {
+            (NameCheck::Disabled { setting }, _) => {
+                tracing::warn!(
+                    setting,
+                    names = %names.describe().join(", "),
+                    "TLS server name NOT checked ({setting} = No)"
+                );
+                None
+            }
+            (NameCheck::Enabled, None) => None,
+            (NameCheck::Enabled, Some(r)) => Some(self.profile.check(&names, r)?),
+        };
+        Ok(VerifiedIdentity { names, matched })
+    }
+
+    /// What the rustls handshake asks: [`verify_identity`](Self::verify_identity)'s answer
+    /// without its names. When a SAN dNSName of a v2/v3 certificate matches, the name check
+    /// reads the certificate's DER directly ([`Profile::check_der`]'s fast path, which
+    /// allocates only the matched name) instead of building the name lists; every other case
+    /// (no match, an IP reference, a v1 certificate, an unusual encoding, the name check
+    /// disabled) goes through `verify_identity`, so errors and log lines are the same.
+    fn verify_server(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        reference: &ReferenceName,
+        now: UnixTime,
+    ) -> Result<(), VerifyError> {
+        if let (NameCheck::Enabled, ReferenceName::Dns(dns)) = (&self.name_check, reference) {
+            // `Some` implies that `CertificateNames::from_der` succeeds and that
+            // `Profile::check` matches, so only the version and the chain are left to check,
+            // in verify_identity's order.
+            if let Some((version, _)) = self.profile.dns_san_match_der(end_entity, dns) {
+                if version != CertificateVersion::V1 {
+                    return self.verify_chain(end_entity, intermediates, Some(reference), now);
+                }
+            }
+        }
+        self.verify_identity(end_entity, intermediates, Some(reference), now)
+            .map(drop)
+    }
+
+    /// The `Strict` end-entity checks, then the chain (rustls-webpki, with the path checks).
+    fn verify_chain(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        reference: Option<&ReferenceName>,
+        now: UnixTime,
+    ) -> Result<(), VerifyError> {
         let strict = self.profile == Profile::Strict;
         if strict {
             checks::end_entity(end_entity, reference)?;
@@ -323,25 +374,13 @@ impl ServerIdentityVerifier {
             revocation,
             Some(&verify_path),
         );
-        if let Err(e) = verified {
-            return Err(match path_failure.into_inner() {
+        match verified {
+            Ok(_) => Ok(()),
+            Err(e) => Err(match path_failure.into_inner() {
                 Some(failure) if e == webpki::Error::UnknownIssuer => VerifyError::Check(failure),
                 _ => chain_error(e, now),
-            });
+            }),
         }
-        let matched = match (&self.name_check, reference) {
-            (NameCheck::Disabled { setting }, _) => {
-                tracing::warn!(
-                    setting,
-                    names = %names.describe().join(", "),
-                    "TLS server name NOT checked ({setting} = No)"
-                );
-                None
-            }
-            (NameCheck::Enabled, None) => None,
-            (NameCheck::Enabled, Some(r)) => Some(self.profile.check(&names, r)?),
-        };
-        Ok(VerifiedIdentity { names, matched })
     }
 
     fn check_path(
@@ -419,7 +458,7 @@ impl ServerCertVerifier for ServerIdentityVerifier {
         };
         let result = reference
             .map_err(VerifyError::from)
-            .and_then(|r| self.verify_identity(end_entity, intermediates, Some(&r), now));
+            .and_then(|r| self.verify_server(end_entity, intermediates, &r, now));
         match result {
             Ok(_) => Ok(ServerCertVerified::assertion()),
             Err(e) => {

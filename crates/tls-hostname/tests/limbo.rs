@@ -144,3 +144,22 @@ fn phone_differs_from_strict_only_where_documented() {
         );
     }
 }
+
+/// The handshake path (`verify_server_cert`, which reads a matching dNSName straight from the
+/// DER) gives `verify_identity`'s answer and error on every case, under every profile.
+#[test]
+fn handshake_path_agrees_with_verify_identity() {
+    let mut compared = 0;
+    for profile in Profile::ALL {
+        for o in outcomes(profile) {
+            assert!(
+                !o.context.starts_with(limbo_support::HANDSHAKE_DIFFERS),
+                "{profile} {}: {}",
+                o.id,
+                o.context
+            );
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, 3 * 208);
+}

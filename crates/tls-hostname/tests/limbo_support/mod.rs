@@ -4,10 +4,11 @@
 //! The input is limbo's own `limbo.json` schema (`limbo-schema.json` upstream); the output is
 //! its `LimboResult` format: `{version: 1, harness, results: [{id, actual_result, context}]}`.
 
+use rustls::client::danger::{ServerCertVerified, ServerCertVerifier as _};
 use serde::Deserialize;
 use tls_hostname::pki_types::pem::PemObject;
-use tls_hostname::pki_types::{CertificateDer, CertificateRevocationListDer, UnixTime};
-use tls_hostname::{Profile, ReferenceName, ServerIdentityVerifier, VerifyError};
+use tls_hostname::pki_types::{CertificateDer, CertificateRevocationListDer, ServerName, UnixTime};
+use tls_hostname::{Profile, ReferenceName, ServerIdentityVerifier, VerifiedIdentity, VerifyError};
 
 /// The suite file.
 #[derive(Debug, Deserialize)]
@@ -186,7 +187,20 @@ fn run(tc: &Testcase, profile: Profile) -> (Actual, String) {
             );
         }
     };
-    match verifier.verify_identity(&leaf, &intermediates, reference.as_ref(), now) {
+    let identity = verifier.verify_identity(&leaf, &intermediates, reference.as_ref(), now);
+    // The handshake path (rustls' ServerCertVerifier, which reads the name straight from the
+    // DER when it can) must give the same answer and the same error.
+    let server_name = tc
+        .expected_peer_name
+        .as_ref()
+        .and_then(|p| ServerName::try_from(p.value.as_str()).ok());
+    if let Some(server_name) = server_name {
+        let handshake = verifier.verify_server_cert(&leaf, &intermediates, &server_name, &[], now);
+        if let Some(why) = handshake_differs(&identity, &handshake) {
+            return (Actual::Failure, format!("{HANDSHAKE_DIFFERS}: {why}"));
+        }
+    }
+    match identity {
         Ok(v) => (
             Actual::Success,
             v.matched()
@@ -195,6 +209,31 @@ fn run(tc: &Testcase, profile: Profile) -> (Actual, String) {
         ),
         Err(e @ VerifyError::Name(_)) => (Actual::Failure, e.to_string()),
         Err(e) => (Actual::Failure, e.to_string()),
+    }
+}
+
+/// The context of an outcome where the two verification paths disagree.
+pub const HANDSHAKE_DIFFERS: &str = "handshake path differs";
+
+/// Why `verify_server_cert`'s result is not `verify_identity`'s, if it is not.
+fn handshake_differs(
+    identity: &Result<VerifiedIdentity, VerifyError>,
+    handshake: &Result<ServerCertVerified, rustls::Error>,
+) -> Option<String> {
+    use rustls::CertificateError as C;
+    match (identity, handshake) {
+        (Ok(_), Ok(_)) => None,
+        (Err(VerifyError::Expired { .. }), Err(rustls::Error::InvalidCertificate(C::Expired)))
+        | (Err(VerifyError::NotYetValid { .. }), Err(rustls::Error::InvalidCertificate(C::NotValidYet)))
+        | (Err(VerifyError::UnknownIssuer), Err(rustls::Error::InvalidCertificate(C::UnknownIssuer))) => None,
+        (Err(e), Err(rustls::Error::InvalidCertificate(C::Other(other))))
+            if other.to_string() == e.to_string() =>
+        {
+            None
+        }
+        (identity, handshake) => Some(format!(
+            "verify_identity {identity:?}, verify_server_cert {handshake:?}"
+        )),
     }
 }
 
