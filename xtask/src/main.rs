@@ -37,8 +37,14 @@ cargo xtask <command>
                    cmin afterwards; table of executions, time, coverage, crashes (also appended
                    to campaigns.md there); --export-seeds merges new coverage into fuzz/seeds
   features         the per-crate feature matrix (default, none, each feature alone), clippy'd
-  size [--s]       phone-agent stripped under release, release-firmware (opt-level z), that with
-                   the firmware RUSTFLAGS (and opt-level s), and the largest contributors by crate
+  firmware [--no-default-features]
+                   phone-agent's firmware image (the documented firmware build): release-firmware
+                   profile, the firmware RUSTFLAGS (no PIE relocations),
+                   no unwind tables; target/firmware/FEATURES/phone-agent (+ .full with symbols)
+  size [--release] [--s]
+                   the firmware image's bytes with every feature and without the default ones
+                   (--release: also the release profile; --s: also opt-level s), its sections,
+                   and the largest contributors by crate
   limbo            run x509-limbo through tls-hostname (strict, phone, provisioning); results in
                    limbo's format in target/limbo/, scores on stderr
   bench ciphers    cipher-string against OpenSSL 1.1.1d's SSL_CTX_set_cipher_list in-process,
@@ -92,8 +98,13 @@ fn main() -> Result<()> {
         ["lab", "status"] => lab::status(&root()),
         ["lab", "check"] => lab::check(&root()),
         ["psl-data"] => psl_data::psl_data(&root()),
-        ["size"] => size::size(&root(), false),
-        ["size", "--s"] => size::size(&root(), true),
+        ["firmware"] => size::firmware(&root(), size::Features::All, None).map(drop),
+        ["firmware", "--no-default-features"] => {
+            size::firmware(&root(), size::Features::NoDefault, None).map(drop)
+        }
+        ["size", flags @ ..] if flags.iter().all(|f| ["--release", "--s"].contains(f)) => {
+            size::size(&root(), flags.contains(&"--release"), flags.contains(&"--s"))
+        }
         ["fuzz", target] => fuzz_run(target, 300),
         ["fuzz", target, secs] => fuzz_run(target, secs.parse().context("seconds must be a number")?),
         [] | ["help"] | ["--help"] | ["-h"] => {

@@ -1,7 +1,8 @@
 //! The daemon's local API and admin page (axum on hyper): `GET /api/status` (the [`Status`]
 //! as JSON), `GET /api/events` (server-sent events: the whole status each time it changes),
 //! `POST /api/reload` (re-read cfg.xml, as SIGHUP), and `/` (the phone's Info > Status page,
-//! HTML/CSS/JS embedded in the binary, updated live from the events).
+//! HTML/CSS/JS embedded in the binary, updated live from the events; cargo feature `web`, on
+//! by default; without it `/` is 404 and the API stays).
 //!
 //! Bound to 127.0.0.1 by default. Any other address needs an admin password: every request
 //! then carries HTTP Basic credentials, checked in constant time (`subtle`, on SHA-256 digests
@@ -40,10 +41,6 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8480";
 pub const FAILURES_ALLOWED: u32 = 5;
 /// The longest pause after wrong passwords.
 pub const MAX_PAUSE: Duration = Duration::from_secs(300);
-
-const INDEX: &str = include_str!("http/index.html");
-const SCRIPT: &str = include_str!("http/app.js");
-const STYLE: &str = include_str!("http/app.css");
 
 /// Wrong-password bookkeeping.
 #[derive(Default)]
@@ -93,16 +90,10 @@ pub async fn serve(
         password: password.map(|p| Arc::new(digest(p.as_bytes()))),
         failures: Arc::default(),
     };
-    let router = Router::new()
-        .route("/", get(index))
-        .route(
-            "/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
-        )
-        .route(
-            "/app.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
-        )
+    let router = Router::new();
+    #[cfg(feature = "web")]
+    let router = page::routes(router);
+    let router = router
         .route("/api/status", get(status_json))
         .route("/api/events", get(events))
         .route("/api/reload", post(reload_now))
@@ -116,31 +107,61 @@ pub async fn serve(
     Ok(Some(bound))
 }
 
-fn asset(kind: &'static str, body: &'static str) -> Response {
-    (
-        [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-cache")],
-        body,
-    )
-        .into_response()
-}
+/// The admin page (cargo feature `web`).
+#[cfg(feature = "web")]
+mod page {
+    use axum::Router;
+    use axum::extract::State;
+    use axum::http::header;
+    use axum::response::{IntoResponse, Response};
+    use axum::routing::get;
 
-/// The page with the current status inlined (`<` escaped, so no `</script>` can close it).
-async fn index(State(app): State<App>) -> Response {
-    let json = serde_json::to_string(&app.status.snapshot())
-        .unwrap_or_default()
-        .replace('<', "\\u003c");
-    let page = INDEX.replace(
-        "<!--STATUS-->",
-        &format!("<script id=\"initial\" type=\"application/json\">{json}</script>"),
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        page,
-    )
-        .into_response()
+    use super::App;
+
+    const INDEX: &str = include_str!("http/index.html");
+    const SCRIPT: &str = include_str!("http/app.js");
+    const STYLE: &str = include_str!("http/app.css");
+
+    /// `/`, `/app.js` and `/app.css`.
+    pub(super) fn routes(router: Router<App>) -> Router<App> {
+        router
+            .route("/", get(index))
+            .route(
+                "/app.js",
+                get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+            )
+            .route(
+                "/app.css",
+                get(|| async { asset("text/css; charset=utf-8", STYLE) }),
+            )
+    }
+
+    fn asset(kind: &'static str, body: &'static str) -> Response {
+        (
+            [(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "no-cache")],
+            body,
+        )
+            .into_response()
+    }
+
+    /// The page with the current status inlined (`<` escaped, so no `</script>` can close it).
+    async fn index(State(app): State<App>) -> Response {
+        let json = serde_json::to_string(&app.status.snapshot())
+            .unwrap_or_default()
+            .replace('<', "\\u003c");
+        let page = INDEX.replace(
+            "<!--STATUS-->",
+            &format!("<script id=\"initial\" type=\"application/json\">{json}</script>"),
+        );
+        (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            page,
+        )
+            .into_response()
+    }
 }
 
 async fn status_json(State(app): State<App>) -> Json<Status> {

@@ -481,7 +481,8 @@ fn killed_registrar_shows_the_error_and_the_line_recovers() {
 }
 
 /// Any address but loopback needs the admin password; requests then need it (HTTP Basic), and
-/// wrong passwords in a row pause every request (429).
+/// wrong passwords in a row pause every request (429). `/` serves the admin page with the
+/// `web` feature and nothing without it.
 #[test]
 fn admin_password_guards_a_non_loopback_api() {
     let dir = workdir("auth");
@@ -535,6 +536,30 @@ fn admin_password_guards_a_non_loopback_api() {
     let first = poll(Duration::from_secs(10), || get(None));
     assert_eq!(first, Some(401));
     assert_eq!(get(Some(good)), Some(200));
+    // The admin page: with the `web` feature (default), the page with the status inlined;
+    // without it, only the API.
+    let page = {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        write!(
+            s,
+            "GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Basic {good}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut r = String::new();
+        s.read_to_string(&mut r).unwrap();
+        r
+    };
+    if cfg!(feature = "web") {
+        assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+        assert!(page.contains("text/html"), "{page}");
+        assert!(
+            page.contains("<script id=\"initial\" type=\"application/json\">{"),
+            "{page}"
+        );
+    } else {
+        assert!(page.starts_with("HTTP/1.1 404"), "{page}");
+    }
     let codes: Vec<Option<u16>> = (0..6).map(|_| get(Some(wrong))).collect();
     println!("wrong passwords: {codes:?}");
     assert_eq!(codes.get(..5), Some(&[Some(401); 5][..]));
