@@ -164,8 +164,9 @@ pub struct Dot1xArgs {
     /// TLS bytes per EAP-TLS fragment.
     #[arg(long, default_value_t = eap_supplicant::DEFAULT_FRAGMENT_SIZE)]
     fragment_size: usize,
-    /// RADIUS: seconds to wait for each reply (3 tries). Wired: seconds for the whole
-    /// authentication.
+    /// RADIUS: seconds to wait for each reply (3 tries). Wired: seconds for each EAP
+    /// conversation (EAP-FAST with anonymous provisioning runs two: give the authenticator time
+    /// to forget the failed one, hostapd needs 5 s).
     #[arg(long, default_value_t = 3)]
     timeout: u64,
     /// Wired: seconds between EAPOL-Starts while no authenticator answers (startPeriod).
