@@ -9,8 +9,15 @@
 //! - RSS after `BENCH_AGENT_RELOADS` reloads (default 1,000) through `POST /api/reload`, each
 //!   changing `Proxy_Mode` (so each is accepted and applies a change), and the growth.
 //!
-//! Needs the Debian package kamailio. The firewall is pointed at a missing nft (its failure is
-//! in the status; the host's nftables are not touched).
+//! - start-to-all-registered with 802.1X first (`BENCH_AGENT_DOT1X_RUNS` runs, default 5,
+//!   median and range): the agent in a network namespace, hostapd (`driver=wired`, EAP-TLS)
+//!   and Kamailio in another behind a veth (the lab's set-up, xtask/src/lab.rs); the agent's
+//!   bring-up waits for 802.1X's outcome before addressing and the lines, as a phone does, so
+//!   the figure is spawn → Authenticated → 16 lines Registered.
+//!
+//! Needs the Debian package kamailio (and, for the 802.1X case, root and hostapd). The firewall
+//! is pointed at a missing nft (its failure is in the status; the host's nftables are not
+//! touched).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
@@ -116,6 +123,172 @@ fn write_cfg(path: &Path, registrar: u16, ports: &[u16], proxy_mode: &str) -> Re
     Ok(())
 }
 
+fn write_dot1x_cfg(path: &Path) -> Result<()> {
+    let mut xml =
+        String::from("<flat-profile>\n<Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication>\n");
+    for n in 1..=LINES {
+        xml += &format!(
+            "<User_ID_{n}_>alice</User_ID_{n}_><Password_{n}_>secret</Password_{n}_>\
+             <Proxy_{n}_>10.252.0.1:5060</Proxy_{n}_><SIP_Port_{n}_>{}</SIP_Port_{n}_>\
+             <MediaSec_Request_{n}_>Yes</MediaSec_Request_{n}_>\n",
+            5060 + n
+        );
+    }
+    xml += "<Profile_Rule></Profile_Rule></flat-profile>\n";
+    std::fs::write(path, xml)?;
+    Ok(())
+}
+
+/// `GET /api/status` from inside namespace `ns` (a thread that entered it).
+fn status_in_ns(ns: &str, http: &'static str) -> Option<serde_json::Value> {
+    use std::os::fd::AsFd;
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).ok()?;
+        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).ok()?;
+        let (code, body) = request(http, "GET", "/api/status").ok()?;
+        (code == 200).then(|| serde_json::from_str(&body).ok())?
+    })
+    .join()
+    .ok()?
+}
+
+/// One start of the agent with 802.1X and 16 lines: (spawn → Authenticated, spawn → all
+/// Registered).
+fn dot1x_run(root: &Path, agent: &Path, dir: &Path) -> Result<(Duration, Duration)> {
+    use crate::lab::{at, certificates, hostapd_conf, ip, program, spawn_in, stop};
+    const PH: &str = "agentbenchph";
+    const NW: &str = "agentbenchnw";
+    struct Namespaces;
+    impl Drop for Namespaces {
+        fn drop(&mut self) {
+            for ns in [PH, NW] {
+                let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            }
+        }
+    }
+    let hostapd = program("hostapd", "hostapd")?;
+    let kamailio = program("kamailio", "kamailio")?;
+    for ns in [PH, NW] {
+        let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        ip(&["netns", "add", ns])?;
+        ip(&["-n", ns, "link", "set", "lo", "up"])?;
+    }
+    let _namespaces = Namespaces;
+    ip(&[
+        "link", "add", "abench-p", "type", "veth", "peer", "name", "abench-n",
+    ])?;
+    ip(&["link", "set", "abench-p", "netns", PH])?;
+    ip(&["link", "set", "abench-n", "netns", NW])?;
+    for (ns, dev, addr) in [
+        (PH, "abench-p", "10.252.0.2/24"),
+        (NW, "abench-n", "10.252.0.1/24"),
+    ] {
+        ip(&["-n", ns, "addr", "add", addr, "dev", dev])?;
+        ip(&["-n", ns, "link", "set", dev, "up"])?;
+    }
+    certificates(dir)?;
+    let d = |f: &str| dir.join(f).display().to_string();
+    std::fs::write(
+        dir.join("kamailio.cfg"),
+        crate::lab::kamailio_cfg(root, "10.252.0.1:5060", &dir.join("kamailio.ctl"))?,
+    )?;
+    let k = spawn_in(
+        NW,
+        &[
+            &kamailio.display().to_string(),
+            "-f",
+            &d("kamailio.cfg"),
+            "-DD",
+            "-E",
+            "-m",
+            "64",
+            "-M",
+            "8",
+            "-Y",
+            &d(""),
+            "-P",
+            &d("kamailio.pid"),
+            "-w",
+            &d(""),
+        ],
+        &dir.join("kamailio.log"),
+    )?;
+    std::fs::write(dir.join("hostapd.conf"), hostapd_conf(dir, "abench-n"))?;
+    let h = spawn_in(
+        NW,
+        &[&hostapd.display().to_string(), &d("hostapd.conf")],
+        &dir.join("hostapd.log"),
+    )?;
+    // Both ready before the clock starts: Kamailio's ctl socket, hostapd's interface enabled.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !(dir.join("kamailio.ctl").exists()
+        && std::fs::read_to_string(dir.join("hostapd.log")).is_ok_and(|l| l.contains("ENABLED")))
+    {
+        if Instant::now() > deadline {
+            stop(k as i32, "kamailio", true, nix::sys::signal::Signal::SIGKILL);
+            stop(h as i32, "hostapd", false, nix::sys::signal::Signal::SIGKILL);
+            bail!("kamailio or hostapd did not start (see {})", dir.display());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    write_dot1x_cfg(&dir.join("cfg.xml"))?;
+    let spawned = Instant::now();
+    let a = spawn_in(
+        PH,
+        &[
+            &agent.display().to_string(),
+            "run",
+            "--config",
+            &d("cfg.xml"),
+            "--iface",
+            "abench-p",
+            "--ca-file",
+            &d("ca.pem"),
+            "--client-cert",
+            &d("phone.pem"),
+            "--client-key",
+            &d("phone.key"),
+            "--identity",
+            "phone@bench.example",
+            "--http",
+            "127.0.0.1:8480",
+            "--nft",
+            "/nonexistent/nft",
+            "--state-dir",
+            &d("state"),
+        ],
+        &dir.join("agent.log"),
+    )?;
+    let mut authenticated = None;
+    let outcome = loop {
+        let s = status_in_ns(PH, "127.0.0.1:8480");
+        let elapsed = spawned.elapsed();
+        if let Some(s) = &s {
+            if authenticated.is_none() && at(s, "/dot1x/transaction_state") == "Authenticated" {
+                authenticated = Some(elapsed);
+            }
+            let registered = at(s, "/lines").as_array().map_or(0, |ls| {
+                ls.iter().filter(|l| at(l, "/state") == "Registered").count()
+            });
+            if let (Some(auth), LINES) = (authenticated, registered) {
+                break Ok((auth, elapsed));
+            }
+        }
+        if elapsed > Duration::from_secs(60) {
+            break Err(anyhow::anyhow!(
+                "802.1X + {LINES} lines not up within 60 s (see {})",
+                dir.display()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    stop(a as i32, "phone-agent", false, nix::sys::signal::Signal::SIGTERM);
+    stop(h as i32, "hostapd", false, nix::sys::signal::Signal::SIGTERM);
+    stop(k as i32, "kamailio", true, nix::sys::signal::Signal::SIGKILL);
+    outcome
+}
+
 pub fn bench(root: &Path) -> Result<()> {
     let env = |name: &str, default: u64| -> Result<u64> {
         match std::env::var(name) {
@@ -137,20 +310,38 @@ pub fn bench(root: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
 
+    // 802.1X first, then 16 lines.
+    let runs = env("BENCH_AGENT_DOT1X_RUNS", 5)?;
+    if runs > 0 {
+        let mut auth = Vec::new();
+        let mut all = Vec::new();
+        for i in 0..runs {
+            let run_dir = dir.join(format!("dot1x-{i}"));
+            std::fs::create_dir_all(&run_dir)?;
+            let (a, r) = dot1x_run(root, &agent, &run_dir)?;
+            auth.push(a);
+            all.push(r);
+        }
+        let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+        let median = |v: &mut Vec<Duration>| {
+            v.sort();
+            v.get(v.len() / 2).copied().unwrap_or_default()
+        };
+        let (auth_med, all_med) = (median(&mut auth), median(&mut all));
+        println!(
+            "802.1X (EAP-TLS, hostapd wired) + {LINES} lines, {runs} runs: start to Authenticated {:.0} ms (median; {:.0}..{:.0}), start to all {LINES} Registered {:.0} ms (median; {:.0}..{:.0})",
+            ms(&auth_med),
+            auth.first().map_or(0.0, ms),
+            auth.last().map_or(0.0, ms),
+            ms(&all_med),
+            all.first().map_or(0.0, ms),
+            all.last().map_or(0.0, ms),
+        );
+    }
+
     // The registrar.
     let registrar = free_port()?;
-    let template = std::fs::read_to_string(root.join("crates/phone-agent/tests/kamailio/registrar.cfg"))?;
-    let kcfg = template
-        .replace("listen=tls:127.0.0.1:@TLS_PORT@\n", "")
-        .replace("enable_tls=yes", "enable_tls=no")
-        .replace("loadmodule \"tls.so\"\n", "")
-        .replace("modparam(\"tls\", \"config\", \"@TLS_CFG@\")\n", "")
-        .replace("@PORT@", &registrar.to_string())
-        .replace("@DOMAIN@", "127.0.0.1")
-        .replace("@USER@", "alice")
-        .replace("@PASSWORD@", "secret")
-        .replace("@CTL@", &dir.join("ctl").display().to_string())
-        .replace("@MEDIASEC@", "client");
+    let kcfg = crate::lab::kamailio_cfg(root, &format!("127.0.0.1:{registrar}"), &dir.join("ctl"))?;
     std::fs::write(dir.join("kamailio.cfg"), kcfg)?;
     let klog = std::fs::File::create(dir.join("kamailio.log"))?;
     let kamailio = {

@@ -33,7 +33,7 @@ fn lab_dir(root: &Path) -> PathBuf {
     root.join("target/lab")
 }
 
-fn ip(args: &[&str]) -> Result<()> {
+pub(crate) fn ip(args: &[&str]) -> Result<()> {
     let out = Command::new("ip")
         .args(args)
         .output()
@@ -48,7 +48,7 @@ fn ip(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn program(name: &str, package: &str) -> Result<PathBuf> {
+pub(crate) fn program(name: &str, package: &str) -> Result<PathBuf> {
     ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
         .iter()
         .map(|d| Path::new(d).join(name))
@@ -56,7 +56,7 @@ fn program(name: &str, package: &str) -> Result<PathBuf> {
         .with_context(|| format!("`{name}` is not installed: apt-get install {package}"))
 }
 
-fn certificates(dir: &Path) -> Result<()> {
+pub(crate) fn certificates(dir: &Path) -> Result<()> {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
     };
@@ -90,9 +90,42 @@ fn certificates(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The SIP tests' Kamailio registrar (tests/kamailio/registrar.cfg: alice/secret,
+/// client-initiated mediasec), UDP and TCP on `listen` (`IP:PORT`), no TLS.
+pub(crate) fn kamailio_cfg(root: &Path, listen: &str, ctl: &Path) -> Result<String> {
+    let template = std::fs::read_to_string(root.join("crates/phone-agent/tests/kamailio/registrar.cfg"))?;
+    let domain = listen.split(':').next().unwrap_or(listen);
+    Ok(template
+        .replace("listen=tls:127.0.0.1:@TLS_PORT@\n", "")
+        .replace("enable_tls=yes", "enable_tls=no")
+        .replace("loadmodule \"tls.so\"\n", "")
+        .replace("modparam(\"tls\", \"config\", \"@TLS_CFG@\")\n", "")
+        .replace("127.0.0.1:@PORT@", listen)
+        .replace("@DOMAIN@", domain)
+        .replace("@USER@", "alice")
+        .replace("@PASSWORD@", "secret")
+        .replace("@CTL@", &ctl.display().to_string())
+        .replace("@MEDIASEC@", "client"))
+}
+
+/// hostapd as a wired authenticator on `iface` with its integrated EAP server (EAP-TLS), the
+/// certificates of [`certificates`] in `dir` (its `eap_users` written here too).
+pub(crate) fn hostapd_conf(dir: &Path, iface: &str) -> String {
+    let d = |f: &str| dir.join(f).display().to_string();
+    let _ = std::fs::write(dir.join("eap_users"), "* TLS\n");
+    format!(
+        "interface={iface}\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\n\
+         eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\n",
+        d("eap_users"),
+        d("ca.pem"),
+        d("server.pem"),
+        d("server.key")
+    )
+}
+
 /// Starts `args` in namespace `ns`, its own process group, output to `log`; its PID (`ip
 /// netns exec` execs the program, so it is the program's).
-fn spawn_in(ns: &str, args: &[&str], log: &Path) -> Result<u32> {
+pub(crate) fn spawn_in(ns: &str, args: &[&str], log: &Path) -> Result<u32> {
     use std::os::unix::process::CommandExt;
     let out = std::fs::File::create(log)?;
     let child = Command::new("ip")
@@ -108,7 +141,7 @@ fn spawn_in(ns: &str, args: &[&str], log: &Path) -> Result<u32> {
 }
 
 /// `v` at a JSON pointer (`Null` when absent).
-fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+pub(crate) fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
     v.pointer(pointer).unwrap_or(&Value::Null)
 }
 
@@ -194,18 +227,7 @@ pub fn up(root: &Path) -> Result<()> {
     let d = |f: &str| dir.join(f).display().to_string();
 
     // Kamailio: the registrar of the SIP tests (alice/secret, client-initiated mediasec).
-    let template = std::fs::read_to_string(root.join("crates/phone-agent/tests/kamailio/registrar.cfg"))?;
-    let kcfg = template
-        .replace("listen=tls:127.0.0.1:@TLS_PORT@\n", "")
-        .replace("enable_tls=yes", "enable_tls=no")
-        .replace("loadmodule \"tls.so\"\n", "")
-        .replace("modparam(\"tls\", \"config\", \"@TLS_CFG@\")\n", "")
-        .replace("127.0.0.1:@PORT@", "10.250.0.1:5060")
-        .replace("@DOMAIN@", "10.250.0.1")
-        .replace("@USER@", "alice")
-        .replace("@PASSWORD@", "secret")
-        .replace("@CTL@", &d("kamailio.ctl"))
-        .replace("@MEDIASEC@", "client");
+    let kcfg = kamailio_cfg(root, "10.250.0.1:5060", &dir.join("kamailio.ctl"))?;
     std::fs::write(dir.join("kamailio.cfg"), kcfg)?;
     let kamailio_pid = spawn_in(
         NETWORK_NS,
@@ -236,18 +258,7 @@ pub fn up(root: &Path) -> Result<()> {
     )?;
 
     // hostapd: the wired authenticator with its integrated EAP server (EAP-TLS).
-    std::fs::write(dir.join("eap_users"), "* TLS\n")?;
-    std::fs::write(
-        dir.join("hostapd.conf"),
-        format!(
-            "interface=alab-n\ndriver=wired\nieee8021x=1\neapol_version=2\nuse_pae_group_addr=1\n\
-             eap_server=1\neap_user_file={}\nca_cert={}\nserver_cert={}\nprivate_key={}\n",
-            d("eap_users"),
-            d("ca.pem"),
-            d("server.pem"),
-            d("server.key")
-        ),
-    )?;
+    std::fs::write(dir.join("hostapd.conf"), hostapd_conf(&dir, "alab-n"))?;
     let hostapd_pid = spawn_in(
         NETWORK_NS,
         &[&hostapd.display().to_string(), "-d", &d("hostapd.conf")],
@@ -348,11 +359,11 @@ pub fn status(root: &Path) -> Result<()> {
 }
 
 /// Is `pid` still the program `comm` that the lab started?
-fn ours(pid: i32, comm: &str) -> bool {
+pub(crate) fn ours(pid: i32, comm: &str) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| comm.starts_with(c.trim()))
 }
 
-fn stop(pid: i32, comm: &str, group: bool, first: nix::sys::signal::Signal) {
+pub(crate) fn stop(pid: i32, comm: &str, group: bool, first: nix::sys::signal::Signal) {
     use nix::sys::signal::{Signal, kill, killpg};
     use nix::unistd::Pid;
     if !ours(pid, comm) {

@@ -21,7 +21,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,144 +29,27 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod page_common;
+mod sip_common;
 
-const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
-
-fn binary(name: &str) -> PathBuf {
-    ["/usr/sbin", "/usr/bin", "/sbin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("`{name}` is not installed: install the Debian package (.ci/run does)"))
-}
+use sip_common::{Kamailio, KamailioConfig, Mediasec, free_port, poll};
 
 fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("phone-agent-run-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    sip_common::workdir("run", name)
 }
 
-/// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
+/// Kamailio on `port` (UDP and TCP), client-initiated mediasec, its log appended to.
+fn kamailio(dir: &Path, port: u16) -> Kamailio {
+    Kamailio::start(
+        dir,
+        &KamailioConfig {
+            port: Some(port),
+            tls: false,
+            mediasec: Mediasec::Client,
+        },
+    )
 }
 
-/// Polls `f` every 50 ms until it gives `Some`, at most `limit`.
-fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A running Kamailio, its process group killed when dropped.
-struct Kamailio {
-    child: Child,
-    dir: PathBuf,
-}
-
-impl Kamailio {
-    /// Kamailio on `port` (UDP and TCP), its log appended to `dir/kamailio.log`.
-    fn start(dir: &Path, port: u16) -> Kamailio {
-        let template = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/registrar.cfg"),
-        )
-        .unwrap();
-        // No TLS listener here: the tls module stays loaded with an empty key pair config.
-        let cfg = template
-            .replace("listen=tls:127.0.0.1:@TLS_PORT@\n", "")
-            .replace("enable_tls=yes", "enable_tls=no")
-            .replace("loadmodule \"tls.so\"\n", "")
-            .replace("modparam(\"tls\", \"config\", \"@TLS_CFG@\")\n", "")
-            .replace("@PORT@", &port.to_string())
-            .replace("@DOMAIN@", "127.0.0.1")
-            .replace("@USER@", "alice")
-            .replace("@PASSWORD@", "secret")
-            .replace("@CTL@", &dir.join("ctl").display().to_string())
-            .replace("@MEDIASEC@", "client");
-        let path = dir.join("kamailio.cfg");
-        std::fs::write(&path, cfg).unwrap();
-        let _ = std::fs::remove_file(dir.join("ctl"));
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(dir.join("kamailio.log"))
-            .unwrap();
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new(binary("kamailio"))
-                .arg("-f")
-                .arg(&path)
-                .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
-                .arg(dir)
-                .arg("-P")
-                .arg(dir.join("kamailio.pid"))
-                .arg("-w")
-                .arg(dir)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .process_group(0)
-                .spawn()
-                .expect("starting kamailio")
-        };
-        let mut k = Kamailio {
-            child,
-            dir: dir.to_owned(),
-        };
-        let up = poll(Duration::from_secs(15), || {
-            if let Ok(Some(status)) = k.child.try_wait() {
-                panic!("kamailio exited ({status}):\n{}", k.log());
-            }
-            (TcpStream::connect(("127.0.0.1", port)).is_ok() && dir.join("ctl").exists()).then_some(())
-        });
-        assert!(up.is_some(), "kamailio did not start:\n{}", k.log());
-        k
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
-    }
-
-    /// The REGISTERs Kamailio logged from `port`, with their Expires header.
-    fn registers_from(&self, port: u16) -> Vec<String> {
-        let from = format!("from 127.0.0.1:{port} expires=[");
-        self.log()
-            .lines()
-            .filter(|l| l.contains("REGISTER over") && l.contains(&from))
-            .map(|l| {
-                l.split_once("expires=[")
-                    .and_then(|(_, r)| r.split_once(']'))
-                    .map_or(String::new(), |(e, _)| e.to_owned())
-            })
-            .collect()
-    }
-
-    fn kill(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
+const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
 
 /// The agent, SIGKILLed when dropped if still running.
 struct Agent {
@@ -288,7 +171,7 @@ fn write_cfg(path: &Path, registrar: u16, lines: &[(u16, &str, &str)], extra: &s
 fn reload_changes_one_line_refuses_errors_and_sigterm_unregisters() {
     let dir = workdir("reload");
     let registrar = free_port();
-    let k = Kamailio::start(&dir, registrar);
+    let k = kamailio(&dir, registrar);
     let (p1, p2) = (free_port(), free_port());
     let cfg = dir.join("cfg.xml");
     write_cfg(
@@ -410,7 +293,7 @@ fn reload_changes_one_line_refuses_errors_and_sigterm_unregisters() {
 fn killed_registrar_shows_the_error_and_the_line_recovers() {
     let dir = workdir("fault");
     let registrar = free_port();
-    let mut k = Kamailio::start(&dir, registrar);
+    let mut k = kamailio(&dir, registrar);
     let cfg = dir.join("cfg.xml");
     write_cfg(&cfg, registrar, &[(free_port(), "TCP", "secret")], "");
     let agent = Agent::start(&dir, &cfg, 60);
@@ -472,7 +355,7 @@ fn killed_registrar_shows_the_error_and_the_line_recovers() {
         "{dom}"
     );
 
-    let _k = Kamailio::start(&dir, registrar);
+    let _k = kamailio(&dir, registrar);
     let s = agent.wait_for(Duration::from_secs(20), "line 1 registered again", |s| {
         line(s, 1)["state"] == "Registered"
     });

@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
-use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::net::{TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -23,6 +23,15 @@ use std::time::{Duration, Instant};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
+
+mod sip_common;
+
+use sip_common::free_port;
+
+/// A fresh directory for one test's files (SIPp writes its logs into its working directory).
+fn workdir(name: &str) -> PathBuf {
+    sip_common::workdir("sip", name)
+}
 
 fn on_path(binary: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
@@ -50,25 +59,6 @@ fn scenario(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/sipp")
         .join(name)
-}
-
-/// A fresh directory for one test's files (SIPp writes its logs into its working directory).
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("phone-agent-sip-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 /// The phone's transport (TLS: from the phone to stunnel, TCP from stunnel to SIPp).

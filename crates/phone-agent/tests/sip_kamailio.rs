@@ -13,204 +13,30 @@
 //! Kamailio missing is a failure, not a skip: CI installs it (`.ci/run`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
-
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+use std::process::{Command, Output};
 
 const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
 
-fn binary(name: &str) -> PathBuf {
-    ["/usr/sbin", "/usr/bin", "/sbin"]
-        .iter()
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("`{name}` is not installed: install the Debian packages `kamailio` and `kamailio-tls-modules` (.ci/run does)")
-        })
-}
+mod sip_common;
 
-fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("phone-agent-kamailio-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A port free for both UDP and TCP on 127.0.0.1.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
+use sip_common::{Kamailio, KamailioConfig, Mediasec, free_port};
 use sip_message::Transport;
 
-/// Kamailio's mediasec mode in the script.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Mediasec {
-    /// The phone offers; the 401 carries Security-Server; Security-Verify checked.
-    Client,
-    /// A REGISTER offering nothing gets 421 + Require: mediasec.
-    Server,
+fn workdir(name: &str) -> PathBuf {
+    sip_common::workdir("kamailio", name)
 }
 
-/// A running Kamailio, stopped (SIGTERM to its process group, then SIGKILL) when dropped.
-struct Kamailio {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-    tls_port: u16,
-}
-
-impl Drop for Kamailio {
-    fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        let _ = self.child.wait();
-    }
-}
-
-/// A CA (`ca.pem`) and a server certificate for 127.0.0.1 it signs.
-fn issue(dir: &Path) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "kamailio interop test CA");
-    let ca_key = KeyPair::generate().unwrap();
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.subject_alt_names = vec![SanType::IpAddress("127.0.0.1".parse().unwrap())];
-    params.distinguished_name = rcgen::DistinguishedName::new();
-    params.distinguished_name.push(DnType::CommonName, "127.0.0.1");
-    params.use_authority_key_identifier_extension = true;
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca, &ca_key).unwrap();
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-}
-
-impl Kamailio {
-    fn start(dir: &Path, mediasec: Mediasec) -> Kamailio {
-        issue(dir);
-        let (port, tls_port) = (free_port(), free_port());
-        let tls_cfg = dir.join("tls.cfg");
-        std::fs::write(
-            &tls_cfg,
-            format!(
-                "[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\n\
-                 private_key = {}\ncertificate = {}\n",
-                dir.join("key.pem").display(),
-                dir.join("cert.pem").display()
-            ),
-        )
-        .unwrap();
-        let template = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kamailio/registrar.cfg"),
-        )
-        .unwrap();
-        let cfg = template
-            .replace("@PORT@", &port.to_string())
-            .replace("@TLS_PORT@", &tls_port.to_string())
-            .replace("@DOMAIN@", "127.0.0.1")
-            .replace("@USER@", "alice")
-            .replace("@PASSWORD@", "secret")
-            .replace("@CTL@", &dir.join("ctl").display().to_string())
-            .replace("@TLS_CFG@", &tls_cfg.display().to_string())
-            .replace(
-                "@MEDIASEC@",
-                match mediasec {
-                    Mediasec::Client => "client",
-                    Mediasec::Server => "server",
-                },
-            );
-        let path = dir.join("kamailio.cfg");
-        std::fs::write(&path, cfg).unwrap();
-        let log = std::fs::File::create(dir.join("kamailio.log")).unwrap();
-        let child = {
-            use std::os::unix::process::CommandExt;
-            Command::new(binary("kamailio"))
-                .arg("-f")
-                .arg(&path)
-                .args(["-DD", "-E", "-m", "32", "-M", "8", "-Y"])
-                .arg(dir)
-                .arg("-P")
-                .arg(dir.join("kamailio.pid"))
-                .arg("-w")
-                .arg(dir)
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .process_group(0)
-                .spawn()
-                .expect("starting kamailio")
-        };
-        let mut k = Kamailio {
-            child,
-            dir: dir.to_owned(),
-            port,
-            tls_port,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let up = TcpStream::connect(("127.0.0.1", tls_port)).is_ok()
-                && TcpStream::connect(("127.0.0.1", port)).is_ok()
-                && dir.join("ctl").exists();
-            if up {
-                break;
-            }
-            if let Ok(Some(status)) = k.child.try_wait() {
-                panic!("kamailio exited ({status}):\n{}", k.log());
-            }
-            assert!(Instant::now() < deadline, "kamailio did not start:\n{}", k.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        k
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("kamailio.log")).unwrap_or_default()
-    }
-
-    fn proxy_port(&self, t: Transport) -> u16 {
-        if t == Transport::Tls {
-            self.tls_port
-        } else {
-            self.port
-        }
-    }
-
-    /// The bindings Kamailio holds, as `kamcmd ul.dump` prints them.
-    fn bindings(&self) -> String {
-        let o = Command::new(binary("kamcmd"))
-            .arg("-s")
-            .arg(format!("unix:{}", self.dir.join("ctl").display()))
-            .arg("ul.dump")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "kamcmd: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
+/// Kamailio with a TLS listener (its CA in `dir/ca.pem`) in `mediasec` mode.
+fn kamailio(dir: &Path, mediasec: Mediasec) -> Kamailio {
+    Kamailio::start(
+        dir,
+        &KamailioConfig {
+            port: None,
+            tls: true,
+            mediasec,
+        },
+    )
 }
 
 /// cfg.xml for line 1 (alice) at Kamailio over `transport`.
@@ -279,7 +105,7 @@ fn local_of(out: &str) -> String {
 /// the other binding only.
 fn two_bindings_then_unregister(name: &str, t: Transport) {
     let dir = workdir(name);
-    let k = Kamailio::start(&dir, Mediasec::Client);
+    let k = kamailio(&dir, Mediasec::Client);
     let other = write_cfg(&dir, "other.xml", &k, t, free_port(), "secret", true);
     let o = agent(&other, &dir, &["--once", "--expires", "3546"]);
     assert!(o.status.success(), "other device:\n{}\n{}", text(&o), k.log());
@@ -334,7 +160,7 @@ fn tls_two_bindings_own_lifetime_and_unregister() {
 /// Kamailio sees the REGISTERs and still holds the binding at the end.
 fn refresh(name: &str, t: Transport) {
     let dir = workdir(name);
-    let k = Kamailio::start(&dir, Mediasec::Client);
+    let k = kamailio(&dir, Mediasec::Client);
     let cfg = write_cfg(&dir, "cfg.xml", &k, t, free_port(), "secret", true);
     let o = agent(&cfg, &dir, &["--duration", "7", "--expires", "4"]);
     let out = text(&o);
@@ -372,7 +198,7 @@ fn tls_refresh_observed() {
 /// Require: mediasec + Security-Server; the phone answers with Security-Verify (issue #11).
 fn server_initiated(name: &str, t: Transport) {
     let dir = workdir(name);
-    let k = Kamailio::start(&dir, Mediasec::Server);
+    let k = kamailio(&dir, Mediasec::Server);
     let cfg = write_cfg(&dir, "cfg.xml", &k, t, free_port(), "secret", false);
     let o = agent(&cfg, &dir, &["--once", "--expires", "60"]);
     let out = text(&o);
@@ -396,7 +222,7 @@ fn tls_server_initiated_421() {
 #[test]
 fn tcp_wrong_password_exits_1() {
     let dir = workdir("tcp-wrong");
-    let k = Kamailio::start(&dir, Mediasec::Client);
+    let k = kamailio(&dir, Mediasec::Client);
     let cfg = write_cfg(&dir, "cfg.xml", &k, Transport::Tcp, free_port(), "wrong", true);
     let o = agent(&cfg, &dir, &["--once"]);
     let out = text(&o);
@@ -411,7 +237,7 @@ fn tcp_wrong_password_exits_1() {
 #[test]
 fn exit_codes_by_class() {
     let dir = workdir("exit-codes");
-    let k = Kamailio::start(&dir, Mediasec::Client);
+    let k = kamailio(&dir, Mediasec::Client);
     let cfg = write_cfg(&dir, "cfg.xml", &k, Transport::Tls, free_port(), "secret", true);
     let by_name = std::fs::read_to_string(&cfg)
         .unwrap()
