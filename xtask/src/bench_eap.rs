@@ -209,72 +209,22 @@ fn wire_of(wire: &mpsc::Receiver<(Instant, String)>) -> (Option<Duration>, Optio
     (None, None)
 }
 
-fn openssl(scratch: &Scratch, openssl: &Path) -> Result<()> {
+#[path = "../../crates/eap-supplicant/tests/common/openssl_pki.rs"]
+mod openssl_pki;
+
+/// The CA, hostapd's server certificate and the phone's client certificate (RSA-2048), and the
+/// ffdhe2048 group for EAP-FAST.
+fn pki(scratch: &Scratch) -> Result<()> {
     let dir = &scratch.0;
-    let run = |args: &[&str]| check(Command::new(openssl).current_dir(dir).args(args));
-    run(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=bench eap CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    ])?;
-    for (name, cn, ext) in [
-        (
-            "server",
-            "radius.example.org",
-            "subjectAltName=DNS:radius.example.org\nextendedKeyUsage=serverAuth\n",
-        ),
-        ("client", "phone@example.org", "extendedKeyUsage=clientAuth\n"),
-    ] {
-        scratch.write(
-            &format!("{name}.ext"),
-            &format!("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n{ext}"),
-        )?;
-        run(&[
-            "req",
-            "-new",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            &format!("{name}.key"),
-            "-out",
-            &format!("{name}.csr"),
-            "-subj",
-            &format!("/CN={cn}"),
-        ])?;
-        run(&[
-            "x509",
-            "-req",
-            "-in",
-            &format!("{name}.csr"),
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            &format!("{name}.ext"),
-            "-out",
-            &format!("{name}.pem"),
-        ])?;
-    }
-    Ok(())
+    openssl_pki::eap_server(dir).map_err(|e| anyhow!(e))?;
+    openssl_pki::leaf(
+        dir,
+        "client",
+        "phone@example.org",
+        "extendedKeyUsage=clientAuth\n",
+    )
+    .map_err(|e| anyhow!(e))?;
+    openssl_pki::ffdhe2048(dir, "dh.pem").map_err(|e| anyhow!(e))
 }
 
 /// Polls `path` until a line contains `needle`, for at most `limit`.
@@ -437,7 +387,7 @@ pub fn bench(root: &Path) -> Result<()> {
     let ip = require("ip", "iproute2")?;
     let hostapd = require("hostapd", "hostapd")?;
     let wpa = require("wpa_supplicant", "wpasupplicant")?;
-    let openssl_bin = require("openssl", "openssl")?;
+    require("openssl", "openssl")?;
     require("python3", "python3")?;
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .current_dir(root)
@@ -455,7 +405,7 @@ pub fn bench(root: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let scratch = Scratch(dir);
-    openssl(&scratch, &openssl_bin)?;
+    pki(&scratch)?;
     scratch.write(
         "cfg.xml",
         "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication></flat-profile>",
@@ -610,7 +560,7 @@ pub fn bench(root: &Path) -> Result<()> {
     );
     drop(observer);
     if only != "tls" {
-        crate::bench_eap_fast::bench(&scratch, &agent, &openssl_bin, runs)?;
+        crate::bench_eap_fast::bench(&scratch, &agent, runs)?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -51,98 +51,14 @@ impl Drop for Server {
     }
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the openssl CLI (Debian package `openssl`, installed by .ci/run) runs the TLS peer");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "common/openssl_pki.rs"]
+mod openssl_pki;
 
-/// A CA, an RSA server certificate for radius.example.org, and DH groups.
+/// A CA, an RSA server certificate for radius.example.org, and the ffdhe2048 group.
 fn pki(tag: &str) -> Scratch {
     let s = Scratch::new(tag);
-    let d = &s.0;
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=FAST Test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=radius.example.org",
-        ],
-    );
-    std::fs::write(
-        d.join("ext.cnf"),
-        "subjectAltName=DNS:radius.example.org\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
-    )
-    .unwrap();
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-genparam",
-            "-algorithm",
-            "DH",
-            "-pkeyopt",
-            "group:ffdhe2048",
-            "-out",
-            "dh2048.pem",
-        ],
-    );
+    openssl_pki::eap_server(&s.0).unwrap();
+    openssl_pki::ffdhe2048(&s.0, "dh2048.pem").unwrap();
     s
 }
 
@@ -277,26 +193,7 @@ fn every_suite_against_openssl_s_server() {
 fn wrong_ca_and_wrong_name_are_refused() {
     let pki = pki("refuse");
     let other = Scratch::new("refuse-other");
-    openssl(
-        &other.0,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=Other CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-        ],
-    );
+    openssl_pki::ca(&other.0, "Other CA").unwrap();
     let (_server, mut stream) = serve(&pki, "DHE-RSA-AES256-SHA", "dh2048.pem");
     let mut client = Client::new(authenticated(&other, None), RandomSource::System);
     let err = exchange(&mut client, &mut stream).unwrap_err();

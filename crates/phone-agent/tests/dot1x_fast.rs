@@ -29,97 +29,15 @@ fn free_udp_port() -> u16 {
         .port()
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+#[path = "../../eap-supplicant/tests/common/openssl_pki.rs"]
+mod openssl_pki;
 
 /// hostapd as a RADIUS server with EAP-FAST, an RSA server certificate (DHE_RSA needs one)
 /// and an ffdhe2048 DH group.
 fn hostapd(dir: &Scratch) -> (Server, u16) {
     let d = &dir.0;
-    openssl(
-        d,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=FAST Test CA",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=radius.example.org",
-        ],
-    );
-    dir.write(
-        "ext.cnf",
-        "subjectAltName=DNS:radius.example.org\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
-    );
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-    openssl(
-        d,
-        &[
-            "genpkey",
-            "-genparam",
-            "-algorithm",
-            "DH",
-            "-pkeyopt",
-            "group:ffdhe2048",
-            "-out",
-            "dh.pem",
-        ],
-    );
+    openssl_pki::eap_server(d).unwrap();
+    openssl_pki::ffdhe2048(d, "dh.pem").unwrap();
     let port = free_udp_port();
     dir.write("clients", format!("127.0.0.1/32 {SECRET}\n"));
     dir.write(

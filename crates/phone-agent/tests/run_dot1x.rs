@@ -277,3 +277,105 @@ fn pc_port_passes_the_pc_through_and_logs_it_off_in_the_daemon() {
         down["pc_port"]
     );
 }
+
+#[path = "../../eap-supplicant/tests/common/openssl_pki.rs"]
+mod openssl_pki;
+
+/// The daemon's 802.1X with EAP-FAST from the settings alone (`Agent_802.1X_Method` EAP-FAST,
+/// identity, password, `Agent_EAP_FAST_Provisioning` 2): hostapd (`driver=wired`, EAP-FAST,
+/// server-authenticated provisioning) hands the phone a PAC and authorizes it in one
+/// conversation; the status says `Authenticated` / `EAP-FAST`; the PAC is kept in
+/// STATE_DIR/eap-fast.pac with mode 0600.
+#[test]
+fn the_daemon_runs_eap_fast_from_the_settings_and_keeps_its_pac() {
+    require("hostapd", "hostapd");
+    let dir = Scratch::new("run-fast");
+    openssl_pki::eap_server(&dir.0).unwrap();
+    openssl_pki::ffdhe2048(&dir.0, "dh.pem").unwrap();
+    let users = dir.write("eap_users", "\"alice\" FAST\n\"alice\" MSCHAPV2 \"secret\" [2]\n");
+    let tag = format!("{}", std::process::id() % 1_000_000);
+    let net = VethPair::new(
+        format!("fastA{tag}"),
+        format!("fastS{tag}"),
+        format!("faA{tag}"),
+        format!("faS{tag}"),
+    );
+    let (supp, auth) = (net.supp_ns.0.as_str(), net.auth_ns.0.as_str());
+    let d = dir.0.display();
+    let hostapd = hostapd_wired(
+        &dir,
+        auth,
+        &net.auth_if,
+        &format!(
+            "eap_server=1\neap_user_file={}\nca_cert={d}/ca.pem\nserver_cert={d}/server.pem\n\
+             private_key={d}/server.key\ndh_file={d}/dh.pem\npac_opaque_encr_key=000102030405060708090a0b0c0d0e0f\n\
+             eap_fast_a_id=101112131415161718191a1b1c1d1e1f\neap_fast_a_id_info=wired test\neap_fast_prov=2\n",
+            users.display()
+        ),
+    );
+    let cfg = dir.write(
+        "cfg-fast.xml",
+        "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication>\
+         <Agent_802.1X_Method>EAP-FAST</Agent_802.1X_Method><Agent_802.1X_Identity>alice</Agent_802.1X_Identity>\
+         <Agent_802.1X_Password>secret</Agent_802.1X_Password>\
+         <Agent_EAP_FAST_Provisioning>2</Agent_EAP_FAST_Provisioning></flat-profile>",
+    );
+    let http = "127.0.0.1:8480";
+    let log = std::fs::File::create(dir.path("agent.log")).unwrap();
+    let s = |p: &Path| p.display().to_string();
+    let mut daemon = Killed(
+        Command::new("ip")
+            .args(["netns", "exec", supp, AGENT, "-v", "run", "--config", &s(&cfg)])
+            .args(["--iface", &net.supp_if, "--ca-file", &s(&dir.path("ca.pem"))])
+            .args([
+                "--http",
+                http,
+                "--eapol-start-period",
+                "1",
+                "--nft",
+                "/nonexistent/nft",
+            ])
+            .args(["--backoff-max", "1", "--state-dir", &s(&dir.0)])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let agent_log = || std::fs::read_to_string(dir.path("agent.log")).unwrap_or_default();
+    let after = poll(Duration::from_secs(30), || {
+        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] == "Authenticated")
+    })
+    .unwrap_or_else(|| panic!("not authenticated:\n{}\nhostapd:\n{}", agent_log(), hostapd.log()));
+    assert_eq!(after["dot1x"]["protocol"], "EAP-FAST", "{after:#}");
+    let pac = dir.path("eap-fast.pac");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&pac)
+        .unwrap_or_else(|e| panic!("no PAC file: {e}\n{}", agent_log()))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(
+        std::fs::read_to_string(&pac)
+            .unwrap()
+            .starts_with("wpa_supplicant EAP-FAST PAC file - version 1\n")
+    );
+    assert!(!agent_log().contains("secret"), "the password reached the log");
+    println!(
+        "daemon, EAP-FAST from cfg.xml: {} {}, PAC in {} (mode {:o})",
+        after["dot1x"]["transaction_state"],
+        after["dot1x"]["protocol"],
+        pac.display(),
+        mode & 0o777
+    );
+    let pid = daemon.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let code = poll(Duration::from_secs(10), || daemon.0.try_wait().unwrap());
+    assert_eq!(code.and_then(|c| c.code()), Some(0), "{}", agent_log());
+}
