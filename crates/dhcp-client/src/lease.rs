@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use crate::message::Received;
@@ -126,11 +126,14 @@ impl Lease {
             match source_from(code, value) {
                 Ok(source) => {
                     return SourceChoice {
-                        chosen: Some((code, source)),
+                        chosen: Some((u16::from(code), source)),
                         passed_over,
                     };
                 }
-                Err(reason) => passed_over.push(PassedOver { option: code, reason }),
+                Err(reason) => passed_over.push(PassedOver {
+                    option: u16::from(code),
+                    reason,
+                }),
             }
         }
         SourceChoice {
@@ -144,7 +147,7 @@ impl Lease {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceChoice {
     /// The option code that won and what it says; `None` when no option in the order did.
-    pub chosen: Option<(u8, ProvisioningSource)>,
+    pub chosen: Option<(u16, ProvisioningSource)>,
     /// Options in the order before the winner that were present but not usable.
     pub passed_over: Vec<PassedOver>,
 }
@@ -153,7 +156,7 @@ pub struct SourceChoice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PassedOver {
     /// The option code.
-    pub option: u8,
+    pub option: u16,
     /// Why.
     pub reason: String,
 }
@@ -163,8 +166,9 @@ pub struct PassedOver {
 pub enum ProvisioningSource {
     /// Option 66: the TFTP server's name (or address) for rules that name no server.
     TftpServerName(String),
-    /// Option 150: TFTP server addresses, tried in order (RFC 5859).
-    TftpServers(Vec<Ipv4Addr>),
+    /// Option 150 (IPv4, RFC 5859), or DHCPv6 option 17 with Cisco's enterprise 9
+    /// sub-option 1 (IPv6): TFTP server addresses, tried in order.
+    TftpServers(Vec<IpAddr>),
     /// Option 160: a provisioning URL.
     Url(String),
     /// Option 159: provisioning servers, `[scheme://]host[;host…][/path]` (Cisco; the
@@ -189,7 +193,7 @@ impl fmt::Display for ProvisioningSource {
         match self {
             ProvisioningSource::TftpServerName(n) => write!(f, "TFTP server {n}"),
             ProvisioningSource::TftpServers(a) => {
-                let list: Vec<String> = a.iter().map(Ipv4Addr::to_string).collect();
+                let list: Vec<String> = a.iter().map(IpAddr::to_string).collect();
                 write!(f, "TFTP servers {}", list.join(", "))
             }
             ProvisioningSource::Url(u) => write!(f, "provisioning URL {u}"),
@@ -207,7 +211,7 @@ impl fmt::Display for ProvisioningSource {
 }
 
 /// A printable ASCII string from an option (trailing NULs dropped, as some servers add one).
-fn text(value: &[u8]) -> Result<String, String> {
+pub(crate) fn text(value: &[u8]) -> Result<String, String> {
     let end = value.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     let v = value.get(..end).unwrap_or_default();
     if v.is_empty() {
@@ -219,13 +223,13 @@ fn text(value: &[u8]) -> Result<String, String> {
     Ok(String::from_utf8_lossy(v).trim().to_owned())
 }
 
-fn is_url(s: &str) -> bool {
+pub(crate) fn is_url(s: &str) -> bool {
     s.split_once("://").is_some_and(|(scheme, rest)| {
         !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric()) && !rest.is_empty()
     })
 }
 
-fn source_from(code: u8, value: &[u8]) -> Result<ProvisioningSource, String> {
+pub(crate) fn source_from(code: u8, value: &[u8]) -> Result<ProvisioningSource, String> {
     match code {
         66 => {
             let name = text(value)?;
@@ -235,7 +239,7 @@ fn source_from(code: u8, value: &[u8]) -> Result<ProvisioningSource, String> {
             Ok(ProvisioningSource::TftpServerName(name))
         }
         150 => crate::message::addresses(value)
-            .map(ProvisioningSource::TftpServers)
+            .map(|a| ProvisioningSource::TftpServers(a.into_iter().map(IpAddr::V4).collect()))
             .ok_or_else(|| format!("length {} is not a multiple of 4", value.len())),
         160 => {
             let url = text(value)?;
@@ -290,7 +294,7 @@ fn acs(value: &[u8]) -> Result<ProvisioningSource, String> {
 }
 
 /// A sub-option in an encapsulated code/length/value list (option 43's TR-069 form).
-fn sub_option(mut data: &[u8], want: u8) -> Option<Vec<u8>> {
+pub(crate) fn sub_option(mut data: &[u8], want: u8) -> Option<Vec<u8>> {
     while let [code, len, rest @ ..] = data {
         let v = rest.get(..usize::from(*len))?;
         if *code == want {
@@ -360,7 +364,7 @@ mod tests {
             c.chosen,
             Some((
                 150,
-                ProvisioningSource::TftpServers(vec![Ipv4Addr::new(10, 0, 0, 9)])
+                ProvisioningSource::TftpServers(vec![IpAddr::V4(Ipv4Addr::new(10, 0, 0, 9))])
             ))
         );
     }
@@ -370,7 +374,7 @@ mod tests {
         let l = lease(&[(66, b"a b"), (160, b"no-scheme"), (150, &[10, 0, 0])]);
         let c = l.provisioning_source(DEFAULT_OPTION_ORDER);
         assert_eq!(c.chosen, None);
-        let codes: Vec<u8> = c.passed_over.iter().map(|p| p.option).collect();
+        let codes: Vec<u16> = c.passed_over.iter().map(|p| p.option).collect();
         assert_eq!(codes, [66, 160, 150]);
         assert!(c.passed_over[2].reason.contains("multiple of 4"));
     }

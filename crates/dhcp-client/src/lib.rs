@@ -59,13 +59,17 @@
 //! which refuses truncated options with their offset instead of dropping them (and everything
 //! after them) as `dhcproto`'s decoder does.
 //!
-//! Not supported: DHCPv6; ARP probing of the offered address and DECLINE (the host may probe
+//! DHCPv6 (RFC 8415) is in [`v6`]: the same shape, with the provisioning source chosen in
+//! `DHCPv6_Option_To_Use` order (17, 160, 159).
+//!
+//! Not supported: ARP probing of the offered address and DECLINE (the host may probe
 //! before configuring); DHCPINFORM; choosing among several OFFERs (the first valid one wins).
 #![forbid(unsafe_code)]
 
 mod client;
 mod lease;
 pub mod message;
+pub mod v6;
 
 pub use client::{
     CLIENT_PORT, Client, Config, Discarded, Event, Output, PARAMETER_REQUEST_LIST, Random, RandomError,

@@ -122,7 +122,7 @@ pub struct DhcpLease {
     pub renewals: u64,
     /// The option of `DHCP_Option_To_Use` that chose the provisioning source (66, 160, 159,
     /// 150...), if any did.
-    pub provisioning_option: Option<u8>,
+    pub provisioning_option: Option<u16>,
     /// The provisioning source that option names.
     pub provisioning_source: Option<String>,
     /// Options passed over before it, with why (`160: not a URL ...`).

@@ -164,3 +164,224 @@ fn renews_at_t1_seen_in_dnsmasq_log() {
         .collect();
     eprintln!("dnsmasq log:\n  {}", lines.join("\n  "));
 }
+
+/// Runs `phone-agent dhcp --ipv6 --json` in the client namespace and returns the first lease.
+fn lease6(pair: &NetnsPair, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "dhcp",
+        "--ipv6",
+        "--iface",
+        &pair.client_if,
+        "--json",
+        "--timeout",
+        "15",
+    ];
+    args.extend_from_slice(extra);
+    let out = agent_in(&pair.client_ns, &args);
+    assert!(
+        out.status.success(),
+        "phone-agent dhcp --ipv6 failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().next().unwrap_or("")).unwrap()
+}
+
+/// dnsmasq's hex form of an option-17 payload: enterprise, sub-option 1, data.
+fn vendor17(enterprise: u32, data: &[u8]) -> String {
+    let mut v = enterprise.to_be_bytes().to_vec();
+    v.extend_from_slice(&1u16.to_be_bytes());
+    v.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    v.extend_from_slice(data);
+    let hex: Vec<String> = v.iter().map(|b| format!("{b:02x}")).collect();
+    format!("option6:17,{}", hex.join(":"))
+}
+
+#[test]
+fn dhcpv6_option_order_matrix_against_dnsmasq() {
+    let pair = NetnsPair::new("6");
+    pair.enable_v6();
+    let p6 = pair.prefix6();
+    let dir = provision_common::temp_dir("dhcp6");
+    std::fs::write(
+        dir.join("order.xml"),
+        "<flat-profile><DHCPv6_Option_To_Use>160,17</DHCPv6_Option_To_Use></flat-profile>",
+    )
+    .unwrap();
+    let order_cfg = dir.join("order.xml");
+    let order_cfg = order_cfg.to_str().unwrap();
+    let tftp: std::net::Ipv6Addr = format!("{p6}69").parse().unwrap();
+    let cisco = vendor17(9, &tftp.octets());
+    let acs = vendor17(3561, b"http://acs.example.com/cwmp");
+    let other = vendor17(4491, b"\x01\x02");
+    let url = "option6:160,\"https://prov.example.com/p.xml\"".to_owned();
+    let servers = "option6:159,\"http://[fd00::9];[fd00::a]/cfg\"".to_owned();
+    // (options dnsmasq gives, extra agent arguments, option expected to win, its text)
+    let rows: Vec<(Vec<String>, Vec<&str>, u64, String)> = vec![
+        (
+            vec![cisco.clone(), url.clone(), servers.clone()],
+            vec![],
+            17,
+            format!("TFTP servers {tftp}"),
+        ),
+        (
+            vec![url.clone(), servers.clone()],
+            vec![],
+            160,
+            "provisioning URL https://prov.example.com/p.xml".into(),
+        ),
+        (
+            vec![servers.clone()],
+            vec![],
+            159,
+            "provisioning servers http://[fd00::9];[fd00::a]/cfg".into(),
+        ),
+        (
+            vec![acs.clone(), url.clone()],
+            vec![],
+            17,
+            "TR-069 ACS URL http://acs.example.com/cwmp".into(),
+        ),
+        // An enterprise the phone does not read: 17 passed over (with the reason), 160 wins.
+        (
+            vec![other.clone(), url.clone()],
+            vec![],
+            160,
+            "provisioning URL https://prov.example.com/p.xml".into(),
+        ),
+        (
+            vec![cisco.clone(), url.clone()],
+            vec!["--config", order_cfg],
+            160,
+            "provisioning URL https://prov.example.com/p.xml".into(),
+        ),
+    ];
+    let range = format!("--dhcp-range={p6}10,{p6}50,64,2m");
+    let mut report = Vec::new();
+    for (options, extra, want, text) in &rows {
+        let opts: Vec<&str> = options.iter().map(String::as_str).collect();
+        let dnsmasq = Dnsmasq::start_with(
+            &pair,
+            &opts,
+            &[&format!("option6:dns-server,[{p6}53]")],
+            &["--port=0", &range],
+        );
+        let mut args = vec!["--no-apply"];
+        args.extend_from_slice(extra);
+        let l = lease6(&pair, &args);
+        let log = dnsmasq.log();
+        drop(dnsmasq);
+        let p = &l["provisioning"];
+        report.push(format!(
+            "{options:?} {extra:?} -> option {} ({}); passed over {}",
+            p["option"], p["text"], l["passed_over"]
+        ));
+        assert_eq!(p["option"].as_u64(), Some(*want), "{options:?}: {l}\n{log}");
+        assert_eq!(p["text"].as_str(), Some(text.as_str()), "{options:?}: {l}");
+        assert!(l["address"].as_str().unwrap().starts_with(&p6), "{l}");
+        assert_eq!(l["dns_servers"][0].as_str(), Some(format!("{p6}53").as_str()));
+        for step in ["DHCPSOLICIT(", "DHCPADVERTISE(", "DHCPREQUEST(", "DHCPREPLY("] {
+            assert!(log.contains(step), "dnsmasq logged no {step}:\n{log}");
+        }
+    }
+    eprintln!("DHCPv6 option-order matrix (dnsmasq):\n  {}", report.join("\n  "));
+}
+
+#[test]
+fn applies_v4_and_v6_leases_with_netlink() {
+    let pair = NetnsPair::new("a");
+    pair.enable_v6();
+    let p6 = pair.prefix6();
+    let range = format!("--dhcp-range={p6}10,{p6}50,64,2m");
+    let server = pair.server_addr();
+    let dnsmasq = Dnsmasq::start_with(
+        &pair,
+        &[
+            &format!("option:router,{server}"),
+            &format!("option:dns-server,{server}"),
+            "option:domain-name,example.com",
+        ],
+        &[&format!("option6:dns-server,[{p6}53]")],
+        &["--port=0", &range],
+    );
+    let dir = provision_common::temp_dir("apply");
+    let resolv = dir.join("resolv.conf");
+    let resolv_arg = resolv.to_str().unwrap();
+
+    // DHCPv4: the address, the default route through option 3, resolv.conf where asked.
+    let out = agent_in(
+        &pair.client_ns,
+        &[
+            "dhcp",
+            "--iface",
+            &pair.client_if,
+            "--json",
+            "--timeout",
+            "15",
+            "--resolv-conf",
+            resolv_arg,
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let l: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    let address = l["address"].as_str().unwrap();
+    let addrs = pair.client_ip(&["-4", "addr", "show", "dev", &pair.client_if]);
+    assert!(addrs.contains(&format!("inet {address}/24")), "{addrs}");
+    let routes = pair.client_ip(&["-4", "route", "show", "default"]);
+    assert!(
+        routes.contains(&format!("default via {server} dev {}", pair.client_if)),
+        "{routes}"
+    );
+    let conf = std::fs::read_to_string(&resolv).unwrap();
+    assert!(
+        conf.contains(&format!("nameserver {server}\n")) && conf.contains("search example.com\n"),
+        "{conf}"
+    );
+    eprintln!("ip addr:\n{addrs}ip route default: {routes}resolv.conf:\n{conf}");
+
+    // DHCPv6: the address as /128.
+    let out = agent_in(
+        &pair.client_ns,
+        &[
+            "dhcp",
+            "--ipv6",
+            "--iface",
+            &pair.client_if,
+            "--json",
+            "--timeout",
+            "15",
+            "--resolv-conf",
+            resolv_arg,
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let l: Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    let address6 = l["address"].as_str().unwrap();
+    let addrs = pair.client_ip(&["-6", "addr", "show", "dev", &pair.client_if]);
+    assert!(addrs.contains(&format!("inet6 {address6}/128")), "{addrs}");
+    let conf = std::fs::read_to_string(&resolv).unwrap();
+    assert!(conf.contains(&format!("nameserver {p6}53\n")), "{conf}");
+    eprintln!("ip -6 addr:\n{addrs}");
+
+    // --hold then release: the address is removed again.
+    let out = agent_in(
+        &pair.client_ns,
+        &[
+            "dhcp",
+            "--iface",
+            &pair.client_if,
+            "--json",
+            "--timeout",
+            "15",
+            "--hold",
+            "1",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let addrs = pair.client_ip(&["-4", "addr", "show", "dev", &pair.client_if]);
+    assert!(!addrs.contains("inet 10."), "address left after release: {addrs}");
+    drop(dnsmasq);
+}

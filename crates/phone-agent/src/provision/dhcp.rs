@@ -1,20 +1,24 @@
 //! `phone-agent dhcp`: [`dhcp_client::Client`] on the [`Driver`] over a UDP socket bound to
-//! port 68 on one interface (`SO_BINDTODEVICE`, `SO_BROADCAST`), shows the lease and which option of
-//! `DHCP_Option_To_Use` names the provisioning server.
+//! port 68 on one interface (`SO_BINDTODEVICE`, `SO_BROADCAST`), or with `--ipv6`
+//! [`dhcp_client::v6::Client6`] over port 546; shows the lease and which option of
+//! `DHCP_Option_To_Use` / `DHCPv6_Option_To_Use` names the provisioning server, and applies
+//! the lease to the interface over rtnetlink ([`super::apply`]) unless `--no-apply`.
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use std::ops::ControlFlow;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::Args;
+use dhcp_client::v6::{Client6, Config6, Event6, Lease6};
 use dhcp_client::{Client, Config, Event, Lease, ProvisioningSource, RandomError, SourceChoice};
 use serde_json::{Value as Json, json};
 
-use crate::driver::{Driver, Ended, Link, flush};
+use super::apply;
+use crate::driver::{Core, Driver, Ended, Link, Output, flush};
 
 /// `phone-agent dhcp`.
 #[derive(Args)]
@@ -22,124 +26,338 @@ pub struct DhcpArgs {
     /// The interface to get a lease on.
     #[arg(long, value_name = "IF")]
     pub iface: String,
+    /// DHCPv6 (SOLICIT/ADVERTISE/REQUEST/REPLY, `DHCPv6_Option_To_Use`) instead of DHCPv4.
+    #[arg(long)]
+    pub ipv6: bool,
     /// Do not configure the interface: print the lease for the host to apply.
     #[arg(long)]
     pub no_apply: bool,
-    /// The cfg.xml whose `DHCP_Option_To_Use` orders the options (default order without it).
+    /// Where to write the lease's DNS servers as a resolv.conf (e.g. under the state
+    /// directory); without it no resolv.conf is written.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_apply")]
+    pub resolv_conf: Option<PathBuf>,
+    /// The cfg.xml whose `DHCP_Option_To_Use` / `DHCPv6_Option_To_Use` orders the options
+    /// (default order without it).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Option 60 to send (vendor class identifier).
+    /// Option 60 (DHCPv6: option 16) to send (vendor class identifier).
     #[arg(long, value_name = "TEXT")]
     pub vendor_class: Option<String>,
     /// Give up when no lease comes within this many seconds.
     #[arg(long, default_value_t = 30, value_name = "SECS")]
     pub timeout: u64,
     /// After the lease, keep it this many seconds (renewing at T1, rebinding at T2), printing
-    /// each renewal, then release it.
+    /// each renewal, then release it (and remove the address when it was applied).
     #[arg(long, value_name = "SECS")]
     pub hold: Option<u64>,
 }
 
+/// How to get a lease: what `phone-agent dhcp` and `phone-agent provision --iface` share.
+#[derive(Debug, Clone)]
+pub struct LeaseRequest {
+    /// The interface.
+    pub iface: String,
+    /// DHCPv6 instead of DHCPv4.
+    pub ipv6: bool,
+    /// Configure the interface (rtnetlink) with the lease.
+    pub apply: bool,
+    /// Write the DNS servers here when applying.
+    pub resolv_conf: Option<PathBuf>,
+    /// `DHCP_Option_To_Use` (DHCPv4).
+    pub order_v4: Vec<u8>,
+    /// `DHCPv6_Option_To_Use`.
+    pub order_v6: Vec<u16>,
+    /// Vendor class to send.
+    pub vendor_class: Option<Vec<u8>>,
+    /// Give up after this long without a lease.
+    pub timeout: Duration,
+    /// Keep the lease this long after binding (renewals reported), then release it; `None`:
+    /// return at the first lease.
+    pub hold: Option<Duration>,
+}
+
+impl LeaseRequest {
+    /// The option orders from a cfg.xml's settings (the phone's defaults without one).
+    pub fn orders(settings: Option<&phone_config::Settings>) -> (Vec<u8>, Vec<u16>) {
+        match settings {
+            Some(s) => (
+                s.provisioning.dhcp_option_to_use.get().codes().to_vec(),
+                s.provisioning.dhcpv6_option_to_use.get().codes().to_vec(),
+            ),
+            None => (
+                dhcp_client::DEFAULT_OPTION_ORDER.to_vec(),
+                dhcp_client::v6::DEFAULT_OPTION_ORDER6.to_vec(),
+            ),
+        }
+    }
+}
+
 /// Runs `phone-agent dhcp`: exit 0 with a lease, 1 without one.
 pub fn run(args: &DhcpArgs, json: bool) -> Result<ExitCode> {
-    if !args.no_apply {
-        bail!(
-            "applying the lease to {} is not implemented yet (netlink); pass --no-apply and apply it from the printed lease",
-            args.iface
-        );
-    }
-    let order = match &args.config {
+    let settings = match &args.config {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            let parsed =
-                phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", path.display(), e.diagnostic()))?;
-            parsed
-                .settings
-                .provisioning
-                .dhcp_option_to_use
-                .get()
-                .codes()
-                .to_vec()
+            Some(
+                phone_config::parse(&bytes)
+                    .map_err(|e| anyhow!("{}: {}", path.display(), e.diagnostic()))?
+                    .settings,
+            )
         }
-        None => dhcp_client::DEFAULT_OPTION_ORDER.to_vec(),
+        None => None,
     };
-    let mut config = Config::new(mac_of(&args.iface)?);
-    config.vendor_class = args.vendor_class.as_ref().map(|v| v.as_bytes().to_vec());
-    let socket = open_socket(&args.iface)?;
+    let (order_v4, order_v6) = LeaseRequest::orders(settings.as_ref());
+    let request = LeaseRequest {
+        iface: args.iface.clone(),
+        ipv6: args.ipv6,
+        apply: !args.no_apply,
+        resolv_conf: args.resolv_conf.clone(),
+        order_v4,
+        order_v6,
+        vendor_class: args.vendor_class.as_ref().map(|v| v.as_bytes().to_vec()),
+        timeout: Duration::from_secs(args.timeout),
+        hold: args.hold.map(Duration::from_secs),
+    };
+    let got = acquire(&request, |event, doc| print_lease(event, doc, json))?;
+    Ok(if got.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        eprintln!(
+            "phone-agent dhcp: no lease on {} within {} s",
+            args.iface, args.timeout
+        );
+        ExitCode::from(1)
+    })
+}
+
+/// Gets a lease on `req.iface` (applying it unless told not to), calls `report` with
+/// `"bound"` / `"renewed"` and the lease as JSON ([`lease_json`] / [`lease6_json`], plus
+/// `"applied"` when configured), and returns the first lease's JSON; `None` when no lease came
+/// within the timeout.
+pub fn acquire(
+    req: &LeaseRequest,
+    mut report: impl FnMut(&str, &Json) -> Result<()>,
+) -> Result<Option<Json>> {
+    // Blocks the calling thread on the agent's runtime (the one-shot subcommands' way).
+    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
+    runtime.block_on(async {
+        if req.ipv6 {
+            acquire_v6(req, &mut report).await
+        } else {
+            acquire_v4(req, &mut report).await
+        }
+    })
+}
+
+fn applied_json(a: &apply::Applied) -> Json {
+    json!({
+        "addresses": a.addresses.iter().map(|(ip, p)| format!("{ip}/{p}")).collect::<Vec<_>>(),
+        "gateway": a.gateway,
+        "resolv_conf": a.resolv_conf,
+    })
+}
+
+/// What one `acquire` keeps between events: the first lease shown and the lease applied.
+struct Held<'a, L> {
+    req: &'a LeaseRequest,
+    report: &'a mut dyn FnMut(&str, &Json) -> Result<()>,
+    first: Option<Json>,
+    applied: Option<L>,
+}
+
+impl Held<'_, Lease> {
+    /// Shows (and applies) a lease; `Ok(true)` for the first one.
+    async fn lease(&mut self, lease: Lease) -> Result<bool> {
+        let order = &self.req.order_v4;
+        let mut doc = lease_json(&lease, &lease.provisioning_source(order), order);
+        if self.req.apply {
+            let a = apply::apply_v4(&self.req.iface, &lease, self.req.resolv_conf.as_deref()).await?;
+            if let Some(m) = doc.as_object_mut() {
+                m.insert("applied".into(), applied_json(&a));
+            }
+            self.applied = Some(lease);
+        }
+        self.show(doc)
+    }
+
+    /// The lease is gone (NAK, expiry, release): its address comes off the interface.
+    async fn gone(&mut self) -> Result<()> {
+        match self.applied.take() {
+            Some(l) => apply::remove_v4(&self.req.iface, &l).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Held<'_, Lease6> {
+    async fn lease(&mut self, lease: Lease6) -> Result<bool> {
+        let order = &self.req.order_v6;
+        let mut doc = lease6_json(&lease, &lease.provisioning_source(order), order);
+        if self.req.apply {
+            let a = apply::apply_v6(&self.req.iface, &lease, self.req.resolv_conf.as_deref()).await?;
+            if let Some(m) = doc.as_object_mut() {
+                m.insert("applied".into(), applied_json(&a));
+            }
+            self.applied = Some(lease);
+        }
+        self.show(doc)
+    }
+
+    async fn gone(&mut self) -> Result<()> {
+        match self.applied.take() {
+            Some(l) => apply::remove_v6(&self.req.iface, &l).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl<L> Held<'_, L> {
+    fn show(&mut self, doc: Json) -> Result<bool> {
+        let fresh = self.first.is_none();
+        (self.report)(if fresh { "bound" } else { "renewed" }, &doc)?;
+        if fresh {
+            self.first = Some(doc);
+        }
+        Ok(fresh)
+    }
+}
+
+/// What the event handler hands the async side (the handler itself cannot await).
+enum Step<L> {
+    Lease(L),
+    Gone,
+    Failed(anyhow::Error),
+}
+
+async fn acquire_v4(
+    req: &LeaseRequest,
+    report: &mut dyn FnMut(&str, &Json) -> Result<()>,
+) -> Result<Option<Json>> {
+    let mut config = Config::new(mac_of(&req.iface)?);
+    config.vendor_class = req.vendor_class.clone();
     let now = Instant::now();
     let mut client = Client::new(config, system_random, now);
     client.start(now);
-    let show = |event: Event| -> Result<Option<Lease>> {
-        match event {
-            Event::Bound(lease) => {
-                print_lease(&lease, &lease.provisioning_source(&order), &order, json, "bound")?;
-                return Ok(Some(lease));
-            }
-            Event::Renewed(lease) => {
-                print_lease(
-                    &lease,
-                    &lease.provisioning_source(&order),
-                    &order,
-                    json,
-                    "renewed",
-                )?;
-            }
-            Event::Nak { server, message } => eprintln!(
-                "phone-agent dhcp: NAK from {}: {}",
-                server.map_or("?".into(), |s| s.to_string()),
-                message.unwrap_or_default()
-            ),
-            Event::Expired => eprintln!("phone-agent dhcp: the lease expired"),
-            Event::Discarded(why) => tracing::debug!(%why, "DHCP datagram dropped"),
-            Event::RandomFailed(e) => bail!("{e}"),
-        }
-        Ok(None)
+    let mut driver = Driver::new(client, DhcpLink::new(open_socket(&req.iface)?, &req.iface)?);
+    let mut held = Held::<Lease> {
+        req,
+        report,
+        first: None,
+        applied: None,
     };
-    let runtime = tokio::runtime::Handle::try_current().context("no tokio runtime")?;
-    runtime.block_on(async {
-        let mut driver = Driver::new(client, DhcpLink::new(socket, &args.iface)?);
-        let bound = driver
-            .run(
-                tokio::time::sleep(Duration::from_secs(args.timeout)),
-                |_, event| match show(event) {
-                    Ok(Some(_)) => ControlFlow::Break(Ok(())),
-                    Ok(None) => ControlFlow::Continue(()),
-                    Err(e) => ControlFlow::Break(Err(e)),
-                },
-            )
-            .await?;
-        match bound {
-            Ended::Done(result) => result?,
-            Ended::Stopped => {
-                eprintln!(
-                    "phone-agent dhcp: no lease on {} within {} s",
-                    args.iface, args.timeout
+    let step = |event: Event| -> ControlFlow<Step<Lease>> {
+        match event {
+            Event::Bound(l) | Event::Renewed(l) => ControlFlow::Break(Step::Lease(l)),
+            Event::Nak { server, message } => {
+                tracing::warn!(
+                    "DHCP NAK from {}: {}",
+                    server.map_or("?".into(), |s| s.to_string()),
+                    message.unwrap_or_default()
                 );
-                return Ok(ExitCode::from(1));
+                ControlFlow::Break(Step::Gone)
             }
+            Event::Expired => {
+                tracing::warn!("the DHCP lease expired");
+                ControlFlow::Break(Step::Gone)
+            }
+            Event::Discarded(why) => {
+                tracing::debug!(%why, "DHCP datagram dropped");
+                ControlFlow::Continue(())
+            }
+            Event::RandomFailed(e) => ControlFlow::Break(Step::Failed(anyhow!("{e}"))),
         }
-        let Some(secs) = args.hold else {
-            return Ok(ExitCode::SUCCESS);
-        };
-        // Keep the lease (renewing at T1, rebinding at T2), then release it.
-        let held = driver
-            .run(
-                tokio::time::sleep(Duration::from_secs(secs)),
-                |_, event| match show(event) {
-                    Ok(_) => ControlFlow::Continue(()),
-                    Err(e) => ControlFlow::Break(e),
-                },
-            )
-            .await?;
-        if let Ended::Done(e) = held {
-            return Err(e);
+    };
+    let give_up = tokio::time::Instant::now() + req.timeout;
+    let mut hold_until: Option<tokio::time::Instant> = None;
+    loop {
+        let until = hold_until.unwrap_or(give_up);
+        match driver
+            .run(tokio::time::sleep_until(until), |_, e| step(e))
+            .await?
+        {
+            Ended::Stopped => break,
+            Ended::Done(Step::Lease(l)) => {
+                if held.lease(l).await? {
+                    match req.hold {
+                        Some(h) => hold_until = Some(tokio::time::Instant::now() + h),
+                        None => return Ok(held.first),
+                    }
+                }
+            }
+            Ended::Done(Step::Gone) => held.gone().await?,
+            Ended::Done(Step::Failed(e)) => return Err(e),
         }
+    }
+    if held.first.is_some() {
         driver.core.release(Instant::now());
         driver
             .run(flush(), |_, _| ControlFlow::<()>::Continue(()))
             .await?;
-        Ok(ExitCode::SUCCESS)
-    })
+        held.gone().await?;
+    }
+    Ok(held.first)
+}
+
+async fn acquire_v6(
+    req: &LeaseRequest,
+    report: &mut dyn FnMut(&str, &Json) -> Result<()>,
+) -> Result<Option<Json>> {
+    let mut config = Config6::new(mac_of(&req.iface)?);
+    config.vendor_class = req.vendor_class.clone();
+    let index = apply::if_index(&req.iface)?;
+    let now = Instant::now();
+    let mut client = Client6::new(config, system_random, now);
+    client.start(now);
+    let link = Dhcp6Link::new(open_socket6(&req.iface, index)?, &req.iface, index)?;
+    let mut driver = Driver::new(client, link);
+    let mut held = Held::<Lease6> {
+        req,
+        report,
+        first: None,
+        applied: None,
+    };
+    let step = |event: Event6| -> ControlFlow<Step<Lease6>> {
+        match event {
+            Event6::Bound(l) | Event6::Renewed(l) => ControlFlow::Break(Step::Lease(l)),
+            Event6::Expired => {
+                tracing::warn!("the DHCPv6 lease expired");
+                ControlFlow::Break(Step::Gone)
+            }
+            Event6::Discarded(why) => {
+                tracing::debug!(%why, "DHCPv6 datagram dropped");
+                ControlFlow::Continue(())
+            }
+            Event6::RandomFailed(e) => ControlFlow::Break(Step::Failed(anyhow!("{e}"))),
+        }
+    };
+    let give_up = tokio::time::Instant::now() + req.timeout;
+    let mut hold_until: Option<tokio::time::Instant> = None;
+    loop {
+        let until = hold_until.unwrap_or(give_up);
+        match driver
+            .run(tokio::time::sleep_until(until), |_, e| step(e))
+            .await?
+        {
+            Ended::Stopped => break,
+            Ended::Done(Step::Lease(l)) => {
+                if held.lease(l).await? {
+                    match req.hold {
+                        Some(h) => hold_until = Some(tokio::time::Instant::now() + h),
+                        None => return Ok(held.first),
+                    }
+                }
+            }
+            Ended::Done(Step::Gone) => held.gone().await?,
+            Ended::Done(Step::Failed(e)) => return Err(e),
+        }
+    }
+    if held.first.is_some() {
+        driver.core.release(Instant::now());
+        driver
+            .run(flush(), |_, _| ControlFlow::<()>::Continue(()))
+            .await?;
+        held.gone().await?;
+    }
+    Ok(held.first)
 }
 
 /// Where a link's send errors go.
@@ -197,6 +415,71 @@ impl<R: dhcp_client::Random> Link<Client<R>> for DhcpLink {
     }
 }
 
+/// Port 546 on one interface ([`open_socket6`]) as the [`Driver`]'s link for
+/// [`Client6`]; sends go to `ff02::1:2` on that interface. A send error is logged and the
+/// client retransmits (the link-local address may still be tentative).
+pub(crate) struct Dhcp6Link {
+    socket: tokio::net::UdpSocket,
+    iface: String,
+    index: u32,
+}
+
+impl Dhcp6Link {
+    /// From the socket [`open_socket6`] made (call inside the runtime).
+    pub(crate) fn new(socket: UdpSocket, iface: &str, index: u32) -> Result<Dhcp6Link> {
+        socket.set_nonblocking(true)?;
+        Ok(Dhcp6Link {
+            socket: tokio::net::UdpSocket::from_std(socket).context("the DHCPv6 socket")?,
+            iface: iface.to_owned(),
+            index,
+        })
+    }
+}
+
+impl<R: dhcp_client::Random> Core for Client6<R> {
+    /// A datagram on port 546, or why the socket failed (which ends the drive).
+    type Input = std::io::Result<Vec<u8>>;
+    type Transmit = dhcp_client::v6::Transmit6;
+    type Event = Event6;
+
+    fn handle_input(&mut self, now: Instant, input: Self::Input) -> Result<()> {
+        let datagram = input.context("the DHCPv6 socket")?;
+        self.handle_datagram(now, &datagram);
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        Client6::<R>::handle_timeout(self, now);
+        Ok(())
+    }
+
+    fn poll_output(&mut self) -> Option<Output<dhcp_client::v6::Transmit6, Event6>> {
+        use dhcp_client::v6::Output6;
+        Some(match Client6::<R>::poll_output(self)? {
+            Output6::Transmit(t) => Output::Transmit(t),
+            Output6::Event(e) => Output::Event(e),
+            Output6::Timeout(at) => Output::Timeout(at),
+        })
+    }
+}
+
+impl<R: dhcp_client::Random> Link<Client6<R>> for Dhcp6Link {
+    async fn transmit(&mut self, t: dhcp_client::v6::Transmit6) -> Option<std::io::Result<Vec<u8>>> {
+        let to = SocketAddrV6::new(*t.to.ip(), t.to.port(), 0, self.index);
+        if let Err(e) = self.socket.send_to(&t.payload, SocketAddr::V6(to)).await {
+            tracing::warn!("sending to {to} on {}: {e}", self.iface);
+        }
+        None
+    }
+
+    async fn recv(&mut self) -> std::io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; dhcp_client::v6::message::MAX_MESSAGE];
+        let (n, _) = self.socket.recv_from(&mut buf).await?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+}
+
 /// The system CSPRNG (ring's), as the client's random source.
 pub fn system_random(dest: &mut [u8]) -> Result<(), RandomError> {
     use ring::rand::SecureRandom;
@@ -230,6 +513,19 @@ pub fn open_socket(iface: &str) -> Result<UdpSocket> {
         .with_context(|| format!("binding to interface {iface} (needs root)"))?;
     s.bind(&SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, dhcp_client::CLIENT_PORT).into())
         .context("binding UDP port 68 (needs root; is another DHCP client running?)")?;
+    Ok(s.into())
+}
+
+fn open_socket6(iface: &str, index: u32) -> Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_only_v6(true)?;
+    s.set_reuse_address(true)?;
+    s.bind_device(Some(iface.as_bytes()))
+        .with_context(|| format!("binding to interface {iface} (needs root)"))?;
+    s.set_multicast_if_v6(index)?;
+    s.bind(&SocketAddrV6::new(Ipv6Addr::UNSPECIFIED, dhcp_client::v6::CLIENT_PORT6, 0, 0).into())
+        .context("binding UDP port 546 (needs root; is another DHCPv6 client running?)")?;
     Ok(s.into())
 }
 
@@ -271,43 +567,82 @@ pub fn lease_json(lease: &Lease, choice: &SourceChoice, order: &[u8]) -> Json {
     })
 }
 
+/// A DHCPv6 lease as JSON (the same `provisioning` / `passed_over` shape as DHCPv4's).
+pub fn lease6_json(lease: &Lease6, choice: &SourceChoice, order: &[u16]) -> Json {
+    json!({
+        "family": "ipv6",
+        "address": lease.address(),
+        "addresses": lease.addresses.iter().map(|a| json!({ "address": a.address, "preferred": a.preferred, "valid": a.valid })).collect::<Vec<_>>(),
+        "server_id": hex(&lease.server_id),
+        "dns_servers": lease.dns_servers,
+        "domain_search": lease.domain_search,
+        "t1": lease.t1.map(|d| d.as_secs()),
+        "t2": lease.t2.map(|d| d.as_secs()),
+        "valid": lease.valid.map(|d| d.as_secs()),
+        "option_order": order,
+        "provisioning": choice.chosen.as_ref().map(|(code, s)| json!({ "option": code, "source": source_json(s), "text": s.to_string() })),
+        "passed_over": choice.passed_over.iter().map(|p| json!({ "option": p.option, "reason": p.reason })).collect::<Vec<_>>(),
+        "options": lease.options.iter().map(|(c, v)| json!([c, hex(v)])).collect::<Vec<_>>(),
+    })
+}
+
 fn hex(v: &[u8]) -> String {
     v.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn print_lease(lease: &Lease, choice: &SourceChoice, order: &[u8], as_json: bool, what: &str) -> Result<()> {
+fn print_lease(event: &str, doc: &Json, as_json: bool) -> Result<()> {
     if as_json {
-        let mut doc = lease_json(lease, choice, order);
+        let mut doc = doc.clone();
         if let Some(m) = doc.as_object_mut() {
-            m.insert("event".into(), json!(what));
+            m.insert("event".into(), json!(event));
         }
         println!("{}", serde_json::to_string(&doc)?);
         return Ok(());
     }
-    println!(
-        "{what}: {}/{} from {} (lease {})",
-        lease.address,
-        lease.prefix_len().map_or("?".into(), |p| p.to_string()),
-        lease.server,
-        lease
-            .lease_time
-            .map_or("infinite".into(), |d| format!("{} s", d.as_secs()))
-    );
-    if !lease.routers.is_empty() {
-        println!("  routers: {:?}", lease.routers);
+    let s = |v: &Json| match v {
+        Json::String(s) => s.clone(),
+        Json::Null => "?".into(),
+        other => other.to_string(),
+    };
+    match doc.get("prefix_len") {
+        Some(p) => println!(
+            "{event}: {}/{} from {} (lease {})",
+            s(&doc["address"]),
+            s(p),
+            s(&doc["server"]),
+            doc["lease_time"]
+                .as_u64()
+                .map_or("infinite".into(), |d| format!("{d} s"))
+        ),
+        None => println!(
+            "{event}: {} (DHCPv6, valid {})",
+            s(&doc["address"]),
+            doc["valid"]
+                .as_u64()
+                .map_or("infinite".into(), |d| format!("{d} s"))
+        ),
     }
-    if !lease.dns_servers.is_empty() {
-        println!("  dns: {:?}", lease.dns_servers);
+    for key in ["routers", "dns_servers"] {
+        if let Some(list) = doc.get(key).and_then(Json::as_array).filter(|l| !l.is_empty()) {
+            let items: Vec<String> = list.iter().map(s).collect();
+            println!("  {key}: {}", items.join(", "));
+        }
     }
-    for p in &choice.passed_over {
-        println!("  option {} passed over: {}", p.option, p.reason);
+    for p in doc["passed_over"].as_array().into_iter().flatten() {
+        println!("  option {} passed over: {}", p["option"], s(&p["reason"]));
     }
-    match &choice.chosen {
-        Some((code, s)) => println!("  provisioning: option {code}: {s}"),
-        None => println!("  provisioning: no option of {order:?} names a server"),
+    match doc.get("provisioning").filter(|p| !p.is_null()) {
+        Some(p) => println!("  provisioning: option {}: {}", p["option"], s(&p["text"])),
+        None => println!(
+            "  provisioning: no option of {} names a server",
+            doc["option_order"]
+        ),
     }
-    if let Some(w) = lease.wpad_url() {
+    if let Some(w) = doc.get("wpad").and_then(Json::as_str) {
         println!("  wpad (252): {w}");
+    }
+    if let Some(a) = doc.get("applied") {
+        println!("  applied: {a}");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Provisioning (SPEC §2, §6, §7): the DHCP client driver (`phone-agent dhcp`), and the
 //! profile resync (`phone-agent provision`).
 
+pub mod apply;
 pub mod dhcp;
 pub mod resync;

@@ -102,6 +102,60 @@ impl NetnsPair {
         pair
     }
 
+    /// `fd00:77:N::` for this pair (DHCPv6).
+    pub fn prefix6(&self) -> String {
+        let n = self
+            .prefix
+            .trim_end_matches('.')
+            .rsplit('.')
+            .next()
+            .unwrap_or("1");
+        format!("fd00:77:{n}::")
+    }
+
+    /// Gives the server `<prefix6>1/64` and waits (bounded) until both link-local addresses
+    /// have passed duplicate address detection, so DHCPv6 can be sent from them.
+    pub fn enable_v6(&self) {
+        let a = format!("{}1/64", self.prefix6());
+        ip(&[
+            "-n",
+            &self.server_ns,
+            "addr",
+            "add",
+            &a,
+            "dev",
+            &self.server_if,
+            "nodad",
+        ]);
+        for (ns, dev) in [
+            (&self.server_ns, &self.server_if),
+            (&self.client_ns, &self.client_if),
+        ] {
+            wait_for(
+                "IPv6 link-local address past DAD",
+                Duration::from_secs(10),
+                || {
+                    let out = Command::new("ip")
+                        .args(["-n", ns, "-6", "addr", "show", "dev", dev, "scope", "link"])
+                        .output()
+                        .unwrap();
+                    let text = String::from_utf8_lossy(&out.stdout);
+                    text.contains("fe80:") && !text.contains("tentative")
+                },
+            );
+        }
+    }
+
+    /// `ip -n <client ns> ARGS…` output.
+    pub fn client_ip(&self, args: &[&str]) -> String {
+        let out = Command::new("ip")
+            .args(["-n", &self.client_ns])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// The server's address.
     pub fn server_addr(&self) -> String {
         format!("{}1", self.prefix)
@@ -210,7 +264,8 @@ impl Dnsmasq {
                 exited = true;
                 return true;
             }
-            std::fs::read_to_string(&log_path).is_ok_and(|l| l.contains("sockets bound exclusively"))
+            std::fs::read_to_string(&log_path)
+                .is_ok_and(|l| l.contains("sockets bound exclusively") || l.contains("DHCPv6, IP range"))
         });
         assert!(!exited, "dnsmasq exited: {}", d.log());
         d
