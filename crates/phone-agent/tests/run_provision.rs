@@ -6,7 +6,8 @@
 //! What it learned is in the state directory, written whole (no temporary left, profile mode
 //! 0600), and a password in the profile never reaches the log. A profile with an error is
 //! refused whole: the running configuration is kept and the diagnostics are in the status.
-//! SIGTERM releases the lease (dnsmasq logs the DHCPRELEASE).
+//! SIGTERM releases the lease (dnsmasq logs the DHCPRELEASE). The admin page, in headless
+//! Chromium, shows the DHCP option and the resync's result.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,6 +15,7 @@
     clippy::indexing_slicing
 )]
 
+mod page_common;
 mod provision_common;
 
 use std::os::unix::fs::PermissionsExt;
@@ -181,6 +183,30 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
     let profile = state.join("profile.xml");
     assert_eq!(s["config"]["file"], profile.display().to_string().as_str());
     assert_eq!(s["config"]["last_reload"]["accepted"], true);
+
+    // The admin page (headless Chromium in the client namespace) shows the lease's option and
+    // the resync's result.
+    let dom = page_common::dump_dom(&format!("http://{HTTP}/"), Some(&pair.client_ns), &dir);
+    assert_eq!(
+        page_common::text_of(&dom, "prov-result").as_deref(),
+        Some("Applied"),
+        "{dom}"
+    );
+    assert_eq!(
+        page_common::text_of(&dom, "network-dhcp-option").as_deref(),
+        Some(format!("66: TFTP server {server}").as_str()),
+        "{dom}"
+    );
+
+    let png = dir.join("status-provisioned.png");
+    page_common::screenshot(
+        &format!("http://{HTTP}/"),
+        Some(&pair.client_ns),
+        &dir,
+        (1280, 1000),
+        &png,
+    );
+    println!("screenshot: {}", png.display());
 
     // The state directory: whole files, the profile private, no temporary left.
     let handed: Value =

@@ -26,7 +26,12 @@ function render(s) {
     ["Interface", s.network.iface, "network-iface"],
     ["Addresses", s.network.addresses.join(", "), "network-addresses"],
     ["Error", s.network.last_error, "network-error", s.network.last_error ? "error" : ""],
-  ]);
+  ].concat(s.network.dhcp ? [
+    ["DHCP lease", s.network.dhcp.address + "/" + text(s.network.dhcp.prefix_len) + " from " + s.network.dhcp.server +
+      (s.network.dhcp.applied ? "" : " (handed off: " + text(s.network.dhcp.hand_off) + ")"), "network-dhcp"],
+    ["Provisioning option", s.network.dhcp.provisioning_option ?
+      s.network.dhcp.provisioning_option + ": " + s.network.dhcp.provisioning_source : null, "network-dhcp-option"],
+  ] : []));
   const d = s.dot1x;
   fill("dot1x", [
     ["Transaction state", d.transaction_state, "dot1x-state", d.transaction_state],
@@ -81,14 +86,17 @@ function render(s) {
     ["State", v.state, "vpn-state", v.state],
     ["Server", v.server, "vpn-server"],
     ["IP / mask", v.ip ? v.ip + " / " + text(v.mask) : null, "vpn-ip"],
+    ["Device", v.device, "vpn-device"],
     ["Bytes sent / received", v.bytes_sent + " / " + v.bytes_received, "vpn-bytes"],
     ["Last error", v.last_error, "vpn-error", v.last_error ? "error" : ""],
   ]);
   const p = s.provisioning;
   fill("provisioning", [
     ["Last resync", p.last_resync_unix ? new Date(p.last_resync_unix * 1000).toISOString() : null, "prov-last"],
-    ["Result", p.result, "prov-result"],
-  ]);
+    ["Result", p.result, "prov-result", p.result === "Failed" || p.result === "Refused" ? "error" : ""],
+    ["Detail", p.detail, "prov-detail"],
+    ["Source", p.source, "prov-source"],
+  ].concat((p.rules || []).map((r) => [r.rule, r.status + (r.url ? " " + r.url : "") + ": " + r.detail, "prov-" + r.rule])));
   const r = s.config.last_reload;
   fill("config", [
     ["File", s.config.file, "config-file"],
