@@ -55,7 +55,7 @@ pub struct Image {
 pub enum Features {
     /// `--all-features`.
     All,
-    /// `--no-default-features`: no admin page.
+    /// `--no-default-features`: no admin page (`web`), no PAC engine (`pac`, QuickJS).
     NoDefault,
 }
 
@@ -254,7 +254,7 @@ pub fn size(root: &Path, release: bool, with_s: bool) -> Result<()> {
     ));
     let minimal = firmware(root, Features::NoDefault, None)?;
     rows.push((
-        "release-firmware image, no default features (no admin page)".to_owned(),
+        "release-firmware image, no default features (no admin page, no PAC engine/QuickJS)".to_owned(),
         bytes(&minimal.image)?,
     ));
     if with_s {

@@ -6,13 +6,14 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::IpAddr;
 use std::rc::Rc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use rquickjs::{Context, Ctx, Exception, Function, Persistent, Runtime, Value};
 
 use crate::glob::Glob;
 use crate::ip;
 use crate::result::ProxyList;
+use crate::time::PacTime;
 
 const LIBRARY: &str = include_str!("pac_library.js");
 
@@ -98,45 +99,6 @@ pub enum Error {
     /// QuickJS could not be set up (out of memory at start).
     #[error("JavaScript engine: {0}")]
     Engine(String),
-}
-
-/// Calendar time for the date helpers: now, and the local offset from UTC in force.
-///
-/// `weekdayRange`, `dateRange`, `timeRange` and the script's own `Date` read this, never the
-/// process's clock or time zone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PacTime {
-    unix_millis: i64,
-    utc_offset_seconds: i32,
-}
-
-impl PacTime {
-    /// `now` with the given local offset from UTC (e.g. `3600` for CET).
-    pub fn new(now: SystemTime, utc_offset_seconds: i32) -> Self {
-        let unix_millis = match now.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-        };
-        PacTime::from_unix_millis(unix_millis, utc_offset_seconds)
-    }
-
-    /// Milliseconds since 1970-01-01T00:00:00Z with the given local offset from UTC.
-    pub fn from_unix_millis(unix_millis: i64, utc_offset_seconds: i32) -> Self {
-        PacTime {
-            unix_millis,
-            utc_offset_seconds,
-        }
-    }
-
-    /// Milliseconds since the epoch.
-    pub fn unix_millis(&self) -> i64 {
-        self.unix_millis
-    }
-
-    /// Local offset from UTC in seconds.
-    pub fn utc_offset_seconds(&self) -> i32 {
-        self.utc_offset_seconds
-    }
 }
 
 /// One question to the PAC: a URL, the time, the phone's own addresses, and the DNS answers
@@ -630,10 +592,10 @@ impl PacEngine {
         let outcome = self.context.with(|ctx| {
             let run = || -> rquickjs::Result<Value> {
                 let set_clock = self.set_clock.clone().restore(&ctx)?;
-                let offset_ms = i64::from(request.time.utc_offset_seconds) * 1000;
+                let offset_ms = i64::from(request.time.utc_offset_seconds()) * 1000;
                 // f64: JavaScript's number; exact for any date a phone will see.
                 #[allow(clippy::cast_precision_loss)]
-                set_clock.call::<_, ()>((request.time.unix_millis as f64, offset_ms as f64))?;
+                set_clock.call::<_, ()>((request.time.unix_millis() as f64, offset_ms as f64))?;
                 let Some(getter) = &self.entry_getter else {
                     return Err(rquickjs::Error::Unknown);
                 };

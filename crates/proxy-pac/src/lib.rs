@@ -88,11 +88,13 @@ mod engine;
 mod glob;
 pub mod ip;
 pub mod result;
+mod time;
 pub mod wpad;
 
 pub use config::{BadProxies, ConfigError, Credentials, ProxyConfig, ProxyMode, Route, SecretString};
 #[cfg(feature = "js")]
 pub use engine::{
-    EntryPoint, Error, Evaluation, Limits, Monotonic, Note, PacEngine, PacOutcome, PacTime, Request, Resolver,
+    EntryPoint, Error, Evaluation, Limits, Monotonic, Note, PacEngine, PacOutcome, Request, Resolver,
 };
 pub use result::{ProxyEntry, ProxyList, ProxyScheme, ProxyServer, ResultDiagnostic, ResultError};
+pub use time::PacTime;

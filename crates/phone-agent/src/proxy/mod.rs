@@ -7,16 +7,16 @@ pub(crate) mod tftp;
 mod time;
 mod wpad;
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use proxy_pac::{
-    Credentials, Limits, PacEngine, PacOutcome, PacTime, ProxyConfig, ProxyList, Request, Route,
-};
+use proxy_pac::{Credentials, PacTime, ProxyConfig, ProxyList, Route};
+#[cfg(feature = "pac")]
+use proxy_pac::{Limits, PacEngine, PacOutcome, Request};
 use serde_json::json;
 
 /// How the agent's HTTP client reaches origins and PAC files: trust anchors and the WPAD
@@ -150,8 +150,9 @@ fn load_config(path: &Path) -> Result<ProxyConfig> {
 }
 
 /// A PAC engine for a script, with the agent's monotonic clock.
+#[cfg(feature = "pac")]
 pub fn pac_engine(script: &str) -> Result<PacEngine> {
-    let t0 = Instant::now();
+    let t0 = std::time::Instant::now();
     Ok(PacEngine::new(
         script,
         Limits::default(),
@@ -161,15 +162,51 @@ pub fn pac_engine(script: &str) -> Result<PacEngine> {
 
 /// The system resolver, for the PAC's DNS helpers. Blocking: the agent evaluates PACs off
 /// the async path.
+#[cfg(feature = "pac")]
 fn system_resolve(name: &str) -> Option<Vec<IpAddr>> {
-    let addrs: Vec<IpAddr> = (name, 0).to_socket_addrs().ok()?.map(|a| a.ip()).collect();
+    let addrs: Vec<IpAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(name, 0))
+        .ok()?
+        .map(|a| a.ip())
+        .collect();
     (!addrs.is_empty()).then_some(addrs)
 }
 
 /// Evaluates `engine` for `url`.
+#[cfg(feature = "pac")]
 pub fn evaluate(engine: &mut PacEngine, url: &str, time: PacTime, my_ip: &[IpAddr]) -> Result<PacOutcome> {
     let mut request = Request::new(url, time)?.with_my_addresses(my_ip.to_vec());
     Ok(engine.find_proxy_with(&mut request, &mut system_resolve)?)
+}
+
+/// A build without the `pac` feature (no QuickJS) evaluates no PAC script: every PAC route
+/// is an error naming the missing feature, never a silent fallback to DIRECT.
+#[cfg(not(feature = "pac"))]
+pub enum PacEngine {}
+
+/// The shape of `proxy_pac::PacOutcome`, never built without the `pac` feature.
+#[cfg(not(feature = "pac"))]
+pub struct PacOutcome {
+    /// The string `FindProxyForURL` returned.
+    pub result: String,
+    /// That string parsed.
+    pub list: ProxyList,
+    /// Alerts and DNS notes.
+    pub notes: Vec<String>,
+}
+
+/// Without the `pac` feature: the error that says so.
+#[cfg(not(feature = "pac"))]
+pub fn pac_engine(_script: &str) -> Result<PacEngine> {
+    bail!(
+        "this phone-agent was built without PAC support (cargo feature `pac`, QuickJS): \
+         a PAC script cannot be evaluated; use Proxy_Mode Manual or a build with the feature"
+    )
+}
+
+/// Without the `pac` feature there is no engine to evaluate.
+#[cfg(not(feature = "pac"))]
+pub fn evaluate(engine: &mut PacEngine, _url: &str, _time: PacTime, _my_ip: &[IpAddr]) -> Result<PacOutcome> {
+    match *engine {}
 }
 
 fn proxy_for(args: &ProxyForArgs) -> Result<ExitCode> {
@@ -273,4 +310,34 @@ fn fetch_command(config: &Path, json: bool, client: &ClientArgs, url: &str) -> R
         std::io::stdout().write_all(&fetched.body)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With the `pac` feature a script is evaluated; without it, the error names the feature
+    /// (no silent DIRECT).
+    #[test]
+    fn pac_scripts_follow_the_pac_feature() {
+        let script = r#"function FindProxyForURL(url, host) { return "PROXY p.example:3128"; }"#;
+        let result = pac_engine(script)
+            .and_then(|mut engine| {
+                evaluate(
+                    &mut engine,
+                    "http://a.example/",
+                    PacTime::from_unix_millis(0, 0),
+                    &[],
+                )
+            })
+            .map(|out| out.result)
+            .map_err(|e| e.to_string());
+        #[cfg(feature = "pac")]
+        assert_eq!(result, Ok("PROXY p.example:3128".to_owned()));
+        #[cfg(not(feature = "pac"))]
+        assert!(
+            result.as_ref().is_err_and(|e| e.contains("cargo feature `pac`")),
+            "{result:?}"
+        );
+    }
 }
