@@ -85,7 +85,7 @@ enum Command {
     Dhcp(provision::dhcp::DhcpArgs),
     /// One resync: Profile_Rule.._D over TFTP/HTTP/HTTPS (client certificate, DNS-vs-IP check,
     /// A-record failover, Restricted_Access_Domains), syslog reports. Exit 0 fetched, 1 not.
-    Provision(Box<provision::resync::ProvisionArgs>),
+    Provision(Box<provision::resync::ProvisionCli>),
 }
 
 fn main() -> ExitCode {
@@ -122,7 +122,7 @@ fn main() -> ExitCode {
         Command::Vpn(command) => vpn::run(command),
         Command::Ldap(command) => ldap::run(command),
         Command::Dhcp(args) => provision::dhcp::run(&args, json),
-        Command::Provision(args) => provision::resync::run(&args, json),
+        Command::Provision(args) => provision::resync::run_cli(&args, json),
     };
     match result {
         Ok(code) => code,

@@ -385,3 +385,75 @@ fn applies_v4_and_v6_leases_with_netlink() {
     assert!(!addrs.contains("inet 10."), "address left after release: {addrs}");
     drop(dnsmasq);
 }
+
+#[test]
+fn provision_iface_gets_a_lease_then_resyncs_from_the_chosen_server() {
+    let pair = NetnsPair::new("i");
+    let tftp_root = provision_common::temp_dir("tftp-root");
+    std::fs::write(
+        tftp_root.join("000e08abcdef.xml"),
+        "<flat-profile><Proxy_1_>sip.example.com</Proxy_1_></flat-profile>\n",
+    )
+    .unwrap();
+    let server = pair.server_addr();
+    // Option 66 names the TFTP server (dnsmasq itself); the rule names no server.
+    let dnsmasq = Dnsmasq::start_with(
+        &pair,
+        &[&format!("66,{server}")],
+        &[],
+        &[
+            "--port=0",
+            "--enable-tftp",
+            &format!("--tftp-root={}", tftp_root.display()),
+        ],
+    );
+    let dir = provision_common::temp_dir("prov-iface");
+    let cfg = dir.join("cfg.xml");
+    std::fs::write(
+        &cfg,
+        "<flat-profile><Profile_Rule>/$MA.xml</Profile_Rule></flat-profile>",
+    )
+    .unwrap();
+    let saved = dir.join("saved.xml");
+    let out = agent_in(
+        &pair.client_ns,
+        &[
+            "provision",
+            "--once",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--iface",
+            &pair.client_if,
+            "--mac",
+            "00:0e:08:ab:cd:ef",
+            "--save",
+            saved.to_str().unwrap(),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        dnsmasq.log()
+    );
+    assert!(
+        text.contains(&format!("option 66: TFTP server {server}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "tftp://{server}/000e08abcdef.xml: 66 bytes from {server}:69"
+        )),
+        "{text}"
+    );
+    assert!(
+        std::fs::read_to_string(&saved)
+            .unwrap()
+            .contains("sip.example.com")
+    );
+    // The lease was applied: the TFTP transfer came from the leased address.
+    let addrs = pair.client_ip(&["-4", "addr", "show", "dev", &pair.client_if]);
+    assert!(addrs.contains(&pair.prefix), "{addrs}");
+    eprintln!("provision --iface:\n{text}");
+}

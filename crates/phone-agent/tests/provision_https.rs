@@ -243,8 +243,20 @@ struct Bench {
     syslog_file: PathBuf,
 }
 
+/// Which CAs the agent trusts for the HTTPS servers.
+enum Trust<'a> {
+    /// `--ca server-ca.pem`.
+    CaFlag,
+    /// No `--ca`: the system bundle, here `SSL_CERT_FILE=<this PKI file>`.
+    SystemBundle(&'a str),
+}
+
 impl Bench {
     fn provision(&self, rule: &str, domains: &str, client: Option<&str>) -> Run {
+        self.provision_trusting(rule, domains, client, Trust::CaFlag)
+    }
+
+    fn provision_trusting(&self, rule: &str, domains: &str, client: Option<&str>, trust: Trust<'_>) -> Run {
         let syslog_port = self.syslog_port;
         let before = std::fs::read_to_string(&self.syslog_file)
             .unwrap_or_default()
@@ -263,9 +275,16 @@ impl Bench {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_phone-agent"));
         cmd.args(["provision", "--once", "--config", cfg.to_str().unwrap()])
             .args(["--dns", &format!("127.0.0.1:{}", self.dns)])
-            .args(["--ca", &self.pki.path("server-ca.pem")])
             .args(["--mac", "00:0e:08:ab:cd:ef", "--serial", "FCH1234ABCD"])
             .args(["--save", self.dir.join("saved.xml").to_str().unwrap()]);
+        match trust {
+            Trust::CaFlag => {
+                cmd.args(["--ca", &self.pki.path("server-ca.pem")]);
+            }
+            Trust::SystemBundle(file) => {
+                cmd.env("SSL_CERT_FILE", self.pki.path(file));
+            }
+        }
         if let Some(c) = client {
             cmd.args(["--client-cert", &self.pki.path(&format!("{c}.pem"))])
                 .args(["--client-key", &self.pki.path(&format!("{c}.key"))]);
@@ -479,6 +498,25 @@ fn https_matrix_failover_tftp_and_syslog() {
         0,
         "fetched",
     );
+    // Without --ca: the system's CA bundle (SSL_CERT_FILE, as OpenSSL reads it).
+    let rule = format!("https://prov.example.com:{host}/p.xml");
+    let r = bench.provision_trusting(&rule, "", Some("client"), Trust::SystemBundle("server-ca.pem"));
+    matrix.push(format!(
+        "{:<58} exit {} | {}",
+        "no --ca, system bundle has the server CA",
+        r.code(),
+        r.stdout().lines().next().unwrap_or("")
+    ));
+    assert_eq!(r.code(), 0, "{}", r.stdout());
+    let r = bench.provision_trusting(&rule, "", Some("client"), Trust::SystemBundle("client-ca.pem"));
+    matrix.push(format!(
+        "{:<58} exit {} | {}",
+        "no --ca, system bundle lacks the server CA",
+        r.code(),
+        r.stdout().lines().next().unwrap_or("")
+    ));
+    assert_eq!(r.code(), 1, "{}", r.stdout());
+    assert!(r.stdout().contains("certificate"), "{}", r.stdout());
     eprintln!("provisioning matrix:\n  {}", matrix.join("\n  "));
     for l in std::fs::read_to_string(&bench.syslog_file)
         .unwrap_or_default()

@@ -32,7 +32,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// `phone-agent provision`.
-#[derive(Args)]
+#[derive(Args, Clone)]
 pub struct ProvisionArgs {
     /// The phone's cfg.xml: Profile_Rule*, Restricted_Access_Domains, Syslog_Server, Log_*_Msg,
     /// TLS_Cipher_List, DHCP_Option_To_Use.
@@ -47,7 +47,8 @@ pub struct ProvisionArgs {
     /// The DNS server (IP:PORT) for A records; default the system's resolver.
     #[arg(long, value_name = "IP:PORT")]
     pub dns: Option<SocketAddr>,
-    /// CA certificates (PEM) for HTTPS servers; default the built-in Mozilla roots.
+    /// CA certificates (PEM) for HTTPS servers; default the system's CA bundle
+    /// (`SSL_CERT_FILE`, else /etc/ssl/certs/ca-certificates.crt and the other usual places).
     #[arg(long, value_name = "FILE")]
     pub ca: Option<PathBuf>,
     /// The phone's client certificate chain (PEM) for HTTPS.
@@ -74,6 +75,79 @@ pub struct ProvisionArgs {
     /// Syslog framing for Syslog_Server.
     #[arg(long, value_enum, default_value = "rfc5424")]
     pub syslog_format: SyslogFormatArg,
+}
+
+/// `phone-agent provision`: the resync's options, and where the lease comes from.
+#[derive(Args)]
+pub struct ProvisionCli {
+    /// The resync.
+    #[command(flatten)]
+    pub args: ProvisionArgs,
+    /// Get a DHCP lease on this interface first (applied over rtnetlink unless `--no-apply`);
+    /// the option `DHCP_Option_To_Use` (`DHCPv6_Option_To_Use` with `--ipv6`) chooses names the
+    /// server for rules without one.
+    #[arg(long, value_name = "IF", conflicts_with = "dhcp_lease")]
+    pub iface: Option<String>,
+    /// With `--iface`: DHCPv6 instead of DHCPv4.
+    #[arg(long, requires = "iface")]
+    pub ipv6: bool,
+    /// With `--iface`: do not configure the interface with the lease.
+    #[arg(long, requires = "iface")]
+    pub no_apply: bool,
+    /// With `--iface`: give up when no lease comes within this many seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub dhcp_timeout: u64,
+}
+
+/// Runs `phone-agent provision`: with `--iface`, DHCP on the interface first (the lease, as
+/// `phone-agent dhcp --json` prints it, feeds the resync like `--dhcp-lease`), then one resync.
+pub fn run_cli(cli: &ProvisionCli, as_json: bool) -> Result<ExitCode> {
+    let Some(iface) = &cli.iface else {
+        return run(&cli.args, as_json);
+    };
+    let bytes =
+        std::fs::read(&cli.args.config).with_context(|| format!("reading {}", cli.args.config.display()))?;
+    let parsed = phone_config::parse(&bytes)
+        .map_err(|e| anyhow!("{}: {}", cli.args.config.display(), e.diagnostic()))?;
+    let (order_v4, order_v6) = super::dhcp::LeaseRequest::orders(Some(&parsed.settings));
+    let request = super::dhcp::LeaseRequest {
+        iface: iface.clone(),
+        ipv6: cli.ipv6,
+        apply: !cli.no_apply,
+        resolv_conf: None,
+        order_v4,
+        order_v6,
+        vendor_class: None,
+        timeout: Duration::from_secs(cli.dhcp_timeout),
+        hold: None,
+    };
+    let Some(lease) = super::dhcp::acquire(&request, |_, _| Ok(()))? else {
+        eprintln!(
+            "phone-agent provision: no DHCP lease on {iface} within {} s",
+            cli.dhcp_timeout
+        );
+        return Ok(ExitCode::from(1));
+    };
+    let source = lease
+        .pointer("/provisioning/text")
+        .and_then(Json::as_str)
+        .map(|t| {
+            let option = lease.pointer("/provisioning/option").cloned().unwrap_or_default();
+            format!("option {option}: {t}")
+        });
+    let address = lease.get("address").cloned().unwrap_or_default();
+    match (&source, as_json) {
+        (Some(s), false) => println!("DHCP on {iface}: {address} ({s})"),
+        (None, false) => println!("DHCP on {iface}: {address} (no provisioning option)"),
+        _ => {}
+    }
+    let path = std::env::temp_dir().join(format!("phone-agent-provision-lease-{}.json", std::process::id()));
+    std::fs::write(&path, lease.to_string()).with_context(|| format!("writing {}", path.display()))?;
+    let mut args = cli.args.clone();
+    args.dhcp_lease = Some(path.clone());
+    let result = run(&args, as_json);
+    let _ = std::fs::remove_file(&path);
+    result
 }
 
 /// `--syslog-format`.
@@ -531,11 +605,15 @@ struct TlsSetup {
 }
 
 impl TlsSetup {
-    /// `None` without `--ca`: HTTPS rules then fail, naming the missing option.
+    /// The roots of `--ca`, else the system's bundle ([`system_roots`]); `None` when neither
+    /// exists: HTTPS rules then fail, naming both.
     fn new(args: &ProvisionArgs, cipher_list: &str) -> Result<Option<TlsSetup>> {
         let roots = match &args.ca {
             Some(path) => crate::tls::read_roots(path)?,
-            None => return Ok(None),
+            None => match system_roots()? {
+                Some(r) => r,
+                None => return Ok(None),
+            },
         };
         let ring = rustls::crypto::ring::default_provider();
         let ciphers = cipher_string::effective_rustls(
@@ -588,6 +666,57 @@ impl TlsSetup {
     }
 }
 
+/// Where Linux distributions keep the CA bundle (Debian, Fedora/RHEL, openSUSE, Alpine).
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The system's trust anchors: `SSL_CERT_FILE` when set (an error when unreadable: the host
+/// asked for it), else the first bundle of [`SYSTEM_BUNDLES`] that exists; `None` when there is
+/// none. Certificates webpki cannot take as anchors are skipped with a debug line (a
+/// distribution bundle carries a few old ones); none usable is an error.
+fn system_roots() -> Result<Option<Vec<rustls_pki_types::CertificateDer<'static>>>> {
+    let path = match std::env::var_os("SSL_CERT_FILE") {
+        Some(p) => PathBuf::from(p),
+        None => match SYSTEM_BUNDLES.iter().map(Path::new).find(|p| p.is_file()) {
+            Some(p) => p.to_owned(),
+            None => return Ok(None),
+        },
+    };
+    let all =
+        crate::tls::read_roots(&path).with_context(|| format!("the system CA bundle {}", path.display()))?;
+    let usable: Vec<_> = all
+        .into_iter()
+        .filter(|c| {
+            let ok =
+                tls_hostname::ServerIdentityVerifier::new([c.clone()], tls_hostname::Profile::Provisioning)
+                    .is_ok();
+            if !ok {
+                tracing::debug!(
+                    "{}: a certificate that is no usable trust anchor skipped",
+                    path.display()
+                );
+            }
+            ok
+        })
+        .collect();
+    if usable.is_empty() {
+        bail!(
+            "the system CA bundle {} has no usable CA certificate",
+            path.display()
+        );
+    }
+    tracing::debug!(
+        "HTTPS provisioning trusts {} CAs of {}",
+        usable.len(),
+        path.display()
+    );
+    Ok(Some(usable))
+}
+
 /// One HTTP/1.0 GET (no keep-alive, so no chunked bodies) to `to`, over TLS for https.
 fn http_get(
     url: &RequestUrl,
@@ -611,7 +740,7 @@ fn http_get(
     );
     let raw = if url.scheme == Scheme::Https {
         let tls =
-            tls.ok_or_else(|| anyhow!("https needs the CA that signs provisioning servers: pass --ca FILE"))?;
+            tls.ok_or_else(|| anyhow!("https needs the CA that signs provisioning servers: pass --ca FILE (no system CA bundle found, SSL_CERT_FILE unset)"))?;
         let ip_url = host.parse::<IpAddr>().is_ok();
         let name =
             rustls_pki_types::ServerName::try_from(host.to_owned()).map_err(|e| anyhow!("`{host}`: {e}"))?;
