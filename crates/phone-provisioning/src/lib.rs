@@ -30,17 +30,23 @@
 //! ```
 //!
 //! Not here: fetching (the host does TFTP, HTTP and HTTPS), `--key` decryption of profiles,
-//! `Resync_Trigger_*`, upgrade rules' firmware handling, the resync schedule.
+//! `Resync_Trigger_*`, upgrade rules' firmware handling. The resync schedule
+//! (`Resync_Periodic`, `Resync_Error_Retry_Delay`, `Resync_Random_Delay`) is [`ResyncTimer`].
 #![forbid(unsafe_code)]
 
 mod domains;
 mod macros;
 mod rule;
+mod schedule;
 mod syslog;
 
 pub use domains::{Refused, RestrictedDomains};
 pub use macros::{MAX_EXPANSION, MacroError, Macros};
 pub use rule::{Alternative, MAX_RULE, ProfileRule, RequestUrl, RuleError, RuleOption, Scheme, Selected};
+pub use schedule::{
+    Delays, MAX_DELAY_SECS, ResyncReason, ResyncSchedule, ResyncTimer, ScheduleError, ScheduleOutput,
+    ScheduleRandom,
+};
 pub use syslog::{FACILITY_USER, MAX_TEXT, Severity, SyslogFormat, SyslogMessage};
 
 /// The profile rule parameters, in the order a resync evaluates them.
