@@ -106,6 +106,18 @@ impl<C: Core, L: Link<C>> Driver<C, L> {
         stop: impl Future<Output = ()>,
         mut on_event: impl FnMut(&mut C, C::Event) -> ControlFlow<R>,
     ) -> Result<Ended<R>> {
+        self.run_with_link(stop, |core, _, event| on_event(core, event))
+            .await
+    }
+
+    /// [`Driver::run`] for a host that acts on the link when an event comes: `on_event` also
+    /// gets the link (the VPN creates its TUN device when the tunnel comes up, with the
+    /// address, routes and MTU of the event, and reports what it applied).
+    pub async fn run_with_link<R>(
+        &mut self,
+        stop: impl Future<Output = ()>,
+        mut on_event: impl FnMut(&mut C, &mut L, C::Event) -> ControlFlow<R>,
+    ) -> Result<Ended<R>> {
         let mut stop = std::pin::pin!(stop);
         loop {
             while let Some(out) = self.core.poll_output() {
@@ -116,7 +128,7 @@ impl<C: Core, L: Link<C>> Driver<C, L> {
                         }
                     }
                     Output::Event(e) => {
-                        if let ControlFlow::Break(r) = on_event(&mut self.core, e) {
+                        if let ControlFlow::Break(r) = on_event(&mut self.core, &mut self.link, e) {
                             return Ok(Ended::Done(r));
                         }
                     }
@@ -323,6 +335,69 @@ impl<R: dhcp_client::Random> Core for dhcp_client::Client<R> {
             dhcp_client::Output::Transmit(t) => Output::Transmit(t),
             dhcp_client::Output::Event(e) => Output::Event(e),
             dhcp_client::Output::Timeout(at) => Output::Timeout(at),
+        })
+    }
+}
+
+/// What the VPN's link delivers to a [`cstp_client::Client`].
+#[derive(Debug)]
+pub enum CstpInput {
+    /// The TLS connection asked for is up.
+    TlsConnected,
+    /// The TLS connection could not be opened, or ended.
+    TlsClosed(cstp_client::TlsClosed),
+    /// Plaintext read from the connection, and why it ended right after, if it did (one read
+    /// may bring the server's last bytes and its close).
+    TlsData(Vec<u8>, Option<cstp_client::TlsClosed>),
+    /// An IP packet from the TUN device, or why reading it failed (which ends the drive).
+    TunPacket(std::io::Result<Vec<u8>>),
+}
+
+/// What a [`cstp_client::Client`] asks of the VPN's link.
+#[derive(Debug)]
+pub enum CstpTransmit {
+    /// Open, write to or close the TLS connection.
+    Tls(cstp_client::TlsAction),
+    /// Write this IP packet to the TUN device.
+    Tun(Vec<u8>),
+}
+
+impl Core for cstp_client::Client {
+    type Input = CstpInput;
+    type Transmit = CstpTransmit;
+    type Event = cstp_client::Event;
+
+    fn handle_input(&mut self, now: Instant, input: CstpInput) -> Result<()> {
+        match input {
+            CstpInput::TlsConnected => self.handle_tls_connected(now),
+            CstpInput::TlsClosed(why) => self.handle_tls_closed(now, why),
+            CstpInput::TlsData(plain, closed) => {
+                if !plain.is_empty() {
+                    self.handle_tls_data(now, &plain);
+                }
+                if let Some(why) = closed {
+                    self.handle_tls_closed(now, why);
+                }
+            }
+            CstpInput::TunPacket(packet) => {
+                // A packet the tunnel cannot carry (down, too long) is counted as dropped.
+                self.handle_tun_packet(now, &packet.context("TUN read")?);
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Result<()> {
+        cstp_client::Client::handle_timeout(self, now);
+        Ok(())
+    }
+
+    fn poll_output(&mut self) -> Option<Output<CstpTransmit, cstp_client::Event>> {
+        Some(match cstp_client::Client::poll_output(self)? {
+            cstp_client::Output::Tls(action) => Output::Transmit(CstpTransmit::Tls(action)),
+            cstp_client::Output::Tun(packet) => Output::Transmit(CstpTransmit::Tun(packet)),
+            cstp_client::Output::Event(e) => Output::Event(e),
+            cstp_client::Output::Timeout(at) => Output::Timeout(at),
         })
     }
 }

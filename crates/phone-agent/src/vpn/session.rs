@@ -1,19 +1,22 @@
-//! `phone-agent vpn connect`: drives a [`cstp_client::Client`] over rustls and a TUN device on a
-//! current-thread tokio runtime.
+//! `phone-agent vpn connect` and the daemon's VPN: a [`cstp_client::Client`] on the agent's one
+//! driver ([`crate::driver::Driver`]), over [`VpnLink`]: rustls on TCP (optionally through an
+//! HTTP proxy) and the TUN device, which the event handler creates when the tunnel comes up.
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
-use cstp_client::{Client, Config, Event, Output, TlsAction, TlsClosed, TunnelConfig};
+use cstp_client::{Client, Config, Event, TlsAction, TlsClosed, TunnelConfig};
 use serde_json::json;
 use tokio::net::TcpStream;
 
 use super::status::{VpnStatus, rfc3339};
+use crate::driver::{CstpInput, CstpTransmit, Driver, Ended, Link};
 
 /// Arguments of `phone-agent vpn connect`.
 #[derive(clap::Args)]
@@ -350,6 +353,8 @@ fn underlay_route(server: IpAddr) -> Result<(Option<String>, String)> {
 struct TunDevice {
     tun: tokio_tun::Tun,
     name: String,
+    /// The tunnel address it was given last.
+    address: Option<Ipv4Addr>,
     host_route: Option<String>,
     routes: Vec<String>,
 }
@@ -372,6 +377,7 @@ impl TunDevice {
         let mut dev = TunDevice {
             name: tun.name().to_owned(),
             tun,
+            address: t.address,
             host_route: None,
             routes: Vec::new(),
         };
@@ -443,24 +449,166 @@ impl Drop for TunDevice {
     }
 }
 
-async fn readable(conn: &Option<Conn>) -> std::io::Result<()> {
+async fn readable(conn: Option<&Conn>) -> std::io::Result<()> {
     match conn {
         Some(c) => c.tcp.readable().await,
         None => std::future::pending().await,
     }
 }
 
-async fn writable(conn: &Option<Conn>) -> std::io::Result<()> {
+async fn writable(conn: Option<&Conn>) -> std::io::Result<()> {
     match conn {
         Some(c) => c.tcp.writable().await,
         None => std::future::pending().await,
     }
 }
 
-async fn tun_recv(tun: &Option<TunDevice>, buf: &mut [u8]) -> std::io::Result<usize> {
+async fn tun_recv(tun: Option<&TunDevice>, buf: &mut [u8]) -> std::io::Result<usize> {
     match tun {
         Some(t) => t.tun.recv(buf).await,
         None => std::future::pending().await,
+    }
+}
+
+/// The VPN's I/O: the TLS connection the client asks for (opened on `TlsAction::Open`, with
+/// the "tls" report) and the TUN device, created by the event handler when the tunnel comes
+/// up ([`VpnLink::tunnel_up`]) and removed with the link.
+struct VpnLink<'s> {
+    session: &'s Session<'s>,
+    conn: Option<Conn>,
+    tun: Option<TunDevice>,
+    /// The tunnel is up: packets read from the TUN device have somewhere to go (between a
+    /// drop and the reconnect they wait in the kernel's queue instead).
+    up: bool,
+    packet: Vec<u8>,
+}
+
+impl<'s> VpnLink<'s> {
+    fn new(session: &'s Session<'s>) -> VpnLink<'s> {
+        VpnLink {
+            session,
+            conn: None,
+            tun: None,
+            up: false,
+            packet: vec![0u8; 65_536],
+        }
+    }
+
+    /// The tunnel is up with `t`: creates the TUN device with its address, mask, MTU and
+    /// routes the first time, re-addresses it when a reconnect brought another address.
+    fn tunnel_up(&mut self, t: &TunnelConfig) -> Result<&TunDevice> {
+        let server = self.session.server_ip;
+        let dev = match self.tun.take() {
+            None => TunDevice::create(&self.session.device, t, server)?,
+            Some(mut dev) => {
+                if dev.address != t.address {
+                    dev.readdress(t, server)?;
+                    dev.address = t.address;
+                }
+                dev
+            }
+        };
+        self.up = true;
+        Ok(self.tun.insert(dev))
+    }
+}
+
+impl Link<Client> for VpnLink<'_> {
+    async fn transmit(&mut self, t: CstpTransmit) -> Option<CstpInput> {
+        match t {
+            CstpTransmit::Tls(TlsAction::Open) => {
+                self.conn = None;
+                let s = self.session;
+                let started = Instant::now();
+                match open(&s.addrs, s.proxy.as_ref(), &s.target, &s.name, &s.tls, s.timeout).await {
+                    Ok(c) => {
+                        let cipher = c
+                            .tls
+                            .negotiated_cipher_suite()
+                            .map(|suite| format!("{:?}", suite.suite()))
+                            .unwrap_or_default();
+                        s.reporter.say(
+                            "tls",
+                            json!({
+                                "server": s.addrs.first().map(ToString::to_string),
+                                "proxy": s.proxy.as_ref().map(|p| p.label.clone()),
+                                "cipher": cipher,
+                                "ms": started.elapsed().as_millis() as u64,
+                            }),
+                        );
+                        self.conn = Some(c);
+                        Some(CstpInput::TlsConnected)
+                    }
+                    Err(why) => Some(CstpInput::TlsClosed(why)),
+                }
+            }
+            CstpTransmit::Tls(TlsAction::Write(bytes)) => {
+                if let Some(c) = self.conn.as_mut() {
+                    // One write, one record: the frame is never split or merged. It goes out
+                    // with the next flush, in `recv`, after everything the client queued.
+                    if let Err(e) = c.tls.writer().write_all(&bytes) {
+                        tracing::warn!("TLS write: {e}");
+                    }
+                }
+                None
+            }
+            CstpTransmit::Tls(TlsAction::Close) => {
+                if let Some(mut c) = self.conn.take() {
+                    c.tls.send_close_notify();
+                    let _ = flush(&mut c);
+                }
+                None
+            }
+            CstpTransmit::Tun(p) => {
+                if let Some(t) = self.tun.as_ref()
+                    && let Err(e) = t.tun.try_send(&p)
+                    && e.kind() != std::io::ErrorKind::WouldBlock
+                {
+                    tracing::warn!("TUN write: {e}");
+                }
+                None
+            }
+        }
+    }
+
+    /// Flushes what TLS has queued, then waits for the server's bytes or, while TLS has no
+    /// unsent bytes (the backpressure: a frame is always written whole) and the tunnel is up,
+    /// a packet from the TUN device. Cancel-safe: readiness only, the reads do not block.
+    async fn recv(&mut self) -> CstpInput {
+        loop {
+            if let Some(c) = self.conn.as_mut()
+                && let Err(e) = flush(c)
+            {
+                self.conn = None;
+                return CstpInput::TlsClosed(TlsClosed::Lost(format!("TCP write: {e}")));
+            }
+            let backlog = self.conn.as_ref().is_some_and(|c| c.tls.wants_write());
+            let read_tun = self.up && self.tun.is_some() && !backlog;
+            tokio::select! {
+                r = readable(self.conn.as_ref()) => {
+                    if let Err(e) = r {
+                        self.conn = None;
+                        return CstpInput::TlsClosed(TlsClosed::Lost(format!("TCP: {e}")));
+                    }
+                    let Some(c) = self.conn.as_mut() else { continue };
+                    let mut plain = Vec::new();
+                    let result = receive(c, &mut plain);
+                    if result.is_err() {
+                        self.conn = None;
+                    }
+                    if plain.is_empty() && result.is_ok() {
+                        continue;
+                    }
+                    return CstpInput::TlsData(plain, result.err());
+                }
+                _ = writable(self.conn.as_ref()), if backlog => {}
+                n = tun_recv(self.tun.as_ref(), &mut self.packet), if read_tun => {
+                    return CstpInput::TunPacket(
+                        n.map(|n| self.packet.get(..n).unwrap_or_default().to_vec()),
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -726,9 +874,32 @@ struct Session<'a> {
     reporter: &'a Reporter,
 }
 
+/// What the event handler keeps between events.
+struct Host {
+    started: Instant,
+    /// When --duration ends (from the first "connected").
+    stop_at: Option<Instant>,
+    /// Why the tunnel was down when --duration ended.
+    down_at_end: Option<String>,
+}
+
+/// Why a slice of the drive ended.
+enum Wake {
+    /// A second passed: publish the counters.
+    Tick,
+    /// SIGTERM/SIGINT, `vpn disconnect`, the daemon's stop.
+    Stop,
+    /// --duration is over.
+    Duration,
+}
+
 impl Session<'_> {
     /// Runs the session; `Ok` after a planned logout (--duration, SIGTERM/SIGINT), `Err` with
     /// the reason when the tunnel never came up or was lost for good.
+    ///
+    /// The driver runs in slices of at most a second: between them the byte counters are
+    /// published, and `stop` or the end of --duration logs out (the client's DISCONNECT), after
+    /// which the driver runs until the client reports the session closed.
     async fn drive(
         &self,
         config: Config,
@@ -737,209 +908,126 @@ impl Session<'_> {
     ) -> Result<(), String> {
         let started = Instant::now();
         let mut stop = std::pin::pin!(stop);
-        let mut client = Client::new(config, started);
-        let mut conn: Option<Conn> = None;
-        let mut tun: Option<TunDevice> = None;
-        let mut timeout: Option<Instant> = None;
-        let mut stop_at: Option<Instant> = None;
+        let mut driver = Driver::new(Client::new(config, started), VpnLink::new(self));
+        let mut host = Host {
+            started,
+            stop_at: None,
+            down_at_end: None,
+        };
         let mut logged_out = false;
-        let mut down_at_end: Option<String> = None;
-        let mut plain = Vec::with_capacity(64 * 1024);
-        let mut packet = vec![0u8; 65_536];
-        let mut status_tick = tokio::time::interval(Duration::from_secs(1));
-        let mut status_dirty = true;
         loop {
-            let mut want_open = false;
-            while let Some(out) = client.poll_output() {
-                match out {
-                    Output::Tls(TlsAction::Open) => {
-                        conn = None;
-                        want_open = true;
+            let mut woke = Wake::Tick;
+            let stop_at = host.stop_at;
+            let slice = async {
+                let sleep_until = |at: Option<Instant>| async move {
+                    match at {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
                     }
-                    Output::Tls(TlsAction::Write(bytes)) => {
-                        if let Some(c) = conn.as_mut() {
-                            // One write, one record: the frame is never split or merged.
-                            if let Err(e) = c.tls.writer().write_all(&bytes) {
-                                tracing::warn!("TLS write: {e}");
-                            }
-                        }
-                    }
-                    Output::Tls(TlsAction::Close) => {
-                        if let Some(mut c) = conn.take() {
-                            c.tls.send_close_notify();
-                            let _ = flush(&mut c);
-                        }
-                    }
-                    Output::Tun(p) => {
-                        if let Some(t) = tun.as_ref()
-                            && let Err(e) = t.tun.try_send(&p)
-                            && e.kind() != std::io::ErrorKind::WouldBlock
-                        {
-                            tracing::warn!("TUN write: {e}");
-                        }
-                    }
-                    Output::Timeout(at) => timeout = at,
-                    Output::Event(ev) => {
-                        status_dirty = true;
-                        match ev {
-                            Event::Authenticated => self.reporter.say(
-                                "authenticated",
-                                json!({ "group": status.group, "ms": started.elapsed().as_millis() as u64 }),
-                            ),
-                            Event::Connected(t) => {
-                                let dev = TunDevice::create(&self.device, &t, self.server_ip)
-                                    .map_err(|e| format!("{e:#}"))?;
-                                self.up(status, &t, &dev, started, "connected");
-                                tun = Some(dev);
-                                if let Some(d) = self.duration {
-                                    stop_at = Some(Instant::now() + Duration::from_secs(d));
-                                }
-                            }
-                            Event::Reconnected(t) => {
-                                if let Some(dev) = tun.as_mut() {
-                                    if status.ip.as_deref() != t.address.map(|a| a.to_string()).as_deref() {
-                                        dev.readdress(&t, self.server_ip).map_err(|e| format!("{e:#}"))?;
-                                    }
-                                    self.up(status, &t, dev, started, "reconnected");
-                                }
-                            }
-                            Event::Down { reason, retry_at } => {
-                                status.state = "reconnecting";
-                                (self.publish)(status);
-                                status.reason = Some(reason.to_string());
-                                let retry = retry_at.saturating_duration_since(Instant::now());
-                                self.reporter.say(
-                                    "down",
-                                    json!({ "reason": reason.to_string(), "retry_in_ms": retry.as_millis() as u64 }),
-                                );
-                            }
-                            Event::Closed(None) => {
-                                self.sync_stats(status, &client);
-                                status.enabled = false;
-                                status.state = "disconnected";
-                                status.reason = Some("logged out".into());
-                                (self.publish)(status);
-                                self.reporter.say(
-                                    "disconnected",
-                                    json!({ "bytes_sent": status.bytes_sent, "bytes_received": status.bytes_received }),
-                                );
-                                if let Some(reason) = down_at_end {
-                                    return Err(format!(
-                                        "the tunnel was down when --duration ended: {reason}"
-                                    ));
-                                }
-                                return Ok(());
-                            }
-                            Event::Closed(Some(e)) => {
-                                self.sync_stats(status, &client);
-                                return Err(e.to_string());
-                            }
-                        }
-                    }
-                }
-            }
-            if want_open {
-                let now = Instant::now();
-                match open(
-                    &self.addrs,
-                    self.proxy.as_ref(),
-                    &self.target,
-                    &self.name,
-                    &self.tls,
-                    self.timeout,
-                )
-                .await
-                {
-                    Ok(c) => {
-                        let cipher = c
-                            .tls
-                            .negotiated_cipher_suite()
-                            .map(|s| format!("{:?}", s.suite()))
-                            .unwrap_or_default();
-                        self.reporter.say(
-                            "tls",
-                            json!({
-                                "server": self.addrs.first().map(ToString::to_string),
-                                "proxy": self.proxy.as_ref().map(|p| p.label.clone()),
-                                "cipher": cipher,
-                                "ms": now.elapsed().as_millis() as u64,
-                            }),
-                        );
-                        conn = Some(c);
-                        client.handle_tls_connected(Instant::now());
-                    }
-                    Err(why) => client.handle_tls_closed(Instant::now(), why),
-                }
-                continue;
-            }
-            if let Some(c) = conn.as_mut()
-                && let Err(e) = flush(c)
-            {
-                conn = None;
-                client.handle_tls_closed(Instant::now(), TlsClosed::Lost(format!("TCP write: {e}")));
-                continue;
-            }
-            if status_dirty {
-                self.sync_stats(status, &client);
-                (self.publish)(status);
-                status_dirty = false;
-            }
-            let tls_backlog = conn.as_ref().is_some_and(|c| c.tls.wants_write());
-            let read_tun = tun.is_some() && client.is_connected() && !tls_backlog;
-            let sleep_until = |at: Option<Instant>| async move {
-                match at {
-                    Some(at) => tokio::time::sleep_until(at.into()).await,
-                    None => std::future::pending().await,
+                };
+                tokio::select! {
+                    () = &mut stop, if !logged_out => woke = Wake::Stop,
+                    () = sleep_until(stop_at), if !logged_out => woke = Wake::Duration,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
             };
-            tokio::select! {
-                () = &mut stop, if !logged_out => {
+            let ended = driver
+                .run_with_link(slice, |client, link, event| {
+                    self.on_event(&mut host, status, client, link, event)
+                })
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            if let Ended::Done(outcome) = ended {
+                return outcome;
+            }
+            self.sync_stats(status, &driver.core);
+            (self.publish)(status);
+            match woke {
+                Wake::Tick => {}
+                Wake::Duration => {
+                    if !driver.core.is_connected() {
+                        host.down_at_end = Some(status.reason.clone().unwrap_or_default());
+                    }
                     logged_out = true;
-                    client.disconnect(Instant::now());
+                    driver.core.disconnect(Instant::now());
                 }
-                _ = sleep_until(stop_at), if !logged_out => {
+                Wake::Stop => {
                     logged_out = true;
-                    if !client.is_connected() {
-                        down_at_end = Some(status.reason.clone().unwrap_or_default());
-                    }
-                    client.disconnect(Instant::now());
-                }
-                r = readable(&conn) => {
-                    let now = Instant::now();
-                    if let Err(e) = r {
-                        conn = None;
-                        client.handle_tls_closed(now, TlsClosed::Lost(format!("TCP: {e}")));
-                        continue;
-                    }
-                    let Some(c) = conn.as_mut() else { continue };
-                    plain.clear();
-                    let result = receive(c, &mut plain);
-                    if !plain.is_empty() {
-                        client.handle_tls_data(now, &plain);
-                    }
-                    if let Err(why) = result {
-                        conn = None;
-                        client.handle_tls_closed(now, why);
-                    }
-                }
-                _ = writable(&conn), if tls_backlog => {}
-                n = tun_recv(&tun, &mut packet), if read_tun => {
-                    match n {
-                        Ok(n) => {
-                            client.handle_tun_packet(Instant::now(), packet.get(..n).unwrap_or_default());
-                        }
-                        Err(e) => return Err(format!("TUN read: {e}")),
-                    }
-                }
-                _ = sleep_until(timeout) => {
-                    timeout = None;
-                    client.handle_timeout(Instant::now());
-                }
-                _ = status_tick.tick() => {
-                    status_dirty = true;
+                    driver.core.disconnect(Instant::now());
                 }
             }
         }
+    }
+
+    /// One event of the client: the status, the report, and the TUN device when the tunnel
+    /// comes up. Breaks with the session's outcome when it closed (or the TUN device failed).
+    fn on_event(
+        &self,
+        host: &mut Host,
+        status: &mut VpnStatus,
+        client: &mut Client,
+        link: &mut VpnLink<'_>,
+        event: Event,
+    ) -> ControlFlow<Result<(), String>> {
+        match event {
+            Event::Authenticated => self.reporter.say(
+                "authenticated",
+                json!({ "group": status.group, "ms": host.started.elapsed().as_millis() as u64 }),
+            ),
+            Event::Connected(t) => {
+                let dev = match link.tunnel_up(&t) {
+                    Ok(dev) => dev,
+                    Err(e) => return ControlFlow::Break(Err(format!("{e:#}"))),
+                };
+                self.up(status, &t, dev, host.started, "connected");
+                if let Some(d) = self.duration {
+                    host.stop_at = Some(Instant::now() + Duration::from_secs(d));
+                }
+            }
+            Event::Reconnected(t) => {
+                if link.tun.is_some() {
+                    let dev = match link.tunnel_up(&t) {
+                        Ok(dev) => dev,
+                        Err(e) => return ControlFlow::Break(Err(format!("{e:#}"))),
+                    };
+                    self.up(status, &t, dev, host.started, "reconnected");
+                }
+            }
+            Event::Down { reason, retry_at } => {
+                link.up = false;
+                status.state = "reconnecting";
+                (self.publish)(status);
+                status.reason = Some(reason.to_string());
+                let retry = retry_at.saturating_duration_since(Instant::now());
+                self.reporter.say(
+                    "down",
+                    json!({ "reason": reason.to_string(), "retry_in_ms": retry.as_millis() as u64 }),
+                );
+            }
+            Event::Closed(None) => {
+                link.up = false;
+                self.sync_stats(status, client);
+                status.enabled = false;
+                status.state = "disconnected";
+                status.reason = Some("logged out".into());
+                (self.publish)(status);
+                self.reporter.say(
+                    "disconnected",
+                    json!({ "bytes_sent": status.bytes_sent, "bytes_received": status.bytes_received }),
+                );
+                return ControlFlow::Break(match host.down_at_end.take() {
+                    Some(reason) => Err(format!("the tunnel was down when --duration ended: {reason}")),
+                    None => Ok(()),
+                });
+            }
+            Event::Closed(Some(e)) => {
+                self.sync_stats(status, client);
+                return ControlFlow::Break(Err(e.to_string()));
+            }
+        }
+        self.sync_stats(status, client);
+        (self.publish)(status);
+        ControlFlow::Continue(())
     }
 
     fn sync_stats(&self, status: &mut VpnStatus, client: &Client) {
