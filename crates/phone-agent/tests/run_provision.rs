@@ -37,6 +37,10 @@ struct Daemon {
 
 impl Daemon {
     fn start(pair: &NetnsPair, cfg: &Path, state: &Path, log: PathBuf) -> Daemon {
+        Daemon::start_with(pair, cfg, state, log, &[])
+    }
+
+    fn start_with(pair: &NetnsPair, cfg: &Path, state: &Path, log: PathBuf, extra: &[&str]) -> Daemon {
         let out = std::fs::File::create(&log).unwrap();
         let child = Command::new("ip")
             .args(["netns", "exec", &pair.client_ns, agent()])
@@ -45,6 +49,7 @@ impl Daemon {
             .args(["--iface", &pair.client_if, "--dhcp", "--http", HTTP])
             .args(["--nft", "/nonexistent/nft", "--backoff-max", "1", "--state-dir"])
             .arg(state)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
             .stderr(out)
@@ -255,4 +260,74 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
         diagnostics.contains("SIP_Transport_1_") && diagnostics.contains("\"severity\":\"error\""),
         "{diagnostics}"
     );
+}
+
+/// `--dhcp-apply`: the daemon configures the lease itself (rtnetlink), provisioning then
+/// reaches the server with no help from the host; SIGTERM releases and removes the address.
+#[test]
+fn dhcp_apply_configures_the_lease_and_removes_it_on_sigterm() {
+    let pair = NetnsPair::new("a");
+    let tftp_root = temp_dir("tftp-apply");
+    std::fs::set_permissions(&tftp_root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        tftp_root.join("7832.xml"),
+        "<flat-profile><Proxy_Mode>Manual</Proxy_Mode><Proxy_Host>proxy.example.com</Proxy_Host></flat-profile>\n",
+    )
+    .unwrap();
+    let server = pair.server_addr();
+    let dnsmasq = Dnsmasq::start_with(
+        &pair,
+        &[&format!("66,\"{server}\"")],
+        &[],
+        &[
+            "--port=0",
+            "--enable-tftp",
+            &format!("--tftp-root={}", tftp_root.display()),
+        ],
+    );
+    let dir = temp_dir("run-apply");
+    let cfg = dir.join("cfg.xml");
+    std::fs::write(&cfg, "<flat-profile></flat-profile>\n").unwrap();
+    let started = Instant::now();
+    let mut agent = Daemon::start_with(
+        &pair,
+        &cfg,
+        &dir.join("state"),
+        dir.join("agent.log"),
+        &["--dhcp-apply"],
+    );
+    let s = agent.wait_for(Duration::from_secs(30), "the profile applied", |s| {
+        s["provisioning"]["result"] == "Applied"
+    });
+    println!(
+        "--dhcp-apply: lease, apply, resync, reload in {:?}",
+        started.elapsed()
+    );
+    let lease = &s["network"]["dhcp"];
+    assert_eq!(lease["applied"], true, "{lease}");
+    assert_eq!(s["proxy"]["mode"], "Manual");
+    let address = lease["address"].as_str().unwrap().to_owned();
+    let addrs = || {
+        let out = Command::new("ip")
+            .args([
+                "-n",
+                &pair.client_ns,
+                "-4",
+                "addr",
+                "show",
+                "dev",
+                &pair.client_if,
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(addrs().contains(&format!("{address}/24")), "{}", addrs());
+    assert_eq!(agent.terminate(), Some(0), "{}", agent.log());
+    assert!(!addrs().contains(&address), "the address stayed: {}", addrs());
+    let released = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        dnsmasq.log().contains("DHCPRELEASE")
+    });
+    assert!(released, "no DHCPRELEASE:\n{}", dnsmasq.log());
 }

@@ -2,9 +2,10 @@
 //! on the [`Driver`] over port 68 on the network port (`DhcpLink`, as `phone-agent dhcp`). The lease goes into the
 //! status (with the `DHCP_Option_To_Use` option that chose the provisioning source) and,
 //! atomically, into `STATE_DIR/dhcp-lease.json` in the form `phone-agent dhcp --json` prints:
-//! the hand-off to the host that configures the interface (`--no-apply`; applying through
-//! netlink is not the daemon's yet). Provisioning is told of each new lease. On stop the
-//! lease is released.
+//! the hand-off to the host that configures the interface, or, with `--dhcp-apply`, the
+//! address and default route set over rtnetlink (`provision::apply`, as `phone-agent dhcp`
+//! without `--no-apply`) and removed again on release or expiry. Provisioning is told of each
+//! new lease (once applied, when the daemon applies it). On stop the lease is released.
 
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ pub struct DhcpPlan {
     pub iface: String,
     /// `DHCP_Option_To_Use`.
     pub order: Vec<u8>,
+    /// Configure the lease on the interface (`--dhcp-apply`), not only hand it off.
+    pub apply: bool,
 }
 
 /// What provisioning learns from a lease.
@@ -87,14 +90,14 @@ pub async fn run(
     client.start(now);
     let mut driver = Driver::new(client, link);
     let mut renewals = 0u64;
+    let mut last: Option<Lease> = None;
     let ended = driver
         .run(stop, |_, event| {
             match event {
                 Event::Bound(lease) | Event::Renewed(lease) => {
-                    let fresh = status
-                        .snapshot()
-                        .network
-                        .dhcp
+                    let before = status.snapshot().network.dhcp;
+                    let fresh = before
+                        .as_ref()
                         .is_none_or(|d| d.address != lease.address.to_string());
                     if !fresh {
                         renewals += 1;
@@ -112,7 +115,8 @@ pub async fn run(
                         Ok(path) => path,
                         Err(e) => return ControlFlow::Break(e),
                     };
-                    let shown = lease_status(&lease, &plan.order, &path, renewals);
+                    let mut shown = lease_status(&lease, &plan.order, &path, renewals);
+                    shown.applied = !fresh && before.is_some_and(|d| d.applied);
                     tracing::info!(
                         iface = %plan.iface,
                         "DHCP {}: {}/{} from {} (provisioning: {})",
@@ -129,17 +133,46 @@ pub async fn run(
                             .zip(shown.provisioning_source.as_ref())
                             .map(|(o, s)| format!("DHCP option {o}: {s}")),
                     };
+                    let apply_now = plan.apply && !shown.applied;
                     status.update(|s| {
                         s.network.dhcp = Some(shown);
                         s.network.last_error = None;
                     });
-                    leases.send_if_modified(|l| {
-                        let changed = l.as_deref() != Some(&info);
-                        if changed {
-                            *l = Some(Arc::new(info));
+                    last = Some(lease.clone());
+                    let tell = {
+                        let leases = leases.clone();
+                        move || {
+                            leases.send_if_modified(|l| {
+                                let changed = l.as_deref() != Some(&info);
+                                if changed {
+                                    *l = Some(Arc::new(info));
+                                }
+                                changed
+                            });
                         }
-                        changed
-                    });
+                    };
+                    if apply_now {
+                        // Provisioning hears of the lease once the address is there.
+                        let (iface, status) = (plan.iface.clone(), status.clone());
+                        tokio::task::spawn_local(async move {
+                            match crate::provision::apply::apply_v4(&iface, &lease, None).await {
+                                Ok(_) => {
+                                    tracing::info!(%iface, "DHCP lease applied: {}", lease.address);
+                                    status.update(|s| {
+                                        if let Some(d) = s.network.dhcp.as_mut() {
+                                            d.applied = true;
+                                        }
+                                    });
+                                    tell();
+                                }
+                                Err(e) => status.update(|s| {
+                                    s.network.last_error = Some(format!("applying the DHCP lease: {e:#}"));
+                                }),
+                            }
+                        });
+                    } else {
+                        tell();
+                    }
                 }
                 Event::Nak { server, message } => {
                     let why = format!(
@@ -155,6 +188,14 @@ pub async fn run(
                 }
                 Event::Expired => {
                     tracing::warn!(iface = %plan.iface, "the DHCP lease expired");
+                    if let Some(old) = last.take().filter(|_| plan.apply) {
+                        let iface = plan.iface.clone();
+                        tokio::task::spawn_local(async move {
+                            if let Err(e) = crate::provision::apply::remove_v4(&iface, &old).await {
+                                tracing::warn!(%iface, "removing the expired lease: {e:#}");
+                            }
+                        });
+                    }
                     status.update(|s| {
                         s.network.dhcp = None;
                         s.network.last_error = Some("the DHCP lease expired without a renewal".into());
@@ -173,6 +214,9 @@ pub async fn run(
     driver
         .run(flush(), |_, _| ControlFlow::<()>::Continue(()))
         .await?;
+    if let Some(old) = last.filter(|_| plan.apply) {
+        crate::provision::apply::remove_v4(&plan.iface, &old).await?;
+    }
     status.update(|s| s.network.dhcp = None);
     Ok(())
 }

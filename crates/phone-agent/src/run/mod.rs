@@ -61,6 +61,10 @@ pub struct RunArgs {
     /// for the host to configure; provisioning uses its server.
     #[arg(long, requires = "iface")]
     pub dhcp: bool,
+    /// With --dhcp: configure the leased address and default route on --iface (rtnetlink)
+    /// instead of only handing the lease off; removed again on release or expiry.
+    #[arg(long, requires = "dhcp")]
+    pub dhcp_apply: bool,
     /// The VPN server's TCP port (Connect_on_Bootup; the CA is --ca-file).
     #[arg(long, value_name = "PORT", default_value_t = 443)]
     pub vpn_port: u16,
@@ -195,6 +199,7 @@ pub fn plans(settings: &Settings, args: &RunArgs) -> BTreeMap<Subsystem, Plan> {
             Plan::Dhcp(dhcp::DhcpPlan {
                 iface: iface.clone(),
                 order: settings.provisioning.dhcp_option_to_use.get().codes().to_vec(),
+                apply: args.dhcp_apply,
             }),
         ),
         _ => plans.insert(Subsystem::Network, Plan::Network(args.iface.clone())),
