@@ -3,4 +3,5 @@
 
 pub mod apply;
 pub mod dhcp;
+pub mod restricted;
 pub mod resync;

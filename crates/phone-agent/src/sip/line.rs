@@ -97,7 +97,19 @@ pub fn run(args: &RegisterArgs) -> Result<ExitCode> {
     let host = next_hop.host.to_string();
     let host_plain = host.trim_start_matches('[').trim_end_matches(']').to_owned();
     let fixed = line.sip_transport.get().fixed();
-    let mut resolver = super::locate::AgentResolver::new(args.dns);
+    // Restricted_Access_Domains (SPEC §1) before any connection: the registrar, the outbound
+    // proxy, and every name RFC 3263 leads to.
+    let domains = crate::provision::restricted::domains(&parsed.settings);
+    if let Err(why) = crate::provision::restricted::check_line(&parsed.settings, n) {
+        println!("line {n}: registration refused: {why}");
+        return Ok(ExitCode::from(1));
+    }
+    let source = if line.outbound_proxy.get().is_some() {
+        format!("Outbound_Proxy_{n}_")
+    } else {
+        format!("Proxy_{n}_")
+    };
+    let mut resolver = super::locate::AgentResolver::new(args.dns).restricted(domains, &source);
     let located = sip_ua::locate(&mut resolver, &host_plain, next_hop.port.map(|p| p.get()), fixed);
     let located = match located {
         Ok(l) => l,

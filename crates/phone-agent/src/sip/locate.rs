@@ -18,12 +18,39 @@ use sip_ua::{Naptr, ResolveError, Srv};
 pub struct AgentResolver {
     dns: Option<SocketAddr>,
     hickory: Option<(TokioResolver, tokio::runtime::Handle)>,
+    restricted: Option<(phone_provisioning::RestrictedDomains, String)>,
 }
 
 impl AgentResolver {
     /// `dns`: the one server to ask (`--dns`), or `None` for the system's configuration.
     pub fn new(dns: Option<SocketAddr>) -> AgentResolver {
-        AgentResolver { dns, hickory: None }
+        AgentResolver {
+            dns,
+            hickory: None,
+            restricted: None,
+        }
+    }
+
+    /// Every name this resolver is asked for or finds (SRV domains, SRV targets, hosts) must
+    /// be inside `Restricted_Access_Domains` (SPEC §1); `source` names the setting the lookups
+    /// are for (`Proxy_1_`). A name outside fails the whole lookup with the setting named,
+    /// never a silently skipped target.
+    pub fn restricted(
+        mut self,
+        domains: phone_provisioning::RestrictedDomains,
+        source: &str,
+    ) -> AgentResolver {
+        self.restricted = Some((domains, source.to_owned()));
+        self
+    }
+
+    fn allowed(&self, name: &str, how: &str) -> Result<(), ResolveError> {
+        match &self.restricted {
+            Some((domains, source)) => domains
+                .check(name.trim_end_matches('.'), &format!("{source}{how}"))
+                .map_err(|e| ResolveError(e.to_string())),
+            None => Ok(()),
+        }
     }
 
     fn hickory(&mut self) -> Result<&(TokioResolver, tokio::runtime::Handle), ResolveError> {
@@ -88,8 +115,8 @@ impl sip_ua::Resolver for AgentResolver {
     fn srv(&mut self, name: &str) -> Result<Vec<Srv>, ResolveError> {
         let fq = fqdn(name)?;
         let (resolver, rt) = self.hickory()?;
-        match rt.block_on(resolver.srv_lookup(fq)) {
-            Ok(lookup) => Ok(lookup
+        let found: Vec<Srv> = match rt.block_on(resolver.srv_lookup(fq)) {
+            Ok(lookup) => lookup
                 .iter()
                 .map(|s| Srv {
                     priority: s.priority(),
@@ -97,13 +124,18 @@ impl sip_ua::Resolver for AgentResolver {
                     port: s.port(),
                     target: s.target().to_ascii(),
                 })
-                .collect()),
-            Err(e) if not_found(&e) => Ok(Vec::new()),
-            Err(e) => Err(ResolveError(e.to_string())),
+                .collect(),
+            Err(e) if not_found(&e) => Vec::new(),
+            Err(e) => return Err(ResolveError(e.to_string())),
+        };
+        for s in &found {
+            self.allowed(&s.target, &format!(", SRV target of {name}"))?;
         }
+        Ok(found)
     }
 
     fn ip(&mut self, host: &str) -> Result<Vec<IpAddr>, ResolveError> {
+        self.allowed(host, "")?;
         if self.dns.is_none() {
             return (host, 0)
                 .to_socket_addrs()
