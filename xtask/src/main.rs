@@ -54,8 +54,9 @@ cargo xtask <command>
   bench sip        sip-message against the rsip crate on the criterion bench's REGISTER and
                    INVITE with SDP, release build, same process; prints messages/s and the ratio
   bench agent      phone-agent run (release) with 16 SIP lines against one Kamailio: start to all
-                   registered, idle RSS and CPU after BENCH_AGENT_IDLE (60) s, RSS after
-                   BENCH_AGENT_RELOADS (1,000) reloads
+                   registered with 802.1X first (root: hostapd wired in netns, EAP-TLS;
+                   BENCH_AGENT_DOT1X_RUNS (5) runs, median) and without, idle RSS and CPU after
+                   BENCH_AGENT_IDLE (60) s, RSS after BENCH_AGENT_RELOADS (1,000) reloads
   bench eap        phone-agent dot1x vs wpa_supplicant -D wired against one hostapd on veth in
                    netns (root), TLS 1.2 and 1.3, BENCH_EAP_RUNS (25) runs each; medians, ratio;
                    then EAP-FAST (with a PAC, anonymous and server-authenticated provisioning)
