@@ -498,6 +498,35 @@ fn https_matrix_failover_tftp_and_syslog() {
         0,
         "fetched",
     );
+    // `[--key SECRET]`: the profile as `openssl enc -aes-256-cbc -k SECRET` wrote it.
+    let enc = Command::new("openssl")
+        .args(["enc", "-aes-256-cbc", "-k", "MyOwnSecret", "-md", "md5", "-in"])
+        .arg(www.join("p.xml"))
+        .arg("-out")
+        .arg(www.join("p.cfg"))
+        .output()
+        .unwrap();
+    assert!(enc.status.success(), "{}", String::from_utf8_lossy(&enc.stderr));
+    case(
+        "[--key] encrypted profile, right secret",
+        format!("[--key MyOwnSecret] https://prov.example.com:{host}/p.cfg"),
+        "",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    assert_eq!(
+        std::fs::read_to_string(bench.dir.join("saved.xml")).unwrap(),
+        PROFILE
+    );
+    case(
+        "[--key] encrypted profile, wrong secret",
+        format!("[--key wrong] https://prov.example.com:{host}/p.cfg"),
+        "",
+        Some("client"),
+        1,
+        "--key: the profile does not decrypt",
+    );
     // Without --ca: the system's CA bundle (SSL_CERT_FILE, as OpenSSL reads it).
     let rule = format!("https://prov.example.com:{host}/p.xml");
     let r = bench.provision_trusting(&rule, "", Some("client"), Trust::SystemBundle("server-ca.pem"));

@@ -29,18 +29,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Not here: fetching (the host does TFTP, HTTP and HTTPS), `--key` decryption of profiles,
+//! Not here: fetching (the host does TFTP, HTTP and HTTPS),
 //! `Resync_Trigger_*`, upgrade rules' firmware handling. The resync schedule
 //! (`Resync_Periodic`, `Resync_Error_Retry_Delay`, `Resync_Random_Delay`) is [`ResyncTimer`].
 #![forbid(unsafe_code)]
 
 mod domains;
+mod encrypted;
 mod macros;
 mod rule;
 mod schedule;
 mod syslog;
 
 pub use domains::{Refused, RestrictedDomains};
+pub use encrypted::{DecryptError, decrypt_profile};
 pub use macros::{MAX_EXPANSION, MacroError, Macros};
 pub use rule::{Alternative, MAX_RULE, ProfileRule, RequestUrl, RuleError, RuleOption, Scheme, Selected};
 pub use schedule::{

@@ -240,10 +240,8 @@ impl<R: ScheduleRandom> ResyncTimer<R> {
 
     /// The deadline passed: a due resync is handed out (once; the timer waits for its result).
     pub fn handle_timeout(&mut self, now: Instant) {
-        if let Some((at, reason)) = self.due
-            && now >= at
-            && !self.running
-        {
+        let due = self.due.filter(|(at, _)| now >= *at && !self.running);
+        if let Some((_, reason)) = due {
             self.running = true;
             self.set(None);
             self.out.push_back(ScheduleOutput::Resync(reason));

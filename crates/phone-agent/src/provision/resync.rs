@@ -373,6 +373,12 @@ fn resync_rule(
             return report;
         }
     };
+    // `[--key SECRET]`: the profile is `openssl enc -aes-256-cbc` output.
+    let key = selected
+        .options
+        .iter()
+        .find(|o| o.name == "key")
+        .and_then(|o| o.value.clone());
     let Some(mut url) = selected.url else {
         report.result = Err("the rule only assigns".into());
         return report;
@@ -388,7 +394,7 @@ fn resync_rule(
         return report;
     }
     report.url = Some(url.to_string());
-    let result = fetch_following(
+    let result: Result<Fetched, String> = fetch_following(
         name,
         url,
         macros,
@@ -398,7 +404,13 @@ fn resync_rule(
         syslog,
         p,
         &mut report.attempts,
-    );
+    )
+    .and_then(|mut f| {
+        if let Some(k) = &key {
+            f.body = phone_provisioning::decrypt_profile(&f.body, k).map_err(|e| format!("--key: {e}"))?;
+        }
+        Ok(f)
+    });
     if let Err(e) = &result {
         macros.set("ERR", e);
         syslog.send(Severity::Error, p.log_failure_msg.get(), macros);
