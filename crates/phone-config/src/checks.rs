@@ -103,16 +103,18 @@ fn restricted_domains(s: &Settings, index: &LineIndex<'_>, out: &mut Vec<Diagnos
     ];
     for (name, value) in rules {
         let Some(rule) = value.get() else { continue };
-        match &rule.host {
-            Some(host) => {
-                let at = offset_location(index, value, rule.host_offset().unwrap_or(0));
-                check_host(list, name, at, host, out);
+        for alt in &rule.alternatives {
+            match &alt.host {
+                Some(host) => {
+                    let at = offset_location(index, value, alt.host_offset.unwrap_or(0));
+                    check_host(list, name, at, host, out);
+                }
+                None if from_file(value) && alt.path.is_some() => out.push(
+                    diag(Severity::Note, Kind::RestrictedDomain, name, value,
+                         "the rule names no server: it uses the one DHCP gives, which the phone checks against Restricted_Access_Domains when it provisions".into()),
+                ),
+                None => {}
             }
-            None if from_file(value) => out.push(
-                diag(Severity::Note, Kind::RestrictedDomain, name, value,
-                     "the rule names no server: it uses the one DHCP gives, which the phone checks against Restricted_Access_Domains when it provisions".into()),
-            ),
-            None => {}
         }
     }
     for (i, line) in s.lines.iter().enumerate() {

@@ -308,6 +308,8 @@ pub struct RuleOption {
 }
 
 /// A provisioning rule: `Profile_Rule`, `Upgrade_Rule`, `Report_Rule`, `Custom_CA_Rule`, ...
+/// Alternatives are separated by `|` (`(cond)? url | (cond)? url | url`); the fields below are
+/// the first alternative's, [`ProvisioningRule::alternatives`] has them all.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProvisioningRule {
     /// The condition in `( ... )?`, as written, when there is one.
@@ -321,73 +323,88 @@ pub struct ProvisioningRule {
     pub host: Option<Host>,
     /// The port, when given.
     pub port: Option<Port>,
-    /// The path, e.g. `/cisco/$MA.cfg`.
+    /// The path, e.g. `/cisco/$MA.cfg` (empty when the alternative only assigns).
     pub path: String,
+    /// Every `|`-separated alternative, in order.
+    pub alternatives: Vec<RuleAlternative>,
     text: String,
     host_offset: Option<usize>,
 }
 
+/// One `|`-separated alternative of a rule: `[(cond)?] [(assignments)!] [[options] url]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RuleAlternative {
+    /// The condition in `( ... )?`, as written.
+    pub condition: Option<String>,
+    /// The assignments in `( ... )!`, as written (`Line_Enable_2_ = "No";`).
+    pub assignments: Option<String>,
+    /// The options in `[ ... ]`.
+    pub options: Vec<RuleOption>,
+    /// The scheme (`tftp` when none is given); empty when there is no URL.
+    pub scheme: String,
+    /// The server, when the URL names one.
+    pub host: Option<Host>,
+    /// The port, when given.
+    pub port: Option<Port>,
+    /// The path; `None` when the alternative only assigns.
+    pub path: Option<String>,
+    /// Byte offset of the host in the rule's text.
+    pub host_offset: Option<usize>,
+}
+
+/// Splits at `|` outside quotes, brackets and parentheses: (offset, text) per alternative.
+fn split_alternatives(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0usize, false, 0usize);
+    for (i, c) in text.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            '(' | '[' if !quoted => depth += 1,
+            ')' | ']' if !quoted => depth = depth.saturating_sub(1),
+            '|' if !quoted && depth == 0 => {
+                out.push((start, text.get(start..i).unwrap_or("")));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push((start, text.get(start..).unwrap_or("")));
+    out
+}
+
 impl ProvisioningRule {
     pub(crate) fn parse_text(text: &str) -> Result<ProvisioningRule, Problem> {
-        let mut pos = 0;
-        let mut condition = None;
-        let rest = |pos: usize| text.get(pos..).unwrap_or("");
-        if rest(pos).starts_with('(') {
-            let close = find_close(rest(pos), '(', ')')
-                .ok_or_else(|| Problem::error("`(` without a matching `)`").offset(pos))?;
-            condition = Some(rest(pos)[1..close].trim().to_owned());
-            pos += close + 1;
-            pos += leading_ws(rest(pos));
-            if !rest(pos).starts_with('?') {
-                return Err(Problem::error("a rule condition `( ... )` must be followed by `?`").offset(pos));
+        let parts = split_alternatives(text);
+        let n = parts.len();
+        let mut alternatives = Vec::new();
+        for (i, (base, part)) in parts.into_iter().enumerate() {
+            let lead = leading_ws(part);
+            let alt = parse_alternative(part.trim(), base + lead)?;
+            if alt.condition.is_none() && i + 1 < n {
+                return Err(Problem::error(
+                    "an alternative without a condition before the last one hides the rest",
+                )
+                .hint("write (condition)? before it, or make it the last alternative")
+                .offset(base + lead));
             }
-            pos += 1;
-            pos += leading_ws(rest(pos));
+            alternatives.push(alt);
         }
-        let mut options = Vec::new();
-        let mut host_offset = None;
-        if rest(pos).starts_with('[') {
-            let close = find_close(rest(pos), '[', ']')
-                .ok_or_else(|| Problem::error("`[` without a matching `]`").offset(pos))?;
-            options = parse_options(&rest(pos)[1..close], pos + 1)?;
-            pos += close + 1;
-            pos += leading_ws(rest(pos));
-        }
-        let url = rest(pos);
-        if url.is_empty() {
-            return Err(Problem::error("the rule has no URL").offset(pos));
-        }
-        if let Some(i) = url.find(char::is_whitespace) {
-            return Err(
-                Problem::error(format!("unexpected text after the URL: `{}`", url[i..].trim()))
-                    .hint("a rule is [options] url; put options inside [ ] before the URL")
-                    .offset(pos + i),
-            );
-        }
-        let (scheme, host, port, path) = if url.starts_with('/') {
-            ("tftp".to_owned(), None, None, url.to_owned())
-        } else if let Some(i) = url.find("://") {
-            let u = Url::parse_text(url, &["tftp", "http", "https"]).map_err(|p| shift(p, pos))?;
-            host_offset = Some(pos + i + 3);
-            (u.scheme, Some(u.host), u.port, u.path)
-        } else {
-            // host[:port]/path with the default scheme, TFTP.
-            let u = Url::parse_after_scheme("tftp".to_owned(), url, pos)?;
-            host_offset = Some(pos);
-            (u.scheme, Some(u.host), u.port, u.path)
-        };
+        let first = alternatives
+            .first()
+            .cloned()
+            .ok_or_else(|| Problem::error("the rule is empty"))?;
         Ok(ProvisioningRule {
-            condition,
-            options,
-            scheme,
-            host,
-            port,
-            path,
+            condition: first.condition,
+            options: first.options,
+            scheme: first.scheme,
+            host: first.host,
+            port: first.port,
+            path: first.path.unwrap_or_default(),
+            host_offset: first.host_offset,
+            alternatives,
             text: text.to_owned(),
-            host_offset,
         })
     }
-
     /// Byte offset of the host in the rule's text, when the rule names a host.
     pub fn host_offset(&self) -> Option<usize> {
         self.host_offset
@@ -397,6 +414,88 @@ impl ProvisioningRule {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+}
+
+/// One alternative; `base` is its offset in the rule's text.
+fn parse_alternative(text: &str, base: usize) -> Result<RuleAlternative, Problem> {
+    let mut pos = 0;
+    let rest = |pos: usize| text.get(pos..).unwrap_or("");
+    let mut condition = None;
+    let mut assignments = None;
+    while rest(pos).starts_with('(') {
+        let close = find_close(rest(pos), '(', ')')
+            .ok_or_else(|| Problem::error("`(` without a matching `)`").offset(base + pos))?;
+        let inner = rest(pos).get(1..close).unwrap_or("").trim().to_owned();
+        pos += close + 1;
+        pos += leading_ws(rest(pos));
+        match rest(pos).chars().next() {
+            Some('?') if condition.is_none() && assignments.is_none() => condition = Some(inner),
+            Some('!') if assignments.is_none() => assignments = Some(inner),
+            _ => {
+                return Err(Problem::error(
+                    "a rule condition `( ... )` must be followed by `?` (or assignments by `!`)",
+                )
+                .offset(base + pos));
+            }
+        }
+        pos += 1;
+        pos += leading_ws(rest(pos));
+    }
+    let mut options = Vec::new();
+    let mut host_offset = None;
+    if rest(pos).starts_with('[') {
+        let close = find_close(rest(pos), '[', ']')
+            .ok_or_else(|| Problem::error("`[` without a matching `]`").offset(base + pos))?;
+        options = parse_options(rest(pos).get(1..close).unwrap_or(""), base + pos + 1)?;
+        pos += close + 1;
+        pos += leading_ws(rest(pos));
+    }
+    let url = rest(pos);
+    if url.is_empty() {
+        if assignments.is_some() && options.is_empty() {
+            return Ok(RuleAlternative {
+                condition,
+                assignments,
+                options,
+                scheme: String::new(),
+                host: None,
+                port: None,
+                path: None,
+                host_offset: None,
+            });
+        }
+        return Err(Problem::error("the rule has no URL").offset(base + pos));
+    }
+    if let Some(i) = url.find(char::is_whitespace) {
+        return Err(
+            Problem::error(format!("unexpected text after the URL: `{}`", url[i..].trim()))
+                .hint("a rule is [options] url; put options inside [ ] before the URL; separate alternatives with |")
+                .offset(base + pos + i),
+        );
+    }
+    let at = base + pos;
+    let (scheme, host, port, path) = if url.starts_with('/') {
+        ("tftp".to_owned(), None, None, url.to_owned())
+    } else if let Some(i) = url.find("://") {
+        let u = Url::parse_text(url, &["tftp", "http", "https"]).map_err(|p| shift(p, at))?;
+        host_offset = Some(at + i + 3);
+        (u.scheme, Some(u.host), u.port, u.path)
+    } else {
+        // host[:port]/path with the default scheme, TFTP.
+        let u = Url::parse_after_scheme("tftp".to_owned(), url, at)?;
+        host_offset = Some(at);
+        (u.scheme, Some(u.host), u.port, u.path)
+    };
+    Ok(RuleAlternative {
+        condition,
+        assignments,
+        options,
+        scheme,
+        host,
+        port,
+        path: Some(path),
+        host_offset,
+    })
 }
 
 fn leading_ws(s: &str) -> usize {
@@ -420,10 +519,25 @@ fn find_close(s: &str, open: char, close: char) -> Option<usize> {
 
 fn parse_options(inner: &str, base: usize) -> Result<Vec<RuleOption>, Problem> {
     let mut options: Vec<RuleOption> = Vec::new();
-    let mut offset = 0;
-    for token in inner.split_whitespace() {
-        let at = inner[offset..].find(token).map_or(offset, |i| offset + i);
-        offset = at + token.len();
+    // Tokens split at whitespace outside double quotes; a quoted value loses its quotes.
+    let mut tokens: Vec<(usize, String)> = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    let mut quoted = false;
+    for (i, c) in inner.char_indices() {
+        if c == '"' {
+            quoted = !quoted;
+            current.get_or_insert((i, String::new()));
+        } else if c.is_whitespace() && !quoted {
+            tokens.extend(current.take());
+        } else {
+            current.get_or_insert((i, String::new())).1.push(c);
+        }
+    }
+    if quoted {
+        return Err(Problem::error("a quoted option value without its closing `\"`").offset(base));
+    }
+    tokens.extend(current);
+    for (at, token) in tokens {
         if let Some(name) = token.strip_prefix("--") {
             if name.is_empty() {
                 return Err(Problem::error("`--` without an option name").offset(base + at));
@@ -434,7 +548,7 @@ fn parse_options(inner: &str, base: usize) -> Result<Vec<RuleOption>, Problem> {
             });
         } else {
             match options.last_mut() {
-                Some(RuleOption { value: v @ None, .. }) => *v = Some(token.to_owned()),
+                Some(RuleOption { value: v @ None, .. }) => *v = Some(token),
                 _ => {
                     return Err(Problem::error(format!("`{token}` is not an option"))
                         .hint("options are written --name [value], e.g. [--key $B]")
@@ -553,6 +667,31 @@ impl fmt::Display for DomainList {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alternatives_assignments_and_quoted_options() {
+        let r = ProvisioningRule::parse_text(
+            r#"("$CCERT" eq "Installed")? [--key "My Own Secret"] https://prov.voiceip.com/$MA.cfg | ( GPP_A = "x"; )! | /generic.xml"#,
+        );
+        // An assignment-only alternative in the middle has no condition: refused (it hides the last).
+        assert!(r.is_err());
+        let r = ProvisioningRule::parse_text(
+            r#"("$CCERT" eq "Installed")? [--key "My Own Secret"] https://prov.voiceip.com/$MA.cfg | ("$SN" eq "1")? ( GPP_A = "x"; )! | /generic.xml"#,
+        )
+        .unwrap();
+        assert_eq!(r.alternatives.len(), 3);
+        let a = &r.alternatives[0];
+        assert_eq!(a.options[0].value.as_deref(), Some("My Own Secret"));
+        assert_eq!(
+            a.host.as_ref().map(ToString::to_string).as_deref(),
+            Some("prov.voiceip.com")
+        );
+        assert_eq!(r.alternatives[1].assignments.as_deref(), Some(r#"GPP_A = "x";"#));
+        assert_eq!(r.alternatives[1].path, None);
+        assert_eq!(r.alternatives[2].path.as_deref(), Some("/generic.xml"));
+        // The first alternative's fields stay where they were.
+        assert_eq!(r.path, "/$MA.cfg");
+    }
 
     #[test]
     fn rules_in_the_forms_the_guide_uses() {

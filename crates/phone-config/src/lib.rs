@@ -50,7 +50,9 @@ pub use depth::MAX_DEPTH;
 pub use dhcp::{DHCPV4_PROVISIONING, DHCPV4_SUPPORTED, DHCPV6_PROVISIONING, DhcpOptions, Dhcpv6Options};
 pub use diagnostic::{Diagnostic, Kind, Location, Severity};
 pub use firewall::{FirewallConfig, MAX_PORT_ENTRIES, PortRange, Protocol};
-pub use host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule, RuleOption, Url};
+pub use host::{
+    DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule, RuleAlternative, RuleOption, Url,
+};
 pub use ldap::{DisplayAttr, DisplayAttrs, LdapFilter, MAX_DISPLAY_ATTRS, MaxDisplayRecords, VALUE_MACRO};
 pub use parse::{MAX_INPUT_LEN, ParseError, Parsed, parse};
 pub use settings::{
