@@ -66,6 +66,24 @@ impl Macros {
         self.values.insert(name.to_owned(), value.to_owned());
     }
 
+    /// Applies a rule's `( … )!` assignments: `GPP_A`..`GPP_P` and `GPP_SA`..`GPP_SD` become
+    /// the macros `$A`..`$P`, `$SA`..`$SD` for the rules evaluated after this one (how the
+    /// guide chains rules); every other parameter is returned, in order, for the host to apply
+    /// to its settings.
+    pub fn apply_assignments(&mut self, assignments: &[(String, String)]) -> Vec<(String, String)> {
+        let mut rest = Vec::new();
+        for (name, value) in assignments {
+            let gpp = name
+                .strip_prefix("GPP_")
+                .filter(|m| matches!(m.as_bytes(), [b'A'..=b'P'] | [b'S', b'A'..=b'D']));
+            match gpp {
+                Some(m) => self.set(m, value),
+                None => rest.push((name.clone(), value.clone())),
+            }
+        }
+        rest
+    }
+
     /// Removes a value (it then stays as written).
     pub fn unset(&mut self, name: &str) {
         self.values.remove(name);
@@ -175,6 +193,26 @@ impl Macros {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gpp_assignments_become_macros_and_the_rest_is_returned() {
+        let mut m = Macros::for_device([0, 0x0e, 8, 0xab, 0xcd, 0xef], "CP-7832-3PCC", "7832", "S", false);
+        let rest = m.apply_assignments(&[
+            ("GPP_A".into(), "profiles".into()),
+            ("Line_Enable_2_".into(), "No".into()),
+            ("GPP_SB".into(), "s3cret".into()),
+            ("GPP_Q".into(), "not a macro".into()),
+        ]);
+        assert_eq!(m.expand("/$A/$MA.xml").unwrap(), "/profiles/000e08abcdef.xml");
+        assert_eq!(m.expand("$SB").unwrap(), "s3cret");
+        assert_eq!(
+            rest,
+            [
+                ("Line_Enable_2_".to_owned(), "No".to_owned()),
+                ("GPP_Q".to_owned(), "not a macro".to_owned())
+            ]
+        );
+    }
 
     fn device() -> Macros {
         Macros::for_device(

@@ -373,6 +373,16 @@ fn resync_rule(
             return report;
         }
     };
+    // `( … )!`: GPP_* feed the macros of the rules after this one; other parameters are
+    // reported for the host (the daemon applies the fetched profile, not single assignments).
+    for (param, value) in macros.apply_assignments(&selected.assignments) {
+        report.attempts.push(format!(
+            "assigns {param} = \"{value}\" (not applied by this command)"
+        ));
+    }
+    for (param, value) in &selected.assignments {
+        tracing::info!("{name} assigns {param} = {value:?}");
+    }
     // `[--key SECRET]`: the profile is `openssl enc -aes-256-cbc` output.
     let key = selected
         .options
