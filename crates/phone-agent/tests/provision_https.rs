@@ -115,7 +115,8 @@ fn nginx(pki: &Pki, ports: &[(&str, u16)], www: &Path) -> Peer {
             "server {{ listen 127.0.0.1:{port} ssl; ssl_certificate {c}.pem; ssl_certificate_key {c}.key;
               ssl_client_certificate {ca}; ssl_verify_client on; root {www};
               location = /to-evil {{ return 302 https://evil.test:{port}/p.xml; }}
-              location = /to-inside {{ return 302 https://prov.example.com:{port}/p.xml; }} }}\n",
+              location = /to-inside {{ return 302 https://prov.example.com:{port}/p.xml; }}
+              location = /auth/p.xml {{ auth_basic \"phone\"; auth_basic_user_file {www}/htpasswd; alias {www}/p.xml; }} }}\n",
             c = pki.path(cert),
             ca = pki.path("client-ca.pem"),
             www = www.display(),
@@ -312,6 +313,8 @@ fn https_matrix_failover_tftp_and_syslog() {
     let www = temp_dir("prov-www");
     std::fs::write(www.join("p.xml"), PROFILE).unwrap();
     std::fs::write(www.join("000e08abcdef.xml"), PROFILE).unwrap();
+    // nginx reads `{PLAIN}` passwords in its user file.
+    std::fs::write(www.join("htpasswd"), "phone:{PLAIN}s3cret\n").unwrap();
     let ports: Vec<(&str, u16)> = ["host", "mailto", "wrong", "elsewhere", "multi"]
         .iter()
         .map(|c| (*c, free_port()))
@@ -526,6 +529,31 @@ fn https_matrix_failover_tftp_and_syslog() {
         Some("client"),
         1,
         "--key: the profile does not decrypt",
+    );
+    // HTTP Basic: a 401 is retried with [--uid --pwd]; wrong or missing credentials fail.
+    case(
+        "401 retried with [--uid --pwd] (Basic)",
+        format!("[--uid phone --pwd s3cret] https://prov.example.com:{host}/auth/p.xml"),
+        "",
+        Some("client"),
+        0,
+        "fetched",
+    );
+    case(
+        "401, wrong password",
+        format!("[--uid phone --pwd nope] https://prov.example.com:{host}/auth/p.xml"),
+        "",
+        Some("client"),
+        1,
+        "refused user `phone` (2 tries)",
+    );
+    case(
+        "401, no credentials in the rule",
+        format!("https://prov.example.com:{host}/auth/p.xml"),
+        "",
+        Some("client"),
+        1,
+        "the rule has no [--uid",
     );
     // Without --ca: the system's CA bundle (SSL_CERT_FILE, as OpenSSL reads it).
     let rule = format!("https://prov.example.com:{host}/p.xml");

@@ -389,6 +389,15 @@ fn resync_rule(
         .iter()
         .find(|o| o.name == "key")
         .and_then(|o| o.value.clone());
+    // `[--uid U --pwd P]`: HTTP credentials, sent only when the server asks (401).
+    let option = |n: &str| {
+        selected
+            .options
+            .iter()
+            .find(|o| o.name == n)
+            .and_then(|o| o.value.clone())
+    };
+    let credentials = option("uid").map(|u| (u, option("pwd").unwrap_or_default()));
     let Some(mut url) = selected.url else {
         report.result = Err("the rule only assigns".into());
         return report;
@@ -413,6 +422,7 @@ fn resync_rule(
         tls,
         syslog,
         p,
+        credentials.as_ref(),
         &mut report.attempts,
     )
     .and_then(|mut f| {
@@ -439,10 +449,14 @@ fn fetch_following(
     tls: Option<&TlsSetup>,
     syslog: &Syslog,
     p: &phone_config::Provisioning,
+    credentials: Option<&(String, String)>,
     attempts: &mut Vec<String>,
 ) -> Result<Fetched, String> {
     let mut source = name.to_owned();
-    for _ in 0..=MAX_REDIRECTS {
+    let mut send_auth = false;
+    // 401: retried with the rule's credentials at most twice (the 8831 guide).
+    let mut auth_retries = 0;
+    for _ in 0..=MAX_REDIRECTS + MAX_AUTH_RETRIES {
         let host = url
             .host
             .clone()
@@ -467,7 +481,9 @@ fn fetch_following(
             syslog.send(Severity::Notice, p.log_request_msg.get(), macros);
             let r = match url.scheme {
                 Scheme::Tftp => tftp_get(to, &url.path).map(Response::Body),
-                Scheme::Http | Scheme::Https => http_get(&url, &host, to, tls, resolver),
+                Scheme::Http | Scheme::Https => {
+                    http_get(&url, &host, to, tls, resolver, credentials.filter(|_| send_auth))
+                }
             };
             match r {
                 Ok(resp) => {
@@ -497,6 +513,26 @@ fn fetch_following(
                 syslog.send(Severity::Notice, p.log_success_msg.get(), macros);
                 return Ok(Fetched { body, from });
             }
+            Response::Unauthorized(challenge) => {
+                let Some((user, _)) = credentials else {
+                    return Err(format!(
+                        "HTTP 401: {url} wants credentials ({challenge}); the rule has no [--uid … --pwd …]"
+                    ));
+                };
+                if !challenge.trim_start().to_ascii_lowercase().starts_with("basic") {
+                    return Err(format!(
+                        "HTTP 401: {url} asks for `{challenge}`; only Basic authentication is supported"
+                    ));
+                }
+                if auth_retries >= MAX_AUTH_RETRIES {
+                    return Err(format!(
+                        "HTTP 401: {url} refused user `{user}` ({MAX_AUTH_RETRIES} tries)"
+                    ));
+                }
+                auth_retries += 1;
+                send_auth = true;
+                attempts.push(format!("{from}: 401, retrying as `{user}` (Basic)"));
+            }
             Response::Redirect(location) => {
                 let next = resolve_location(&url, &location)
                     .map_err(|e| format!("redirect to `{location}`: {e}"))?;
@@ -511,7 +547,12 @@ fn fetch_following(
 enum Response {
     Body(Vec<u8>),
     Redirect(String),
+    /// 401 with its `WWW-Authenticate`.
+    Unauthorized(String),
 }
+
+/// Retries of a 401 with the rule's credentials.
+const MAX_AUTH_RETRIES: usize = 2;
 
 fn resolve_location(base: &RequestUrl, location: &str) -> Result<RequestUrl, String> {
     if location.starts_with('/') {
@@ -746,6 +787,7 @@ fn http_get(
     to: SocketAddr,
     tls: Option<&TlsSetup>,
     resolver: &Resolver,
+    credentials: Option<&(String, String)>,
 ) -> Result<Response> {
     let tcp = TcpStream::connect_timeout(&to, CONNECT_TIMEOUT).map_err(|e| anyhow!("unreachable: {e}"))?;
     tcp.set_read_timeout(Some(IO_TIMEOUT))?;
@@ -755,8 +797,15 @@ fn http_get(
     } else {
         format!("{host}:{}", url.port)
     };
+    let authorization = credentials.map_or(String::new(), |(u, p)| {
+        use base64::Engine as _;
+        format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    });
     let request = format!(
-        "GET {} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: phone-agent/{}\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+        "GET {} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: phone-agent/{}\r\nAccept: */*\r\n{authorization}Connection: close\r\n\r\n",
         url.path,
         env!("CARGO_PKG_VERSION")
     );
@@ -852,6 +901,9 @@ fn parse_response(raw: &[u8]) -> Result<Response> {
             }
             Ok(Response::Body(body.to_vec()))
         }
+        401 => Ok(Response::Unauthorized(
+            header("www-authenticate").unwrap_or_else(|| "no WWW-Authenticate".into()),
+        )),
         301 | 302 | 303 | 307 | 308 => header("location")
             .map(Response::Redirect)
             .ok_or_else(|| anyhow!("HTTP {code} without a Location")),
