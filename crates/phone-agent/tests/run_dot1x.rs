@@ -309,7 +309,7 @@ fn the_daemon_runs_eap_fast_from_the_settings_and_keeps_its_pac() {
         &format!(
             "eap_server=1\neap_user_file={}\nca_cert={d}/ca.pem\nserver_cert={d}/server.pem\n\
              private_key={d}/server.key\ndh_file={d}/dh.pem\npac_opaque_encr_key=000102030405060708090a0b0c0d0e0f\n\
-             eap_fast_a_id=101112131415161718191a1b1c1d1e1f\neap_fast_a_id_info=wired test\neap_fast_prov=2\n",
+             eap_fast_a_id=101112131415161718191a1b1c1d1e1f\neap_fast_a_id_info=wired test\neap_fast_prov=3\n",
             users.display()
         ),
     );
@@ -378,4 +378,59 @@ fn the_daemon_runs_eap_fast_from_the_settings_and_keeps_its_pac() {
     );
     let code = poll(Duration::from_secs(10), || daemon.0.try_wait().unwrap());
     assert_eq!(code.and_then(|c| c.code()), Some(0), "{}", agent_log());
+
+    // Anonymous provisioning (Agent_EAP_FAST_Provisioning 1, no PAC, no CA): the PAC arrives,
+    // hostapd ends that conversation with EAP-Failure (RFC 5422), the supervisor starts 802.1X
+    // again, and the new PAC authenticates.
+    std::fs::remove_file(&pac).unwrap();
+    let cfg = dir.write(
+        "cfg-anon.xml",
+        "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication>\
+         <Agent_802.1X_Method>EAP-FAST</Agent_802.1X_Method><Agent_802.1X_Identity>alice</Agent_802.1X_Identity>\
+         <Agent_802.1X_Password>secret</Agent_802.1X_Password>\
+         <Agent_EAP_FAST_Provisioning>1</Agent_EAP_FAST_Provisioning></flat-profile>",
+    );
+    let log = std::fs::File::create(dir.path("agent.log")).unwrap();
+    let _daemon = Killed(
+        Command::new("ip")
+            .args(["netns", "exec", supp, AGENT, "-v", "run", "--config", &s(&cfg)])
+            .args(["--iface", &net.supp_if])
+            .args([
+                "--http",
+                http,
+                "--eapol-start-period",
+                "1",
+                "--nft",
+                "/nonexistent/nft",
+            ])
+            .args(["--backoff-max", "1", "--state-dir", &s(&dir.0)])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let t = Instant::now();
+    let again = poll(Duration::from_secs(40), || {
+        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] == "Authenticated")
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "not authenticated after anonymous provisioning:\n{}\nhostapd:\n{}",
+            agent_log(),
+            hostapd.log()
+        )
+    });
+    assert_eq!(again["dot1x"]["protocol"], "EAP-FAST");
+    assert!(pac.exists(), "the anonymously provisioned PAC is kept");
+    assert!(
+        hostapd
+            .log()
+            .contains("EAP-FAST: PAC-Key from decrypted PAC-Opaque"),
+        "the second conversation used the PAC"
+    );
+    println!(
+        "daemon, anonymous provisioning: PAC, EAP-Failure, supervisor restart, Authenticated with the PAC after {:?}",
+        t.elapsed()
+    );
 }
