@@ -42,13 +42,30 @@ async fn with_netlink<T>(f: impl AsyncFnOnce(&rtnetlink::Handle) -> Result<T>) -
     r
 }
 
+/// The error in words. Written out here rather than through `rtnetlink::Error`'s `Display`,
+/// which prints an unexpected message with `{:?}` and so links the `Debug` code of every
+/// route-netlink message type into the binary (about 0.1 MB).
 fn netlink_error(what: String) -> impl FnOnce(rtnetlink::Error) -> anyhow::Error {
-    move |e| {
-        let hint = match &e {
-            rtnetlink::Error::NetlinkError(m) if m.raw_code() == -1 => " (needs CAP_NET_ADMIN)",
-            _ => "",
-        };
-        anyhow!("{what}: {e}{hint}")
+    use rtnetlink::Error as E;
+    move |e| match e {
+        E::NetlinkError(m) => {
+            let hint = if m.raw_code() == -1 {
+                " (needs CAP_NET_ADMIN)"
+            } else {
+                ""
+            };
+            anyhow!("{what}: the kernel refused: {m}{hint}")
+        }
+        E::UnexpectedMessage(m) => anyhow!(
+            "{what}: unexpected netlink message (type {})",
+            m.header.message_type
+        ),
+        E::RequestFailed => anyhow!("{what}: the netlink request failed"),
+        E::NamespaceError(why) => anyhow!("{what}: network namespace: {why}"),
+        E::InvalidHardwareAddress(a) => anyhow!("{what}: invalid hardware address {a:02x?}"),
+        E::InvalidIp(a) => anyhow!("{what}: invalid IP address {a:02x?}"),
+        E::InvalidAddress(ip, mask) => anyhow!("{what}: invalid address {ip:02x?}/{mask:02x?}"),
+        E::InvalidNla(why) => anyhow!("{what}: invalid attribute: {why}"),
     }
 }
 
