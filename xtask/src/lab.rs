@@ -4,19 +4,25 @@
 //! ```text
 //!  host                      phone ns (agentlabph)                 network ns (agentlabnw)
 //!  alab-h 10.251.0.1 --veth-- alab-i 10.251.0.2   alab-p 10.250.0.2 --veth-- alab-n 10.250.0.1
-//!  browser, lab status       phone-agent run (802.1X on alab-p,    hostapd (wired, EAP-TLS),
-//!                            firewall, admin page :8480)           Kamailio :5060 UDP+TCP
+//!  browser, lab status       phone-agent run (802.1X and DHCP on   hostapd (wired, EAP-TLS),
+//!                            alab-p, firewall, admin page :8480)   dnsmasq (DHCP, option 66,
+//!                                                                  TFTP), Kamailio :5060
+//!                                                                  UDP+TCP, squid :3128
 //! ```
 //!
-//! `up` builds phone-agent, makes the certificates (rcgen), starts hostapd and Kamailio, then
-//! the agent, records every PID in `target/lab/lab.json`, and waits (at most 60 s) until the
-//! status shows 802.1X Authenticated, every line Registered and the firewall Applied; it
-//! prints the status and where the page is. `down` stops exactly the recorded processes (the
-//! agent first, with SIGTERM: its lines un-REGISTER, 802.1X logs off), checking that each PID
-//! is still the program started, and deletes the namespaces. `status` prints the agent's
-//! status (`phone-agent status`). Needs root and the Debian packages hostapd, kamailio,
-//! nftables and iproute2.
+//! `up` builds phone-agent, makes the certificates (rcgen), starts hostapd, Kamailio, dnsmasq
+//! (its TFTP server serves lab.xml as `/$PSN.xml`) and squid, then the agent (`--dhcp
+//! --dhcp-apply`), records every PID in `target/lab/lab.json`, and waits (at most 60 s) until
+//! the status shows 802.1X Authenticated, the lease applied with option 66, the resync Applied
+//! or Unchanged, every line Registered, the firewall Applied and the manual proxy at squid, and
+//! a GET from the phone's own HTTP client went through squid; it prints the status and where
+//! the page is. `down` stops exactly the recorded processes (the agent first, with SIGTERM: its
+//! lines un-REGISTER, 802.1X logs off, the lease is released), checking that each PID is still
+//! the program started, and deletes the namespaces. `status` prints the agent's status
+//! (`phone-agent status`). Needs root and the Debian packages hostapd, kamailio, dnsmasq-base,
+//! squid, nftables and iproute2.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,6 +34,10 @@ const PHONE_NS: &str = "agentlabph";
 const NETWORK_NS: &str = "agentlabnw";
 const HTTP: &str = "10.251.0.2:8480";
 const PASSWORD: &str = "lab";
+/// squid, the lab's HTTP proxy (lab.xml's Proxy_Host:Proxy_Port).
+const SQUID: &str = "10.250.0.1:3128";
+/// The file the phone's default rule `/$PSN.xml` asks the TFTP server for.
+const PROFILE: &str = "7832.xml";
 
 fn lab_dir(root: &Path) -> PathBuf {
     root.join("target/lab")
@@ -175,6 +185,31 @@ fn green(s: &Value) -> bool {
         && !lines.is_empty()
         && lines.iter().all(|l| at(l, "/state") == "Registered")
         && at(s, "/firewall/state") == "Applied"
+        && !at(s, "/network/dhcp/address").is_null()
+        && at(s, "/network/dhcp/applied") == true
+        && at(s, "/network/dhcp/provisioning_option") == 66
+        && matches!(
+            at(s, "/provisioning/result").as_str(),
+            Some("Applied" | "Unchanged")
+        )
+        && at(s, "/proxy/mode") == "Manual"
+        && at(s, "/proxy/proxy") == SQUID
+}
+
+/// The phone's own HTTP client through its manual proxy (`phone-agent fetch` on lab.xml, in
+/// the phone's namespace): squid forwards a GET for the admin API back to the phone, whose
+/// answer (401, no password given) comes back through squid. The answering entry.
+fn through_squid(root: &Path, agent: &Path) -> Option<String> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", PHONE_NS])
+        .arg(agent)
+        .args(["fetch", "--json", "--config"])
+        .arg(root.join("examples/cfg/lab.xml"))
+        .arg("http://10.250.0.2:8480/api/status")
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    (at(&v, "/status") == 401).then(|| at(&v, "/via").as_str().unwrap_or("?").to_owned())
 }
 
 pub fn up(root: &Path) -> Result<()> {
@@ -271,6 +306,78 @@ pub fn up(root: &Path) -> Result<()> {
         json!({ "pid": hostapd_pid, "comm": "hostapd", "group": false }),
     )?;
 
+    // dnsmasq: the DHCP server (option 66 names its own TFTP server) and that TFTP server,
+    // serving the lab profile under the name the phone's default rule `/$PSN.xml` asks for.
+    let dnsmasq = program("dnsmasq", "dnsmasq-base")?;
+    let tftp = dir.join("tftp");
+    std::fs::create_dir_all(&tftp)?;
+    std::fs::copy(root.join("examples/cfg/lab.xml"), tftp.join(PROFILE))?;
+    for (path, mode) in [(&dir, 0o755), (&tftp, 0o755), (&tftp.join(PROFILE), 0o644)] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    }
+    // In a conf file dnsmasq reads `"…"` as a string (on the command line the quotes are sent).
+    std::fs::write(dir.join("dnsmasq.conf"), "dhcp-option=66,\"10.250.0.1\"\n")?;
+    let dnsmasq_pid = spawn_in(
+        NETWORK_NS,
+        &[
+            &dnsmasq.display().to_string(),
+            "--keep-in-foreground",
+            &format!("--conf-file={}", d("dnsmasq.conf")),
+            "--interface=alab-n",
+            "--bind-interfaces",
+            "--port=0",
+            "--dhcp-range=10.250.0.100,10.250.0.150,10m",
+            &format!("--dhcp-leasefile={}", d("dnsmasq.leases")),
+            &format!("--pid-file={}", d("dnsmasq.pid")),
+            "--log-dhcp",
+            &format!("--log-facility={}", d("dnsmasq.log")),
+            "--dhcp-authoritative",
+            "--no-ping",
+            "--enable-tftp",
+            &format!("--tftp-root={}", tftp.display()),
+        ],
+        &dir.join("dnsmasq.out"),
+    )?;
+    record(
+        &dir,
+        &mut lab,
+        "dnsmasq",
+        json!({ "pid": dnsmasq_pid, "comm": "dnsmasq", "group": false }),
+    )?;
+
+    // squid: lab.xml's manual HTTP proxy, for the lab's network only. It drops privileges:
+    // its directory is writable by its user.
+    let squid = program("squid", "squid")?;
+    let sq = dir.join("squid");
+    std::fs::create_dir_all(&sq)?;
+    std::fs::set_permissions(&sq, std::fs::Permissions::from_mode(0o777))?;
+    std::fs::write(
+        sq.join("squid.conf"),
+        format!(
+            "http_port {SQUID}\nvisible_hostname lab-squid\npid_filename {d}/squid.pid\n\
+             cache_log {d}/cache.log\naccess_log stdio:{d}/access.log\ncache deny all\n\
+             cache_mem 8 MB\ncoredump_dir {d}\nshutdown_lifetime 1 seconds\n\
+             acl lab src 10.250.0.0/24\nhttp_access allow lab\nhttp_access deny all\n",
+            d = sq.display()
+        ),
+    )?;
+    let squid_pid = spawn_in(
+        NETWORK_NS,
+        &[
+            &squid.display().to_string(),
+            "-N",
+            "-f",
+            &sq.join("squid.conf").display().to_string(),
+        ],
+        &dir.join("squid.out"),
+    )?;
+    record(
+        &dir,
+        &mut lab,
+        "squid",
+        json!({ "pid": squid_pid, "comm": "squid", "group": false }),
+    )?;
+
     // The agent on the example configuration.
     let started = Instant::now();
     let agent_pid = spawn_in(
@@ -283,6 +390,8 @@ pub fn up(root: &Path) -> Result<()> {
             &root.join("examples/cfg/lab.xml").display().to_string(),
             "--iface",
             "alab-p",
+            "--dhcp",
+            "--dhcp-apply",
             "--ca-file",
             &d("ca.pem"),
             "--client-cert",
@@ -320,8 +429,19 @@ pub fn up(root: &Path) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let all_green = last.as_ref().is_some_and(green);
+    let mut all_green = last.as_ref().is_some_and(green);
+    let mut via = None;
+    while all_green && via.is_none() {
+        via = through_squid(root, &agent);
+        if via.is_none() && Instant::now() >= deadline {
+            all_green = false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     print_status(&agent)?;
+    if let Some(via) = via {
+        println!("HTTP through the proxy: GET http://10.250.0.2:8480/api/status answered 401 via {via}");
+    }
     if !all_green {
         bail!(
             "the lab is not all green after 60 s (logs in {}); it stays up for a look: `cargo xtask lab down` removes it",
@@ -390,7 +510,13 @@ pub fn check(root: &Path) -> Result<()> {
     let started = Instant::now();
     let outcome = up(root);
     if outcome.is_err() {
-        for log in ["agent.log", "hostapd.log", "kamailio.log"] {
+        for log in [
+            "agent.log",
+            "hostapd.log",
+            "kamailio.log",
+            "dnsmasq.log",
+            "squid/cache.log",
+        ] {
             let text = std::fs::read_to_string(lab_dir(root).join(log)).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(30).collect();
             eprintln!("--- {log} (last lines)");
@@ -423,6 +549,8 @@ pub fn down(root: &Path) -> Result<()> {
         ("agent", Signal::SIGTERM),
         ("hostapd", Signal::SIGTERM),
         ("kamailio", Signal::SIGTERM),
+        ("dnsmasq", Signal::SIGTERM),
+        ("squid", Signal::SIGTERM),
     ] {
         let p = at(&lab, &format!("/pids/{name}"));
         if let (Some(pid), Some(comm)) = (at(p, "/pid").as_i64(), at(p, "/comm").as_str()) {
