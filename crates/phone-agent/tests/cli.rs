@@ -160,3 +160,27 @@ fn deeply_nested_profile_is_refused_not_a_crash() {
         out.len()
     );
 }
+
+/// An invalid value reads as its default; a resync must not run from that (an invalid
+/// Profile_Rule would quietly fetch `/$PSN.xml`, an invalid Restricted_Access_Domains would
+/// lift the restriction). `provision` refuses the file whole, naming the error, before any I/O.
+#[test]
+fn provision_refuses_a_cfg_with_errors_instead_of_using_defaults() {
+    let dir = std::env::temp_dir().join(format!("phone-agent-prov-err-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cfg.xml");
+    std::fs::write(
+        &file,
+        "<flat-profile><Profile_Rule>gopher://[bad</Profile_Rule></flat-profile>",
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_phone-agent"))
+        .args(["provision", "--once", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{o:?}");
+    assert!(err.contains("refused") && err.contains("Profile_Rule"), "{err}");
+}

@@ -241,6 +241,27 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let parsed =
         phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
+    // A value with an error reads as its default (an invalid Profile_Rule as `/$PSN.xml`, an
+    // invalid Restricted_Access_Domains as no restriction): never resync from that. The file is
+    // refused whole, as `phone-agent run` refuses it. The one exception is the lint that a rule's
+    // host lies outside Restricted_Access_Domains: the fetch itself refuses that host, names the
+    // setting and reports it to syslog, as the phone does.
+    let errors: Vec<String> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.severity == phone_config::Severity::Error && d.kind != phone_config::Kind::RestrictedDomain
+        })
+        .map(|d| d.to_string())
+        .collect();
+    if !errors.is_empty() {
+        bail!(
+            "{}: refused, it has {} error(s) (see phone-agent check):\n{}",
+            args.config.display(),
+            errors.len(),
+            errors.join("\n")
+        );
+    }
     let settings = &parsed.settings;
     let p = &settings.provisioning;
     let domains = RestrictedDomains::from_domains(

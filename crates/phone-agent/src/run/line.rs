@@ -38,6 +38,13 @@ pub struct LinePlan {
     mediasec_over_tls_only: bool,
     cipher_list: String,
     expires: u32,
+    /// `Restricted_Access_Domains` (SPEC §1): checked against `Proxy_n_`/`Outbound_Proxy_n_`
+    /// before anything is sent, and against every name RFC 3263 leads to.
+    restricted: phone_provisioning::RestrictedDomains,
+    /// The setting the next hop comes from (`Outbound_Proxy_n_` or `Proxy_n_`).
+    next_hop_setting: String,
+    /// The configured hosts' refusal, when the list refuses them.
+    refused: Option<String>,
 }
 
 impl std::fmt::Debug for LinePlan {
@@ -56,6 +63,11 @@ impl LinePlan {
         let proxy = line.proxy.get().as_ref()?;
         let next_hop = line.outbound_proxy.get().as_ref().unwrap_or(proxy);
         let host = next_hop.host.to_string();
+        let next_hop_setting = if line.outbound_proxy.get().is_some() {
+            format!("Outbound_Proxy_{n}_")
+        } else {
+            format!("Proxy_{n}_")
+        };
         Some(LinePlan {
             n,
             user: line.user_id.get().clone(),
@@ -71,6 +83,11 @@ impl LinePlan {
             mediasec_over_tls_only: line.mediasec_over_tls_only.get().0,
             cipher_list: settings.tls.tls_cipher_list.get().clone(),
             expires,
+            restricted: crate::provision::restricted::domains(settings),
+            next_hop_setting,
+            refused: crate::provision::restricted::check_line(settings, n)
+                .err()
+                .map(|e| e.to_string()),
         })
     }
 
@@ -105,11 +122,18 @@ pub async fn run(
         l.transport = None;
         l.target = None;
     });
+    // Restricted_Access_Domains before any connection: a refused host is the line's error
+    // (the supervisor shows it and retries), never a silent skip.
+    if let Some(why) = &plan.refused {
+        bail!("registration refused: {why}");
+    }
     let fixed = plan.transport.fixed();
-    // RFC 3263 through the blocking resolver, off the async threads.
+    // RFC 3263 through the blocking resolver, off the async threads; every name it leads to
+    // (SRV targets) is checked against the list too.
     let (host, port, dns) = (plan.next_hop.clone(), plan.next_hop_port, options.dns);
+    let (domains, source) = (plan.restricted.clone(), plan.next_hop_setting.clone());
     let located = tokio::task::spawn_blocking(move || {
-        let mut resolver = crate::sip::locate::AgentResolver::new(dns);
+        let mut resolver = crate::sip::locate::AgentResolver::new(dns).restricted(domains, &source);
         sip_ua::locate(&mut resolver, &host, port, fixed)
     })
     .await
@@ -457,5 +481,52 @@ impl Link<Line> for SipLink {
                 SipInput::TransportError(format!("{e:#}"))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(xml: &str, n: usize) -> LinePlan {
+        let settings = phone_config::parse(xml.as_bytes())
+            .map(|p| p.settings)
+            .unwrap_or_else(|e| panic!("{e}"));
+        LinePlan::from_settings(&settings, n, 3600).unwrap_or_else(|| panic!("line {n} has no plan"))
+    }
+
+    #[tokio::test]
+    async fn a_line_outside_restricted_access_domains_fails_before_any_connection() {
+        let refused = plan(
+            "<flat-profile><Restricted_Access_Domains>voiceip.com</Restricted_Access_Domains>\
+             <Line_Enable_1_>Yes</Line_Enable_1_><Proxy_1_>sip.voiceip.com</Proxy_1_>\
+             <Outbound_Proxy_1_>edge.evil.test</Outbound_Proxy_1_></flat-profile>",
+            1,
+        );
+        let status = StatusHandle::new(crate::status::Status::default());
+        let options = LineOptions {
+            ca_file: None,
+            // Nothing may be asked of DNS: an address that answers nothing would hang the test.
+            dns: Some("192.0.2.1:53".parse().unwrap_or_else(|e| panic!("{e}"))),
+            goodbye: Duration::from_millis(10),
+        };
+        let err = run(refused, options, status, std::future::pending())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a refused line ran"));
+        let text = err.to_string();
+        assert!(text.contains("Restricted_Access_Domains"), "{text}");
+        assert!(
+            text.contains("edge.evil.test") && text.contains("Outbound_Proxy_1_"),
+            "{text}"
+        );
+
+        let allowed = plan(
+            "<flat-profile><Restricted_Access_Domains>voiceip.com</Restricted_Access_Domains>\
+             <Line_Enable_1_>Yes</Line_Enable_1_><Proxy_1_>sip.voiceip.com</Proxy_1_></flat-profile>",
+            1,
+        );
+        assert_eq!(allowed.refused, None);
+        assert_eq!(allowed.next_hop_setting, "Proxy_1_");
     }
 }
