@@ -231,7 +231,8 @@ fn sections(binary: &Path) -> Result<Vec<(String, u64)>> {
         .filter_map(|l| {
             let mut w = l.split_whitespace();
             let (name, size) = (w.next()?, w.next()?.parse().ok()?);
-            name.starts_with('.').then(|| (name.to_owned(), size))
+            // Debug information is never part of the image.
+            (name.starts_with('.') && !name.starts_with(".debug")).then(|| (name.to_owned(), size))
         })
         .collect();
     v.sort_by_key(|&(_, bytes)| std::cmp::Reverse(bytes));
