@@ -85,6 +85,11 @@ pub(crate) fn certificates(dir: &Path) -> Result<()> {
             ExtendedKeyUsagePurpose::ServerAuth,
         ),
         ("phone", vec![], ExtendedKeyUsagePurpose::ClientAuth),
+        (
+            "vpn",
+            vec!["10.250.0.1".to_owned()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ),
     ] {
         let mut p = CertificateParams::new(sans)?;
         p.distinguished_name
@@ -194,6 +199,7 @@ fn green(s: &Value) -> bool {
         )
         && at(s, "/proxy/mode") == "Manual"
         && at(s, "/proxy/proxy") == SQUID
+        && at(s, "/vpn/state") == "Connected"
 }
 
 /// The phone's own HTTP client through its manual proxy (`phone-agent fetch` on lab.xml, in
@@ -378,6 +384,60 @@ pub fn up(root: &Path) -> Result<()> {
         json!({ "pid": squid_pid, "comm": "squid", "group": false }),
     )?;
 
+    // ocserv: lab.xml's VPN (Connect_on_Bootup), alice/secret, its certificate from the lab CA.
+    let ocserv = program("ocserv", "ocserv")?;
+    std::fs::write(dir.join("ocpasswd"), "")?;
+    let mut ocpasswd = Command::new(program("ocpasswd", "ocserv")?)
+        .args(["-c", &d("ocpasswd"), "alice"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    if let Some(mut stdin) = ocpasswd.stdin.take() {
+        use std::io::Write;
+        stdin.write_all(b"secret\nsecret\n")?;
+    }
+    if !ocpasswd.wait()?.success() {
+        bail!("ocpasswd failed");
+    }
+    std::fs::write(
+        dir.join("ocserv.conf"),
+        format!(
+            "auth = \"plain[passwd={}]\"\ntcp-port = 443\nrun-as-user = root\nrun-as-group = root\n\
+             socket-file = {}\nocctl-socket-file = {}\npid-file = {}\nserver-cert = {}\nserver-key = {}\n\
+             isolate-workers = false\nmax-clients = 4\nmax-same-clients = 0\nkeepalive = 300\ndpd = 60\n\
+             try-mtu-discovery = false\nauth-timeout = 240\ncookie-timeout = 300\ndeny-roaming = false\n\
+             use-occtl = true\ndevice = alabvpn\npredictable-ips = true\nipv4-network = 10.252.0.0\n\
+             ipv4-netmask = 255.255.255.0\nroute = 10.253.0.0/255.255.255.0\ncisco-client-compat = true\n\
+             max-ban-score = 0\nrate-limit-ms = 0\n",
+            d("ocpasswd"),
+            d("ocserv.sock"),
+            d("ocserv.occtl"),
+            d("ocserv.pid"),
+            d("vpn.pem"),
+            d("vpn.key"),
+        ),
+    )?;
+    let ocserv_pid = spawn_in(
+        NETWORK_NS,
+        &[
+            &ocserv.display().to_string(),
+            "-f",
+            "-d",
+            "1",
+            "-c",
+            &d("ocserv.conf"),
+        ],
+        &dir.join("ocserv.log"),
+    )?;
+    // Its sec-mod and workers stay in its process group: `down` signals the group.
+    record(
+        &dir,
+        &mut lab,
+        "ocserv",
+        json!({ "pid": ocserv_pid, "comm": "ocserv-main", "group": true }),
+    )?;
+
     // The agent on the example configuration.
     let started = Instant::now();
     let agent_pid = spawn_in(
@@ -516,6 +576,7 @@ pub fn check(root: &Path) -> Result<()> {
             "kamailio.log",
             "dnsmasq.log",
             "squid/cache.log",
+            "ocserv.log",
         ] {
             let text = std::fs::read_to_string(lab_dir(root).join(log)).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(30).collect();
@@ -551,6 +612,7 @@ pub fn down(root: &Path) -> Result<()> {
         ("kamailio", Signal::SIGTERM),
         ("dnsmasq", Signal::SIGTERM),
         ("squid", Signal::SIGTERM),
+        ("ocserv", Signal::SIGTERM),
     ] {
         let p = at(&lab, &format!("/pids/{name}"));
         if let (Some(pid), Some(comm)) = (at(p, "/pid").as_i64(), at(p, "/comm").as_str()) {
