@@ -68,7 +68,7 @@ cargo xtask <command>
                    (root): time to tunnel-up, TCP echo throughput, client CPU per GB; ratio
   lab up|down|status|check
                    root: the lab in network namespaces (hostapd wired for 802.1X, dnsmasq DHCP +
-                   TFTP profile, Kamailio, squid) and
+                   TFTP profile, Kamailio, squid, ocserv) and
                    phone-agent run on examples/cfg/lab.xml; up waits until all is green and
                    prints the status and the admin page's address; down stops exactly what up
                    started (PIDs in target/lab/lab.json); check = up then down (ci runs it)
