@@ -1,6 +1,6 @@
 //! `Restricted_Access_Domains` (SPEC §1) for what is not a profile fetch: the hosts of
 //! `Proxy_n_` / `Outbound_Proxy_n_` before a line connects (and, through
-//! [`crate::sip::locate::AgentResolver::restricted`], every name RFC 3263 leads to), and of
+//! `AgentResolver::restricted` in `sip::locate`, every name RFC 3263 leads to), and of
 //! `Upgrade_Rule`, `Cisco_Headset_Upgrade_Rule`, `Report_Rule`, `Custom_CA_Rule` before they
 //! are fetched. A refused host is an error naming the setting, never a skip.
 
