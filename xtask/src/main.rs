@@ -235,6 +235,11 @@ fn forget_unpacked_workspace_crates() -> Result<()> {
         .output()
         .context("running cargo metadata")?;
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
+    let target = meta
+        .get("target_directory")
+        .and_then(|t| t.as_str())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
     let ours: Vec<String> = meta
         .get("packages")
         .and_then(|p| p.as_array())
@@ -246,6 +251,7 @@ fn forget_unpacked_workspace_crates() -> Result<()> {
             Some(format!("{name}-{version}"))
         })
         .collect();
+    forget_compiled_registry_copies(&target.join("debug"), &ours)?;
     for kind in ["src", "cache"] {
         let Ok(registries) = std::fs::read_dir(home.join("registry").join(kind)) else {
             continue;
@@ -265,6 +271,45 @@ fn forget_unpacked_workspace_crates() -> Result<()> {
                     std::fs::remove_file(&file).with_context(|| format!("removing {}", file.display()))?;
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// The same staleness for compiled copies: cargo takes a registry crate's build for fresh
+/// without looking at its sources, and the temporary registry's path (so the build's hash) is
+/// the same at every run. A warm `target/` would verify against the workspace crates as they
+/// were built by an earlier dry run. Their fingerprints are removed, so cargo builds them again;
+/// a build from the workspace itself (not from `/registry/src/-…`) is left alone.
+fn forget_compiled_registry_copies(profile_dir: &Path, ours: &[String]) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(profile_dir.join("deps")) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "d") {
+            continue;
+        }
+        let Ok(depinfo) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Some(first) = depinfo.lines().next() else {
+            continue;
+        };
+        let from_local_registry = ours.iter().any(|name_version| {
+            first.contains("/registry/src/-") && first.contains(&format!("/{name_version}/"))
+        });
+        if !from_local_registry {
+            continue;
+        }
+        // `phone_config-<hash>.d` -> `.fingerprint/phone-config-<hash>`.
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+            continue;
+        };
+        let fingerprint = profile_dir.join(".fingerprint").join(stem.replace('_', "-"));
+        if fingerprint.is_dir() {
+            std::fs::remove_dir_all(&fingerprint)
+                .with_context(|| format!("removing {}", fingerprint.display()))?;
         }
     }
     Ok(())
