@@ -194,6 +194,8 @@ pub fn blocking_receiver<T: Send + 'static>(
                             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                         ) => {}
                     Err(e) => {
+                        // The driver ends its drive on this error; if it is already gone (the
+                        // link was dropped), nobody is left to tell, and the thread ends anyway.
                         let _ = tx.blocking_send(Err(e));
                         return;
                     }
