@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use proxy_common::{Tftpd, find_program, free_port, temp_dir, udp_bound};
+use proxy_common::{Squid, Tftpd, find_program, free_port, origin, temp_dir, udp_bound};
 
 const PROFILE: &str = "<flat-profile>\n<Resync_Periodic>3600</Resync_Periodic>\n</flat-profile>\n";
 
@@ -258,6 +258,19 @@ impl Bench {
     }
 
     fn provision_trusting(&self, rule: &str, domains: &str, client: Option<&str>, trust: Trust<'_>) -> Run {
+        self.provision_with(rule, domains, client, trust, "", &[])
+    }
+
+    /// With more cfg.xml elements (`extra_cfg`) and more command-line arguments.
+    fn provision_with(
+        &self,
+        rule: &str,
+        domains: &str,
+        client: Option<&str>,
+        trust: Trust<'_>,
+        extra_cfg: &str,
+        extra_args: &[&str],
+    ) -> Run {
         let syslog_port = self.syslog_port;
         let before = std::fs::read_to_string(&self.syslog_file)
             .unwrap_or_default()
@@ -269,7 +282,7 @@ impl Bench {
             format!(
                 "<flat-profile>\n<Profile_Rule>{rule}</Profile_Rule>\n\
                  <Restricted_Access_Domains>{domains}</Restricted_Access_Domains>\n\
-                 <Syslog_Server>127.0.0.1:{syslog_port}</Syslog_Server>\n</flat-profile>\n"
+                 <Syslog_Server>127.0.0.1:{syslog_port}</Syslog_Server>\n{extra_cfg}</flat-profile>\n"
             ),
         )
         .unwrap();
@@ -277,7 +290,8 @@ impl Bench {
         cmd.args(["provision", "--once", "--config", cfg.to_str().unwrap()])
             .args(["--dns", &format!("127.0.0.1:{}", self.dns)])
             .args(["--mac", "00:0e:08:ab:cd:ef", "--serial", "FCH1234ABCD"])
-            .args(["--save", self.dir.join("saved.xml").to_str().unwrap()]);
+            .args(["--save", self.dir.join("saved.xml").to_str().unwrap()])
+            .args(extra_args);
         match trust {
             Trust::CaFlag => {
                 cmd.args(["--ca", &self.pki.path("server-ca.pem")]);
@@ -580,5 +594,217 @@ fn https_matrix_failover_tftp_and_syslog() {
         .lines()
     {
         eprintln!("rsyslog: {l}");
+    }
+}
+
+/// The HTTP proxy for provisioning fetches (the seed's proxy settings: `Proxy_Mode`,
+/// `Proxy_Host`, `Proxy_Port`, `Proxy_Server_Requires_Authentication`, `Proxy_Username`,
+/// `Proxy_Password`, `PAC_URL`) through a real squid: https as a CONNECT tunnel to the address
+/// the phone resolved (TLS identity, client certificate and DNS-vs-IP unchanged), http as an
+/// absolute-form GET, squid with basic_ncsa_auth (407, then Basic), a wrong proxy password,
+/// Restricted_Access_Domains on the origin host, and Auto mode with a PAC whose first proxy is
+/// dead.
+#[test]
+fn provisioning_through_squid() {
+    let pki = Pki::new();
+    let www = temp_dir("prov-www");
+    std::fs::write(www.join("p.xml"), PROFILE).unwrap();
+    std::fs::write(www.join("htpasswd"), "phone:{PLAIN}s3cret\n").unwrap();
+    let ports: Vec<(&str, u16)> = ["host", "elsewhere"].iter().map(|c| (*c, free_port())).collect();
+    let _nginx = nginx(&pki, &ports, &www);
+    let host = ports[0].1;
+    let elsewhere = ports[1].1;
+    let dns = free_port();
+    let _dns = dnsmasq_dns(dns);
+    let dir = temp_dir("prov-proxy");
+    let syslog_port = free_port();
+    let syslog_file = dir.join("syslog.log");
+    let _rsyslog = rsyslog(syslog_port, &syslog_file);
+    // A plain-HTTP origin (proxy_common's: it serves its text at /proxy.pac).
+    let http_origin = origin(PROFILE.to_owned());
+    let open = Squid::start(None, &[host, elsewhere]);
+    let authed = Squid::start(Some(("phone", "s3cret")), &[host]);
+    let bench = Bench {
+        pki,
+        dns,
+        dir,
+        syslog_port,
+        syslog_file,
+    };
+    let manual = |port: u16, auth: Option<(&str, &str)>| {
+        let mut cfg = format!(
+            "<Proxy_Mode>Manual</Proxy_Mode>\n<Proxy_Host>127.0.0.1</Proxy_Host>\n<Proxy_Port>{port}</Proxy_Port>\n"
+        );
+        if let Some((u, p)) = auth {
+            cfg.push_str(&format!(
+                "<Proxy_Server_Requires_Authentication>Yes</Proxy_Server_Requires_Authentication>\n\
+                 <Proxy_Username>{u}</Proxy_Username>\n<Proxy_Password>{p}</Proxy_Password>\n"
+            ));
+        }
+        cfg
+    };
+    let mut matrix = Vec::new();
+    let mut case = |label: &str, rule: String, domains: &str, cfg: &str, want: i32, needle: &str| {
+        let r = bench.provision_with(
+            &rule,
+            domains,
+            Some("client"),
+            Trust::CaFlag,
+            cfg,
+            &["--proxy-loopback"],
+        );
+        let text = r.stdout();
+        matrix.push(format!(
+            "{label:<46} exit {} | {}",
+            r.code(),
+            text.lines().next().unwrap_or("").trim()
+        ));
+        assert_eq!(
+            r.code(),
+            want,
+            "{label}: {text}\n{}",
+            String::from_utf8_lossy(&r.out.stderr)
+        );
+        assert!(text.contains(needle), "{label}: expected `{needle}` in:\n{text}");
+        r
+    };
+    let https_rule = format!("https://prov.example.com:{host}/p.xml");
+    // Manual proxy, https: CONNECT to the resolved address, TLS checked against the origin.
+    let r = case(
+        "manual, https via CONNECT",
+        https_rule.clone(),
+        "",
+        &manual(open.port, None),
+        0,
+        &format!(
+            "127.0.0.1:{host} via HTTP proxy 127.0.0.1:{}: answered",
+            open.port
+        ),
+    );
+    assert!(
+        r.syslog.iter().any(|l| l.contains("Successful resync")),
+        "{:?}",
+        r.syslog
+    );
+    let needle = format!("CONNECT 127.0.0.1:{host}");
+    let log = open.access_log_with(&needle);
+    assert!(log.contains(&needle), "{log}");
+    // The certificate is still the origin's: a DNS-vs-IP mismatch is refused through the proxy too.
+    case(
+        "manual, https, DNS-vs-IP mismatch",
+        format!("https://127.0.0.1:{elsewhere}/p.xml"),
+        "",
+        &manual(open.port, None),
+        1,
+        "DNS-vs-IP",
+    );
+    // Manual proxy, http: an absolute-form GET.
+    case(
+        "manual, http absolute-form",
+        format!("http://127.0.0.1:{http_origin}/proxy.pac"),
+        "",
+        &manual(open.port, None),
+        0,
+        "fetched",
+    );
+    let needle = format!("GET http://127.0.0.1:{http_origin}/proxy.pac");
+    let log = open.access_log_with(&needle);
+    assert!(log.contains(&needle), "{log}");
+    // Restricted_Access_Domains applies to the origin host, before the proxy is asked.
+    let before = open.access_log();
+    case(
+        "manual, origin outside Restricted_Access_Domains",
+        https_rule.clone(),
+        "voiceip.com",
+        &manual(open.port, None),
+        1,
+        "Restricted_Access_Domains: `prov.example.com`",
+    );
+    assert_eq!(open.access_log(), before, "the refused host reached squid");
+    // squid with basic_ncsa_auth: 407, then Proxy-Authorization: Basic.
+    let r = case(
+        "auth proxy, https, right password",
+        https_rule.clone(),
+        "",
+        &manual(authed.port, Some(("phone", "s3cret"))),
+        0,
+        "fetched",
+    );
+    assert!(
+        r.stdout().contains(&format!(
+            "HTTP proxy 127.0.0.1:{}: 407, retrying as `phone` (Basic)",
+            authed.port
+        )),
+        "{}",
+        r.stdout()
+    );
+    let needle = format!("CONNECT 127.0.0.1:{host} phone ");
+    let log = authed.access_log_with(&needle);
+    assert!(log.contains(&needle) && log.contains("TCP_DENIED/407"), "{log}");
+    case(
+        "auth proxy, http, right password",
+        format!("http://127.0.0.1:{http_origin}/proxy.pac"),
+        "",
+        &manual(authed.port, Some(("phone", "s3cret"))),
+        0,
+        "407, retrying as `phone` (Basic)",
+    );
+    let r = case(
+        "auth proxy, wrong password",
+        https_rule.clone(),
+        "",
+        &manual(authed.port, Some(("phone", "wrong"))),
+        1,
+        &format!(
+            "HTTP proxy 127.0.0.1:{} refused Proxy_Username `phone` with the configured Proxy_Password",
+            authed.port
+        ),
+    );
+    assert!(
+        !r.stdout().contains("wrong"),
+        "the password leaked: {}",
+        r.stdout()
+    );
+    assert!(
+        r.syslog
+            .iter()
+            .any(|l| l.contains("Resync failed: HTTP proxy 127.0.0.1:")),
+        "{:?}",
+        r.syslog
+    );
+    case(
+        "auth proxy, no credentials configured",
+        https_rule.clone(),
+        "",
+        &manual(authed.port, None),
+        1,
+        "requires authentication (407",
+    );
+    // Auto mode, PAC_URL: the first proxy is dead, the second is squid.
+    let dead = free_port();
+    let pac_origin = origin(format!(
+        "function FindProxyForURL(url, host) {{ return \"PROXY 127.0.0.1:{dead}; PROXY 127.0.0.1:{}\"; }}",
+        open.port
+    ));
+    let r = case(
+        "auto (PAC_URL), first proxy dead",
+        https_rule.clone(),
+        "",
+        &format!(
+            "<Proxy_Mode>Auto</Proxy_Mode>\n<Use_Auto_Discovery__WPAD_>No</Use_Auto_Discovery__WPAD_>\n\
+             <PAC_URL>http://127.0.0.1:{pac_origin}/proxy.pac</PAC_URL>\n"
+        ),
+        0,
+        "fetched",
+    );
+    assert!(
+        r.stdout()
+            .contains(&format!("PROXY 127.0.0.1:{dead}: unreachable")),
+        "{}",
+        r.stdout()
+    );
+    eprintln!("provisioning through squid:\n  {}", matrix.join("\n  "));
+    for l in open.access_log().lines().chain(authed.access_log().lines()) {
+        eprintln!("squid: {l}");
     }
 }

@@ -16,86 +16,9 @@
 mod proxy_common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use proxy_common::*;
-
-struct Squid {
-    daemon: Daemon,
-    port: u16,
-}
-
-impl Squid {
-    /// squid on a free port; CONNECT only to 443 and `ssl_ports`.
-    fn start(auth: Option<(&str, &str)>, ssl_ports: &[u16]) -> Squid {
-        let squid = find_program("squid", "squid");
-        let dir = temp_dir("squid");
-        let port = free_port();
-        let ports: Vec<String> = ssl_ports.iter().map(u16::to_string).collect();
-        let mut conf = format!(
-            "http_port 127.0.0.1:{port}\n\
-             visible_hostname paclab-squid\n\
-             pid_filename {d}/squid.pid\n\
-             cache_log {d}/cache.log\n\
-             access_log stdio:{d}/access.log\n\
-             cache deny all\n\
-             cache_mem 8 MB\n\
-             coredump_dir {d}\n\
-             shutdown_lifetime 1 seconds\n\
-             acl SSL_ports port 443 {ports}\n\
-             acl CONNECT method CONNECT\n\
-             http_access deny CONNECT !SSL_ports\n",
-            d = dir.display(),
-            ports = ports.join(" ")
-        );
-        if let Some((user, password)) = auth {
-            let passwd = dir.join("passwd");
-            let status = Command::new(find_program("htpasswd", "apache2-utils"))
-                .args(["-bc"])
-                .arg(&passwd)
-                .args([user, password])
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(status.success(), "htpasswd failed");
-            conf.push_str(&format!(
-                "auth_param basic program /usr/lib/squid/basic_ncsa_auth {}\n\
-                 auth_param basic realm paclab\n\
-                 acl authed proxy_auth REQUIRED\n\
-                 http_access allow localhost authed\n",
-                passwd.display()
-            ));
-        } else {
-            conf.push_str("http_access allow localhost\n");
-        }
-        conf.push_str("http_access deny all\n");
-        let conf_path = dir.join("squid.conf");
-        std::fs::write(&conf_path, conf).unwrap();
-        let mut command = Command::new(squid);
-        command.arg("-N").arg("-f").arg(&conf_path);
-        let log = dir.join("cache.log");
-        let daemon = Daemon::spawn("squid", command, dir, &log, port);
-        Squid { daemon, port }
-    }
-
-    /// squid writes an access-log entry when it sees the transaction end, which can be after
-    /// the client process has exited: wait (bounded) for the entry instead of reading once.
-    fn access_log_with(&self, needle: &str) -> String {
-        let started = Instant::now();
-        loop {
-            let log = self.access_log();
-            if log.contains(needle) || started.elapsed() > Duration::from_secs(10) {
-                return log;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn access_log(&self) -> String {
-        std::fs::read_to_string(self.daemon.dir.join("access.log")).unwrap_or_default()
-    }
-}
 
 fn fetch_json(config: &Path, url: &str, extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["--json"];

@@ -36,6 +36,7 @@
 
 mod domains;
 mod encrypted;
+mod http;
 mod macros;
 mod rule;
 mod schedule;
@@ -43,6 +44,7 @@ mod syslog;
 
 pub use domains::{Refused, RestrictedDomains};
 pub use encrypted::{DecryptError, decrypt_profile};
+pub use http::{HeadError, MAX_HEAD, ResponseHead};
 pub use macros::{MAX_EXPANSION, MacroError, Macros};
 pub use rule::{Alternative, MAX_RULE, ProfileRule, RequestUrl, RuleError, RuleOption, Scheme, Selected};
 pub use schedule::{

@@ -3,5 +3,7 @@
 
 pub mod apply;
 pub mod dhcp;
+mod http_auth;
 pub mod restricted;
 pub mod resync;
+mod via_proxy;

@@ -20,6 +20,10 @@ use phone_provisioning::{
     Macros, PROFILE_RULES, ProfileRule, RequestUrl, RestrictedDomains, Scheme, Severity, SyslogFormat,
     SyslogMessage,
 };
+use proxy_pac::{ProxyEntry, ProxyServer};
+
+use super::http_auth;
+use super::via_proxy::{self, ProxySetup};
 use serde_json::{Value as Json, json};
 
 /// The largest profile accepted (phone-config reads it whole).
@@ -75,6 +79,10 @@ pub struct ProvisionArgs {
     /// Syslog framing for Syslog_Server.
     #[arg(long, value_enum, default_value = "rfc5424")]
     pub syslog_format: SyslogFormatArg,
+    /// Send loopback destinations through the HTTP proxy too (by default 127.0.0.0/8,
+    /// `localhost` and link-local go direct whatever Proxy_Mode says, as in Chromium).
+    #[arg(long)]
+    pub proxy_loopback: bool,
 }
 
 /// `phone-agent provision`: the resync's options, and where the lease comes from.
@@ -169,7 +177,8 @@ struct RuleReport {
 
 struct Fetched {
     body: Vec<u8>,
-    from: SocketAddr,
+    /// Who answered (`10.0.0.1:443`, `… via HTTP proxy …`).
+    from: String,
 }
 
 /// What one rule did, as `provision --json` reports it.
@@ -279,14 +288,29 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
         &args.serial,
         args.client_cert.is_some(),
     );
-    let dhcp_server = match &args.dhcp_lease {
-        Some(path) => dhcp_server_from(path)?,
+    let lease = match &args.dhcp_lease {
+        Some(path) => Some(lease_doc(path)?),
         None => None,
     };
+    let dhcp_server = lease.as_ref().and_then(dhcp_server_from);
     let resolver = Resolver::new(args.dns);
     let tls = TlsSetup::new(args, settings.tls.tls_cipher_list.get())?;
-    let tls = tls.as_ref();
     let syslog = Syslog::new(p.syslog_server.get().as_ref(), &resolver, args.syslog_format)?;
+    let proxy = ProxySetup::new(
+        settings,
+        lease.as_ref(),
+        args.ca.as_deref(),
+        args.dns,
+        args.proxy_loopback,
+    )?;
+    let cx = FetchContext {
+        domains: &domains,
+        resolver: &resolver,
+        tls: tls.as_ref(),
+        syslog: &syslog,
+        p,
+        proxy: &proxy,
+    };
     let rules = [
         p.profile_rule.get(),
         p.profile_rule_b.get(),
@@ -296,17 +320,7 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
     let mut reports = Vec::new();
     for (name, rule) in PROFILE_RULES.iter().zip(rules) {
         let Some(rule) = rule else { continue };
-        let report = resync_rule(
-            name,
-            rule.as_str(),
-            &mut macros,
-            &domains,
-            dhcp_server.as_deref(),
-            &resolver,
-            tls,
-            &syslog,
-            p,
-        );
+        let report = resync_rule(name, rule.as_str(), &mut macros, dhcp_server.as_deref(), &cx);
         reports.push(report);
     }
     let fetched: Vec<&RuleReport> = reports.iter().filter(|r| r.url.is_some()).collect();
@@ -364,17 +378,12 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn resync_rule(
     name: &'static str,
     text: &str,
     macros: &mut Macros,
-    domains: &RestrictedDomains,
     dhcp_server: Option<&str>,
-    resolver: &Resolver,
-    tls: Option<&TlsSetup>,
-    syslog: &Syslog,
-    p: &phone_config::Provisioning,
+    cx: &FetchContext<'_>,
 ) -> RuleReport {
     let mut report = RuleReport {
         rule: name,
@@ -434,125 +443,188 @@ fn resync_rule(
         return report;
     }
     report.url = Some(url.to_string());
-    let result: Result<Fetched, String> = fetch_following(
-        name,
-        url,
-        macros,
-        domains,
-        resolver,
-        tls,
-        syslog,
-        p,
-        credentials.as_ref(),
-        &mut report.attempts,
-    )
-    .and_then(|mut f| {
-        if let Some(k) = &key {
-            f.body = phone_provisioning::decrypt_profile(&f.body, k).map_err(|e| format!("--key: {e}"))?;
-        }
-        Ok(f)
-    });
+    let result: Result<Fetched, String> =
+        fetch_following(name, url, macros, cx, credentials.as_ref(), &mut report.attempts).and_then(
+            |mut f| {
+                if let Some(k) = &key {
+                    f.body =
+                        phone_provisioning::decrypt_profile(&f.body, k).map_err(|e| format!("--key: {e}"))?;
+                }
+                Ok(f)
+            },
+        );
     if let Err(e) = &result {
         macros.set("ERR", e);
-        syslog.send(Severity::Error, p.log_failure_msg.get(), macros);
+        cx.syslog
+            .send(Severity::Error, cx.p.log_failure_msg.get(), macros);
     }
     report.result = result;
     report
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a resync's fetches share: the rule's settings, the network, the reports.
+struct FetchContext<'a> {
+    domains: &'a RestrictedDomains,
+    resolver: &'a Resolver,
+    tls: Option<&'a TlsSetup>,
+    syslog: &'a Syslog,
+    p: &'a phone_config::Provisioning,
+    proxy: &'a ProxySetup,
+}
+
+/// Why one way (DIRECT or one proxy) did not give an answer.
+enum WayError {
+    /// Nothing answered: try the next way.
+    Unreachable(String),
+    /// An answer that ends the fetch (TLS refused, DNS-vs-IP failed, a proxy's refusal…).
+    Final(String),
+}
+
+fn way_error(e: &anyhow::Error) -> WayError {
+    let text = format!("{e:#}");
+    if text.starts_with("unreachable") {
+        WayError::Unreachable(text)
+    } else {
+        WayError::Final(text)
+    }
+}
+
+/// The headers a request carries besides the fixed ones.
+#[derive(Default, Clone)]
+struct Auth {
+    /// `Authorization` (the rule's `--uid/--pwd`, after a 401).
+    origin: Option<String>,
+    /// `Proxy-Authorization` for this proxy (after a 407).
+    proxy: Option<(ProxyServer, String)>,
+}
+
+impl Auth {
+    fn proxy_for(&self, server: &ProxyServer) -> Option<&str> {
+        self.proxy
+            .as_ref()
+            .filter(|(s, _)| s == server)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 fn fetch_following(
     name: &str,
     mut url: RequestUrl,
     macros: &mut Macros,
-    domains: &RestrictedDomains,
-    resolver: &Resolver,
-    tls: Option<&TlsSetup>,
-    syslog: &Syslog,
-    p: &phone_config::Provisioning,
+    cx: &FetchContext<'_>,
     credentials: Option<&(String, String)>,
     attempts: &mut Vec<String>,
 ) -> Result<Fetched, String> {
     let mut source = name.to_owned();
-    let mut send_auth = false;
-    // 401: retried with the rule's credentials at most twice (the 8831 guide).
+    let mut auth = Auth::default();
+    // 401 and 407: each retried with credentials at most twice (the 8831 guide).
     let mut auth_retries = 0;
-    for _ in 0..=MAX_REDIRECTS + MAX_AUTH_RETRIES {
+    let mut proxy_auth_retries = 0;
+    for _ in 0..=MAX_REDIRECTS + 2 * MAX_AUTH_RETRIES {
         let host = url
             .host
             .clone()
             .ok_or_else(|| format!("{name} names no server and DHCP gave none (--dhcp-lease)"))?;
-        // Restricted_Access_Domains before every connection, redirects included.
-        domains.check(&host, &source).map_err(|e| e.to_string())?;
-        let addrs = match host.parse::<IpAddr>() {
-            Ok(ip) => vec![ip],
-            Err(_) => resolver
-                .a_records(&host)
-                .map_err(|e| format!("resolving {host}: {e}"))?,
-        };
-        if addrs.is_empty() {
-            return Err(format!("{host} has no A record"));
-        }
-        let mut last_err = String::new();
+        // Restricted_Access_Domains before every connection, redirects included; through a
+        // proxy too (the origin's host is what the rule names).
+        cx.domains.check(&host, &source).map_err(|e| e.to_string())?;
+        let ways = cx.proxy.ways(&url, &host)?;
+        let single = ways.len() == 1;
+        let mut unreachable = Vec::new();
         let mut outcome = None;
-        // A-record failover: every address in order until one answers.
-        for ip in &addrs {
-            let to = SocketAddr::new(*ip, url.port);
-            macros.set_request(url.scheme.as_str(), &host, &ip.to_string(), url.port, &url.path);
-            syslog.send(Severity::Notice, p.log_request_msg.get(), macros);
-            let r = match url.scheme {
-                Scheme::Tftp => tftp_get(to, &url.path).map(Response::Body),
-                Scheme::Http | Scheme::Https => {
-                    http_get(&url, &host, to, tls, resolver, credentials.filter(|_| send_auth))
+        for way in &ways {
+            let r = match way {
+                ProxyEntry::Direct => fetch_direct(&url, &host, macros, cx, &auth, attempts),
+                ProxyEntry::Proxy(server) => {
+                    fetch_via_proxy(&url, &host, server, macros, cx, &auth, attempts)
                 }
             };
             match r {
-                Ok(resp) => {
-                    attempts.push(format!("{to}: answered"));
-                    outcome = Some((resp, to));
+                Ok(answer) => {
+                    outcome = Some(answer);
                     break;
                 }
-                Err(e) => {
-                    attempts.push(format!("{to}: {e:#}"));
-                    last_err = format!("{to}: {e:#}");
-                    if !e.to_string().starts_with("unreachable") {
-                        // The server answered (TLS refused, DNS-vs-IP failed, …): no failover.
-                        return Err(last_err);
-                    }
+                Err(WayError::Unreachable(e)) if single => return Err(e),
+                Err(WayError::Unreachable(e)) => {
+                    attempts.push(format!("{way}: {e}"));
+                    unreachable.push(format!("{way}: {e}"));
                 }
+                Err(WayError::Final(e)) => return Err(e),
             }
         }
         let Some((resp, from)) = outcome else {
             return Err(format!(
-                "no address of {host} answers ({} tried; last: {last_err})",
-                addrs.len()
+                "no way to reach {url} worked ({})",
+                unreachable.join("; ")
             ));
         };
         match resp {
             Response::Body(body) => {
                 macros.set("ERR", "");
-                syslog.send(Severity::Notice, p.log_success_msg.get(), macros);
-                return Ok(Fetched { body, from });
+                cx.syslog
+                    .send(Severity::Notice, cx.p.log_success_msg.get(), macros);
+                return Ok(Fetched {
+                    body,
+                    from: from.label,
+                });
             }
-            Response::Unauthorized(challenge) => {
-                let Some((user, _)) = credentials else {
+            Response::Unauthorized(challenges) => {
+                let Some((user, password)) = credentials else {
                     return Err(format!(
-                        "HTTP 401: {url} wants credentials ({challenge}); the rule has no [--uid … --pwd …]"
+                        "HTTP 401: {url} wants credentials ({}); the rule has no [--uid … --pwd …]",
+                        challenges.join(", ")
                     ));
                 };
-                if !challenge.trim_start().to_ascii_lowercase().starts_with("basic") {
-                    return Err(format!(
-                        "HTTP 401: {url} asks for `{challenge}`; only Basic authentication is supported"
-                    ));
-                }
                 if auth_retries >= MAX_AUTH_RETRIES {
                     return Err(format!(
                         "HTTP 401: {url} refused user `{user}` ({MAX_AUTH_RETRIES} tries)"
                     ));
                 }
                 auth_retries += 1;
-                send_auth = true;
-                attempts.push(format!("{from}: 401, retrying as `{user}` (Basic)"));
+                let target = http_auth::Target {
+                    method: "GET",
+                    uri: &from.request_target,
+                };
+                let answer = http_auth::answer(&challenges, user, password, &target)
+                    .map_err(|e| format!("HTTP 401: {url}: {e}"))?;
+                attempts.push(format!(
+                    "{}: 401, retrying as `{user}` ({})",
+                    from.label, answer.scheme
+                ));
+                auth.origin = Some(answer.value);
+            }
+            Response::ProxyAuth(challenges) => {
+                let Some(server) = from.proxy.clone() else {
+                    return Err(format!(
+                        "HTTP 407 from {}, which is no proxy of this phone",
+                        from.label
+                    ));
+                };
+                let label = server.authority();
+                let Some(c) = cx.proxy.credentials_for(&server) else {
+                    return Err(format!(
+                        "HTTP proxy {label} requires authentication (407: {}): set Proxy_Server_Requires_Authentication, Proxy_Username and Proxy_Password",
+                        challenges.join(", ")
+                    ));
+                };
+                if proxy_auth_retries >= MAX_AUTH_RETRIES {
+                    return Err(format!(
+                        "HTTP proxy {label} refused Proxy_Username `{}` with the configured Proxy_Password (407, {MAX_AUTH_RETRIES} tries)",
+                        c.username
+                    ));
+                }
+                proxy_auth_retries += 1;
+                let target = http_auth::Target {
+                    method: from.proxy_method,
+                    uri: &from.proxy_target,
+                };
+                let answer = http_auth::answer(&challenges, &c.username, c.password.expose(), &target)
+                    .map_err(|e| format!("HTTP proxy {label}: 407: {e}"))?;
+                attempts.push(format!(
+                    "HTTP proxy {label}: 407, retrying as `{}` ({})",
+                    c.username, answer.scheme
+                ));
+                auth.proxy = Some((server, answer.value));
             }
             Response::Redirect(location) => {
                 let next = resolve_location(&url, &location)
@@ -565,11 +637,204 @@ fn fetch_following(
     Err(format!("more than {MAX_REDIRECTS} redirects"))
 }
 
+/// Who answered a request, and what the request was (for an authentication retry).
+struct AnsweredBy {
+    /// `10.0.0.1:443`, or `10.0.0.1:443 via HTTP proxy 10.0.0.9:3128`.
+    label: String,
+    /// The request-target of the GET (`/p.xml`, or absolute-form through a proxy).
+    request_target: String,
+    /// The proxy it went through.
+    proxy: Option<ProxyServer>,
+    /// What the proxy was asked: `CONNECT` (https) or `GET` (http).
+    proxy_method: &'static str,
+    /// The proxy's request-target (`10.0.0.1:443`, or the absolute URL).
+    proxy_target: String,
+}
+
+/// DIRECT: the host's A records in order until one answers (A-record failover).
+fn fetch_direct(
+    url: &RequestUrl,
+    host: &str,
+    macros: &mut Macros,
+    cx: &FetchContext<'_>,
+    auth: &Auth,
+    attempts: &mut Vec<String>,
+) -> Result<(Response, AnsweredBy), WayError> {
+    let addrs = origin_addresses(host, cx.resolver).map_err(WayError::Final)?;
+    let mut last_err = String::new();
+    for ip in &addrs {
+        let to = SocketAddr::new(*ip, url.port);
+        macros.set_request(url.scheme.as_str(), host, &ip.to_string(), url.port, &url.path);
+        cx.syslog
+            .send(Severity::Notice, cx.p.log_request_msg.get(), macros);
+        let r = match url.scheme {
+            Scheme::Tftp => tftp_get(to, &url.path).map(Response::Body),
+            Scheme::Http | Scheme::Https => TcpStream::connect_timeout(&to, CONNECT_TIMEOUT)
+                .map_err(|e| anyhow!("unreachable: {e}"))
+                .and_then(|tcp| {
+                    let request = HttpRequest {
+                        url,
+                        host,
+                        target: url.path.clone(),
+                        authorization: auth.origin.as_deref(),
+                        proxy_authorization: None,
+                    };
+                    http_exchange(tcp, &request, to.ip(), cx.tls, cx.resolver)
+                }),
+        };
+        match r {
+            Ok(resp) => {
+                attempts.push(format!("{to}: answered"));
+                return Ok((
+                    resp,
+                    AnsweredBy {
+                        label: to.to_string(),
+                        request_target: url.path.clone(),
+                        proxy: None,
+                        proxy_method: "GET",
+                        proxy_target: String::new(),
+                    },
+                ));
+            }
+            Err(e) => {
+                attempts.push(format!("{to}: {e:#}"));
+                last_err = format!("{to}: {e:#}");
+                if let WayError::Final(_) = way_error(&e) {
+                    // The server answered (TLS refused, DNS-vs-IP failed, …): no failover.
+                    return Err(WayError::Final(last_err));
+                }
+            }
+        }
+    }
+    Err(WayError::Unreachable(format!(
+        "no address of {host} answers ({} tried; last: {last_err})",
+        addrs.len()
+    )))
+}
+
+/// Through an HTTP proxy: http as an absolute-form GET (the proxy resolves the name); https
+/// through `CONNECT` to each of the origin's A records in turn (the phone resolves, so the
+/// DNS-vs-IP check and the failover hold).
+fn fetch_via_proxy(
+    url: &RequestUrl,
+    host: &str,
+    server: &ProxyServer,
+    macros: &mut Macros,
+    cx: &FetchContext<'_>,
+    auth: &Auth,
+    attempts: &mut Vec<String>,
+) -> Result<(Response, AnsweredBy), WayError> {
+    let proxy_addrs = origin_addresses(server.host(), cx.resolver)
+        .map_err(|e| WayError::Unreachable(format!("HTTP proxy {}: {e}", server.authority())))?;
+    let proxy_auth = auth.proxy_for(server);
+    let via = format!("via HTTP proxy {}", server.authority());
+    let authority = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    if url.scheme == Scheme::Http {
+        let absolute = format!("http://{authority}:{}{}", url.port, url.path);
+        macros.set_request(url.scheme.as_str(), host, host, url.port, &url.path);
+        cx.syslog
+            .send(Severity::Notice, cx.p.log_request_msg.get(), macros);
+        let tcp = via_proxy::connect(server, &proxy_addrs, CONNECT_TIMEOUT).map_err(|e| way_error(&e))?;
+        let request = HttpRequest {
+            url,
+            host,
+            target: absolute.clone(),
+            authorization: auth.origin.as_deref(),
+            proxy_authorization: proxy_auth,
+        };
+        let proxy_ip = tcp.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let resp = http_exchange(tcp, &request, proxy_ip, cx.tls, cx.resolver)
+            .map_err(|e| WayError::Final(format!("{absolute} {via}: {e:#}")))?;
+        attempts.push(format!("{absolute} {via}: answered"));
+        return Ok((
+            resp,
+            AnsweredBy {
+                label: format!("{host}:{} {via}", url.port),
+                request_target: absolute.clone(),
+                proxy: Some(server.clone()),
+                proxy_method: "GET",
+                proxy_target: absolute,
+            },
+        ));
+    }
+    let addrs = origin_addresses(host, cx.resolver).map_err(WayError::Final)?;
+    let mut last_err = String::new();
+    for ip in &addrs {
+        let to = SocketAddr::new(*ip, url.port);
+        macros.set_request(url.scheme.as_str(), host, &ip.to_string(), url.port, &url.path);
+        cx.syslog
+            .send(Severity::Notice, cx.p.log_request_msg.get(), macros);
+        // The proxy itself unreachable: the next way, not the next address.
+        let mut tcp = via_proxy::connect(server, &proxy_addrs, CONNECT_TIMEOUT).map_err(|e| way_error(&e))?;
+        let answered = AnsweredBy {
+            label: format!("{to} {via}"),
+            request_target: url.path.clone(),
+            proxy: Some(server.clone()),
+            proxy_method: "CONNECT",
+            proxy_target: to.to_string(),
+        };
+        let r = via_proxy::open_tunnel(&mut tcp, server, to, proxy_auth).and_then(|tunnel| match tunnel {
+            via_proxy::Tunnel::Challenged(c) => Ok(Response::ProxyAuth(c)),
+            via_proxy::Tunnel::Open => {
+                let request = HttpRequest {
+                    url,
+                    host,
+                    target: url.path.clone(),
+                    authorization: auth.origin.as_deref(),
+                    proxy_authorization: None,
+                };
+                http_exchange(tcp, &request, to.ip(), cx.tls, cx.resolver)
+            }
+        });
+        match r {
+            Ok(resp) => {
+                attempts.push(format!("{to} {via}: answered"));
+                return Ok((resp, answered));
+            }
+            Err(e) => {
+                attempts.push(format!("{to} {via}: {e:#}"));
+                last_err = format!("{to} {via}: {e:#}");
+                if let WayError::Final(_) = way_error(&e) {
+                    return Err(WayError::Final(last_err));
+                }
+            }
+        }
+    }
+    Err(WayError::Unreachable(format!(
+        "no address of {host} answers {via} ({} tried; last: {last_err})",
+        addrs.len()
+    )))
+}
+
+/// The addresses of `host`: itself when an IP literal, else its A records (none is an error).
+fn origin_addresses(host: &str, resolver: &Resolver) -> Result<Vec<IpAddr>, String> {
+    if let Ok(ip) = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<IpAddr>()
+    {
+        return Ok(vec![ip]);
+    }
+    let addrs = resolver
+        .a_records(host)
+        .map_err(|e| format!("resolving {host}: {e}"))?;
+    if addrs.is_empty() {
+        return Err(format!("{host} has no A record"));
+    }
+    Ok(addrs)
+}
+
 enum Response {
     Body(Vec<u8>),
     Redirect(String),
-    /// 401 with its `WWW-Authenticate`.
-    Unauthorized(String),
+    /// 401 with its `WWW-Authenticate` challenges.
+    Unauthorized(Vec<String>),
+    /// 407 from the proxy with its `Proxy-Authenticate` challenges.
+    ProxyAuth(Vec<String>),
 }
 
 /// Retries of a 401 with the rule's credentials.
@@ -600,14 +865,18 @@ fn parse_mac(text: &str) -> Result<[u8; 6]> {
     Ok(mac)
 }
 
-/// The server host a `phone-agent dhcp --json` lease names (the winning option's first server).
-fn dhcp_server_from(path: &Path) -> Result<Option<String>> {
+/// A lease file of `phone-agent dhcp --json` (its first line).
+fn lease_doc(path: &Path) -> Result<Json> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let line = text.lines().next().unwrap_or_default();
-    let lease: Json = serde_json::from_str(line)
-        .with_context(|| format!("{}: not a lease from phone-agent dhcp --json", path.display()))?;
+    serde_json::from_str(line)
+        .with_context(|| format!("{}: not a lease from phone-agent dhcp --json", path.display()))
+}
+
+/// The server host a `phone-agent dhcp --json` lease names (the winning option's first server).
+fn dhcp_server_from(lease: &Json) -> Option<String> {
     let source = lease.pointer("/provisioning/source").cloned().unwrap_or_default();
-    let server = match source.get("kind").and_then(Json::as_str) {
+    match source.get("kind").and_then(Json::as_str) {
         Some("tftp-server-name") => source.get("server").and_then(Json::as_str).map(str::to_owned),
         Some("tftp-servers" | "servers") => source
             .pointer("/servers/0")
@@ -619,8 +888,7 @@ fn dhcp_server_from(path: &Path) -> Result<Option<String>> {
             .and_then(|u| RequestUrl::parse(u).ok())
             .and_then(|u| u.host),
         _ => None,
-    };
-    Ok(server)
+    }
 }
 
 /// A records (IPv4 only: the guide's A-record failover), from `--dns` or the system resolver.
@@ -801,16 +1069,28 @@ fn system_roots() -> Result<Option<Vec<rustls_pki_types::CertificateDer<'static>
     Ok(Some(usable))
 }
 
-/// One HTTP/1.0 GET (no keep-alive, so no chunked bodies) to `to`, over TLS for https.
-fn http_get(
-    url: &RequestUrl,
-    host: &str,
-    to: SocketAddr,
+/// One request: the target as written on the request line and the credentials it carries.
+struct HttpRequest<'a> {
+    url: &'a RequestUrl,
+    host: &'a str,
+    /// `/path`, or `http://host:port/path` to a proxy.
+    target: String,
+    /// `Authorization`.
+    authorization: Option<&'a str>,
+    /// `Proxy-Authorization` (plain http through a proxy only: never inside a tunnel).
+    proxy_authorization: Option<&'a str>,
+}
+
+/// One HTTP/1.0 GET (no keep-alive, so no chunked bodies) on `tcp`, over TLS for https
+/// (`connected` is the origin's address the DNS-vs-IP check compares with).
+fn http_exchange(
+    tcp: TcpStream,
+    request: &HttpRequest<'_>,
+    connected: IpAddr,
     tls: Option<&TlsSetup>,
     resolver: &Resolver,
-    credentials: Option<&(String, String)>,
 ) -> Result<Response> {
-    let tcp = TcpStream::connect_timeout(&to, CONNECT_TIMEOUT).map_err(|e| anyhow!("unreachable: {e}"))?;
+    let (url, host) = (request.url, request.host);
     tcp.set_read_timeout(Some(IO_TIMEOUT))?;
     tcp.set_write_timeout(Some(IO_TIMEOUT))?;
     let host_header = if url.port == url.scheme.default_port() {
@@ -818,16 +1098,15 @@ fn http_get(
     } else {
         format!("{host}:{}", url.port)
     };
-    let authorization = credentials.map_or(String::new(), |(u, p)| {
-        use base64::Engine as _;
-        format!(
-            "Authorization: Basic {}\r\n",
-            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-        )
-    });
-    let request = format!(
-        "GET {} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: phone-agent/{}\r\nAccept: */*\r\n{authorization}Connection: close\r\n\r\n",
-        url.path,
+    let authorization = request
+        .authorization
+        .map_or(String::new(), |a| format!("Authorization: {a}\r\n"));
+    let proxy_authorization = request
+        .proxy_authorization
+        .map_or(String::new(), |a| format!("Proxy-Authorization: {a}\r\n"));
+    let text = format!(
+        "GET {} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: phone-agent/{}\r\nAccept: */*\r\n{authorization}{proxy_authorization}Connection: close\r\n\r\n",
+        request.target,
         env!("CARGO_PKG_VERSION")
     );
     let raw = if url.scheme == Scheme::Https {
@@ -844,7 +1123,7 @@ fn http_get(
         let conn = rustls::ClientConnection::new(config, name)?;
         let mut stream = rustls::StreamOwned::new(conn, tcp);
         stream
-            .write_all(request.as_bytes())
+            .write_all(text.as_bytes())
             .map_err(crate::tls::handshake_error)?;
         // DNS-vs-IP (SPEC §6): the certificate's name must resolve to the address connected to.
         let cert = stream
@@ -861,7 +1140,7 @@ fn http_get(
         let check = tls_hostname::DnsCrossCheck {
             certificate_name: &cert_name,
             resolved: &resolved,
-            connected: to.ip(),
+            connected,
         };
         let outcome = check.evaluate();
         if !outcome.agrees() {
@@ -870,7 +1149,7 @@ fn http_get(
         read_all(&mut stream)?
     } else {
         let mut tcp = tcp;
-        tcp.write_all(request.as_bytes())?;
+        tcp.write_all(text.as_bytes())?;
         read_all(&mut tcp)?
     };
     parse_response(&raw)
@@ -889,32 +1168,15 @@ fn read_all(r: &mut impl Read) -> Result<Vec<u8>> {
 }
 
 fn parse_response(raw: &[u8]) -> Result<Response> {
-    let end = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| anyhow!("the server's answer has no complete HTTP header"))?;
-    let head = String::from_utf8_lossy(raw.get(..end).unwrap_or_default());
-    let body = raw.get(end + 4..).unwrap_or_default();
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let code: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or_else(|| anyhow!("not an HTTP status line: `{status_line}`"))?;
-    let header = |name: &str| {
-        head.split("\r\n").skip(1).find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.trim().eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.trim().to_owned())
-        })
-    };
-    match code {
+    let head = phone_provisioning::ResponseHead::parse_complete(raw).map_err(|e| anyhow!("{e}"))?;
+    let body = raw.get(head.len..).unwrap_or_default();
+    let all = |name: &str| head.fields(name).map(str::to_owned).collect::<Vec<_>>();
+    match head.status {
         200 => {
             if body.len() > MAX_PROFILE {
                 bail!("the profile is larger than {MAX_PROFILE} bytes");
             }
-            if let Some(len) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
+            if let Some(len) = head.content_length() {
                 if body.len() < len {
                     bail!("the body ended after {} of {len} bytes", body.len());
                 }
@@ -922,14 +1184,14 @@ fn parse_response(raw: &[u8]) -> Result<Response> {
             }
             Ok(Response::Body(body.to_vec()))
         }
-        401 => Ok(Response::Unauthorized(
-            header("www-authenticate").unwrap_or_else(|| "no WWW-Authenticate".into()),
-        )),
-        301 | 302 | 303 | 307 | 308 => header("location")
-            .map(Response::Redirect)
-            .ok_or_else(|| anyhow!("HTTP {code} without a Location")),
+        401 => Ok(Response::Unauthorized(all("www-authenticate"))),
+        407 => Ok(Response::ProxyAuth(all("proxy-authenticate"))),
+        301 | 302 | 303 | 307 | 308 => head
+            .field("location")
+            .map(|l| Response::Redirect(l.to_owned()))
+            .ok_or_else(|| anyhow!("HTTP {} without a Location", head.status)),
         404 => bail!("HTTP 404: file not found"),
-        _ => bail!("HTTP {code}: {}", status_line.splitn(3, ' ').nth(2).unwrap_or("")),
+        code => bail!("HTTP {code}: {}", head.reason),
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result, anyhow, bail};
 use proxy_pac::wpad::FetchPolicy;
-use proxy_pac::{BadProxies, Credentials, PacTime, ProxyConfig, ProxyEntry, ProxyScheme, Route};
+use proxy_pac::{BadProxies, Credentials, PacTime, ProxyConfig, ProxyEntry, ProxyList, ProxyScheme, Route};
 
 use super::tftp;
 use super::wpad::Discovery;
@@ -241,12 +241,11 @@ impl HttpClient {
         Ok(text)
     }
 
-    /// GET `url` the way `config` says, falling back along the list past entries that cannot
-    /// be reached (not past refusals: a 407, a refused tunnel or a bad certificate is an
-    /// answer, as in Chromium).
-    pub fn fetch(&self, config: &ProxyConfig, url: &str) -> Result<Fetched> {
+    /// The ways `config` gives for `url`, in order: fixed (Off, Manual, the loopback bypass),
+    /// or what the PAC file answers (downloaded and evaluated now; Auto mode).
+    pub fn proxy_list(&self, config: &ProxyConfig, url: &str) -> Result<ProxyList> {
         let parsed = url::Url::parse(url).with_context(|| format!("invalid URL `{url}`"))?;
-        let list = match config.route(&parsed) {
+        Ok(match config.route(&parsed) {
             Route::Fixed(list) => list,
             Route::Pac => {
                 let (pac_url, script) = self.download_pac(config)?;
@@ -258,7 +257,14 @@ impl HttpClient {
                 }
                 outcome.list
             }
-        };
+        })
+    }
+
+    /// GET `url` the way `config` says, falling back along the list past entries that cannot
+    /// be reached (not past refusals: a 407, a refused tunnel or a bad certificate is an
+    /// answer, as in Chromium).
+    pub fn fetch(&self, config: &ProxyConfig, url: &str) -> Result<Fetched> {
+        let list = self.proxy_list(config, url)?;
         let bad = BadProxies::default();
         let mut attempts = Vec::new();
         for via in bad.order(&list, Instant::now()) {

@@ -2,10 +2,10 @@
 //! [`proxy_pac::ProxyConfig`], the PAC download, and the one HTTP client path every
 //! HTTP-using feature goes through (`fetch`), plus the `proxy-for` and `fetch` subcommands.
 
-mod client;
+pub(crate) mod client;
 pub(crate) mod tftp;
 mod time;
-mod wpad;
+pub(crate) mod wpad;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

@@ -162,6 +162,7 @@ async fn resync_once(
         series: "7832".into(),
         serial: String::new(),
         syslog_format: SyslogFormatArg::Rfc5424,
+        proxy_loopback: false,
     };
     let source = lease.and_then(|l| l.source.clone());
     status.update(|s| s.provisioning.source = source.clone());
