@@ -62,6 +62,10 @@
 //! DHCPv6 (RFC 8415) is in [`v6`]: the same shape, with the provisioning source chosen in
 //! `DHCPv6_Option_To_Use` order (17, 160, 159).
 //!
+//! Putting the lease on an interface is the host's I/O; [`netlink`] builds the three
+//! route-netlink requests it needs (address, default route, address removal) and reads the
+//! kernel's answers.
+//!
 //! Not supported: ARP probing of the offered address and DECLINE (the host may probe
 //! before configuring); DHCPINFORM; choosing among several OFFERs (the first valid one wins).
 #![forbid(unsafe_code)]
@@ -69,6 +73,7 @@
 mod client;
 mod lease;
 pub mod message;
+pub mod netlink;
 pub mod v6;
 
 pub use client::{

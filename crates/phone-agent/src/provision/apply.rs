@@ -1,16 +1,18 @@
-//! Applying a DHCP lease to an interface over rtnetlink (what `phone-agent dhcp` does without
-//! `--no-apply`): the address, the default route (DHCPv4 option 3), and the DNS servers
+//! Applying a DHCP lease to an interface (what `phone-agent dhcp` does without `--no-apply`),
+//! over a route-netlink socket with [`dhcp_client::netlink`]'s requests: the address, the default route (DHCPv4 option 3), and the DNS servers
 //! written as a resolv.conf where the host says (`--resolv-conf FILE`, e.g. under the state
 //! directory; the agent never overwrites /etc/resolv.conf on its own).
 //!
 //! DHCPv6 gives addresses without a prefix length and no routes (RFC 8415: those come from
 //! router advertisements), so a DHCPv6 address goes on as /128 and no route is added.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use dhcp_client::Lease;
+use dhcp_client::netlink::{Reply, Request};
 use dhcp_client::v6::Lease6;
 
 /// What was configured.
@@ -33,40 +35,66 @@ pub fn if_index(iface: &str) -> Result<u32> {
         .with_context(|| format!("{path}: `{}` is not an interface index", text.trim()))
 }
 
-/// Runs `f` with an rtnetlink handle (its connection a task on the current runtime).
-async fn with_netlink<T>(f: impl AsyncFnOnce(&rtnetlink::Handle) -> Result<T>) -> Result<T> {
-    let (conn, handle, _) = rtnetlink::new_connection().context("opening a netlink socket")?;
-    let task = tokio::spawn(conn);
-    let r = f(&handle).await;
-    task.abort();
-    r
+/// How long to wait for the kernel's answer. Route-netlink requests are handled while the
+/// request is sent, so the answer is already queued when `send` returns; the bound only guards
+/// against a kernel that never answers.
+const NETLINK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Sends `request` on a new `NETLINK_ROUTE` socket and reads the kernel's answer. Blocking,
+/// but not for long: see [`NETLINK_TIMEOUT`].
+fn netlink(request: Request, what: &str) -> Result<Reply> {
+    use nix::libc::{AF_NETLINK, NETLINK_ROUTE};
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::io::Read;
+
+    let socket = Socket::new(
+        Domain::from(AF_NETLINK),
+        Type::RAW,
+        Some(Protocol::from(NETLINK_ROUTE)),
+    )
+    .context("opening a netlink socket")?;
+    socket.set_read_timeout(Some(NETLINK_TIMEOUT))?;
+    const SEQ: u32 = 1;
+    let bytes = request.encode(SEQ);
+    let sent = socket
+        .send(&bytes)
+        .with_context(|| format!("{what}: sending the netlink request"))?;
+    if sent != bytes.len() {
+        return Err(anyhow!(
+            "{what}: sent {sent} of the request's {} bytes",
+            bytes.len()
+        ));
+    }
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = (&socket)
+            .read(&mut buf)
+            .with_context(|| format!("{what}: reading the kernel's answer"))?;
+        let datagram = buf.get(..n).unwrap_or_default();
+        match dhcp_client::netlink::parse_reply(datagram, SEQ) {
+            Ok(Some(reply)) => return Ok(reply),
+            Ok(None) => continue,
+            Err(e) => return Err(anyhow!("{what}: {e}")),
+        }
+    }
 }
 
-/// The error in words. Written out here rather than through `rtnetlink::Error`'s `Display`,
-/// which prints an unexpected message with `{:?}` and so links the `Debug` code of every
-/// route-netlink message type into the binary (about 0.1 MB).
-fn netlink_error(what: String) -> impl FnOnce(rtnetlink::Error) -> anyhow::Error {
-    use rtnetlink::Error as E;
-    move |e| match e {
-        E::NetlinkError(m) => {
-            let hint = if m.raw_code() == -1 {
-                " (needs CAP_NET_ADMIN)"
-            } else {
-                ""
-            };
-            anyhow!("{what}: the kernel refused: {m}{hint}")
-        }
-        E::UnexpectedMessage(m) => anyhow!(
-            "{what}: unexpected netlink message (type {})",
-            m.header.message_type
-        ),
-        E::RequestFailed => anyhow!("{what}: the netlink request failed"),
-        E::NamespaceError(why) => anyhow!("{what}: network namespace: {why}"),
-        E::InvalidHardwareAddress(a) => anyhow!("{what}: invalid hardware address {a:02x?}"),
-        E::InvalidIp(a) => anyhow!("{what}: invalid IP address {a:02x?}"),
-        E::InvalidAddress(ip, mask) => anyhow!("{what}: invalid address {ip:02x?}/{mask:02x?}"),
-        E::InvalidNla(why) => anyhow!("{what}: invalid attribute: {why}"),
+/// `netlink`, with a refusal as an error in words.
+fn netlink_ack(request: Request, what: &str) -> Result<()> {
+    match netlink(request, what)? {
+        Reply::Ack => Ok(()),
+        Reply::Refused { errno } => Err(refused(what, errno)),
     }
+}
+
+fn refused(what: &str, errno: i32) -> anyhow::Error {
+    let hint = if errno == nix::libc::EPERM {
+        " (needs CAP_NET_ADMIN)"
+    } else {
+        ""
+    };
+    let why = std::io::Error::from_raw_os_error(errno);
+    anyhow!("{what}: the kernel refused: {why}{hint}")
 }
 
 /// Sets the DHCPv4 lease's address (with the mask's prefix, /32 without one) and a default
@@ -76,30 +104,20 @@ pub async fn apply_v4(iface: &str, lease: &Lease, resolv_conf: Option<&Path>) ->
     let prefix = lease.prefix_len().unwrap_or(32);
     let address = lease.address;
     let gateway = lease.routers.first().copied();
-    with_netlink(async |h| {
-        h.address()
-            .add(index, IpAddr::V4(address), prefix)
-            .replace()
-            .execute()
-            .await
-            .map_err(netlink_error(format!("adding {address}/{prefix} to {iface}")))?;
-        if let Some(gw) = gateway {
-            let route = rtnetlink::RouteMessageBuilder::<Ipv4Addr>::new()
-                .output_interface(index)
-                .gateway(gw)
-                .build();
-            h.route()
-                .add(route)
-                .replace()
-                .execute()
-                .await
-                .map_err(netlink_error(format!(
-                    "adding the default route via {gw} on {iface}"
-                )))?;
-        }
-        Ok(())
-    })
-    .await?;
+    netlink_ack(
+        Request::AddAddress {
+            index,
+            address: IpAddr::V4(address),
+            prefix_len: prefix,
+        },
+        &format!("adding {address}/{prefix} to {iface}"),
+    )?;
+    if let Some(gateway) = gateway {
+        netlink_ack(
+            Request::AddDefaultRoute { index, gateway },
+            &format!("adding the default route via {gateway} on {iface}"),
+        )?;
+    }
     let dns: Vec<IpAddr> = lease.dns_servers.iter().copied().map(IpAddr::V4).collect();
     let search: Vec<String> = lease.domain_name.iter().cloned().collect();
     let resolv = resolv_conf
@@ -122,18 +140,16 @@ pub async fn remove_v4(iface: &str, lease: &Lease) -> Result<()> {
 pub async fn apply_v6(iface: &str, lease: &Lease6, resolv_conf: Option<&Path>) -> Result<Applied> {
     let index = if_index(iface)?;
     let addresses: Vec<Ipv6Addr> = lease.addresses.iter().map(|a| a.address).collect();
-    with_netlink(async |h| {
-        for a in &addresses {
-            h.address()
-                .add(index, IpAddr::V6(*a), 128)
-                .replace()
-                .execute()
-                .await
-                .map_err(netlink_error(format!("adding {a}/128 to {iface}")))?;
-        }
-        Ok(())
-    })
-    .await?;
+    for a in &addresses {
+        netlink_ack(
+            Request::AddAddress {
+                index,
+                address: IpAddr::V6(*a),
+                prefix_len: 128,
+            },
+            &format!("adding {a}/128 to {iface}"),
+        )?;
+    }
     let dns: Vec<IpAddr> = lease.dns_servers.iter().copied().map(IpAddr::V6).collect();
     let resolv = resolv_conf
         .map(|p| write_resolv_conf(p, &dns, &lease.domain_search))
@@ -153,29 +169,23 @@ pub async fn remove_v6(iface: &str, lease: &Lease6) -> Result<()> {
     Ok(())
 }
 
+/// Removes `address/prefix` from the interface; an address that is no longer there (removed
+/// by hand, or the interface was reset) is nothing to do.
 async fn remove(iface: &str, address: IpAddr, prefix: u8) -> Result<()> {
-    use tokio_stream::StreamExt;
     let index = if_index(iface)?;
-    with_netlink(async |h| {
-        let found = h
-            .address()
-            .get()
-            .set_link_index_filter(index)
-            .set_address_filter(address)
-            .set_prefix_length_filter(prefix)
-            .execute();
-        let mut found = std::pin::pin!(found);
-        while let Some(msg) = found.next().await {
-            let msg = msg.map_err(netlink_error(format!("listing the addresses of {iface}")))?;
-            h.address()
-                .del(msg)
-                .execute()
-                .await
-                .map_err(netlink_error(format!("removing {address}/{prefix} from {iface}")))?;
-        }
-        Ok(())
-    })
-    .await
+    let what = format!("removing {address}/{prefix} from {iface}");
+    match netlink(
+        Request::DeleteAddress {
+            index,
+            address,
+            prefix_len: prefix,
+        },
+        &what,
+    )? {
+        Reply::Ack => Ok(()),
+        r if r.is_not_there() => Ok(()),
+        Reply::Refused { errno } => Err(refused(&what, errno)),
+    }
 }
 
 /// Writes a resolv.conf (atomically: a temporary file renamed over it).
