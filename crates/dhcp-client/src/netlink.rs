@@ -253,12 +253,13 @@ pub fn parse_reply(datagram: &[u8], seq: u32) -> Result<Option<Reply>, ReplyErro
     let mut offset = 0;
     while offset < datagram.len() {
         let left = datagram.len() - offset;
-        let Some(header) = datagram.get(offset..offset + HEADER_LEN) else {
+        let header = datagram.get(offset..offset + HEADER_LEN);
+        let Some(header) = header.and_then(|h| <&[u8; HEADER_LEN]>::try_from(h).ok()) else {
             return Err(ReplyError::ShortHeader { offset, left });
         };
-        let len = u32_at(header, 0);
+        let len = u32::from_ne_bytes([header[0], header[1], header[2], header[3]]);
         let kind = u16::from_ne_bytes([header[4], header[5]]);
-        let message_seq = u32_at(header, 8);
+        let message_seq = u32::from_ne_bytes([header[8], header[9], header[10], header[11]]);
         let bad_length = ReplyError::BadLength { offset, len, left };
         let len_usize = usize::try_from(len).map_err(|_| bad_length.clone())?;
         if len_usize < HEADER_LEN || len_usize > left {
@@ -268,11 +269,13 @@ pub fn parse_reply(datagram: &[u8], seq: u32) -> Result<Option<Reply>, ReplyErro
             return Err(ReplyError::Overrun { offset });
         }
         if kind == NLMSG_ERROR && message_seq == seq {
-            let code = datagram.get(offset + HEADER_LEN..offset + HEADER_LEN + 4);
+            let code = datagram
+                .get(offset + HEADER_LEN..offset + HEADER_LEN + 4)
+                .and_then(|c| <[u8; 4]>::try_from(c).ok());
             let (Some(code), true) = (code, len_usize >= HEADER_LEN + 4) else {
                 return Err(ReplyError::ShortError { offset, len });
             };
-            let code = i32::from_ne_bytes([code[0], code[1], code[2], code[3]]);
+            let code = i32::from_ne_bytes(code);
             return match code {
                 0 => Ok(Some(Reply::Ack)),
                 i32::MIN..0 => match code.checked_neg() {
@@ -286,12 +289,6 @@ pub fn parse_reply(datagram: &[u8], seq: u32) -> Result<Option<Reply>, ReplyErro
         offset += len_usize.next_multiple_of(4).min(left);
     }
     Ok(None)
-}
-
-fn u32_at(header: &[u8], at: usize) -> u32 {
-    let mut b = [0; 4];
-    b.copy_from_slice(header.get(at..at + 4).unwrap_or(&[0; 4]));
-    u32::from_ne_bytes(b)
 }
 
 #[cfg(test)]
@@ -330,6 +327,10 @@ mod tests {
             at += len.next_multiple_of(4);
         }
         out
+    }
+
+    fn u32_at(m: &[u8], at: usize) -> u32 {
+        u32::from_ne_bytes(m[at..at + 4].try_into().unwrap())
     }
 
     fn header(m: &[u8]) -> (u32, u16, u16, u32, u32) {

@@ -1,13 +1,16 @@
-//! `phone-agent dot1x --method fast`: the EAP-FAST settings from the command line, and the PAC
-//! file (read in either of wpa_supplicant's formats, written back atomically with mode 0600).
+//! `phone-agent dot1x --method fast` and the daemon's EAP-FAST: the settings from the command
+//! line or the cfg.xml, and the PAC file (read in either of wpa_supplicant's formats, written
+//! back atomically with mode 0600). Cargo feature `eap-fast`; without it `no_fast.rs` stands
+//! in, refusing EAP-FAST with an error that names the feature.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
-use eap_supplicant::fast::{self, FastConfig, Pac, Phase2, Provisioning};
-use eap_supplicant::{SecretString, ServerNameMatch};
+pub(crate) use eap_supplicant::fast::Pac;
+use eap_supplicant::fast::{self, FastConfig, FastError, Phase2, Provisioning};
+use eap_supplicant::{Config, FailureReason, SecretString, ServerNameMatch};
 
 use super::{Dot1xArgs, PacFormat, Phase2Choice};
 
@@ -38,9 +41,21 @@ pub(crate) fn read_pac_file(path: &Path) -> Result<(Vec<Pac>, Option<PacFormat>)
     Ok((pacs, Some(format)))
 }
 
-/// The EAP-FAST configuration from the arguments.
+/// Whether the server refused the PAC on file (a new one may be provisioned).
+pub(crate) fn pac_refused(reason: &FailureReason) -> bool {
+    matches!(reason, FailureReason::Fast(FastError::PacRefused))
+}
+
+/// The supplicant's EAP-FAST configuration from the arguments.
 /// `without_pacs`: provision afresh (the server refused the PAC on file).
-pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig> {
+pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<Config> {
+    Ok(Config::fast(
+        args.identity().to_owned(),
+        fast_config(args, without_pacs)?,
+    ))
+}
+
+fn fast_config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig> {
     let Some(password) = &args.password else {
         bail!(
             "EAP-FAST needs the inner MSCHAPv2/GTC password: give --password or set \
@@ -80,6 +95,39 @@ pub(crate) fn config(args: &Dot1xArgs, without_pacs: bool) -> Result<FastConfig>
         bail!("--fast-provisioning 2 (server-authenticated) needs --ca");
     }
     Ok(config)
+}
+
+/// The daemon's EAP-FAST configuration (`Agent_802.1X_*`, `Agent_EAP_FAST_*`): the PACs in
+/// `pac_file`, the CA (when given) for server-authenticated provisioning.
+pub(crate) fn daemon_config(
+    identity: &str,
+    password: &SecretString,
+    inner: phone_config::FastInnerMethod,
+    provisioning: u8,
+    ca: Option<&Path>,
+    pac_file: &Path,
+) -> Result<Config> {
+    if password.expose().is_empty() {
+        bail!("Agent_802.1X_Method is EAP-FAST but Agent_802.1X_Password is empty");
+    }
+    let provisioning = Provisioning::from_level(provisioning)
+        .ok_or_else(|| anyhow!("Agent_EAP_FAST_Provisioning {provisioning}"))?;
+    let (pacs, _) = read_pac_file(pac_file)?;
+    let clock = std::sync::Arc::new(eap_supplicant::DefaultTimeProvider);
+    let mut config = FastConfig::new(identity.to_owned(), password.clone(), clock)
+        .phase2(match inner {
+            phone_config::FastInnerMethod::MsChapV2 => Phase2::MsChapV2,
+            phone_config::FastInnerMethod::Gtc => Phase2::Gtc,
+        })
+        .provisioning(provisioning)
+        .pacs(pacs);
+    if let Some(ca) = ca {
+        let bytes = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        config = config.server_ca(&bytes, None).context("EAP-FAST CA")?;
+    } else if provisioning.authenticated && !provisioning.unauthenticated {
+        bail!("Agent_EAP_FAST_Provisioning 2 (server-authenticated) needs --ca-file");
+    }
+    Ok(Config::fast(identity.to_owned(), config))
 }
 
 /// Adds `pac` to the PAC file (replacing the one for the same server) and writes it atomically:

@@ -20,8 +20,14 @@
 //! Exit status: 0 on Access-Accept with a verified EAP-Success, 1 on reject or failure, 2 when
 //! the run could not happen (unreadable files, 802.1X disabled in cfg.xml, no server).
 
+#[cfg(feature = "eap-fast")]
 mod fast;
-pub(crate) use fast::{read_pac_file, save_pac_file};
+#[cfg(not(feature = "eap-fast"))]
+#[path = "no_fast.rs"]
+mod fast;
+pub(crate) use fast::daemon_config as fast_daemon_config;
+#[cfg(feature = "eap-fast")]
+pub(crate) use fast::save_pac_file;
 pub(crate) mod passthrough;
 pub(crate) mod port;
 mod radius;
@@ -207,6 +213,7 @@ impl Dot1xArgs {
         self.method.unwrap_or(MethodChoice::Tls)
     }
 
+    #[cfg_attr(not(feature = "eap-fast"), allow(dead_code))]
     fn phase2(&self) -> Phase2Choice {
         self.phase2.unwrap_or(Phase2Choice::Mschapv2)
     }
@@ -371,9 +378,7 @@ fn supplicant_config(args: &Dot1xArgs, without_pacs: bool) -> Result<Config> {
         ..eap_supplicant::PaeTimers::default()
     };
     if args.method() == MethodChoice::Fast {
-        return Ok(
-            Config::fast(args.identity().to_owned(), fast::config(args, without_pacs)?).with_timers(timers),
-        );
+        return Ok(fast::config(args, without_pacs)?.with_timers(timers));
     }
     let read = |p: &Option<PathBuf>, what: &str| match p {
         Some(p) => std::fs::read(p).with_context(|| format!("reading {}", p.display())),
@@ -459,15 +464,13 @@ async fn authenticate_over_radius(
                     PeerOutput::Response(r) => response = Some(r),
                     PeerOutput::Event(Event::Authenticated(a)) => outcome.authenticated = Some(a),
                     PeerOutput::Event(Event::Failed { reason }) => {
-                        outcome.pac_refused |= matches!(
-                            reason,
-                            eap_supplicant::FailureReason::Fast(eap_supplicant::fast::FastError::PacRefused)
-                        );
+                        outcome.pac_refused |= fast::pac_refused(&reason);
                         outcome.failure = Some(reason.to_string());
                     }
                     PeerOutput::Event(Event::MethodDeclined { requested, reason }) => {
                         outcome.declined.push(declined(requested, reason));
                     }
+                    #[cfg(feature = "eap-fast")]
                     PeerOutput::Event(Event::PacProvisioned(pac)) => {
                         fast::save_pac(args, *pac)?;
                         outcome.pacs_provisioned += 1;
@@ -692,4 +695,66 @@ fn report(args: &Dot1xArgs, o: &Outcome) -> Result<()> {
         println!("Reason: {f}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        args: Dot1xArgs,
+    }
+
+    /// EAP-FAST from the command line and from the daemon's settings: configured with the
+    /// feature, an error naming it without.
+    #[test]
+    fn eap_fast_follows_the_eap_fast_feature() {
+        let cli = Cli::try_parse_from([
+            "dot1x",
+            "--config",
+            "cfg.xml",
+            "--radius",
+            "127.0.0.1:1812",
+            "--secret",
+            "s",
+            "--method",
+            "fast",
+            "--identity",
+            "phone",
+            "--password",
+            "pw",
+        ])
+        .map_err(|e| e.to_string());
+        let Ok(cli) = cli else {
+            panic!("{cli:?}");
+        };
+        let dir = std::env::temp_dir().join(format!("foot-eap-fast-{}", std::process::id()));
+        let pac_file = dir.join("eap-fast.pac");
+        let results = [
+            supplicant_config(&cli.args, false).map(|_| ()),
+            fast::daemon_config(
+                "phone",
+                &eap_supplicant::SecretString::new(String::from("pw")),
+                phone_config::FastInnerMethod::MsChapV2,
+                1,
+                None,
+                &pac_file,
+            )
+            .map(|_| ()),
+        ];
+        for r in results {
+            let r = r.map_err(|e| format!("{e:#}"));
+            #[cfg(feature = "eap-fast")]
+            assert_eq!(r, Ok(()));
+            #[cfg(not(feature = "eap-fast"))]
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("cargo feature `eap-fast`")),
+                "{r:?}"
+            );
+        }
+    }
 }

@@ -6,10 +6,10 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
+use super::fast::Pac;
 use anyhow::{Context, Result};
 use eap_supplicant::eapol::{EapolVersion, MacAddress, proxy_logoff};
-use eap_supplicant::fast::Pac;
-use eap_supplicant::{Authenticated, Config, Event, FailureReason, Supplicant};
+use eap_supplicant::{Authenticated, Config, Event, Supplicant};
 
 use super::passthrough::{self, PassEvent, PassThroughReport};
 use super::port::{AsyncPort, EapolLink, PcAddresses, open, send};
@@ -155,16 +155,14 @@ async fn phone(
     loop {
         outcome.attempts += 1;
         driver.core.link_up(Instant::now());
+        #[cfg_attr(not(feature = "eap-fast"), allow(unused_mut))]
         let mut pacs = Vec::new();
         let mut pac_refused = false;
         let ended = driver
             .run(tokio::time::sleep(options.limit), |_, event| match event {
                 Event::Authenticated(a) => ControlFlow::Break(Ok(a)),
                 Event::Failed { reason } => {
-                    pac_refused |= matches!(
-                        reason,
-                        FailureReason::Fast(eap_supplicant::fast::FastError::PacRefused)
-                    );
+                    pac_refused |= super::fast::pac_refused(&reason);
                     ControlFlow::Break(Err(reason.to_string()))
                 }
                 Event::NoAuthenticator => {
@@ -174,6 +172,7 @@ async fn phone(
                     outcome.declined.push(super::declined(requested, reason));
                     ControlFlow::Continue(())
                 }
+                #[cfg(feature = "eap-fast")]
                 Event::PacProvisioned(pac) => {
                     pacs.push(*pac);
                     ControlFlow::Continue(())

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use eap_supplicant::fast::{FastConfig, Phase2, Provisioning};
 use eap_supplicant::{Config, EapTlsConfig, Event, SecretString, Supplicant};
 
 use crate::dot1x::port::{AsyncPort, EapolLink, PcAddresses};
@@ -34,7 +33,7 @@ pub struct FastPlan {
     /// The inner password (the secret the phone and the server share, SPEC §12).
     pub password: SecretString,
     /// The inner method.
-    pub phase2: Phase2,
+    pub phase2: phone_config::FastInnerMethod,
     /// wpa_supplicant's `fast_provisioning` 0..=3.
     pub provisioning: u8,
 }
@@ -56,10 +55,7 @@ impl Dot1xPlan {
         let from_settings = Some(d.agent_802_1x_identity.get().clone()).filter(|i| !i.is_empty());
         let fast = (*d.agent_802_1x_method.get() == phone_config::Dot1xMethod::EapFast).then(|| FastPlan {
             password: d.agent_802_1x_password.get().clone(),
-            phase2: match d.agent_eap_fast_inner_method.get() {
-                phone_config::FastInnerMethod::MsChapV2 => Phase2::MsChapV2,
-                phone_config::FastInnerMethod::Gtc => Phase2::Gtc,
-            },
+            phase2: *d.agent_eap_fast_inner_method.get(),
             provisioning: d.agent_eap_fast_provisioning.get().level(),
         });
         Dot1xPlan {
@@ -127,7 +123,14 @@ pub async fn run(
         ..eap_supplicant::PaeTimers::default()
     };
     let config = match &plan.fast {
-        Some(fast) => Config::fast(plan.identity.clone(), fast_config(&plan, fast, &options)?),
+        Some(fast) => crate::dot1x::fast_daemon_config(
+            &plan.identity,
+            &fast.password,
+            fast.phase2,
+            fast.provisioning,
+            options.ca.as_deref(),
+            &options.pac_file,
+        )?,
         None => {
             let tls = EapTlsConfig::builder(
                 &read(options.ca.as_ref(), "ca-file")?,
@@ -177,33 +180,7 @@ pub async fn run(
     Ok(())
 }
 
-/// The EAP-FAST configuration: the PACs in the state directory, the CA (when given) for
-/// server-authenticated provisioning.
-fn fast_config(plan: &Dot1xPlan, fast: &FastPlan, options: &Dot1xOptions) -> Result<FastConfig> {
-    if fast.password.expose().is_empty() {
-        return Err(anyhow!(
-            "Agent_802.1X_Method is EAP-FAST but Agent_802.1X_Password is empty"
-        ));
-    }
-    let provisioning = Provisioning::from_level(fast.provisioning)
-        .ok_or_else(|| anyhow!("Agent_EAP_FAST_Provisioning {}", fast.provisioning))?;
-    let (pacs, _) = crate::dot1x::read_pac_file(&options.pac_file)?;
-    let clock = Arc::new(eap_supplicant::DefaultTimeProvider);
-    let mut config = FastConfig::new(plan.identity.clone(), fast.password.clone(), clock)
-        .phase2(fast.phase2)
-        .provisioning(provisioning)
-        .pacs(pacs);
-    if let Some(ca) = &options.ca {
-        let bytes = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        config = config.server_ca(&bytes, None).context("EAP-FAST CA")?;
-    } else if provisioning.authenticated && !provisioning.unauthenticated {
-        return Err(anyhow!(
-            "Agent_EAP_FAST_Provisioning 2 (server-authenticated) needs --ca-file"
-        ));
-    }
-    Ok(config)
-}
-
+#[cfg_attr(not(feature = "eap-fast"), allow(unused_variables))]
 fn on_event(
     status: &StatusHandle,
     protocol: &str,
@@ -215,6 +192,7 @@ fn on_event(
             s.dot1x.transaction_state = TransactionState::Authenticating;
             s.dot1x.protocol = Some(protocol.into());
         }),
+        #[cfg(feature = "eap-fast")]
         Event::PacProvisioned(pac) => {
             // Kept for the next conversation: after anonymous provisioning the server ends
             // with EAP-Failure (RFC 5422), the supervisor starts again and reads it.
