@@ -28,7 +28,8 @@
 //!   "vpn": { "state": "Disabled", "server": null, "ip": null, "mask": null, "bytes_sent": 0, "bytes_received": 0, "last_error": null },
 //!   "provisioning": { "last_resync_unix": 1764000010, "result": "Applied", "detail": "...", "source": "DHCP option 66",
 //!                     "rules": [ { "rule": "Profile_Rule", "url": "tftp://192.0.2.1/7832.xml", "status": "fetched", "detail": "..." } ],
-//!                     "profile": "/var/lib/phone-agent/profile.xml", "resyncs": 1 },
+//!                     "profile": "/var/lib/phone-agent/profile.xml", "resyncs": 1,
+//!                     "next_resync_unix": 1764003610, "last_reason": "PowerUp" },
 //!   "config": { "file": "cfg.xml", "last_reload": { "at_unix": 1764000100, "accepted": false, "changed": [] },
 //!               "diagnostics": [ { "severity": "error", "parameter": "SIP_Port_1_", "line": 4, "column": 12, "message": "...", "hint": null } ] } }
 //! ```
@@ -394,6 +395,13 @@ pub struct Provisioning {
     /// Resyncs done since start.
     #[serde(default)]
     pub resyncs: u64,
+    /// When the next scheduled resync is due (seconds since 1970); `None`: none scheduled
+    /// (one is running, or the schedule is off).
+    #[serde(default)]
+    pub next_resync_unix: Option<u64>,
+    /// Why the last resync ran: `PowerUp`, `Periodic` or `Retry` (`$PRVST` 0, 1, 2).
+    #[serde(default)]
+    pub last_reason: Option<String>,
 }
 
 /// The configuration file.

@@ -569,6 +569,31 @@ fn https_matrix_failover_tftp_and_syslog() {
         1,
         "the rule has no [--uid",
     );
+    // Resync_Fails_On_FNF: a 404 fails the resync by default; with No it counts as done.
+    case(
+        "404, Resync_Fails_On_FNF default (Yes)",
+        format!("https://prov.example.com:{host}/missing.xml"),
+        "",
+        Some("client"),
+        1,
+        "HTTP 404: file not found",
+    );
+    let r = bench.provision_with(
+        &format!("https://prov.example.com:{host}/missing.xml"),
+        "",
+        Some("client"),
+        Trust::CaFlag,
+        "<Resync_Fails_On_FNF>No</Resync_Fails_On_FNF>\n",
+        &[],
+    );
+    matrix.push(format!(
+        "{:<58} exit {} | {}",
+        "404, Resync_Fails_On_FNF No",
+        r.code(),
+        r.stdout().lines().next().unwrap_or("")
+    ));
+    assert_eq!(r.code(), 0, "{}", r.stdout());
+    assert!(r.stdout().contains("Profile_Rule: not-found:"), "{}", r.stdout());
     // Without --ca: the system's CA bundle (SSL_CERT_FILE, as OpenSSL reads it).
     let rule = format!("https://prov.example.com:{host}/p.xml");
     let r = bench.provision_trusting(&rule, "", Some("client"), Trust::SystemBundle("server-ca.pem"));

@@ -28,6 +28,10 @@ use serde_json::Value;
 
 const HTTP: &str = "127.0.0.1:8480";
 const SECRET: &str = "s3cr3t-from-the-profile";
+/// The power-up resync at once, a failed one retried after 1 s (the first fails until the
+/// host has configured the leased address).
+const FAST_SCHEDULE: &str = "<flat-profile>\n<Resync_Random_Delay>0</Resync_Random_Delay>\n\
+     <Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay>\n</flat-profile>\n";
 
 struct Daemon {
     child: Child,
@@ -141,7 +145,7 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
     );
     let dir = temp_dir("run");
     let cfg = dir.join("cfg.xml");
-    std::fs::write(&cfg, "<flat-profile></flat-profile>\n").unwrap();
+    std::fs::write(&cfg, FAST_SCHEDULE).unwrap();
     let state = dir.join("state");
 
     let started = Instant::now();
@@ -287,7 +291,7 @@ fn dhcp_apply_configures_the_lease_and_removes_it_on_sigterm() {
     );
     let dir = temp_dir("run-apply");
     let cfg = dir.join("cfg.xml");
-    std::fs::write(&cfg, "<flat-profile></flat-profile>\n").unwrap();
+    std::fs::write(&cfg, FAST_SCHEDULE).unwrap();
     let started = Instant::now();
     let mut agent = Daemon::start_with(
         &pair,
@@ -330,4 +334,112 @@ fn dhcp_apply_configures_the_lease_and_removes_it_on_sigterm() {
         dnsmasq.log().contains("DHCPRELEASE")
     });
     assert!(released, "no DHCPRELEASE:\n{}", dnsmasq.log());
+}
+
+/// The resync schedule (phone-provisioning's `ResyncTimer` driven by the daemon) against
+/// dnsmasq's TFTP server: with `Resync_Periodic` 2 the daemon fetches again (dnsmasq logs a
+/// second send), a profile changed on the server is reloaded, a missing file fails the resync
+/// and it is retried after `Resync_Error_Retry_Delay` (3 s), succeeding once the file is back.
+/// The next resync is in the status. The served profile carries the same schedule, since the
+/// fetched profile becomes the configuration the daemon runs.
+#[test]
+fn resync_schedule_periodic_reload_and_error_retry() {
+    let pair = NetnsPair::new("t");
+    let tftp_root = temp_dir("tftp-sched");
+    std::fs::set_permissions(&tftp_root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let schedule = "<Resync_Random_Delay>0</Resync_Random_Delay>\n<Resync_Periodic>2</Resync_Periodic>\n\
+                    <Resync_Error_Retry_Delay>3</Resync_Error_Retry_Delay>\n";
+    let profile = |extra: &str| format!("<flat-profile>\n{schedule}{extra}</flat-profile>\n");
+    let file = tftp_root.join("7832.xml");
+    std::fs::write(&file, profile("")).unwrap();
+    let server = pair.server_addr();
+    let dnsmasq = Dnsmasq::start_with(
+        &pair,
+        &[&format!("66,\"{server}\"")],
+        &[],
+        &[
+            "--port=0",
+            "--enable-tftp",
+            &format!("--tftp-root={}", tftp_root.display()),
+        ],
+    );
+    let dir = temp_dir("run-sched");
+    let cfg = dir.join("cfg.xml");
+    std::fs::write(&cfg, profile("")).unwrap();
+    let started = Instant::now();
+    let agent = Daemon::start_with(
+        &pair,
+        &cfg,
+        &dir.join("state"),
+        dir.join("agent.log"),
+        &["--dhcp-apply"],
+    );
+    let sends = |log: &str| {
+        log.lines()
+            .filter(|l| l.contains("sent ") && l.contains("7832.xml"))
+            .count()
+    };
+    // Power-up, then periodic: two fetches, each in dnsmasq's log.
+    let s = agent.wait_for(Duration::from_secs(30), "a periodic resync", |s| {
+        s["provisioning"]["resyncs"].as_u64() >= Some(2) && s["provisioning"]["last_reason"] == "Periodic"
+    });
+    let first_two = started.elapsed();
+    assert!(sends(&dnsmasq.log()) >= 2, "{}", dnsmasq.log());
+    let p = &s["provisioning"];
+    let (last, next) = (p["last_resync_unix"].as_u64(), p["next_resync_unix"].as_u64());
+    assert!(
+        matches!((last, next), (Some(l), Some(n)) if n >= l && n <= l + 3),
+        "next resync not ~2 s after the last: {p}"
+    );
+    // A changed profile on the server: the next periodic resync reloads the daemon.
+    std::fs::write(
+        &file,
+        profile("<Proxy_Mode>Manual</Proxy_Mode>\n<Proxy_Host>proxy.example.com</Proxy_Host>\n"),
+    )
+    .unwrap();
+    let changed_at = Instant::now();
+    let s = agent.wait_for(Duration::from_secs(20), "the changed profile applied", |s| {
+        s["proxy"]["mode"] == "Manual"
+    });
+    let reload_after = changed_at.elapsed();
+    assert_eq!(s["proxy"]["proxy"], "proxy.example.com:3128");
+    // The file gone: the resync fails (TFTP file not found) and is retried after 3 s.
+    std::fs::remove_file(&file).unwrap();
+    let s = agent.wait_for(Duration::from_secs(20), "a failed resync", |s| {
+        s["provisioning"]["result"] == "Failed"
+    });
+    let p = &s["provisioning"];
+    assert!(
+        p["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("file not found"),
+        "{p}"
+    );
+    let (last, next) = (p["last_resync_unix"].as_u64(), p["next_resync_unix"].as_u64());
+    assert!(
+        matches!((last, next), (Some(l), Some(n)) if n >= l + 2 && n <= l + 4),
+        "the retry is not Resync_Error_Retry_Delay (3 s) after the failure: {p}"
+    );
+    let failed_at = Instant::now();
+    std::fs::write(
+        &file,
+        profile("<Proxy_Mode>Manual</Proxy_Mode>\n<Proxy_Host>proxy.example.com</Proxy_Host>\n"),
+    )
+    .unwrap();
+    let s = agent.wait_for(Duration::from_secs(20), "the retry", |s| {
+        s["provisioning"]["last_reason"] == "Retry" && s["provisioning"]["result"] != "Failed"
+    });
+    let retried_after = failed_at.elapsed();
+    let log = dnsmasq.log();
+    assert!(log.contains("7832.xml not found"), "{log}");
+    println!(
+        "two resyncs (power-up + periodic) {first_two:?} after start; reload {reload_after:?} after the change; \
+         retry {retried_after:?} after the failure was seen; {} sends\nprovisioning: {}",
+        sends(&log),
+        s["provisioning"]
+    );
+    for l in log.lines().filter(|l| l.contains("tftp")) {
+        println!("dnsmasq: {l}");
+    }
 }

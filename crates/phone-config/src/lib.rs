@@ -43,6 +43,7 @@ mod host;
 mod ldap;
 mod parse;
 mod raw;
+mod resync;
 mod settings;
 mod value;
 
@@ -55,6 +56,7 @@ pub use host::{
 };
 pub use ldap::{DisplayAttr, DisplayAttrs, LdapFilter, MAX_DISPLAY_ATTRS, MaxDisplayRecords, VALUE_MACRO};
 pub use parse::{MAX_INPUT_LEN, ParseError, Parsed, parse};
+pub use resync::{ClockTime, DelayList, MAX_DELAY_SECS, RandomDelayUnits, Seconds};
 pub use settings::{
     Dot1x, Entry, Firewall, HttpProxy, LINES, Ldap, Line, Provisioning, RestrictedAccess, Settings, Tls,
     UnknownParameter, Vpn,

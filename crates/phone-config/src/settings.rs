@@ -12,6 +12,7 @@ use crate::firewall::FirewallConfig;
 use crate::host::{DomainList, Host, HostPort, LdapServer, PacUrl, ProvisioningRule};
 use crate::ldap::{DisplayAttrs, LdapFilter, MaxDisplayRecords};
 use crate::raw::RawParam;
+use crate::resync::{ClockTime, DelayList, RandomDelayUnits, Seconds};
 use crate::value::{
     Access, Dot1xMethod, Enabled, FastInnerMethod, FastProvisioning, LdapAuthMethod, Origin, Port, ProxyMode,
     SipTransport, Value, YesNo,
@@ -118,6 +119,42 @@ section! {
         log_success_msg: String = "Log_Success_Msg", "$PN $MAC -- Successful resync $SCHEME://$SERVIP:$PORT$PATH".to_owned();
         /// Message logged when a resync fails (phone default; the seed gives none).
         log_failure_msg: String = "Log_Failure_Msg", "$PN $MAC -- Resync failed: $ERR".to_owned();
+        /// Message logged when a firmware upgrade starts (phone default; the seed gives none).
+        log_upgrade_request_msg: String = "Log_Upgrade_Request_Msg", "$PN $MAC -- Requesting upgrade $SCHEME://$SERVIP:$PORT$PATH".to_owned();
+        /// Message logged when a firmware upgrade succeeds (phone default).
+        log_upgrade_success_msg: String = "Log_Upgrade_Success_Msg", "$PN $MAC -- Successful upgrade $SCHEME://$SERVIP:$PORT$PATH -- $ERR".to_owned();
+        /// Message logged when a firmware upgrade fails (phone default).
+        log_upgrade_failure_msg: String = "Log_Upgrade_Failure_Msg", "$PN $MAC -- Upgrade failed: $ERR".to_owned();
+        /// Provisioning (every resync) on or off (phone default Yes; not in the seed).
+        provision_enable: YesNo = "Provision_Enable", YesNo(true);
+        /// Resync once after power-up (phone default Yes).
+        resync_on_reset: YesNo = "Resync_On_Reset", YesNo(true);
+        /// The power-up resync waits a random 0..=this × 20 s (phone default 2 = up to 40 s).
+        resync_random_delay: RandomDelayUnits = "Resync_Random_Delay", RandomDelayUnits(2);
+        /// Delay after a successful resync (`n`, `n+r`, comma list; 0 = no periodic resync;
+        /// phone default 3600).
+        resync_periodic: DelayList = "Resync_Periodic", DelayList::from_steps(&[(3600, 0)]);
+        /// Delay after a failed resync (the 2025 guides' default doubling list).
+        resync_error_retry_delay: DelayList = "Resync_Error_Retry_Delay", DelayList::from_steps(&[
+            (60, 0), (120, 0), (240, 0), (480, 0), (960, 0), (1920, 0), (3840, 0), (7680, 0),
+            (15360, 0), (30720, 0), (61440, 0), (86400, 0),
+        ]);
+        /// Daily resync at this wall-clock time (`HHmm`, UTC in the agent); replaces the
+        /// periodic resync when set (phone default empty).
+        resync_at_hhmm: Option<ClockTime> = "Resync_At__HHmm_", None;
+        /// A random 0..=this seconds added to `Resync_At__HHmm_` (phone default 600).
+        resync_at_random_delay: Seconds = "Resync_At_Random_Delay", Seconds(600);
+        /// A 404 ("file not found") fails the resync (phone default Yes); No counts it as done.
+        resync_fails_on_fnf: YesNo = "Resync_Fails_On_FNF", YesNo(true);
+        /// The longest a resync waits for idle lines (phone default 14400; the agent does not
+        /// wait for lines: read, not used).
+        forced_resync_delay: Seconds = "Forced_Resync_Delay", Seconds(14400);
+        /// Resync when a SIP NOTIFY asks (phone default Yes; read, not used by the agent).
+        resync_from_sip: YesNo = "Resync_From_SIP", YesNo(true);
+        /// Resync after every upgrade attempt (phone default Yes).
+        resync_after_upgrade_attempt: YesNo = "Resync_After_Upgrade_Attempt", YesNo(true);
+        /// Delay after a failed upgrade (phone default 3600).
+        upgrade_error_retry_delay: DelayList = "Upgrade_Error_Retry_Delay", DelayList::from_steps(&[(3600, 0)]);
     }
 }
 

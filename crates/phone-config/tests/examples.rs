@@ -233,3 +233,65 @@ fn cipher_list_words_openssl_ignores() {
         vec![row(E, CipherList, "TLS_Cipher_List", 2, 24)]
     );
 }
+
+/// The resync schedule's settings: delay lists, 20-second units, `HHmm`, each refused with a
+/// diagnostic that says what is expected.
+#[test]
+fn resync_schedule_settings_and_their_diagnostics() {
+    let ok = parse(
+        b"<flat-profile><Resync_Periodic>3600+600</Resync_Periodic>\
+          <Resync_Error_Retry_Delay>30, 60,120</Resync_Error_Retry_Delay>\
+          <Resync_Random_Delay>0</Resync_Random_Delay><Resync_At__HHmm_>2359</Resync_At__HHmm_>\
+          <Resync_Fails_On_FNF>No</Resync_Fails_On_FNF></flat-profile>",
+    )
+    .unwrap();
+    assert_eq!(ok.diagnostics, vec![]);
+    let p = &ok.settings.provisioning;
+    assert_eq!(p.resync_periodic.get().steps(), [(3600, 600)]);
+    assert_eq!(
+        p.resync_error_retry_delay.get().steps(),
+        [(30, 0), (60, 0), (120, 0)]
+    );
+    assert_eq!(p.resync_random_delay.get().seconds(), 0);
+    assert_eq!(p.resync_at_hhmm.get().map(|t| t.seconds_of_day()), Some(86340));
+    assert!(!p.resync_fails_on_fnf.get().0);
+    let defaults = parse(b"<flat-profile/>").unwrap();
+    let d = &defaults.settings.provisioning;
+    assert_eq!(d.resync_periodic.get().to_string(), "3600");
+    assert_eq!(d.resync_random_delay.get().seconds(), 40);
+    assert_eq!(
+        d.resync_error_retry_delay.get().to_string(),
+        "60,120,240,480,960,1920,3840,7680,15360,30720,61440,86400"
+    );
+    let bad = parse(
+        b"<flat-profile>\n<Resync_Periodic>1h</Resync_Periodic>\n\
+          <Resync_Error_Retry_Delay>60,,120</Resync_Error_Retry_Delay>\n\
+          <Resync_At__HHmm_>2460</Resync_At__HHmm_>\n<Resync_Random_Delay>-1</Resync_Random_Delay>\n\
+          <Resync_At_Random_Delay>99999999999</Resync_At_Random_Delay>\n</flat-profile>",
+    )
+    .unwrap();
+    let found: Vec<(Option<&str>, &str)> = bad
+        .diagnostics
+        .iter()
+        .map(|d| (d.parameter.as_deref(), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (Some("Resync_Periodic"), "`1h` is not a delay"),
+            (Some("Resync_Error_Retry_Delay"), "`` is not a delay"),
+            (Some("Resync_At__HHmm_"), "`2460` is not a time of day"),
+            (Some("Resync_Random_Delay"), "`-1` is not a Resync_Random_Delay"),
+            (
+                Some("Resync_At_Random_Delay"),
+                "`99999999999` is not a number of seconds"
+            ),
+        ]
+    );
+    assert!(bad.diagnostics.iter().all(|d| d.severity == E && d.kind == Value));
+    // A rejected value reads as its default.
+    assert_eq!(
+        bad.settings.provisioning.resync_periodic.get().to_string(),
+        "3600"
+    );
+}

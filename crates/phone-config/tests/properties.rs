@@ -115,7 +115,7 @@ fn defaults_round_trip() {
         assert_eq!((&a.name, &a.value), (&b.name, &b.value));
         assert!(matches!(a.origin, Origin::File(_)), "{}", a.name);
     }
-    assert_eq!(defaults.len(), 64 + 16 * 11);
+    assert_eq!(defaults.len(), 79 + 16 * 11);
 }
 
 #[test]

@@ -48,7 +48,7 @@ pub use http::{HeadError, MAX_HEAD, ResponseHead};
 pub use macros::{MAX_EXPANSION, MacroError, Macros};
 pub use rule::{Alternative, MAX_RULE, ProfileRule, RequestUrl, RuleError, RuleOption, Scheme, Selected};
 pub use schedule::{
-    Delays, MAX_DELAY_SECS, ResyncReason, ResyncSchedule, ResyncTimer, ScheduleError, ScheduleOutput,
+    Daily, Delays, MAX_DELAY_SECS, ResyncReason, ResyncSchedule, ResyncTimer, ScheduleError, ScheduleOutput,
     ScheduleRandom,
 };
 pub use syslog::{FACILITY_USER, MAX_TEXT, Severity, SyslogFormat, SyslogMessage};

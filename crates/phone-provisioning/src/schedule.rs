@@ -25,8 +25,10 @@
 //! # Ok::<(), phone_provisioning::ScheduleError>(())
 //! ```
 //!
-//! Not here: `Resync_At__HHmm_` (needs the local wall clock), waiting for idle lines
-//! (`Forced_Resync_Delay`), `Resync_Trigger_*`.
+//! `Resync_At__HHmm_` ([`Daily`]) replaces the periodic delay after a success: the host hands
+//! in the wall clock with [`ResyncTimer::handle_result_at`] (time stays an input).
+//!
+//! Not here: waiting for idle lines (`Forced_Resync_Delay`), `Resync_Trigger_*`.
 
 use std::time::{Duration, Instant};
 
@@ -132,7 +134,16 @@ impl Delays {
     }
 }
 
-/// The three settings a resync schedule needs.
+/// `Resync_At__HHmm_` with `Resync_At_Random_Delay`: a daily resync at a wall-clock time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Daily {
+    /// Seconds after midnight (of the clock the host hands in; the agent's is UTC).
+    pub second_of_day: u32,
+    /// A random 0..=this many seconds added.
+    pub random: u64,
+}
+
+/// The settings a resync schedule needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResyncSchedule {
     /// `Resync_Periodic`.
@@ -141,6 +152,8 @@ pub struct ResyncSchedule {
     pub error_retry: Delays,
     /// `Resync_Random_Delay` in seconds (the setting × 20).
     pub random_delay: Duration,
+    /// `Resync_At__HHmm_`: replaces `periodic` after a success when set.
+    pub daily: Option<Daily>,
 }
 
 impl ResyncSchedule {
@@ -166,7 +179,14 @@ impl ResyncSchedule {
             periodic: Delays::parse("Resync_Periodic", periodic)?,
             error_retry: Delays::parse("Resync_Error_Retry_Delay", error_retry)?,
             random_delay: Duration::from_secs(units.saturating_mul(20)),
+            daily: None,
         })
+    }
+
+    /// The same schedule with a daily resync time (`Resync_At__HHmm_`).
+    pub fn with_daily(mut self, daily: Option<Daily>) -> ResyncSchedule {
+        self.daily = daily;
+        self
     }
 }
 
@@ -251,7 +271,45 @@ impl<R: ScheduleRandom> ResyncTimer<R> {
     /// A resync finished (`ok`: every rule fetched and was accepted): the next after
     /// `Resync_Periodic` (0: none), or after the next step of `Resync_Error_Retry_Delay`.
     pub fn handle_result(&mut self, now: Instant, ok: bool) {
+        self.result(now, None, ok);
+    }
+
+    /// Like [`ResyncTimer::handle_result`], with the wall clock at `now` (seconds since 1970):
+    /// after a success with [`ResyncSchedule::daily`] set, the next resync is at the next
+    /// `second_of_day` (plus its random part) instead of after `Resync_Periodic`.
+    pub fn handle_result_at(&mut self, now: Instant, unix_secs: u64, ok: bool) {
+        self.result(now, Some(unix_secs), ok);
+    }
+
+    /// Resync now on the host's request (a new lease, a `Resync_Trigger`, the admin), unless
+    /// one is running: handed out as `reason`.
+    pub fn resync_now(&mut self, reason: ResyncReason) {
+        if !self.running {
+            self.running = true;
+            self.set(None);
+            self.out.push_back(ScheduleOutput::Resync(reason));
+        }
+    }
+
+    fn result(&mut self, now: Instant, unix_secs: Option<u64>, ok: bool) {
         self.running = false;
+        if let (true, Some(daily), Some(unix)) = (ok, self.schedule.daily, unix_secs) {
+            self.failures = 0;
+            let day = 86_400u64;
+            let into_day = unix % day;
+            let at = u64::from(daily.second_of_day) % day;
+            let wait = match (at + day - into_day) % day {
+                0 => day,
+                w => w,
+            };
+            if let Some(r) = self.random_secs(daily.random) {
+                self.set(Some((
+                    now + Duration::from_secs(wait + r),
+                    ResyncReason::Periodic,
+                )));
+            }
+            return;
+        }
         let (step, reason) = if ok {
             self.failures = 0;
             let s = self.schedule.periodic.step(self.successes);
@@ -304,6 +362,60 @@ impl<R: ScheduleRandom> ResyncTimer<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daily_time_replaces_periodic_after_success_only() {
+        let s = ResyncSchedule::parse("3600", "60", "0")
+            .unwrap()
+            .with_daily(Some(Daily {
+                second_of_day: 2 * 3600 + 30 * 60,
+                random: 0,
+            }));
+        let t0 = Instant::now();
+        let mut timer = ResyncTimer::new(s, |b: &mut [u8]| {
+            b.fill(0);
+            Ok(())
+        });
+        timer.start(t0);
+        timer.handle_timeout(t0);
+        drain(&mut timer);
+        // 01:00 UTC on day 10: the next 02:30 is 5400 s away.
+        let unix = 10 * 86_400 + 3600;
+        timer.handle_result_at(t0, unix, true);
+        assert_eq!(
+            drain(&mut timer),
+            [ScheduleOutput::Timeout(Some(t0 + Duration::from_secs(5400)))]
+        );
+        // Exactly at 02:30: the next day's.
+        let t1 = t0 + Duration::from_secs(5400);
+        timer.handle_timeout(t1);
+        drain(&mut timer);
+        timer.handle_result_at(t1, unix + 5400, true);
+        assert_eq!(
+            drain(&mut timer),
+            [ScheduleOutput::Timeout(Some(t1 + Duration::from_secs(86_400)))]
+        );
+        // A failure still uses Resync_Error_Retry_Delay.
+        let t2 = t1 + Duration::from_secs(86_400);
+        timer.handle_timeout(t2);
+        drain(&mut timer);
+        timer.handle_result_at(t2, unix + 5400 + 86_400, false);
+        assert_eq!(
+            drain(&mut timer),
+            [ScheduleOutput::Timeout(Some(t2 + Duration::from_secs(60)))]
+        );
+        // The host asks for one now (a new lease): handed out at once, the timer disarmed.
+        timer.resync_now(ResyncReason::PowerUp);
+        assert_eq!(
+            drain(&mut timer),
+            [
+                ScheduleOutput::Timeout(None),
+                ScheduleOutput::Resync(ResyncReason::PowerUp)
+            ]
+        );
+        timer.resync_now(ResyncReason::PowerUp);
+        assert_eq!(drain(&mut timer), []);
+    }
 
     fn drain<R: ScheduleRandom>(t: &mut ResyncTimer<R>) -> Vec<ScheduleOutput> {
         std::iter::from_fn(|| t.poll_output()).collect()

@@ -96,6 +96,8 @@ function render(s) {
     ["Result", p.result, "prov-result", p.result === "Failed" || p.result === "Refused" ? "error" : ""],
     ["Detail", p.detail, "prov-detail"],
     ["Source", p.source, "prov-source"],
+    ["Next resync", p.next_resync_unix ? new Date(p.next_resync_unix * 1000).toISOString() : null, "prov-next"],
+    ["Last reason", p.last_reason, "prov-reason"],
   ].concat((p.rules || []).map((r) => [r.rule, r.status + (r.url ? " " + r.url : "") + ": " + r.detail, "prov-" + r.rule])));
   const r = s.config.last_reload;
   fill("config", [

@@ -83,6 +83,9 @@ pub struct ProvisionArgs {
     /// `localhost` and link-local go direct whatever Proxy_Mode says, as in Chromium).
     #[arg(long)]
     pub proxy_loopback: bool,
+    /// `$PRVST` (the daemon's schedule: 0 power-up, 1 periodic, 2 retry); -1 (explicit) here.
+    #[arg(skip)]
+    pub prvst: Option<i8>,
 }
 
 /// `phone-agent provision`: the resync's options, and where the lease comes from.
@@ -187,7 +190,8 @@ pub struct RuleResult {
     pub rule: &'static str,
     /// The URL asked for, macros expanded.
     pub url: Option<String>,
-    /// `fetched` | `rejected` | `failed` | `skipped`.
+    /// `fetched` | `rejected` | `failed` | `skipped` | `not-found` (a 404 with
+    /// `Resync_Fails_On_FNF` No).
     pub status: &'static str,
     /// Bytes and server, or what went wrong.
     pub detail: String,
@@ -292,6 +296,7 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
         Some(path) => Some(lease_doc(path)?),
         None => None,
     };
+    macros.set("PRVST", &args.prvst.unwrap_or(-1).to_string());
     let dhcp_server = lease.as_ref().and_then(dhcp_server_from);
     let resolver = Resolver::new(args.dns);
     let tls = TlsSetup::new(args, settings.tls.tls_cipher_list.get())?;
@@ -323,8 +328,11 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
         let report = resync_rule(name, rule.as_str(), &mut macros, dhcp_server.as_deref(), &cx);
         reports.push(report);
     }
+    // Resync_Fails_On_FNF No: a rule whose file is not there (HTTP 404, TFTP error 1) is done.
+    let fnf_is_done = !p.resync_fails_on_fnf.get().0;
+    let not_found = |r: &RuleReport| fnf_is_done && r.result.as_ref().is_err_and(|e| is_file_not_found(e));
     let fetched: Vec<&RuleReport> = reports.iter().filter(|r| r.url.is_some()).collect();
-    let mut ok = !fetched.is_empty() && fetched.iter().all(|r| r.result.is_ok());
+    let mut ok = !fetched.is_empty() && fetched.iter().all(|r| r.result.is_ok() || not_found(r));
     let mut results = Vec::new();
     for r in &reports {
         let (status, detail, diagnostics) = match &r.result {
@@ -355,6 +363,11 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
                 )
             }
             Err(e) if r.url.is_none() => ("skipped", e.clone(), Json::Null),
+            Err(e) if not_found(r) => (
+                "not-found",
+                format!("{e} (Resync_Fails_On_FNF is No: counted as done)"),
+                Json::Null,
+            ),
             Err(e) => ("failed", e.clone(), Json::Null),
         };
         results.push(RuleResult {
@@ -839,6 +852,11 @@ enum Response {
 
 /// Retries of a 401 with the rule's credentials.
 const MAX_AUTH_RETRIES: usize = 2;
+
+/// Whether a rule's error says the file is not on the server (HTTP 404, TFTP error 1).
+fn is_file_not_found(error: &str) -> bool {
+    error.contains("HTTP 404: file not found") || error.contains("answered error file not found")
+}
 
 fn resolve_location(base: &RequestUrl, location: &str) -> Result<RequestUrl, String> {
     if location.starts_with('/') {

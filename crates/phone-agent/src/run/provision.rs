@@ -1,11 +1,17 @@
-//! Provisioning in the daemon: a resync (the code of `phone-agent provision --once`, off the
-//! async threads) at bring-up and again whenever DHCP binds a lease that names another source.
+//! Provisioning in the daemon: resyncs (the code of `phone-agent provision --once`, off the
+//! async threads) on phone-provisioning's `ResyncTimer`, driven with the monotonic clock and
+//! the wall clock as inputs: at power-up (`Resync_On_Reset`, after a random
+//! 0..`Resync_Random_Delay`×20 s; after the first lease with `run --dhcp`), `Resync_Periodic`
+//! after a success (or the next `Resync_At__HHmm_`, UTC), `Resync_Error_Retry_Delay` after a
+//! failure, and at once whenever DHCP binds a lease that names another source. The next one is
+//! in the status (`provisioning.next_resync_unix`, `next_reason`). `Provision_Enable` No: none.
 //! The fetched profile is written atomically to `STATE_DIR/profile.xml` and handed to the
 //! daemon, which reloads from it through the same path as SIGHUP: a profile with errors is
 //! refused whole (the running configuration kept, its diagnostics in the status); an accepted
 //! one becomes the configuration the daemon runs (SIGHUP then re-reads it). The outcome goes
-//! into the status and `STATE_DIR/resync.json`. A failed fetch is an error the supervisor
-//! retries with backoff; nothing to fetch (no rule names a server, DHCP gave none) is not.
+//! into the status and `STATE_DIR/resync.json`. A failed fetch is retried by the schedule
+//! (`Resync_Error_Retry_Delay`), not by the supervisor; nothing to fetch (no rule names a
+//! server, DHCP gave none) counts as done.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,6 +20,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use phone_config::Settings;
 use tokio::sync::{mpsc, oneshot, watch};
+
+use phone_provisioning::{Daily, ResyncReason, ResyncSchedule, ResyncTimer, ScheduleOutput};
 
 use super::dhcp::LeaseInfo;
 use crate::provision::resync::{ProvisionArgs, SyslogFormatArg};
@@ -29,6 +37,52 @@ pub struct ProvisionPlan {
     cipher_list: String,
     /// Wait for a DHCP lease before the first resync (`run --dhcp`).
     pub wait_for_lease: bool,
+}
+
+/// The schedule settings (texts already validated by phone-config).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Schedule {
+    enable: bool,
+    on_reset: bool,
+    random_delay: String,
+    periodic: String,
+    error_retry: String,
+    daily: Option<(u32, u64)>,
+}
+
+impl Schedule {
+    /// From the file the daemon runs (already accepted by the reload path, so valid).
+    fn read(config: &std::path::Path) -> Result<Schedule> {
+        let bytes = std::fs::read(config).with_context(|| format!("reading {}", config.display()))?;
+        let parsed = phone_config::parse(&bytes)
+            .map_err(|e| anyhow::anyhow!("{}: {}", config.display(), e.diagnostic()))?;
+        Ok(Schedule::from_settings(&parsed.settings.provisioning))
+    }
+
+    fn from_settings(p: &phone_config::Provisioning) -> Schedule {
+        Schedule {
+            enable: p.provision_enable.get().0,
+            on_reset: p.resync_on_reset.get().0,
+            random_delay: p.resync_random_delay.get().0.to_string(),
+            periodic: p.resync_periodic.get().to_string(),
+            error_retry: p.resync_error_retry_delay.get().to_string(),
+            daily: p
+                .resync_at_hhmm
+                .get()
+                .map(|t| (t.seconds_of_day(), u64::from(p.resync_at_random_delay.get().0))),
+        }
+    }
+
+    fn timer_schedule(&self) -> Result<ResyncSchedule> {
+        Ok(
+            ResyncSchedule::parse(&self.periodic, &self.error_retry, &self.random_delay)?.with_daily(
+                self.daily.map(|(second_of_day, random)| Daily {
+                    second_of_day,
+                    random,
+                }),
+            ),
+        )
+    }
 }
 
 impl ProvisionPlan {
@@ -94,8 +148,8 @@ pub struct FetchedProfile {
     pub reply: oneshot::Sender<status::Reload>,
 }
 
-/// Runs resyncs until `stop`: one now (after the first lease when DHCP runs), one per new
-/// lease source. `config` is the file the daemon runs (its rules are the ones evaluated).
+/// Runs resyncs until `stop`, on the schedule (see the module doc). `config` is the file the
+/// daemon runs (its rules are the ones evaluated).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     plan: ProvisionPlan,
@@ -107,23 +161,99 @@ pub async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     let mut stop = std::pin::pin!(stop);
+    let mut config = config;
+    let mut schedule = Schedule::read(&config)?;
+    if !schedule.enable {
+        status.update(|s| {
+            s.provisioning.detail = Some("Provision_Enable is No: no resync".into());
+            s.provisioning.next_resync_unix = None;
+        });
+        stop.as_mut().await;
+        return Ok(());
+    }
+    let random = |b: &mut [u8]| {
+        use ring::rand::SecureRandom as _;
+        ring::rand::SystemRandom::new()
+            .fill(b)
+            .map_err(|_| "the system's random source failed".to_owned())
+    };
+    let mut timer = ResyncTimer::new(schedule.timer_schedule()?, random);
+    let mut source = leases.borrow_and_update().as_ref().and_then(|l| l.source.clone());
+    let mut started = false;
+    let mut deadline: Option<tokio::time::Instant> = None;
+    let mut due: Option<ResyncReason> = None;
     loop {
-        let lease = leases.borrow_and_update().clone();
-        if lease.is_some() || !plan.wait_for_lease {
-            // The reload it asks for may stop this very subsystem (its plan changed): stop wins.
-            tokio::select! {
-                r = resync_once(&config, &options, lease.as_deref(), &status, &profiles) => r?,
-                () = &mut stop => return Ok(()),
+        // Power-up: at once without DHCP, after the first lease with it.
+        if !started && (!plan.wait_for_lease || leases.borrow().is_some()) {
+            started = true;
+            let now = std::time::Instant::now();
+            // Restarted by a reload (its plan changed, e.g. by the profile a resync fetched):
+            // not a power-up, the periodic resync counts from now. Likewise without
+            // Resync_On_Reset.
+            let restarted = status.snapshot().provisioning.resyncs > 0;
+            if schedule.on_reset && !restarted {
+                timer.start(now);
+            } else {
+                timer.handle_result_at(now, status::unix_now(), true);
             }
         }
+        while let Some(out) = timer.poll_output() {
+            match out {
+                ScheduleOutput::Timeout(at) => {
+                    deadline = at.map(tokio::time::Instant::from_std);
+                    let unix = at.map(|at| {
+                        status::unix_now() + at.saturating_duration_since(std::time::Instant::now()).as_secs()
+                    });
+                    status.update(|s| s.provisioning.next_resync_unix = unix);
+                }
+                ScheduleOutput::Resync(reason) => due = Some(reason),
+                ScheduleOutput::RandomFailed(e) => anyhow::bail!("resync schedule: {e}"),
+            }
+        }
+        if let Some(reason) = due.take() {
+            status.update(|s| s.provisioning.last_reason = Some(format!("{reason:?}")));
+            let lease = leases.borrow().clone();
+            // The reload it asks for may stop this very subsystem (its plan changed): stop wins.
+            let (ok, running) = tokio::select! {
+                r = resync_once(&config, &options, lease.as_deref(), &status, &profiles, reason) => r?,
+                () = &mut stop => return Ok(()),
+            };
+            // The fetched profile the daemon now runs is what the next resync reads (its
+            // rules, proxy and schedule); the schedule's changes apply from this result on.
+            if let Some(path) = running {
+                config = path;
+            }
+            match Schedule::read(&config).and_then(|s| Ok((s.timer_schedule()?, s))) {
+                Ok((timer_schedule, s)) => {
+                    timer.update(timer_schedule);
+                    schedule = s;
+                }
+                Err(e) => tracing::warn!("resync schedule unchanged: {e:#}"),
+            }
+            timer.handle_result_at(std::time::Instant::now(), status::unix_now(), ok);
+            continue;
+        }
+        let sleep = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = &mut stop => return Ok(()),
+            () = sleep => timer.handle_timeout(std::time::Instant::now()),
             changed = leases.changed() => {
                 if changed.is_err() {
                     // The DHCP subsystem is gone (stopped on reload): wait for stop.
                     stop.as_mut().await;
                     return Ok(());
                 }
+                let now_source = leases.borrow_and_update().as_ref().and_then(|l| l.source.clone());
+                // A lease naming another source: resync at once (not before power-up's).
+                if started && now_source != source {
+                    timer.resync_now(ResyncReason::PowerUp);
+                }
+                source = now_source;
             }
         }
     }
@@ -135,7 +265,8 @@ async fn resync_once(
     lease: Option<&LeaseInfo>,
     status: &StatusHandle,
     profiles: &mpsc::Sender<FetchedProfile>,
-) -> Result<()> {
+    reason: ResyncReason,
+) -> Result<(bool, Option<PathBuf>)> {
     let mac = match &options.iface {
         Some(i) => crate::provision::dhcp::mac_of(i)
             .ok()
@@ -163,6 +294,7 @@ async fn resync_once(
         serial: String::new(),
         syslog_format: SyslogFormatArg::Rfc5424,
         proxy_loopback: false,
+        prvst: Some(reason.prvst()),
     };
     let source = lease.and_then(|l| l.source.clone());
     status.update(|s| s.provisioning.source = source.clone());
@@ -179,7 +311,11 @@ async fn resync_once(
             detail: r.detail.clone(),
         })
         .collect();
-    let nothing_to_fetch = outcome.rules.iter().all(|r| r.status == "skipped");
+    let nothing_to_fetch = outcome
+        .rules
+        .iter()
+        .all(|r| r.status == "skipped" || r.status == "not-found");
+    let mut running = None;
     let (result, detail, failure) = match (&outcome.profile, outcome.ok) {
         (Some(body), true) => {
             let path = super::state::write(&options.state_dir, super::state::PROFILE, body)?;
@@ -193,6 +329,9 @@ async fn resync_once(
                 .map_err(|_| anyhow::anyhow!("the daemon is stopping"))?;
             let reload = answer.await.unwrap_or_default();
             status.update(|s| s.provisioning.profile = Some(path.display().to_string()));
+            if reload.accepted {
+                running = Some(path.clone());
+            }
             if !reload.accepted {
                 (
                     ProvisioningResult::Refused,
@@ -257,8 +396,9 @@ async fn resync_once(
         s.provisioning.rules = rules;
         s.provisioning.resyncs += 1;
     });
-    match failure {
-        Some(why) => Err(anyhow::anyhow!("resync failed: {why}")),
-        None => Ok(()),
+    if let Some(why) = failure {
+        tracing::warn!("resync failed: {why}; retried after Resync_Error_Retry_Delay");
     }
+    let ok = !matches!(result, ProvisioningResult::Failed | ProvisioningResult::Refused);
+    Ok((ok, running))
 }
