@@ -3,7 +3,10 @@
 //! the failover name), tftpd-hpa for `tftp://` rules, and rsyslog (Debian `rsyslog`, imudp)
 //! as the syslog receiver, asserted from the file it writes. The HTTPS matrix: client certificate (right / none / another CA's) × server
 //! certificate (`CN=host`, `CN=host/mailto:…`, a wrong name, a name whose A record is another
-//! address) × DNS × Restricted_Access_Domains (rule host and redirect target).
+//! address) × DNS × Restricted_Access_Domains (rule host and redirect target). The HTTP proxy
+//! for fetches through squid (CONNECT, absolute-form, basic_ncsa_auth and digest_file_auth
+//! 407s, a PAC), and HTTP Digest 401s from lighttpd (Debian `lighttpd`, mod_auth htdigest,
+//! MD5 and SHA-256).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -149,6 +152,59 @@ fn nginx(pki: &Pki, ports: &[(&str, u16)], www: &Path) -> Peer {
         wait_for("nginx", || listening(*port));
     }
     peer
+}
+
+/// lighttpd (Debian `lighttpd`) on plain HTTP with mod_auth's Digest (`auth.backend
+/// "htdigest"`): `/md5/` asks for algorithm MD5, `/sha256/` for SHA-256, both `qop="auth"`,
+/// realm `phone`, one user `user` / `password` (the htdigest lines written here: MD5 and
+/// SHA-256 of `user:realm:password`).
+fn lighttpd(www: &Path, port: u16, user: &str, password: &str) -> (Peer, PathBuf) {
+    let dir = temp_dir("prov-lighttpd");
+    let hash = |cmd: &str| {
+        let out = Command::new("sh")
+            .args(["-c", &format!("printf '%s' \"$0\" | {cmd}")])
+            .arg(format!("{user}:phone:{password}"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    std::fs::write(
+        dir.join("htdigest-md5"),
+        format!("{user}:phone:{}\n", hash("md5sum")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("htdigest-sha256"),
+        format!("{user}:phone:{}\n", hash("sha256sum")),
+    )
+    .unwrap();
+    let conf = format!(
+        "server.document-root = \"{www}\"\nserver.bind = \"127.0.0.1\"\nserver.port = {port}\n\
+         server.errorlog = \"{d}/error.log\"\naccesslog.filename = \"{d}/access.log\"\n\
+         server.modules = ( \"mod_auth\", \"mod_authn_file\", \"mod_accesslog\" )\n\
+         auth.backend = \"htdigest\"\nauth.backend.htdigest.userfile = \"{d}/htdigest-md5\"\n\
+         $HTTP[\"url\"] =~ \"^/sha256/\" {{ auth.backend.htdigest.userfile = \"{d}/htdigest-sha256\" }}\n\
+         auth.require = ( \"/md5/\" => ( \"method\" => \"digest\", \"realm\" => \"phone\", \"require\" => \"valid-user\", \"algorithm\" => \"MD5\" ),\n\
+                          \"/sha256/\" => ( \"method\" => \"digest\", \"realm\" => \"phone\", \"require\" => \"valid-user\", \"algorithm\" => \"SHA-256\" ) )\n",
+        www = www.display(),
+        d = dir.display()
+    );
+    std::fs::write(dir.join("lighttpd.conf"), conf).unwrap();
+    let child = Command::new(find_program("lighttpd", "lighttpd"))
+        .args(["-D", "-f"])
+        .arg(dir.join("lighttpd.conf"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = Peer(child);
+    wait_for("lighttpd", || listening(port));
+    (peer, dir.join("access.log"))
 }
 
 /// dnsmasq as the DNS server on 127.0.0.1 (no DHCP).
@@ -831,5 +887,105 @@ fn provisioning_through_squid() {
     eprintln!("provisioning through squid:\n  {}", matrix.join("\n  "));
     for l in open.access_log().lines().chain(authed.access_log().lines()) {
         eprintln!("squid: {l}");
+    }
+}
+
+/// HTTP Digest (RFC 7616) for a 401 from lighttpd (MD5 and SHA-256, `qop=auth`) with the
+/// rule's `[--uid --pwd]`, a wrong password refused after two tries, and for a 407 from squid
+/// (digest_file_auth) with Proxy_Username / Proxy_Password.
+#[test]
+fn digest_for_401_from_lighttpd_and_407_from_squid() {
+    let www = temp_dir("prov-www-digest");
+    for d in ["md5", "sha256"] {
+        std::fs::create_dir_all(www.join(d)).unwrap();
+        std::fs::write(www.join(d).join("p.xml"), PROFILE).unwrap();
+    }
+    let port = free_port();
+    let (_lighttpd, access_log) = lighttpd(&www, port, "phone", "s3cret");
+    let dir = temp_dir("prov-digest");
+    let syslog_port = free_port();
+    let syslog_file = dir.join("syslog.log");
+    let _rsyslog = rsyslog(syslog_port, &syslog_file);
+    let squid = Squid::start_digest("phone", "pr0xy", &[]);
+    let bench = Bench {
+        pki: Pki::new(),
+        dns: free_port(),
+        dir,
+        syslog_port,
+        syslog_file,
+    };
+    let mut matrix = Vec::new();
+    let mut case = |label: &str, rule: String, cfg: &str, want: i32, needle: &str| {
+        let r = bench.provision_with(&rule, "", None, Trust::CaFlag, cfg, &["--proxy-loopback"]);
+        let text = r.stdout();
+        matrix.push(format!(
+            "{label:<40} exit {} | {}",
+            r.code(),
+            text.lines()
+                .find(|l| l.contains("401") || l.contains("407"))
+                .unwrap_or("")
+                .trim()
+        ));
+        assert_eq!(r.code(), want, "{label}: {text}");
+        assert!(text.contains(needle), "{label}: expected `{needle}` in:\n{text}");
+        r
+    };
+    case(
+        "401 Digest MD5",
+        format!("[--uid phone --pwd s3cret] http://127.0.0.1:{port}/md5/p.xml"),
+        "",
+        0,
+        "401, retrying as `phone` (Digest MD5)",
+    );
+    case(
+        "401 Digest SHA-256",
+        format!("[--uid phone --pwd s3cret] http://127.0.0.1:{port}/sha256/p.xml"),
+        "",
+        0,
+        "401, retrying as `phone` (Digest SHA-256)",
+    );
+    case(
+        "401 Digest, wrong password",
+        format!("[--uid phone --pwd nope] http://127.0.0.1:{port}/sha256/p.xml"),
+        "",
+        1,
+        "refused user `phone` (2 tries)",
+    );
+    let log = std::fs::read_to_string(&access_log).unwrap_or_default();
+    assert!(
+        log.contains("\"GET /md5/p.xml HTTP/1.0\" 200") && log.contains("\"GET /sha256/p.xml HTTP/1.0\" 200"),
+        "{log}"
+    );
+    let proxy = |password: &str| {
+        format!(
+            "<Proxy_Mode>Manual</Proxy_Mode>\n<Proxy_Host>127.0.0.1</Proxy_Host>\n<Proxy_Port>{}</Proxy_Port>\n\
+             <Proxy_Server_Requires_Authentication>Yes</Proxy_Server_Requires_Authentication>\n\
+             <Proxy_Username>phone</Proxy_Username>\n<Proxy_Password>{password}</Proxy_Password>\n",
+            squid.port
+        )
+    };
+    case(
+        "407 Digest (squid), both challenges",
+        format!("[--uid phone --pwd s3cret] http://127.0.0.1:{port}/md5/p.xml"),
+        &proxy("pr0xy"),
+        0,
+        "407, retrying as `phone` (Digest MD5)",
+    );
+    let needle = format!("GET http://127.0.0.1:{port}/md5/p.xml phone ");
+    let squid_log = squid.access_log_with(&needle);
+    assert!(squid_log.contains(&needle), "{squid_log}");
+    case(
+        "407 Digest, wrong proxy password",
+        format!("http://127.0.0.1:{port}/md5/p.xml"),
+        &proxy("wrong"),
+        1,
+        &format!(
+            "HTTP proxy 127.0.0.1:{} refused Proxy_Username `phone`",
+            squid.port
+        ),
+    );
+    eprintln!("digest:\n  {}", matrix.join("\n  "));
+    for l in log.lines().chain(squid.access_log().lines()) {
+        eprintln!("peer: {l}");
     }
 }

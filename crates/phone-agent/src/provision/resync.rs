@@ -654,7 +654,7 @@ fn fetch_following(
 struct AnsweredBy {
     /// `10.0.0.1:443`, or `10.0.0.1:443 via HTTP proxy 10.0.0.9:3128`.
     label: String,
-    /// The request-target of the GET (`/p.xml`, or absolute-form through a proxy).
+    /// The origin's request-target for its Digest `uri` (origin-form: `/p.xml`).
     request_target: String,
     /// The proxy it went through.
     proxy: Option<ProxyServer>,
@@ -767,7 +767,9 @@ fn fetch_via_proxy(
             resp,
             AnsweredBy {
                 label: format!("{host}:{} {via}", url.port),
-                request_target: absolute.clone(),
+                // The origin sees origin-form (the proxy rewrites the request line): its
+                // Digest `uri` is the path, as curl sends it.
+                request_target: url.path.clone(),
                 proxy: Some(server.clone()),
                 proxy_method: "GET",
                 proxy_target: absolute,

@@ -398,6 +398,15 @@ pub struct Squid {
 impl Squid {
     /// squid on a free port; CONNECT only to 443 and `ssl_ports`.
     pub fn start(auth: Option<(&str, &str)>, ssl_ports: &[u16]) -> Squid {
+        Squid::start_with(auth, false, ssl_ports)
+    }
+
+    /// With HTTP Digest proxy authentication (squid's digest_file_auth, MD5) instead of Basic.
+    pub fn start_digest(user: &str, password: &str, ssl_ports: &[u16]) -> Squid {
+        Squid::start_with(Some((user, password)), true, ssl_ports)
+    }
+
+    fn start_with(auth: Option<(&str, &str)>, digest: bool, ssl_ports: &[u16]) -> Squid {
         let squid = find_program("squid", "squid");
         let dir = temp_dir("squid");
         let port = free_port();
@@ -418,7 +427,18 @@ impl Squid {
             d = dir.display(),
             ports = ports.join(" ")
         );
-        if let Some((user, password)) = auth {
+        if let (Some((user, password)), true) = (auth, digest) {
+            // digest_file_auth reads `user:password` lines (plain text).
+            let passwd = dir.join("digest-passwd");
+            std::fs::write(&passwd, format!("{user}:{password}\n")).unwrap();
+            conf.push_str(&format!(
+                "auth_param digest program /usr/lib/squid/digest_file_auth {}\n\
+                 auth_param digest realm paclab\n\
+                 acl authed proxy_auth REQUIRED\n\
+                 http_access allow localhost authed\n",
+                passwd.display()
+            ));
+        } else if let Some((user, password)) = auth {
             let passwd = dir.join("passwd");
             let status = Command::new(find_program("htpasswd", "apache2-utils"))
                 .args(["-bc"])
