@@ -36,12 +36,13 @@ cargo xtask <command>
                    cmin afterwards; table of executions, time, coverage, crashes (also appended
                    to campaigns.md there); --export-seeds merges new coverage into fuzz/seeds
   features         the per-crate feature matrix (default, none, each feature alone), clippy'd
-  firmware [--no-default-features]
+  firmware [--no-default-features [--features LIST]]
                    phone-agent's firmware image (the documented firmware build): release-firmware
                    profile, the firmware RUSTFLAGS (no PIE relocations),
                    no unwind tables; target/firmware/FEATURES/phone-agent (+ .full with symbols)
   size [--release] [--s]
-                   the firmware image's bytes with every feature and without the default ones
+                   the firmware image's bytes with every feature, without eap-fast and without
+                   the default ones
                    (--release: also the release profile; --s: also opt-level s), its sections,
                    and the largest contributors by crate
   limbo            run x509-limbo through tls-hostname (strict, phone, provisioning); results in
@@ -102,6 +103,9 @@ fn main() -> Result<()> {
         ["firmware"] => size::firmware(&root(), size::Features::All, None).map(drop),
         ["firmware", "--no-default-features"] => {
             size::firmware(&root(), size::Features::NoDefault, None).map(drop)
+        }
+        ["firmware", "--no-default-features", "--features", list] => {
+            size::firmware(&root(), size::Features::Only((*list).to_owned()), None).map(drop)
         }
         ["size", flags @ ..] if flags.iter().all(|f| ["--release", "--s"].contains(f)) => {
             size::size(&root(), flags.contains(&"--release"), flags.contains(&"--s"))

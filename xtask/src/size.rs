@@ -1,4 +1,4 @@
-//! `cargo xtask firmware [--no-default-features]`: phone-agent's firmware image, the one
+//! `cargo xtask firmware [--no-default-features [--features LIST]]`: phone-agent's firmware image, the one
 //! documented firmware build. `cargo xtask size [--release] [--s]`: that image's size per
 //! feature set, and the largest contributors by crate.
 //!
@@ -51,19 +51,35 @@ pub struct Image {
 }
 
 /// Which features of phone-agent an image has.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub enum Features {
     /// `--all-features`.
     All,
-    /// `--no-default-features`: no admin page (`web`), no PAC engine (`pac`, QuickJS).
+    /// `--no-default-features`: no admin page (`web`), no PAC engine (`pac`, QuickJS), no
+    /// EAP-FAST (`eap-fast`).
     NoDefault,
+    /// `--no-default-features --features LIST`.
+    Only(String),
 }
 
+/// Every feature of phone-agent but `eap-fast`: the image a firmware without EAP-FAST ships.
+const ALL_BUT_EAP_FAST: &str = "web,pac";
+
 impl Features {
-    fn name(self) -> &'static str {
+    /// The directory under `target/firmware/`.
+    fn dir(&self) -> String {
         match self {
-            Features::All => "all-features",
-            Features::NoDefault => "no-default-features",
+            Features::All => "all-features".into(),
+            Features::NoDefault => "no-default-features".into(),
+            Features::Only(list) => format!("features-{}", list.replace(',', "+")),
+        }
+    }
+
+    fn cargo_args(&self) -> Vec<String> {
+        match self {
+            Features::All => vec!["--all-features".into()],
+            Features::NoDefault => vec!["--no-default-features".into()],
+            Features::Only(list) => vec!["--no-default-features".into(), "--features".into(), list.clone()],
         }
     }
 }
@@ -85,9 +101,9 @@ pub fn firmware(root: &Path, features: Features, opt_level: Option<&str>) -> Res
         "release-firmware",
         "--target",
         TARGET,
-        &format!("--{}", features.name()),
     ]);
-    cmd.arg("--target-dir")
+    cmd.args(features.cargo_args())
+        .arg("--target-dir")
         .arg(&target_dir)
         .args(["--", "-C", FINAL_LINK_ARG])
         .env("RUSTFLAGS", FIRMWARE_RUSTFLAGS)
@@ -102,7 +118,7 @@ pub fn firmware(root: &Path, features: Features, opt_level: Option<&str>) -> Res
         .join(TARGET)
         .join("release-firmware")
         .join("phone-agent");
-    let out = target_dir.join("firmware").join(features.name());
+    let out = target_dir.join("firmware").join(features.dir());
     std::fs::create_dir_all(&out)?;
     let full = out.join("phone-agent.full");
     let image = out.join("phone-agent");
@@ -253,9 +269,15 @@ pub fn size(root: &Path, release: bool, with_s: bool) -> Result<()> {
         "  the same link, stripped but with its unwind tables".to_owned(),
         stripped_bytes(&all.full)?,
     ));
+    let no_fast = firmware(root, Features::Only(ALL_BUT_EAP_FAST.into()), None)?;
+    rows.push((
+        format!("release-firmware image, every feature but eap-fast (`--features {ALL_BUT_EAP_FAST}`)"),
+        bytes(&no_fast.image)?,
+    ));
     let minimal = firmware(root, Features::NoDefault, None)?;
     rows.push((
-        "release-firmware image, no default features (no admin page, no PAC engine/QuickJS)".to_owned(),
+        "release-firmware image, no default features (no admin page, no PAC engine/QuickJS, no EAP-FAST)"
+            .to_owned(),
         bytes(&minimal.image)?,
     ));
     if with_s {
