@@ -1,5 +1,5 @@
 //! ldap-bind: any bytes either frame and parse as a bind/extended response or are refused with
-//! an error; a DIGEST-MD5 challenge either parses or is refused; the StartTLS and DIGEST-MD5
+//! an error; the nesting check over any message ends with an answer, without recursion; a DIGEST-MD5 challenge either parses or is refused; the StartTLS and DIGEST-MD5
 //! machines fed arbitrary bytes (in arbitrary pieces) never panic, and a bind ends by its
 //! deadline.
 #![no_main]
@@ -14,6 +14,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = ber::parse_response(data.get(..n).unwrap_or_default());
     }
     let _ = ber::parse_response(data);
+    // The check the agent runs on every server message before ldap3 reads it.
+    if let Ok(Some(n)) = ber::message_len(data, 1 << 20) {
+        let _ = ber::check_depth(data.get(..n).unwrap_or_default(), ber::MAX_DEPTH);
+    }
+    let _ = ber::check_depth(data, ber::MAX_DEPTH);
     if let Ok(c) = digest_md5::Challenge::parse(data) {
         let creds = digest_md5::Credentials {
             user: "alice",

@@ -97,6 +97,15 @@ pub enum AuthXmlError {
         /// The value.
         found: String,
     },
+    /// Elements nested deeper than [`Limits::max_xml_depth`], refused before the XML parser
+    /// (which recurses per level) sees them.
+    #[error("elements are nested more than {max} levels deep (line {line}); a <config-auth> page nests 5")]
+    TooDeep {
+        /// The limit.
+        max: usize,
+        /// Line of the first element past it.
+        line: usize,
+    },
     /// An `auth-request` without a `<form>`.
     #[error("<config-auth type=\"auth-request\"> has no <form> (line {line})")]
     NoForm {
@@ -116,6 +125,18 @@ pub fn parse_auth_page(body: &[u8], limits: &Limits) -> Result<AuthPage, AuthXml
     let text = std::str::from_utf8(body).map_err(|e| AuthXmlError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
+    if let Some(at) = crate::xml_depth::too_deep(body, limits.max_xml_depth) {
+        let line = 1 + body
+            .get(..at)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        return Err(AuthXmlError::TooDeep {
+            max: limits.max_xml_depth,
+            line,
+        });
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: limits.max_xml_nodes,
@@ -348,6 +369,29 @@ mod tests {
         assert!(matches!(
             parse_auth_page(b"\xff", &l),
             Err(AuthXmlError::NotUtf8 { offset: 0 })
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_the_parser_recurses() {
+        let l = Limits::default();
+        // 20,000 levels, 60 kB: under the body limit. Parsed in a thread with 128 KiB of
+        // stack; roxmltree alone overflows 2 MiB (a tokio worker's) at 4,000.
+        let deep = format!("<config-auth type=\"auth-request\">\n{}", "<a>".repeat(20_000));
+        let r = std::thread::Builder::new()
+            .stack_size(128 << 10)
+            .spawn(move || parse_auth_page(deep.as_bytes(), &Limits::default()))
+            .map(|t| t.join());
+        assert!(
+            matches!(r, Ok(Ok(Err(AuthXmlError::TooDeep { max: 32, line: 2 })))),
+            "{r:?}"
+        );
+        // At the limit it parses (and fails for what it is: no form).
+        let at_limit = format!("<config-auth type=\"auth-request\">{}", "<a>".repeat(31));
+        let at_limit = format!("{at_limit}{}</config-auth>", "</a>".repeat(31));
+        assert!(matches!(
+            parse_auth_page(at_limit.as_bytes(), &l),
+            Err(AuthXmlError::NoForm { .. })
         ));
     }
 

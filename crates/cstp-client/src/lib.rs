@@ -57,6 +57,7 @@ mod client;
 pub mod frame;
 pub mod http;
 pub mod tunnel;
+mod xml_depth;
 
 pub use client::{Client, Error, Event, Output, TlsAction, TlsClosed};
 pub use phone_secret::SecretString;
@@ -73,6 +74,9 @@ pub struct Limits {
     pub max_http_body: usize,
     /// XML nodes in an auth document.
     pub max_xml_nodes: u32,
+    /// Element nesting in an auth document (ocserv's and ASA's pages nest 5 levels). The XML
+    /// parser recurses once per level: thousands of levels would overflow the stack.
+    pub max_xml_depth: usize,
     /// Forms answered before giving up (ocserv plain: 2, with a second factor 3).
     pub max_auth_rounds: usize,
     /// Payload bytes of one CSTP frame (the largest MTU accepted is 16384).
@@ -86,6 +90,7 @@ impl Default for Limits {
             max_http_headers: 100,
             max_http_body: 64 * 1024,
             max_xml_nodes: 4096,
+            max_xml_depth: 32,
             max_auth_rounds: 8,
             max_frame_payload: 16 * 1024,
         }

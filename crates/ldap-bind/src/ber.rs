@@ -139,6 +139,106 @@ pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, Error> {
     Ok((buf.len() >= total).then_some(total))
 }
 
+/// The deepest nesting of constructed elements [`check_depth`] lets through for a client
+/// such as ldap3, whose BER reader recurses once per level. LDAP's own messages nest about 6
+/// deep (LDAPMessage → SearchResultEntry → attributes → PartialAttribute → vals, plus
+/// controls); a filter echoed in a control a few more.
+pub const MAX_DEPTH: usize = 32;
+
+/// How many bytes the first LDAPMessage in `buf` takes, for any message up to `max_len`
+/// bytes (search results, not only bind and StartTLS): `Ok(None)` when more bytes are needed.
+pub fn message_len(buf: &[u8], max_len: usize) -> Result<Option<usize>, Error> {
+    let Some(&tag) = buf.first() else {
+        return Ok(None);
+    };
+    if tag != SEQUENCE {
+        return Err(Error::Ber {
+            offset: 0,
+            what: "an LDAPMessage starts with a SEQUENCE (0x30)",
+        });
+    }
+    let Some(header) = length(buf, 1)? else {
+        return Ok(None);
+    };
+    let (len, content_start) = header;
+    let total = content_start.saturating_add(len);
+    if total > max_len {
+        return Err(Error::TooLong { len: total });
+    }
+    Ok((buf.len() >= total).then_some(total))
+}
+
+/// The definite length at `at`: (length, offset of the content), `None` when `buf` ends
+/// first.
+fn length(buf: &[u8], at: usize) -> Result<Option<(usize, usize)>, Error> {
+    let Some(&first) = buf.get(at) else {
+        return Ok(None);
+    };
+    if first < 0x80 {
+        return Ok(Some((usize::from(first), at + 1)));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return Err(Error::Ber {
+            offset: at,
+            what: "LDAP allows only definite lengths of at most 4 bytes",
+        });
+    }
+    let Some(bytes) = buf.get(at + 1..at + 1 + n) else {
+        return Ok(None);
+    };
+    let len = bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b));
+    Ok(Some((len, at + 1 + n)))
+}
+
+/// Walks every element of one whole LDAPMessage without recursion and refuses it when
+/// constructed elements nest deeper than `max_depth`, or an element does not fit in the one
+/// around it, before a recursive BER reader (ldap3's) sees it: such a message from a hostile
+/// server would otherwise overflow the reader's stack and abort the process.
+pub fn check_depth(msg: &[u8], max_depth: usize) -> Result<(), Error> {
+    // The end offsets of the constructed elements around `pos`, innermost last.
+    let mut ends: Vec<usize> = Vec::new();
+    let mut pos = 0;
+    while pos < msg.len() {
+        while ends.last().is_some_and(|&end| pos >= end) {
+            ends.pop();
+        }
+        let start = pos;
+        let truncated = Error::Ber {
+            offset: start,
+            what: "an element that fits in the message",
+        };
+        let &tag = msg.get(pos).ok_or(truncated.clone())?;
+        pos += 1;
+        if tag & 0x1f == 0x1f {
+            // A tag number in the following bytes (LDAP uses none, ldap3 reads them).
+            while msg.get(pos).ok_or(truncated.clone())? & 0x80 != 0 {
+                pos += 1;
+            }
+            pos += 1;
+        }
+        let (len, content) = length(msg, pos)?.ok_or(truncated.clone())?;
+        let end = content.checked_add(len).ok_or(truncated.clone())?;
+        let limit = ends.last().copied().unwrap_or(msg.len());
+        if end > limit {
+            return Err(truncated);
+        }
+        if tag & 0x20 != 0 {
+            ends.push(end);
+            if ends.len() > max_depth {
+                return Err(Error::TooDeep {
+                    offset: start,
+                    max: max_depth,
+                });
+            }
+            pos = content;
+        } else {
+            pos = end;
+        }
+    }
+    Ok(())
+}
+
 /// A reader over one TLV level.
 struct Reader<'a> {
     buf: &'a [u8],
@@ -421,6 +521,77 @@ mod tests {
         let r = parse_response(&tlv(SEQUENCE, &m)).unwrap();
         assert_eq!((r.kind, r.result_code), (ResponseKind::Extended, 2));
         assert_eq!(r.diagnostic_message, "unsupported extended operation");
+    }
+
+    /// `depth` SEQUENCEs, each holding the next, the innermost holding an INTEGER. Built
+    /// back to front, so that deep ones take linear time.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut rev = vec![0x05, 0x01, 0x02];
+        for _ in 0..depth {
+            let mut header = vec![0x30];
+            push_len(&mut header, rev.len());
+            rev.extend(header.iter().rev());
+        }
+        rev.reverse();
+        rev
+    }
+
+    #[test]
+    fn depth_is_checked_without_recursion() {
+        assert_eq!(check_depth(&nested(MAX_DEPTH), MAX_DEPTH), Ok(()));
+        assert_eq!(
+            check_depth(&nested(MAX_DEPTH + 1), MAX_DEPTH),
+            Err(Error::TooDeep {
+                offset: 2 * MAX_DEPTH,
+                max: MAX_DEPTH
+            })
+        );
+        // 100,000 levels (400 kB) in a thread with 64 KiB of stack.
+        let deep = nested(100_000);
+        let r = std::thread::Builder::new()
+            .stack_size(64 << 10)
+            .spawn(move || check_depth(&deep, MAX_DEPTH))
+            .map(|t| t.join());
+        assert!(
+            matches!(r, Ok(Ok(Err(Error::TooDeep { max: MAX_DEPTH, .. })))),
+            "{r:?}"
+        );
+        // Real messages pass: a bind response and a sequence of siblings.
+        let reply = bind_response(1, 0, "", Some(b"rspauth=0"));
+        assert_eq!(check_depth(&reply, 6), Ok(()));
+        let mut siblings = vec![0x30, 0x82, 0x13, 0x88];
+        for _ in 0..1000 {
+            siblings.extend_from_slice(&[0x30, 0x03, 0x02, 0x01, 0x05]);
+        }
+        assert_eq!(check_depth(&siblings, 2), Ok(()));
+    }
+
+    #[test]
+    fn elements_must_fit_their_parent() {
+        // A SEQUENCE of 3 whose INTEGER claims 5.
+        let bad = [0x30, 0x03, 0x02, 0x05, 0x01];
+        assert!(matches!(check_depth(&bad, 8), Err(Error::Ber { offset: 2, .. })));
+        assert!(matches!(
+            check_depth(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff], 8),
+            Err(Error::Ber { .. })
+        ));
+        assert!(matches!(
+            check_depth(&[0x30, 0x80, 0x00, 0x00], 8),
+            Err(Error::Ber { offset: 1, .. })
+        ));
+        assert!(matches!(check_depth(&[0x3f], 8), Err(Error::Ber { .. })));
+        assert_eq!(check_depth(&[0x3f, 0x81, 0x01, 0x00], 8), Ok(()));
+    }
+
+    #[test]
+    fn message_len_takes_search_sized_messages() {
+        let mut big = vec![0x30, 0x83, 0x01, 0x00, 0x00];
+        big.resize(5 + 0x10000, 0);
+        assert_eq!(message_len(&big, 1 << 20), Ok(Some(big.len())));
+        assert_eq!(message_len(&big[..100], 1 << 20), Ok(None));
+        assert_eq!(message_len(&big, 1000), Err(Error::TooLong { len: big.len() }));
+        assert_eq!(message_len(&[0x30], 1000), Ok(None));
+        assert!(message_len(&[0x04, 0x00], 1000).is_err());
     }
 
     #[test]

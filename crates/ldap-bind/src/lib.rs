@@ -78,6 +78,14 @@ pub enum Error {
         /// What was expected there.
         what: &'static str,
     },
+    /// Constructed elements nested deeper than the limit ([`ber::check_depth`]).
+    #[error("LDAP message at byte {offset}: elements are nested more than {max} levels deep")]
+    TooDeep {
+        /// Byte offset of the first element past the limit.
+        offset: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A message or challenge larger than the limit.
     #[error("{len} bytes is more than an LDAP bind or StartTLS exchange needs")]
     TooLong {

@@ -807,17 +807,38 @@ where
     }
 }
 
+/// The largest LDAPMessage the agent passes on to ldap3 (a search result entry with the
+/// configured display attributes is a few kB).
+const MAX_SERVER_MESSAGE: usize = 4 << 20;
+
+/// Why the pump stopped passing the server's messages to ldap3, when it refused one.
+type Refusal = Arc<std::sync::Mutex<Option<ldap_bind::Error>>>;
+
+/// The error to report for a failed ldap3 operation: the pump's refusal when there is one
+/// (ldap3 then only saw the connection close), else `e`.
+fn refused_or(refusal: &Refusal, e: DirectoryError) -> DirectoryError {
+    match refusal.lock().ok().and_then(|mut r| r.take()) {
+        Some(why) => DirectoryError::Protocol(format!("the server's answer was refused: {why}")),
+        None => e,
+    }
+}
+
 /// Hands the connection to ldap3 through a socket pair (ldap3 cannot take a TLS stream it did
-/// not open): a task copies bytes both ways until either side closes.
-async fn ldap3_over(transport: Transport) -> Result<ldap3::Ldap, DirectoryError> {
+/// not open): a task copies bytes both ways until either side closes. The server's bytes go
+/// over one whole LDAPMessage at a time, each checked first (`ldap_bind::ber::check_depth`):
+/// ldap3's BER reader recurses once per nesting level, so a deeply nested message (20,000
+/// levels, 60 kB) would overflow its stack and abort the agent.
+async fn ldap3_over(transport: Transport) -> Result<(ldap3::Ldap, Refusal), DirectoryError> {
     let broken = |e: std::io::Error| DirectoryError::Protocol(format!("setting up the session: {e}"));
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().map_err(broken)?;
     ours.set_nonblocking(true).map_err(broken)?;
-    let mut ours = tokio::net::UnixStream::from_std(ours).map_err(broken)?;
+    let ours = tokio::net::UnixStream::from_std(ours).map_err(broken)?;
+    let refusal = Refusal::default();
+    let pump_refusal = refusal.clone();
     tokio::spawn(async move {
         let copied = match transport {
-            Transport::Plain(mut tcp) => tokio::io::copy_bidirectional(&mut ours, &mut tcp).await,
-            Transport::Tls(mut tls) => tokio::io::copy_bidirectional(&mut ours, &mut tls).await,
+            Transport::Plain(tcp) => pump(ours, tcp, &pump_refusal).await,
+            Transport::Tls(tls) => pump(ours, *tls, &pump_refusal).await,
         };
         if let Err(e) = copied {
             tracing::debug!("LDAP connection ended: {e}");
@@ -828,14 +849,69 @@ async fn ldap3_over(transport: Transport) -> Result<ldap3::Ldap, DirectoryError>
         .await
         .map_err(|e| DirectoryError::Protocol(format!("setting up the session: {e}")))?;
     ldap3::drive!(conn);
-    Ok(ldap)
+    Ok((ldap, refusal))
+}
+
+/// Copies ldap3's bytes to the server as they come, and the server's to ldap3 one checked
+/// LDAPMessage at a time, until either side closes or a message is refused.
+async fn pump<S>(ours: tokio::net::UnixStream, server: S, refusal: &Refusal) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite,
+{
+    let (mut from_ldap3, mut to_ldap3) = ours.into_split();
+    let (mut from_server, mut to_server) = tokio::io::split(server);
+    let up = tokio::io::copy(&mut from_ldap3, &mut to_server);
+    let down = checked_copy(&mut from_server, &mut to_ldap3, refusal);
+    tokio::select! {
+        r = up => r.map(drop),
+        r = down => r,
+    }
+}
+
+/// The server-to-ldap3 half of [`pump`].
+async fn checked_copy<R, W>(from: &mut R, to: &mut W, refusal: &Refusal) -> std::io::Result<()>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        loop {
+            let whole = ldap_bind::ber::message_len(&buf, MAX_SERVER_MESSAGE).and_then(|n| {
+                let Some(n) = n else { return Ok(None) };
+                ldap_bind::ber::check_depth(buf.get(..n).unwrap_or_default(), ldap_bind::ber::MAX_DEPTH)
+                    .map(|()| Some(n))
+            });
+            match whole {
+                Ok(Some(n)) => {
+                    to.write_all(buf.get(..n).unwrap_or_default()).await?;
+                    buf.drain(..n);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!("LDAP: the server's message refused: {e}");
+                    if let Ok(mut r) = refusal.lock() {
+                        *r = Some(e);
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        let n = from.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    }
 }
 
 /// Connects and binds as configured; refuses to send a password in clear text unless allowed.
 async fn connect_and_bind(
     config: &DirectoryConfig,
     warnings: &mut Vec<String>,
-) -> Result<(Channel, Option<TlsInfo>, ldap3::Ldap), DirectoryError> {
+) -> Result<(Channel, Option<TlsInfo>, ldap3::Ldap, Refusal), DirectoryError> {
     let url = config.url();
     let (channel, mut transport, info) = open(config, warnings).await?;
     if channel == Channel::Clear {
@@ -882,13 +958,13 @@ async fn connect_and_bind(
             }
         }
     }
-    let mut ldap = ldap3_over(transport).await?;
+    let (mut ldap, refusal) = ldap3_over(transport).await?;
     if let Auth::Simple { dn, password } = &config.auth {
         let result = ldap
             .with_timeout(config.time_limit)
             .simple_bind(dn, password.expose())
             .await
-            .map_err(|e| op_error("the Simple bind", config.time_limit, e))?;
+            .map_err(|e| refused_or(&refusal, op_error("the Simple bind", config.time_limit, e)))?;
         if result.rc != 0 {
             return Err(DirectoryError::Bind {
                 method: config.auth.method(),
@@ -897,7 +973,7 @@ async fn connect_and_bind(
             });
         }
     }
-    Ok((channel, info, ldap))
+    Ok((channel, info, ldap, refusal))
 }
 
 /// One search: connect, bind, search for `typed` with the configured filters, unbind.
@@ -910,7 +986,7 @@ pub async fn search(config: &DirectoryConfig, typed: &str) -> Result<DirectoryRe
         return Err(DirectoryError::Filter(filter));
     }
     let mut warnings = Vec::new();
-    let (channel, tls, mut ldap) = connect_and_bind(config, &mut warnings).await?;
+    let (channel, tls, mut ldap, refusal) = connect_and_bind(config, &mut warnings).await?;
     let attrs = config.attributes();
     let seconds = i32::try_from(config.time_limit.as_secs().max(1)).unwrap_or(i32::MAX);
     // The server's time limit plus a margin for the answer to arrive.
@@ -926,7 +1002,7 @@ pub async fn search(config: &DirectoryConfig, typed: &str) -> Result<DirectoryRe
         .await
         .map_err(|e| match op_error("the search", client_limit, e) {
             DirectoryError::Filter(_) => DirectoryError::Filter(filter.clone()),
-            e => e,
+            e => refused_or(&refusal, e),
         })?;
     let ldap3::SearchResult(raw, res) = result;
     let partial = match res.rc {
@@ -1028,6 +1104,55 @@ fn entry(config: &DirectoryConfig, r: ldap3::ResultEntry) -> Result<DirectoryEnt
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `depth` SEQUENCEs around an INTEGER, with long-form lengths where needed.
+    fn nested(depth: usize) -> Vec<u8> {
+        let mut v = vec![0x02, 0x01, 0x05];
+        for _ in 0..depth {
+            let n = v.len();
+            let mut outer = vec![0x30];
+            match n {
+                0..0x80 => outer.push(n as u8),
+                0x80..0x100 => outer.extend([0x81, n as u8]),
+                0x100..0x10000 => outer.extend([0x82, (n >> 8) as u8, n as u8]),
+                _ => outer.extend([0x83, (n >> 16) as u8, (n >> 8) as u8, n as u8]),
+            }
+            outer.extend_from_slice(&v);
+            v = outer;
+        }
+        v
+    }
+
+    /// The server's messages reach ldap3 whole and checked: a normal one passes, one nested
+    /// 20,000 deep (which overflows ldap3's recursive BER reader) is refused with its reason.
+    #[tokio::test]
+    async fn the_pump_refuses_deeply_nested_server_messages() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut server, mut from_server) = tokio::io::duplex(1 << 20);
+        let (mut to_ldap3, mut ldap3) = tokio::io::duplex(1 << 20);
+        let ok = nested(3);
+        let mut sent = ok.clone();
+        sent.extend(nested(20_000));
+        sent.extend(nested(1));
+        server.write_all(&sent).await.unwrap();
+        drop(server);
+        let refusal = Refusal::default();
+        checked_copy(&mut from_server, &mut to_ldap3, &refusal)
+            .await
+            .unwrap();
+        drop(to_ldap3);
+        let mut got = Vec::new();
+        ldap3.read_to_end(&mut got).await.unwrap();
+        assert_eq!(got, ok, "only the message before the refused one");
+        let e = refused_or(&refusal, DirectoryError::Protocol("closed".into()));
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "the server's answer was refused: LDAP message at byte {}: elements are nested more than 32 levels deep",
+                nested(20_000).len() - nested(20_000 - 32).len()
+            )
+        );
+    }
 
     fn config(xml: &str) -> DirectoryConfig {
         let parsed = phone_config::parse(xml.as_bytes()).unwrap();
