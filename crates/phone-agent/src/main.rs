@@ -86,6 +86,11 @@ enum Command {
     /// One resync: Profile_Rule.._D over TFTP/HTTP/HTTPS (client certificate, DNS-vs-IP check,
     /// A-record failover, Restricted_Access_Domains), syslog reports. Exit 0 fetched, 1 not.
     Provision(Box<provision::resync::ProvisionCli>),
+    /// Firmware upgrade check: fetch Upgrade_Rule's image with the resync's machinery and
+    /// report it (Log_Upgrade_* to syslog); the image is never installed. Exit 0 fetched.
+    Upgrade(Box<provision::resync::ProvisionArgs>),
+    /// Report_Rule: upload the configuration report (secrets redacted) with HTTP PUT.
+    Report(Box<provision::resync::ProvisionArgs>),
 }
 
 fn main() -> ExitCode {
@@ -123,6 +128,10 @@ fn main() -> ExitCode {
         Command::Ldap(command) => ldap::run(command),
         Command::Dhcp(args) => provision::dhcp::run(&args, json),
         Command::Provision(args) => provision::resync::run_cli(&args, json),
+        Command::Upgrade(args) => {
+            provision::resync::run_job_cli(&args, provision::resync::Job::Upgrade, json)
+        }
+        Command::Report(args) => provision::resync::run_job_cli(&args, provision::resync::Job::Report, json),
     };
     match result {
         Ok(code) => code,

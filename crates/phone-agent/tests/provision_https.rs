@@ -119,7 +119,8 @@ fn nginx(pki: &Pki, ports: &[(&str, u16)], www: &Path) -> Peer {
               ssl_client_certificate {ca}; ssl_verify_client on; root {www};
               location = /to-evil {{ return 302 https://evil.test:{port}/p.xml; }}
               location = /to-inside {{ return 302 https://prov.example.com:{port}/p.xml; }}
-              location = /auth/p.xml {{ auth_basic \"phone\"; auth_basic_user_file {www}/htpasswd; alias {www}/p.xml; }} }}\n",
+              location = /auth/p.xml {{ auth_basic \"phone\"; auth_basic_user_file {www}/htpasswd; alias {www}/p.xml; }}
+              location /reports/ {{ dav_methods PUT; create_full_put_path on; }} }}\n",
             c = pki.path(cert),
             ca = pki.path("client-ca.pem"),
             www = www.display(),
@@ -343,7 +344,17 @@ impl Bench {
         )
         .unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_phone-agent"));
-        cmd.args(["provision", "--once", "--config", cfg.to_str().unwrap()])
+        let sub = extra_args
+            .first()
+            .copied()
+            .filter(|a| matches!(*a, "upgrade" | "report"));
+        let extra_args = if sub.is_some() {
+            &extra_args[1..]
+        } else {
+            extra_args
+        };
+        cmd.arg(sub.unwrap_or("provision"))
+            .args(["--once", "--config", cfg.to_str().unwrap()])
             .args(["--dns", &format!("127.0.0.1:{}", self.dns)])
             .args(["--mac", "00:0e:08:ab:cd:ef", "--serial", "FCH1234ABCD"])
             .args(["--save", self.dir.join("saved.xml").to_str().unwrap()])
@@ -367,7 +378,15 @@ impl Bench {
         while Instant::now() < end {
             let all = std::fs::read_to_string(&self.syslog_file).unwrap_or_default();
             let new = all.get(before..).unwrap_or_default();
-            if new.contains("Resync failed") || new.contains("Successful resync") {
+            if [
+                "Resync failed",
+                "Successful resync",
+                "Upgrade failed",
+                "Successful upgrade",
+            ]
+            .iter()
+            .any(|m| new.contains(m))
+            {
                 syslog = new.lines().map(str::to_owned).collect();
                 break;
             }
@@ -650,6 +669,110 @@ fn https_matrix_failover_tftp_and_syslog() {
     ));
     assert_eq!(r.code(), 0, "{}", r.stdout());
     assert!(r.stdout().contains("Profile_Rule: not-found:"), "{}", r.stdout());
+    // Upgrade_Rule: the image fetched with the same machinery, reported, never installed.
+    let image: Vec<u8> = (0..1_048_576u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(www.join("fw.loads"), &image).unwrap();
+    let sha = {
+        let out = Command::new("sha256sum")
+            .arg(www.join("fw.loads"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let upgrade = |rule: &str, domains: &str| {
+        bench.provision_with(
+            "",
+            domains,
+            Some("client"),
+            Trust::CaFlag,
+            &format!("<Upgrade_Rule>{rule}</Upgrade_Rule>\n"),
+            &["upgrade"],
+        )
+    };
+    let r = upgrade(
+        &format!("https://prov.example.com:{host}/fw.loads"),
+        "example.com",
+    );
+    matrix.push(format!(
+        "{:<58} exit {} | {}",
+        "upgrade: Upgrade_Rule image",
+        r.code(),
+        r.stdout().lines().next().unwrap_or("")
+    ));
+    assert_eq!(r.code(), 0, "{}", r.stdout());
+    assert!(
+        r.stdout()
+            .contains(&format!("firmware image 1048576 bytes, SHA-256 {sha}"))
+            && r.stdout().contains("not installed"),
+        "{}",
+        r.stdout()
+    );
+    assert_eq!(std::fs::read(bench.dir.join("saved.xml")).unwrap(), image);
+    assert!(
+        r.syslog
+            .iter()
+            .any(|l| l.contains(" upgrade - ") && l.contains("Requesting upgrade https://127.0.0.1:"))
+            && r.syslog
+                .iter()
+                .any(|l| l.contains("Successful upgrade https://127.0.0.1:")),
+        "{:?}",
+        r.syslog
+    );
+    let r = upgrade(&format!("https://evil.test:{host}/fw.loads"), "example.com");
+    matrix.push(format!(
+        "{:<58} exit {} | {}",
+        "upgrade: host outside Restricted_Access_Domains",
+        r.code(),
+        r.stdout().lines().next().unwrap_or("")
+    ));
+    assert_eq!(r.code(), 1, "{}", r.stdout());
+    assert!(
+        r.stdout()
+            .contains("Restricted_Access_Domains: `evil.test` (from Upgrade_Rule)"),
+        "{}",
+        r.stdout()
+    );
+    assert!(
+        r.syslog
+            .iter()
+            .any(|l| l.starts_with("<11>1 ") && l.contains("Upgrade failed: Restricted_Access_Domains")),
+        "{:?}",
+        r.syslog
+    );
+    // Report_Rule: the configuration report PUT to nginx (WebDAV PUT stores it).
+    let r = bench.provision_with(
+        "",
+        "example.com",
+        Some("client"),
+        Trust::CaFlag,
+        &format!(
+            "<Report_Rule>https://prov.example.com:{host}/reports/$MA.xml</Report_Rule>\n\
+             <Proxy_Password>never-reported</Proxy_Password>\n"
+        ),
+        &["report"],
+    );
+    matrix.push(format!(
+        "{:<58} exit {} | {}",
+        "report: Report_Rule PUT",
+        r.code(),
+        r.stdout().lines().next().unwrap_or("")
+    ));
+    assert_eq!(r.code(), 0, "{}", r.stdout());
+    let stored = std::fs::read_to_string(www.join("reports/000e08abcdef.xml")).unwrap();
+    assert!(
+        stored.contains(&format!(
+            "<Report_Rule>https://prov.example.com:{host}/reports/$MA.xml</Report_Rule>"
+        )) && stored.contains("<Proxy_Password>&lt;redacted&gt;</Proxy_Password>")
+            && !stored.contains("never-reported"),
+        "{stored}"
+    );
+    assert!(phone_config::parse(stored.as_bytes()).is_ok());
     // Without --ca: the system's CA bundle (SSL_CERT_FILE, as OpenSSL reads it).
     let rule = format!("https://prov.example.com:{host}/p.xml");
     let r = bench.provision_trusting(&rule, "", Some("client"), Trust::SystemBundle("server-ca.pem"));

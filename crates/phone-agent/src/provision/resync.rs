@@ -214,7 +214,13 @@ pub struct Resync {
 /// Runs one resync: exit 0 when every rule that asked for a URL fetched a profile phone-config
 /// accepts (and at least one did), 1 otherwise.
 pub fn run(args: &ProvisionArgs, as_json: bool) -> Result<ExitCode> {
-    let outcome = resync(args)?;
+    run_job_cli(args, Job::Resync, as_json)
+}
+
+/// `phone-agent provision` (without `--iface`), `upgrade`, `report`: one job, printed; exit 0
+/// when it did what it asks (`--save` writes the profile or the image).
+pub fn run_job_cli(args: &ProvisionArgs, job: Job, as_json: bool) -> Result<ExitCode> {
+    let outcome = run_job(args, job)?;
     let mut docs = Vec::new();
     for r in &outcome.rules {
         if !as_json {
@@ -251,6 +257,14 @@ pub fn run(args: &ProvisionArgs, as_json: bool) -> Result<ExitCode> {
 /// nothing printed. `Err` only when the resync cannot start (the cfg.xml unreadable, a bad
 /// option); a rule's failure is in its [`RuleResult`].
 pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
+    run_job(args, Job::Resync)
+}
+
+/// One job of [`Job`]: the rules it evaluates, fetched (or uploaded) with the resync's
+/// machinery (macros, Restricted_Access_Domains, A-record failover, TLS, the HTTP proxy,
+/// syslog). A resync's profiles go through phone-config; an upgrade's image is only reported
+/// (size, SHA-256); a report's PUT succeeds on any 2xx.
+pub fn run_job(args: &ProvisionArgs, job: Job) -> Result<Resync> {
     let bytes = std::fs::read(&args.config).with_context(|| format!("reading {}", args.config.display()))?;
     let parsed =
         phone_config::parse(&bytes).map_err(|e| anyhow!("{}: {}", args.config.display(), e.diagnostic()))?;
@@ -308,34 +322,99 @@ pub fn resync(args: &ProvisionArgs) -> Result<Resync> {
         args.dns,
         args.proxy_loopback,
     )?;
+    let report_xml = (job == Job::Report).then(|| configuration_report(settings));
+    let op = match job {
+        Job::Resync => Operation {
+            msg_id: "resync",
+            request_msg: p.log_request_msg.get(),
+            success_msg: p.log_success_msg.get(),
+            failure_msg: p.log_failure_msg.get(),
+            max_bytes: MAX_PROFILE,
+            upload: None,
+        },
+        Job::Upgrade => Operation {
+            msg_id: "upgrade",
+            request_msg: p.log_upgrade_request_msg.get(),
+            success_msg: p.log_upgrade_success_msg.get(),
+            failure_msg: p.log_upgrade_failure_msg.get(),
+            max_bytes: MAX_IMAGE,
+            upload: None,
+        },
+        // The guide gives a report no messages of its own: the resync's.
+        Job::Report => Operation {
+            msg_id: "report",
+            request_msg: p.log_request_msg.get(),
+            success_msg: p.log_success_msg.get(),
+            failure_msg: p.log_failure_msg.get(),
+            max_bytes: MAX_PROFILE,
+            upload: report_xml.as_deref(),
+        },
+    };
     let cx = FetchContext {
         domains: &domains,
         resolver: &resolver,
         tls: tls.as_ref(),
         syslog: &syslog,
-        p,
         proxy: &proxy,
+        op,
     };
-    let rules = [
-        p.profile_rule.get(),
-        p.profile_rule_b.get(),
-        p.profile_rule_c.get(),
-        p.profile_rule_d.get(),
-    ];
+    let rules: Vec<(&'static str, Option<&phone_config::ProvisioningRule>)> = match job {
+        Job::Resync => PROFILE_RULES
+            .iter()
+            .copied()
+            .zip([
+                p.profile_rule.get().as_ref(),
+                p.profile_rule_b.get().as_ref(),
+                p.profile_rule_c.get().as_ref(),
+                p.profile_rule_d.get().as_ref(),
+            ])
+            .collect(),
+        Job::Upgrade => {
+            if !settings.firewall.upgrade_enable.get().0 {
+                bail!("Upgrade_Enable is No: no firmware upgrade");
+            }
+            vec![("Upgrade_Rule", p.upgrade_rule.get().as_ref())]
+        }
+        Job::Report => vec![("Report_Rule", p.report_rule.get().as_ref())],
+    };
+    if job != Job::Resync && rules.iter().all(|(_, r)| r.is_none()) {
+        bail!("{} is empty: nothing to do", rules.first().map_or("", |(n, _)| n));
+    }
+    // Upgrade and report URLs name their server: DHCP's is for profiles only.
+    let dhcp_server = dhcp_server.filter(|_| job == Job::Resync);
     let mut reports = Vec::new();
-    for (name, rule) in PROFILE_RULES.iter().zip(rules) {
+    for (name, rule) in rules {
         let Some(rule) = rule else { continue };
         let report = resync_rule(name, rule.as_str(), &mut macros, dhcp_server.as_deref(), &cx);
         reports.push(report);
     }
     // Resync_Fails_On_FNF No: a rule whose file is not there (HTTP 404, TFTP error 1) is done.
-    let fnf_is_done = !p.resync_fails_on_fnf.get().0;
+    let fnf_is_done = job == Job::Resync && !p.resync_fails_on_fnf.get().0;
     let not_found = |r: &RuleReport| fnf_is_done && r.result.as_ref().is_err_and(|e| is_file_not_found(e));
     let fetched: Vec<&RuleReport> = reports.iter().filter(|r| r.url.is_some()).collect();
     let mut ok = !fetched.is_empty() && fetched.iter().all(|r| r.result.is_ok() || not_found(r));
     let mut results = Vec::new();
     for r in &reports {
         let (status, detail, diagnostics) = match &r.result {
+            Ok(f) if job == Job::Upgrade => (
+                "fetched",
+                format!(
+                    "firmware image {} bytes, SHA-256 {}, from {} (checked, not installed: this agent flashes nothing)",
+                    f.body.len(),
+                    sha256_hex(&f.body),
+                    f.from
+                ),
+                json!({ "bytes": f.body.len(), "sha256": sha256_hex(&f.body) }),
+            ),
+            Ok(f) if job == Job::Report => (
+                "uploaded",
+                format!(
+                    "configuration report of {} bytes accepted by {}",
+                    report_xml.as_ref().map_or(0, Vec::len),
+                    f.from
+                ),
+                Json::Null,
+            ),
             Ok(f) => {
                 let (errors, warnings, msg) = match phone_config::parse(&f.body) {
                     Ok(parsed) => {
@@ -469,7 +548,7 @@ fn resync_rule(
     if let Err(e) = &result {
         macros.set("ERR", e);
         cx.syslog
-            .send(Severity::Error, cx.p.log_failure_msg.get(), macros);
+            .send(Severity::Error, cx.op.failure_msg, cx.op.msg_id, macros);
     }
     report.result = result;
     report
@@ -481,9 +560,41 @@ struct FetchContext<'a> {
     resolver: &'a Resolver,
     tls: Option<&'a TlsSetup>,
     syslog: &'a Syslog,
-    p: &'a phone_config::Provisioning,
     proxy: &'a ProxySetup,
+    op: Operation<'a>,
 }
+
+/// What the fetches of a job do and report: a resync's profile GETs, an upgrade's image GET,
+/// or a report's PUT.
+#[derive(Clone, Copy)]
+struct Operation<'a> {
+    /// The syslog MSGID: `resync`, `upgrade`, `report`.
+    msg_id: &'static str,
+    /// `Log_Request_Msg` (or `Log_Upgrade_Request_Msg`).
+    request_msg: &'a str,
+    /// `Log_Success_Msg` (or `Log_Upgrade_Success_Msg`).
+    success_msg: &'a str,
+    /// `Log_Failure_Msg` (or `Log_Upgrade_Failure_Msg`).
+    failure_msg: &'a str,
+    /// The largest body read.
+    max_bytes: usize,
+    /// The report to PUT (Report_Rule).
+    upload: Option<&'a [u8]>,
+}
+
+/// Which rules a job evaluates.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Job {
+    /// `Profile_Rule`, `_B`, `_C`, `_D`: profiles for phone-config.
+    Resync,
+    /// `Upgrade_Rule`: the firmware image, fetched and checked, never installed.
+    Upgrade,
+    /// `Report_Rule`: the phone's configuration report, uploaded with HTTP PUT.
+    Report,
+}
+
+/// The largest firmware image an upgrade fetches (held in memory).
+const MAX_IMAGE: usize = 64 << 20;
 
 /// Why one way (DIRECT or one proxy) did not give an answer.
 enum WayError {
@@ -575,7 +686,7 @@ fn fetch_following(
             Response::Body(body) => {
                 macros.set("ERR", "");
                 cx.syslog
-                    .send(Severity::Notice, cx.p.log_success_msg.get(), macros);
+                    .send(Severity::Notice, cx.op.success_msg, cx.op.msg_id, macros);
                 return Ok(Fetched {
                     body,
                     from: from.label,
@@ -595,7 +706,7 @@ fn fetch_following(
                 }
                 auth_retries += 1;
                 let target = http_auth::Target {
-                    method: "GET",
+                    method: if cx.op.upload.is_some() { "PUT" } else { "GET" },
                     uri: &from.request_target,
                 };
                 let answer = http_auth::answer(&challenges, user, password, &target)
@@ -679,9 +790,12 @@ fn fetch_direct(
         let to = SocketAddr::new(*ip, url.port);
         macros.set_request(url.scheme.as_str(), host, &ip.to_string(), url.port, &url.path);
         cx.syslog
-            .send(Severity::Notice, cx.p.log_request_msg.get(), macros);
+            .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);
         let r = match url.scheme {
-            Scheme::Tftp => tftp_get(to, &url.path).map(Response::Body),
+            Scheme::Tftp if cx.op.upload.is_some() => Err(anyhow!(
+                "tftp: uploading a report over TFTP is not supported (use an http or https Report_Rule)"
+            )),
+            Scheme::Tftp => tftp_get(to, &url.path, cx.op.max_bytes).map(Response::Body),
             Scheme::Http | Scheme::Https => TcpStream::connect_timeout(&to, CONNECT_TIMEOUT)
                 .map_err(|e| anyhow!("unreachable: {e}"))
                 .and_then(|tcp| {
@@ -691,6 +805,8 @@ fn fetch_direct(
                         target: url.path.clone(),
                         authorization: auth.origin.as_deref(),
                         proxy_authorization: None,
+                        max_bytes: cx.op.max_bytes,
+                        upload: cx.op.upload,
                     };
                     http_exchange(tcp, &request, to.ip(), cx.tls, cx.resolver)
                 }),
@@ -750,7 +866,7 @@ fn fetch_via_proxy(
         let absolute = format!("http://{authority}:{}{}", url.port, url.path);
         macros.set_request(url.scheme.as_str(), host, host, url.port, &url.path);
         cx.syslog
-            .send(Severity::Notice, cx.p.log_request_msg.get(), macros);
+            .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);
         let tcp = via_proxy::connect(server, &proxy_addrs, CONNECT_TIMEOUT).map_err(|e| way_error(&e))?;
         let request = HttpRequest {
             url,
@@ -758,6 +874,8 @@ fn fetch_via_proxy(
             target: absolute.clone(),
             authorization: auth.origin.as_deref(),
             proxy_authorization: proxy_auth,
+            max_bytes: cx.op.max_bytes,
+            upload: cx.op.upload,
         };
         let proxy_ip = tcp.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
         let resp = http_exchange(tcp, &request, proxy_ip, cx.tls, cx.resolver)
@@ -771,7 +889,7 @@ fn fetch_via_proxy(
                 // Digest `uri` is the path, as curl sends it.
                 request_target: url.path.clone(),
                 proxy: Some(server.clone()),
-                proxy_method: "GET",
+                proxy_method: if cx.op.upload.is_some() { "PUT" } else { "GET" },
                 proxy_target: absolute,
             },
         ));
@@ -782,7 +900,7 @@ fn fetch_via_proxy(
         let to = SocketAddr::new(*ip, url.port);
         macros.set_request(url.scheme.as_str(), host, &ip.to_string(), url.port, &url.path);
         cx.syslog
-            .send(Severity::Notice, cx.p.log_request_msg.get(), macros);
+            .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);
         // The proxy itself unreachable: the next way, not the next address.
         let mut tcp = via_proxy::connect(server, &proxy_addrs, CONNECT_TIMEOUT).map_err(|e| way_error(&e))?;
         let answered = AnsweredBy {
@@ -801,6 +919,8 @@ fn fetch_via_proxy(
                     target: url.path.clone(),
                     authorization: auth.origin.as_deref(),
                     proxy_authorization: None,
+                    max_bytes: cx.op.max_bytes,
+                    upload: cx.op.upload,
                 };
                 http_exchange(tcp, &request, to.ip(), cx.tls, cx.resolver)
             }
@@ -854,6 +974,28 @@ enum Response {
 
 /// Retries of a 401 with the rule's credentials.
 const MAX_AUTH_RETRIES: usize = 2;
+
+/// Lower-case hex SHA-256.
+fn sha256_hex(data: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, data)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The phone's configuration report: every effective setting as a flat-profile, secrets
+/// `<redacted>` (a report leaves the phone; the guide does not say it carries passwords, so it
+/// does not).
+fn configuration_report(settings: &phone_config::Settings) -> Vec<u8> {
+    let escape = |v: &str| v.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<flat-profile>\n");
+    for e in settings.entries() {
+        xml.push_str(&format!("  <{0}>{1}</{0}>\n", e.name, escape(&e.value)));
+    }
+    xml.push_str("</flat-profile>\n");
+    xml.into_bytes()
+}
 
 /// Whether a rule's error says the file is not on the server (HTTP 404, TFTP error 1).
 fn is_file_not_found(error: &str) -> bool {
@@ -956,11 +1098,11 @@ impl Resolver {
 
 /// TFTP read of `path` from `server` (tftp-proto on the driver, [`crate::proxy::tftp::read`]),
 /// bounded; nothing answering is `unreachable` (A-record failover goes on).
-fn tftp_get(server: SocketAddr, path: &str) -> Result<Vec<u8>> {
+fn tftp_get(server: SocketAddr, path: &str, max_bytes: usize) -> Result<Vec<u8>> {
     use crate::proxy::tftp::{TftpFailure, read};
     let filename = path.strip_prefix('/').unwrap_or(path);
     let limits = tftp_proto::Limits {
-        max_bytes: MAX_PROFILE,
+        max_bytes,
         ..tftp_proto::Limits::default()
     };
     read(server, filename, limits, CONNECT_TIMEOUT).map_err(|e| match e {
@@ -1099,6 +1241,10 @@ struct HttpRequest<'a> {
     authorization: Option<&'a str>,
     /// `Proxy-Authorization` (plain http through a proxy only: never inside a tunnel).
     proxy_authorization: Option<&'a str>,
+    /// The largest answer body read.
+    max_bytes: usize,
+    /// A PUT with this body (a report) instead of a GET.
+    upload: Option<&'a [u8]>,
 }
 
 /// One HTTP/1.0 GET (no keep-alive, so no chunked bodies) on `tcp`, over TLS for https
@@ -1124,11 +1270,20 @@ fn http_exchange(
     let proxy_authorization = request
         .proxy_authorization
         .map_or(String::new(), |a| format!("Proxy-Authorization: {a}\r\n"));
-    let text = format!(
-        "GET {} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: phone-agent/{}\r\nAccept: */*\r\n{authorization}{proxy_authorization}Connection: close\r\n\r\n",
+    let (method, content) = match request.upload {
+        Some(body) => (
+            "PUT",
+            format!("Content-Type: text/xml\r\nContent-Length: {}\r\n", body.len()),
+        ),
+        None => ("GET", String::new()),
+    };
+    let mut text = format!(
+        "{method} {} HTTP/1.0\r\nHost: {host_header}\r\nUser-Agent: phone-agent/{}\r\nAccept: */*\r\n{authorization}{proxy_authorization}{content}Connection: close\r\n\r\n",
         request.target,
         env!("CARGO_PKG_VERSION")
-    );
+    )
+    .into_bytes();
+    text.extend_from_slice(request.upload.unwrap_or_default());
     let raw = if url.scheme == Scheme::Https {
         let tls =
             tls.ok_or_else(|| anyhow!("https needs the CA that signs provisioning servers: pass --ca FILE (no system CA bundle found, SSL_CERT_FILE unset)"))?;
@@ -1142,9 +1297,7 @@ fn http_exchange(
         };
         let conn = rustls::ClientConnection::new(config, name)?;
         let mut stream = rustls::StreamOwned::new(conn, tcp);
-        stream
-            .write_all(text.as_bytes())
-            .map_err(crate::tls::handshake_error)?;
+        stream.write_all(&text).map_err(crate::tls::handshake_error)?;
         // DNS-vs-IP (SPEC §6): the certificate's name must resolve to the address connected to.
         let cert = stream
             .conn
@@ -1166,18 +1319,18 @@ fn http_exchange(
         if !outcome.agrees() {
             bail!("DNS-vs-IP check refused `{cert_name}`: {outcome}");
         }
-        read_all(&mut stream)?
+        read_all(&mut stream, request.max_bytes)?
     } else {
         let mut tcp = tcp;
-        tcp.write_all(text.as_bytes())?;
-        read_all(&mut tcp)?
+        tcp.write_all(&text)?;
+        read_all(&mut tcp, request.max_bytes)?
     };
-    parse_response(&raw)
+    parse_response(&raw, request.max_bytes, request.upload.is_some())
 }
 
-fn read_all(r: &mut impl Read) -> Result<Vec<u8>> {
+fn read_all(r: &mut impl Read, max_bytes: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    let mut limited = r.take((MAX_PROFILE + 65_536) as u64);
+    let mut limited = r.take((max_bytes + 65_536) as u64);
     match limited.read_to_end(&mut out) {
         Ok(_) => {}
         // Servers that close without close_notify (openssl s_server -WWW): what came is the body.
@@ -1187,14 +1340,16 @@ fn read_all(r: &mut impl Read) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-fn parse_response(raw: &[u8]) -> Result<Response> {
+fn parse_response(raw: &[u8], max_bytes: usize, upload: bool) -> Result<Response> {
     let head = phone_provisioning::ResponseHead::parse_complete(raw).map_err(|e| anyhow!("{e}"))?;
     let body = raw.get(head.len..).unwrap_or_default();
     let all = |name: &str| head.fields(name).map(str::to_owned).collect::<Vec<_>>();
     match head.status {
+        // An upload (a report's PUT) is taken by any 2xx; its body is not kept.
+        200..=299 if upload => Ok(Response::Body(Vec::new())),
         200 => {
-            if body.len() > MAX_PROFILE {
-                bail!("the profile is larger than {MAX_PROFILE} bytes");
+            if body.len() > max_bytes {
+                bail!("the file is larger than {max_bytes} bytes");
             }
             if let Some(len) = head.content_length() {
                 if body.len() < len {
@@ -1255,7 +1410,7 @@ impl Syslog {
         })
     }
 
-    fn send(&self, severity: Severity, template: &str, macros: &Macros) {
+    fn send(&self, severity: Severity, template: &str, msg_id: &str, macros: &Macros) {
         let Some((socket, to)) = &self.socket else { return };
         // An empty message setting means: do not send this message.
         if template.trim().is_empty() {
@@ -1278,7 +1433,7 @@ impl Syslog {
             micros: now.subsec_micros(),
             hostname: &hostname,
             app_name: "phone-agent",
-            msg_id: "resync",
+            msg_id,
             text: &text,
         }
         .format(self.format);
