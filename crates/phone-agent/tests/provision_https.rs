@@ -644,6 +644,27 @@ fn https_matrix_failover_tftp_and_syslog() {
         1,
         "the rule has no [--uid",
     );
+    // `( … )!` assignments go into the profile the resync produces; the profile's own
+    // values win (it is fetched after the assignment), GPP_* only feed later rules' macros.
+    let r = case(
+        "assignments applied into the saved profile",
+        format!(
+            "( Proxy_Port = \"8080\"; Resync_Periodic = \"7200\"; GPP_A = \"p\"; )! https://prov.example.com:{host}/p.xml"
+        ),
+        "",
+        Some("client"),
+        0,
+        "assigns Proxy_Port = \"8080\"",
+    );
+    let saved = std::fs::read_to_string(bench.dir.join("saved.xml")).unwrap();
+    assert!(
+        saved.contains("<Proxy_Port>8080</Proxy_Port>")
+            && saved.contains("<Resync_Periodic>3600</Resync_Periodic>")
+            && !saved.contains("7200")
+            && !saved.contains("GPP_A"),
+        "{saved}\n{}",
+        r.stdout()
+    );
     // Resync_Fails_On_FNF: a 404 fails the resync by default; with No it counts as done.
     case(
         "404, Resync_Fails_On_FNF default (Yes)",

@@ -176,6 +176,8 @@ struct RuleReport {
     url: Option<String>,
     result: Result<Fetched, String>,
     attempts: Vec<String>,
+    /// The rule's `( … )!` assignments of parameters other than GPP_*, in order.
+    assigned: Vec<(String, String)>,
 }
 
 struct Fetched {
@@ -463,6 +465,12 @@ pub fn run_job(args: &ProvisionArgs, job: Job) -> Result<Resync> {
         .rev()
         .find_map(|r| r.result.as_ref().ok())
         .map(|f| f.body.clone());
+    // The rules' assignments go into the profile the resync produces (a resync's only).
+    let assigned: Vec<(String, String)> = reports.iter().flat_map(|r| r.assigned.clone()).collect();
+    let profile = match profile {
+        Some(body) if job == Job::Resync && !assigned.is_empty() => Some(with_assignments(&body, &assigned)?),
+        other => other,
+    };
     Ok(Resync {
         ok,
         rules: results,
@@ -482,6 +490,7 @@ fn resync_rule(
         url: None,
         result: Err(String::new()),
         attempts: Vec::new(),
+        assigned: Vec::new(),
     };
     let selected = match ProfileRule::parse(text).and_then(|r| r.evaluate(macros)) {
         Ok(Some(s)) => s,
@@ -495,12 +504,11 @@ fn resync_rule(
             return report;
         }
     };
-    // `( … )!`: GPP_* feed the macros of the rules after this one; other parameters are
-    // reported for the host (the daemon applies the fetched profile, not single assignments).
-    for (param, value) in macros.apply_assignments(&selected.assignments) {
-        report.attempts.push(format!(
-            "assigns {param} = \"{value}\" (not applied by this command)"
-        ));
+    // `( … )!`: GPP_* feed the macros of the rules after this one; other parameters go into
+    // the profile this resync produces ([`with_assignments`]).
+    report.assigned = macros.apply_assignments(&selected.assignments);
+    for (param, value) in &report.assigned {
+        report.attempts.push(format!("assigns {param} = \"{value}\""));
     }
     for (param, value) in &selected.assignments {
         tracing::info!("{name} assigns {param} = {value:?}");
@@ -975,6 +983,46 @@ enum Response {
 /// Retries of a 401 with the rule's credentials.
 const MAX_AUTH_RETRIES: usize = 2;
 
+/// The fetched profile with a rule's `( … )!` assignments applied: the guide applies an
+/// assignment when the rule is evaluated, before its URL is fetched, so a parameter the profile
+/// sets keeps the profile's value, and one it does not set takes the assigned value (added as
+/// an element before `</flat-profile>`; the last assignment of a parameter wins).
+fn with_assignments(profile: &[u8], assigned: &[(String, String)]) -> Result<Vec<u8>> {
+    let parsed = phone_config::parse(profile).map_err(|e| anyhow!("the fetched profile: {e}"))?;
+    let in_profile: std::collections::HashSet<String> = parsed
+        .settings
+        .entries()
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.origin,
+                phone_config::Origin::File(_) | phone_config::Origin::Rejected { .. }
+            )
+        })
+        .map(|e| e.name)
+        .chain(parsed.settings.unknown.iter().map(|u| u.name.clone()))
+        .collect();
+    let mut last: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in assigned {
+        last.retain(|(n, _)| *n != name.as_str());
+        last.push((name, value));
+    }
+    let text = std::str::from_utf8(profile).map_err(|_| anyhow!("the fetched profile is not UTF-8"))?;
+    let close = text
+        .rfind("</flat-profile>")
+        .ok_or_else(|| anyhow!("the fetched profile has no </flat-profile> to add assignments before"))?;
+    let mut out = String::from(text.get(..close).unwrap_or_default());
+    for (name, value) in last.into_iter().filter(|(n, _)| !in_profile.contains(*n)) {
+        let value = value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        out.push_str(&format!("<{name}>{value}</{name}>\n"));
+    }
+    out.push_str(text.get(close..).unwrap_or_default());
+    Ok(out.into_bytes())
+}
+
 /// Lower-case hex SHA-256.
 fn sha256_hex(data: &[u8]) -> String {
     ring::digest::digest(&ring::digest::SHA256, data)
@@ -1440,5 +1488,28 @@ impl Syslog {
         if let Err(e) = socket.send(line.as_bytes()) {
             tracing::warn!("syslog to {to}: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod assignment_tests {
+    use super::with_assignments;
+
+    #[test]
+    fn assignments_fill_what_the_profile_does_not_set_and_the_last_wins() {
+        let profile = b"<flat-profile>\n<Proxy_Port>3128</Proxy_Port>\n</flat-profile>\n";
+        let assigned = [
+            ("Proxy_Port".to_owned(), "8080".to_owned()),
+            ("Proxy_Host".to_owned(), "a&b".to_owned()),
+            ("Proxy_Host".to_owned(), "proxy.example.com".to_owned()),
+        ];
+        let out = String::from_utf8(with_assignments(profile, &assigned).unwrap()).unwrap();
+        assert_eq!(
+            out,
+            "<flat-profile>\n<Proxy_Port>3128</Proxy_Port>\n<Proxy_Host>proxy.example.com</Proxy_Host>\n</flat-profile>\n"
+        );
+        let parsed = phone_config::parse(out.as_bytes()).unwrap();
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert!(with_assignments(b"not xml", &assigned).is_err());
     }
 }
