@@ -783,6 +783,66 @@ struct AnsweredBy {
     proxy_target: String,
 }
 
+/// A request to the origin (origin-form, no proxy credentials): what DIRECT and a CONNECT
+/// tunnel send.
+fn origin_request<'a>(
+    url: &'a RequestUrl,
+    host: &'a str,
+    auth: &'a Auth,
+    cx: &FetchContext<'a>,
+) -> HttpRequest<'a> {
+    HttpRequest {
+        url,
+        host,
+        target: url.path.clone(),
+        authorization: auth.origin.as_deref(),
+        proxy_authorization: None,
+        max_bytes: cx.op.max_bytes,
+        upload: cx.op.upload,
+    }
+}
+
+/// The A-record failover shared by DIRECT and CONNECT: `try_one` for each address of `host`
+/// in order (each after its `Log_Request_Msg` line) until one answers. An `unreachable` error
+/// goes on to the next address, any other ends the fetch; `Err` from `try_one` itself (the
+/// proxy unreachable) ends this way at once. `via` is appended to the attempt lines.
+fn each_address(
+    url: &RequestUrl,
+    host: &str,
+    via: &str,
+    macros: &mut Macros,
+    cx: &FetchContext<'_>,
+    attempts: &mut Vec<String>,
+    mut try_one: impl FnMut(SocketAddr) -> Result<Result<Response>, WayError>,
+) -> Result<(Response, SocketAddr), WayError> {
+    let addrs = origin_addresses(host, cx.resolver).map_err(WayError::Final)?;
+    let mut last_err = String::new();
+    for ip in &addrs {
+        let to = SocketAddr::new(*ip, url.port);
+        macros.set_request(url.scheme.as_str(), host, &ip.to_string(), url.port, &url.path);
+        cx.syslog
+            .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);
+        match try_one(to)? {
+            Ok(resp) => {
+                attempts.push(format!("{to}{via}: answered"));
+                return Ok((resp, to));
+            }
+            Err(e) => {
+                attempts.push(format!("{to}{via}: {e:#}"));
+                last_err = format!("{to}{via}: {e:#}");
+                if let WayError::Final(_) = way_error(&e) {
+                    // The server answered (TLS refused, DNS-vs-IP failed, …): no failover.
+                    return Err(WayError::Final(last_err));
+                }
+            }
+        }
+    }
+    Err(WayError::Unreachable(format!(
+        "no address of {host} answers{via} ({} tried; last: {last_err})",
+        addrs.len()
+    )))
+}
+
 /// DIRECT: the host's A records in order until one answers (A-record failover).
 fn fetch_direct(
     url: &RequestUrl,
@@ -792,14 +852,8 @@ fn fetch_direct(
     auth: &Auth,
     attempts: &mut Vec<String>,
 ) -> Result<(Response, AnsweredBy), WayError> {
-    let addrs = origin_addresses(host, cx.resolver).map_err(WayError::Final)?;
-    let mut last_err = String::new();
-    for ip in &addrs {
-        let to = SocketAddr::new(*ip, url.port);
-        macros.set_request(url.scheme.as_str(), host, &ip.to_string(), url.port, &url.path);
-        cx.syslog
-            .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);
-        let r = match url.scheme {
+    let (resp, to) = each_address(url, host, "", macros, cx, attempts, |to| {
+        Ok(match url.scheme {
             Scheme::Tftp if cx.op.upload.is_some() => Err(anyhow!(
                 "tftp: uploading a report over TFTP is not supported (use an http or https Report_Rule)"
             )),
@@ -807,46 +861,21 @@ fn fetch_direct(
             Scheme::Http | Scheme::Https => TcpStream::connect_timeout(&to, CONNECT_TIMEOUT)
                 .map_err(|e| anyhow!("unreachable: {e}"))
                 .and_then(|tcp| {
-                    let request = HttpRequest {
-                        url,
-                        host,
-                        target: url.path.clone(),
-                        authorization: auth.origin.as_deref(),
-                        proxy_authorization: None,
-                        max_bytes: cx.op.max_bytes,
-                        upload: cx.op.upload,
-                    };
+                    let request = origin_request(url, host, auth, cx);
                     http_exchange(tcp, &request, to.ip(), cx.tls, cx.resolver)
                 }),
-        };
-        match r {
-            Ok(resp) => {
-                attempts.push(format!("{to}: answered"));
-                return Ok((
-                    resp,
-                    AnsweredBy {
-                        label: to.to_string(),
-                        request_target: url.path.clone(),
-                        proxy: None,
-                        proxy_method: "GET",
-                        proxy_target: String::new(),
-                    },
-                ));
-            }
-            Err(e) => {
-                attempts.push(format!("{to}: {e:#}"));
-                last_err = format!("{to}: {e:#}");
-                if let WayError::Final(_) = way_error(&e) {
-                    // The server answered (TLS refused, DNS-vs-IP failed, …): no failover.
-                    return Err(WayError::Final(last_err));
-                }
-            }
-        }
-    }
-    Err(WayError::Unreachable(format!(
-        "no address of {host} answers ({} tried; last: {last_err})",
-        addrs.len()
-    )))
+        })
+    })?;
+    Ok((
+        resp,
+        AnsweredBy {
+            label: to.to_string(),
+            request_target: url.path.clone(),
+            proxy: None,
+            proxy_method: "GET",
+            proxy_target: String::new(),
+        },
+    ))
 }
 
 /// Through an HTTP proxy: http as an absolute-form GET (the proxy resolves the name); https
@@ -864,93 +893,64 @@ fn fetch_via_proxy(
     let proxy_addrs = origin_addresses(server.host(), cx.resolver)
         .map_err(|e| WayError::Unreachable(format!("HTTP proxy {}: {e}", server.authority())))?;
     let proxy_auth = auth.proxy_for(server);
-    let via = format!("via HTTP proxy {}", server.authority());
-    let authority = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    };
+    let via = format!(" via HTTP proxy {}", server.authority());
+    let method = if cx.op.upload.is_some() { "PUT" } else { "GET" };
     if url.scheme == Scheme::Http {
+        let authority = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
         let absolute = format!("http://{authority}:{}{}", url.port, url.path);
         macros.set_request(url.scheme.as_str(), host, host, url.port, &url.path);
         cx.syslog
             .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);
         let tcp = via_proxy::connect(server, &proxy_addrs, CONNECT_TIMEOUT).map_err(|e| way_error(&e))?;
         let request = HttpRequest {
-            url,
-            host,
             target: absolute.clone(),
-            authorization: auth.origin.as_deref(),
             proxy_authorization: proxy_auth,
-            max_bytes: cx.op.max_bytes,
-            upload: cx.op.upload,
+            ..origin_request(url, host, auth, cx)
         };
         let proxy_ip = tcp.peer_addr().map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
         let resp = http_exchange(tcp, &request, proxy_ip, cx.tls, cx.resolver)
-            .map_err(|e| WayError::Final(format!("{absolute} {via}: {e:#}")))?;
-        attempts.push(format!("{absolute} {via}: answered"));
+            .map_err(|e| WayError::Final(format!("{absolute}{via}: {e:#}")))?;
+        attempts.push(format!("{absolute}{via}: answered"));
         return Ok((
             resp,
             AnsweredBy {
-                label: format!("{host}:{} {via}", url.port),
+                label: format!("{host}:{}{via}", url.port),
                 // The origin sees origin-form (the proxy rewrites the request line): its
                 // Digest `uri` is the path, as curl sends it.
                 request_target: url.path.clone(),
                 proxy: Some(server.clone()),
-                proxy_method: if cx.op.upload.is_some() { "PUT" } else { "GET" },
+                proxy_method: method,
                 proxy_target: absolute,
             },
         ));
     }
-    let addrs = origin_addresses(host, cx.resolver).map_err(WayError::Final)?;
-    let mut last_err = String::new();
-    for ip in &addrs {
-        let to = SocketAddr::new(*ip, url.port);
-        macros.set_request(url.scheme.as_str(), host, &ip.to_string(), url.port, &url.path);
-        cx.syslog
-            .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);
+    let (resp, to) = each_address(url, host, &via, macros, cx, attempts, |to| {
         // The proxy itself unreachable: the next way, not the next address.
         let mut tcp = via_proxy::connect(server, &proxy_addrs, CONNECT_TIMEOUT).map_err(|e| way_error(&e))?;
-        let answered = AnsweredBy {
-            label: format!("{to} {via}"),
+        Ok(
+            via_proxy::open_tunnel(&mut tcp, server, to, proxy_auth).and_then(|tunnel| match tunnel {
+                via_proxy::Tunnel::Challenged(c) => Ok(Response::ProxyAuth(c)),
+                via_proxy::Tunnel::Open => {
+                    let request = origin_request(url, host, auth, cx);
+                    http_exchange(tcp, &request, to.ip(), cx.tls, cx.resolver)
+                }
+            }),
+        )
+    })?;
+    Ok((
+        resp,
+        AnsweredBy {
+            label: format!("{to}{via}"),
             request_target: url.path.clone(),
             proxy: Some(server.clone()),
             proxy_method: "CONNECT",
             proxy_target: to.to_string(),
-        };
-        let r = via_proxy::open_tunnel(&mut tcp, server, to, proxy_auth).and_then(|tunnel| match tunnel {
-            via_proxy::Tunnel::Challenged(c) => Ok(Response::ProxyAuth(c)),
-            via_proxy::Tunnel::Open => {
-                let request = HttpRequest {
-                    url,
-                    host,
-                    target: url.path.clone(),
-                    authorization: auth.origin.as_deref(),
-                    proxy_authorization: None,
-                    max_bytes: cx.op.max_bytes,
-                    upload: cx.op.upload,
-                };
-                http_exchange(tcp, &request, to.ip(), cx.tls, cx.resolver)
-            }
-        });
-        match r {
-            Ok(resp) => {
-                attempts.push(format!("{to} {via}: answered"));
-                return Ok((resp, answered));
-            }
-            Err(e) => {
-                attempts.push(format!("{to} {via}: {e:#}"));
-                last_err = format!("{to} {via}: {e:#}");
-                if let WayError::Final(_) = way_error(&e) {
-                    return Err(WayError::Final(last_err));
-                }
-            }
-        }
-    }
-    Err(WayError::Unreachable(format!(
-        "no address of {host} answers {via} ({} tried; last: {last_err})",
-        addrs.len()
-    )))
+        },
+    ))
 }
 
 /// The addresses of `host`: itself when an IP literal, else its A records (none is an error).
