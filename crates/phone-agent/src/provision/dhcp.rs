@@ -164,13 +164,46 @@ struct Held<'a, L> {
     applied: Option<L>,
 }
 
-impl Held<'_, Lease> {
+/// A DHCPv4 or DHCPv6 lease as the shared lease loop handles it.
+trait HeldLease: Sized {
+    /// The document `phone-agent dhcp --json` prints.
+    fn doc(&self, req: &LeaseRequest) -> Json;
+    /// Configures the interface with it.
+    async fn apply(&self, req: &LeaseRequest) -> Result<apply::Applied>;
+    /// Takes it off the interface again.
+    async fn remove(&self, iface: &str) -> Result<()>;
+}
+
+impl HeldLease for Lease {
+    fn doc(&self, req: &LeaseRequest) -> Json {
+        lease_json(self, &self.provisioning_source(&req.order_v4), &req.order_v4)
+    }
+    async fn apply(&self, req: &LeaseRequest) -> Result<apply::Applied> {
+        apply::apply_v4(&req.iface, self, req.resolv_conf.as_deref()).await
+    }
+    async fn remove(&self, iface: &str) -> Result<()> {
+        apply::remove_v4(iface, self).await
+    }
+}
+
+impl HeldLease for Lease6 {
+    fn doc(&self, req: &LeaseRequest) -> Json {
+        lease6_json(self, &self.provisioning_source(&req.order_v6), &req.order_v6)
+    }
+    async fn apply(&self, req: &LeaseRequest) -> Result<apply::Applied> {
+        apply::apply_v6(&req.iface, self, req.resolv_conf.as_deref()).await
+    }
+    async fn remove(&self, iface: &str) -> Result<()> {
+        apply::remove_v6(iface, self).await
+    }
+}
+
+impl<L: HeldLease> Held<'_, L> {
     /// Shows (and applies) a lease; `Ok(true)` for the first one.
-    async fn lease(&mut self, lease: Lease) -> Result<bool> {
-        let order = &self.req.order_v4;
-        let mut doc = lease_json(&lease, &lease.provisioning_source(order), order);
+    async fn lease(&mut self, lease: L) -> Result<bool> {
+        let mut doc = lease.doc(self.req);
         if self.req.apply {
-            let a = apply::apply_v4(&self.req.iface, &lease, self.req.resolv_conf.as_deref()).await?;
+            let a = lease.apply(self.req).await?;
             if let Some(m) = doc.as_object_mut() {
                 m.insert("applied".into(), applied_json(&a));
             }
@@ -182,29 +215,7 @@ impl Held<'_, Lease> {
     /// The lease is gone (NAK, expiry, release): its address comes off the interface.
     async fn gone(&mut self) -> Result<()> {
         match self.applied.take() {
-            Some(l) => apply::remove_v4(&self.req.iface, &l).await,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Held<'_, Lease6> {
-    async fn lease(&mut self, lease: Lease6) -> Result<bool> {
-        let order = &self.req.order_v6;
-        let mut doc = lease6_json(&lease, &lease.provisioning_source(order), order);
-        if self.req.apply {
-            let a = apply::apply_v6(&self.req.iface, &lease, self.req.resolv_conf.as_deref()).await?;
-            if let Some(m) = doc.as_object_mut() {
-                m.insert("applied".into(), applied_json(&a));
-            }
-            self.applied = Some(lease);
-        }
-        self.show(doc)
-    }
-
-    async fn gone(&mut self) -> Result<()> {
-        match self.applied.take() {
-            Some(l) => apply::remove_v6(&self.req.iface, &l).await,
+            Some(l) => l.remove(&self.req.iface).await,
             None => Ok(()),
         }
     }
@@ -237,13 +248,7 @@ async fn acquire_v4(
     let now = Instant::now();
     let mut client = Client::new(config, system_random, now);
     client.start(now);
-    let mut driver = Driver::new(client, DhcpLink::new(open_socket(&req.iface)?, &req.iface)?);
-    let mut held = Held::<Lease> {
-        req,
-        report,
-        first: None,
-        applied: None,
-    };
+    let driver = Driver::new(client, DhcpLink::new(open_socket(&req.iface)?, &req.iface)?);
     let step = |event: Event| -> ControlFlow<Step<Lease>> {
         match event {
             Event::Bound(l) | Event::Renewed(l) => ControlFlow::Break(Step::Lease(l)),
@@ -266,35 +271,7 @@ async fn acquire_v4(
             Event::RandomFailed(e) => ControlFlow::Break(Step::Failed(anyhow!("{e}"))),
         }
     };
-    let give_up = tokio::time::Instant::now() + req.timeout;
-    let mut hold_until: Option<tokio::time::Instant> = None;
-    loop {
-        let until = hold_until.unwrap_or(give_up);
-        match driver
-            .run(tokio::time::sleep_until(until), |_, e| step(e))
-            .await?
-        {
-            Ended::Stopped => break,
-            Ended::Done(Step::Lease(l)) => {
-                if held.lease(l).await? {
-                    match req.hold {
-                        Some(h) => hold_until = Some(tokio::time::Instant::now() + h),
-                        None => return Ok(held.first),
-                    }
-                }
-            }
-            Ended::Done(Step::Gone) => held.gone().await?,
-            Ended::Done(Step::Failed(e)) => return Err(e),
-        }
-    }
-    if held.first.is_some() {
-        driver.core.release(Instant::now());
-        driver
-            .run(flush(), |_, _| ControlFlow::<()>::Continue(()))
-            .await?;
-        held.gone().await?;
-    }
-    Ok(held.first)
+    hold(driver, req, report, step).await
 }
 
 async fn acquire_v6(
@@ -308,13 +285,7 @@ async fn acquire_v6(
     let mut client = Client6::new(config, system_random, now);
     client.start(now);
     let link = Dhcp6Link::new(open_socket6(&req.iface, index)?, &req.iface, index)?;
-    let mut driver = Driver::new(client, link);
-    let mut held = Held::<Lease6> {
-        req,
-        report,
-        first: None,
-        applied: None,
-    };
+    let driver = Driver::new(client, link);
     let step = |event: Event6| -> ControlFlow<Step<Lease6>> {
         match event {
             Event6::Bound(l) | Event6::Renewed(l) => ControlFlow::Break(Step::Lease(l)),
@@ -328,6 +299,45 @@ async fn acquire_v6(
             }
             Event6::RandomFailed(e) => ControlFlow::Break(Step::Failed(anyhow!("{e}"))),
         }
+    };
+    hold(driver, req, report, step).await
+}
+
+/// A client that can give its lease back (DHCPRELEASE, RELEASE).
+trait Releases {
+    fn release(&mut self, now: Instant);
+}
+
+impl<R: dhcp_client::Random> Releases for Client<R> {
+    fn release(&mut self, now: Instant) {
+        Client::release(self, now);
+    }
+}
+
+impl<R: dhcp_client::Random> Releases for Client6<R> {
+    fn release(&mut self, now: Instant) {
+        Client6::release(self, now);
+    }
+}
+
+/// The lease loop of `acquire`, v4 and v6 alike: the first lease within `req.timeout` (shown,
+/// applied); with `req.hold`, renewals until then, and the release at the end.
+async fn hold<C, K, L>(
+    mut driver: Driver<C, K>,
+    req: &LeaseRequest,
+    report: &mut dyn FnMut(&str, &Json) -> Result<()>,
+    mut step: impl FnMut(C::Event) -> ControlFlow<Step<L>>,
+) -> Result<Option<Json>>
+where
+    C: Core + Releases,
+    K: Link<C>,
+    L: HeldLease,
+{
+    let mut held = Held::<L> {
+        req,
+        report,
+        first: None,
+        applied: None,
     };
     let give_up = tokio::time::Instant::now() + req.timeout;
     let mut hold_until: Option<tokio::time::Instant> = None;
