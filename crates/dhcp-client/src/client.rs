@@ -326,7 +326,7 @@ impl<R: Random> Client<R> {
                 }
             }
             State::Renewing => {
-                let t2 = self.lease.as_ref().and_then(|l| l.t2.map(|t| l.start + t));
+                let t2 = self.lease.as_ref().and_then(|l| l.times.rebind_at());
                 if t2.is_some_and(|t2| now >= t2) {
                     self.state = State::Rebinding;
                 }
@@ -389,7 +389,7 @@ impl<R: Random> Client<R> {
         let renewed = matches!(self.state, State::Renewing | State::Rebinding);
         let _ = now;
         self.state = State::Bound;
-        self.deadline = lease.t1.map(|t1| lease.start + t1);
+        self.deadline = lease.times.renew_at();
         self.lease = Some(lease.clone());
         self.out.push_back(Output::Event(if renewed {
             Event::Renewed(lease)
@@ -488,7 +488,7 @@ impl<R: Random> Client<R> {
                 // never past the next boundary.
                 let lease = self.lease.as_ref();
                 let boundary = match self.state {
-                    State::Renewing => lease.and_then(|l| l.t2.map(|t| l.start + t)),
+                    State::Renewing => lease.and_then(|l| l.times.rebind_at()),
                     _ => lease.and_then(Lease::expires_at),
                 };
                 match boundary {

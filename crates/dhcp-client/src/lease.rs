@@ -14,6 +14,38 @@ pub const DEFAULT_OPTION_ORDER: &[u8] = &[66, 160, 159, 150, 60, 43, 125];
 /// The TR-069 enterprise number in option 125 (Broadband Forum, RFC 3925 VIVSO).
 pub const BROADBAND_FORUM_ENTERPRISE: u32 = 3561;
 
+/// When a lease is renewed, rebound and lost, counted from when it started: DHCPv4's lease
+/// time with T1 and T2 (RFC 2131 §4.4.5), DHCPv6's longest valid lifetime with the IA's T1
+/// and T2 (RFC 8415 §21.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseTimes {
+    /// When the message that got the lease was sent: the times run from then.
+    pub start: Instant,
+    /// Renew (unicast to the server) after this; `None` with an infinite lease.
+    pub t1: Option<Duration>,
+    /// Rebind (to any server) after this.
+    pub t2: Option<Duration>,
+    /// The lease is gone after this; `None`: never.
+    pub lifetime: Option<Duration>,
+}
+
+impl LeaseTimes {
+    /// When to renew.
+    pub fn renew_at(&self) -> Option<Instant> {
+        self.t1.map(|t| self.start + t)
+    }
+
+    /// When to rebind.
+    pub fn rebind_at(&self) -> Option<Instant> {
+        self.t2.map(|t| self.start + t)
+    }
+
+    /// When the lease ends (`None`: never).
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.lifetime.map(|l| self.start + l)
+    }
+}
+
 /// An address lease from an ACK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -31,14 +63,10 @@ pub struct Lease {
     pub domain_name: Option<String>,
     /// Option 42.
     pub ntp_servers: Vec<Ipv4Addr>,
-    /// Option 51; `None` for an infinite lease (0xffffffff).
-    pub lease_time: Option<Duration>,
-    /// Renewal time: option 58, else half the lease (RFC 2131 §4.4.5).
-    pub t1: Option<Duration>,
-    /// Rebinding time: option 59, else 7/8 of the lease.
-    pub t2: Option<Duration>,
-    /// When the REQUEST that got this ACK was sent: the lease runs from then (RFC 2131 §4.4.1).
-    pub start: Instant,
+    /// From the REQUEST that got this ACK (the lease runs from then, RFC 2131 §4.4.1): T1
+    /// (option 58, else half the lease), T2 (option 59, else 7/8), the lease time (option 51;
+    /// `None` for an infinite lease, 0xffffffff).
+    pub times: LeaseTimes,
     /// Every option of the ACK, raw.
     pub options: BTreeMap<u8, Vec<u8>>,
     /// `siaddr` of the ACK (BOOTP's next server).
@@ -88,10 +116,12 @@ impl Lease {
             dns_servers: ack.addr_list_option(6).unwrap_or_default(),
             domain_name: ack.options.get(&15).and_then(|v| text(v).ok()),
             ntp_servers: ack.addr_list_option(42).unwrap_or_default(),
-            lease_time,
-            t1,
-            t2,
-            start,
+            times: LeaseTimes {
+                start,
+                t1,
+                t2,
+                lifetime: lease_time,
+            },
             options: ack.options.clone(),
             next_server: ack.siaddr,
         })
@@ -106,7 +136,7 @@ impl Lease {
 
     /// When the lease ends (`None`: never).
     pub fn expires_at(&self) -> Option<Instant> {
-        self.lease_time.map(|l| self.start + l)
+        self.times.expires_at()
     }
 
     /// The WPAD URL of option 252 (proxy-pac's DHCP source), when present and printable.
@@ -338,10 +368,12 @@ mod tests {
             dns_servers: vec![],
             domain_name: None,
             ntp_servers: vec![],
-            lease_time: None,
-            t1: None,
-            t2: None,
-            start: Instant::now(),
+            times: LeaseTimes {
+                start: Instant::now(),
+                t1: None,
+                t2: None,
+                lifetime: None,
+            },
             options: options.iter().map(|(c, v)| (*c, v.to_vec())).collect(),
             next_server: Ipv4Addr::UNSPECIFIED,
         }

@@ -81,6 +81,6 @@ pub use client::{
     SERVER_PORT, State, Transmit,
 };
 pub use lease::{
-    BROADBAND_FORUM_ENTERPRISE, DEFAULT_OPTION_ORDER, Lease, LeaseError, PassedOver, ProvisioningSource,
-    SourceChoice,
+    BROADBAND_FORUM_ENTERPRISE, DEFAULT_OPTION_ORDER, Lease, LeaseError, LeaseTimes, PassedOver,
+    ProvisioningSource, SourceChoice,
 };

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use super::message::{DecodeError6, IaAddress, Received6, addresses6, code};
-use crate::lease::{PassedOver, ProvisioningSource, SourceChoice, is_url, source_from, text};
+use crate::lease::{LeaseTimes, PassedOver, ProvisioningSource, SourceChoice, is_url, source_from, text};
 
 /// The phone's default `DHCPv6_Option_To_Use`.
 pub const DEFAULT_OPTION_ORDER6: &[u16] = &[17, 160, 159];
@@ -24,15 +24,10 @@ pub struct Lease6 {
     pub dns_servers: Vec<Ipv6Addr>,
     /// Option 24, as dotted names.
     pub domain_search: Vec<String>,
-    /// When to RENEW, from the start (the IA's T1, or 0.5 × the shortest preferred lifetime
-    /// when the server leaves it to the client, RFC 8415 §21.4).
-    pub t1: Option<Duration>,
-    /// When to REBIND (the IA's T2, or 0.8 × the shortest preferred lifetime).
-    pub t2: Option<Duration>,
-    /// The longest valid lifetime: when it passes without a REPLY the lease is gone.
-    pub valid: Option<Duration>,
-    /// When the message that got this REPLY was sent: lifetimes run from then.
-    pub start: Instant,
+    /// From the message that got this REPLY: T1 (the IA's, or 0.5 × the shortest preferred
+    /// lifetime when the server leaves it to the client, RFC 8415 §21.4), T2 (the IA's, or
+    /// 0.8 ×), and the longest valid lifetime (when it passes without a REPLY the lease is gone).
+    pub times: LeaseTimes,
     /// Every top-level option of the REPLY, raw, in order (17 may repeat per enterprise).
     pub options: Vec<(u16, Vec<u8>)>,
 }
@@ -109,10 +104,12 @@ impl Lease6 {
             server_id,
             dns_servers: reply.addresses(code::DNS_SERVERS).unwrap_or_default(),
             domain_search,
-            t1,
-            t2,
-            valid,
-            start,
+            times: LeaseTimes {
+                start,
+                t1,
+                t2,
+                lifetime: valid,
+            },
             options: reply.options.iter().map(|o| (o.code, o.value.clone())).collect(),
         })
     }
@@ -124,7 +121,7 @@ impl Lease6 {
 
     /// When the lease ends (`None`: never).
     pub fn expires_at(&self) -> Option<Instant> {
-        self.valid.map(|v| self.start + v)
+        self.times.expires_at()
     }
 
     /// Walks `order` (`DHCPv6_Option_To_Use`) and returns the first option present in the
@@ -248,10 +245,12 @@ mod tests {
             server_id: vec![],
             dns_servers: vec![],
             domain_search: vec![],
-            t1: None,
-            t2: None,
-            valid: None,
-            start: Instant::now(),
+            times: LeaseTimes {
+                start: Instant::now(),
+                t1: None,
+                t2: None,
+                lifetime: None,
+            },
             options: options.iter().map(|(c, v)| (*c, v.to_vec())).collect(),
         }
     }

@@ -368,7 +368,7 @@ impl<R: Random> Client6<R> {
     }
 
     fn t2_at(&self) -> Option<Instant> {
-        self.lease.as_ref().and_then(|l| l.t2.map(|t| l.start + t))
+        self.lease.as_ref().and_then(|l| l.times.rebind_at())
     }
 
     fn discard(&mut self, why: Discarded6) {
@@ -446,7 +446,7 @@ impl<R: Random> Client6<R> {
         let renewed = matches!(self.state, State6::Renewing | State6::Rebinding);
         self.state = State6::Bound;
         self.best = None;
-        self.deadline = lease.t1.map(|t1| lease.start + t1);
+        self.deadline = lease.times.renew_at();
         self.lease = Some(lease.clone());
         self.out.push_back(Output6::Event(if renewed {
             Event6::Renewed(lease)

@@ -52,7 +52,7 @@ fn lease_status(lease: &Lease, order: &[u8], hand_off: &std::path::Path, renewal
         server: lease.server.to_string(),
         routers: lease.routers.iter().map(ToString::to_string).collect(),
         dns_servers: lease.dns_servers.iter().map(ToString::to_string).collect(),
-        lease_seconds: lease.lease_time.map(|d| d.as_secs()),
+        lease_seconds: lease.times.lifetime.map(|d| d.as_secs()),
         bound_unix: status::unix_now(),
         renewals,
         provisioning_option: choice.chosen.as_ref().map(|(code, _)| *code),
