@@ -1028,6 +1028,34 @@ fn provisioning_through_squid() {
         "{}",
         r.stdout()
     );
+    // Auto mode with WPAD: the PAC URL from the lease's DHCP option 252.
+    let lease = bench.dir.join("lease.json");
+    std::fs::write(
+        &lease,
+        format!("{{\"wpad\": \"http://127.0.0.1:{pac_origin}/proxy.pac\"}}\n"),
+    )
+    .unwrap();
+    let r = bench.provision_with(
+        &https_rule,
+        "",
+        Some("client"),
+        Trust::CaFlag,
+        "<Proxy_Mode>Auto</Proxy_Mode>\n<Use_Auto_Discovery__WPAD_>Yes</Use_Auto_Discovery__WPAD_>\n",
+        &["--proxy-loopback", "--dhcp-lease", lease.to_str().unwrap()],
+    );
+    matrix.push(format!(
+        "{:<46} exit {} | {}",
+        "auto (WPAD, DHCP option 252 in the lease)",
+        r.code(),
+        r.stdout().lines().next().unwrap_or("").trim()
+    ));
+    assert_eq!(r.code(), 0, "{}", r.stdout());
+    assert!(
+        r.stdout()
+            .contains(&format!("via HTTP proxy 127.0.0.1:{}", open.port)),
+        "{}",
+        r.stdout()
+    );
     eprintln!("provisioning through squid:\n  {}", matrix.join("\n  "));
     for l in open.access_log().lines().chain(authed.access_log().lines()) {
         eprintln!("squid: {l}");
