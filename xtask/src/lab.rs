@@ -5,22 +5,25 @@
 //!  host                      phone ns (agentlabph)                 network ns (agentlabnw)
 //!  alab-h 10.251.0.1 --veth-- alab-i 10.251.0.2   alab-p 10.250.0.2 --veth-- alab-n 10.250.0.1
 //!  browser, lab status       phone-agent run (802.1X and DHCP on   hostapd (wired, EAP-TLS),
-//!                            alab-p, firewall, admin page :8480)   dnsmasq (DHCP, option 66,
-//!                                                                  TFTP), Kamailio :5060
-//!                                                                  UDP+TCP, squid :3128
+//!                            alab-p, firewall, admin page :8480,   dnsmasq (DHCP, option 66,
+//!                            VPN device vpn0)                      TFTP), Kamailio :5060
+//!                                                                  UDP+TCP, squid :3128,
+//!                                                                  ocserv :443 (VPN)
 //! ```
 //!
 //! `up` builds phone-agent, makes the certificates (rcgen), starts hostapd, Kamailio, dnsmasq
-//! (its TFTP server serves lab.xml as `/$PSN.xml`) and squid, then the agent (`--dhcp
+//! (its TFTP server serves lab.xml as `/$PSN.xml`), squid and ocserv (alice/secret, its
+//! certificate from the lab CA), waits until they listen, then starts the agent (`--dhcp
 //! --dhcp-apply`), records every PID in `target/lab/lab.json`, and waits (at most 60 s) until
 //! the status shows 802.1X Authenticated, the lease applied with option 66, the resync Applied
-//! or Unchanged, every line Registered, the firewall Applied and the manual proxy at squid, and
-//! a GET from the phone's own HTTP client went through squid; it prints the status and where
-//! the page is. `down` stops exactly the recorded processes (the agent first, with SIGTERM: its
-//! lines un-REGISTER, 802.1X logs off, the lease is released), checking that each PID is still
-//! the program started, and deletes the namespaces. `status` prints the agent's status
-//! (`phone-agent status`). Needs root and the Debian packages hostapd, kamailio, dnsmasq-base,
-//! squid, nftables and iproute2.
+//! or Unchanged, every line Registered, the firewall Applied, the manual proxy at squid and the
+//! VPN Connected (through squid), and a GET from the phone's own HTTP client went through
+//! squid; it prints the status and where the page is. `down` stops exactly the recorded
+//! processes (the agent first, with SIGTERM: its lines un-REGISTER, 802.1X logs off, the VPN
+//! logs out, the lease is released), checking that each PID is still the program started, and
+//! deletes the namespaces. `status` prints the agent's status (`phone-agent status`). Needs
+//! root and the Debian packages hostapd, kamailio, dnsmasq-base, squid, ocserv, nftables and
+//! iproute2.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -56,6 +59,28 @@ pub(crate) fn ip(args: &[&str]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `cargo ARGS` as from a shell: without the variables `cargo run` sets for xtask
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). Build scripts that watch one of them (ring's
+/// watches `CARGO_MANIFEST_DIR`) would otherwise rebuild, and everything above them with it
+/// (16 crates, minutes), on every switch between `cargo build` and `cargo xtask`.
+pub(crate) fn plain_cargo(args: &[&str]) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.args(args);
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("CARGO_PKG_")
+            || name.starts_with("CARGO_MANIFEST_")
+            || matches!(
+                &*name,
+                "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_RUSTC_CURRENT_DIR"
+            )
+        {
+            c.env_remove(&*name);
+        }
+    }
+    c
 }
 
 pub(crate) fn program(name: &str, package: &str) -> Result<PathBuf> {
@@ -218,7 +243,24 @@ fn through_squid(root: &Path, agent: &Path) -> Option<String> {
     (at(&v, "/status") == 401).then(|| at(&v, "/via").as_str().unwrap_or("?").to_owned())
 }
 
+/// `cargo build -p phone-agent`; the binary.
+fn build(root: &Path) -> Result<PathBuf> {
+    let built = plain_cargo(&["build", "-p", "phone-agent"])
+        .current_dir(root)
+        .status()?;
+    if !built.success() {
+        bail!("building phone-agent failed");
+    }
+    Ok(root.join("target/debug/phone-agent"))
+}
+
 pub fn up(root: &Path) -> Result<()> {
+    let agent = build(root)?;
+    start(root, &agent)
+}
+
+/// The lab with `agent` (a debug build of phone-agent).
+fn start(root: &Path, agent: &Path) -> Result<()> {
     let dir = lab_dir(root);
     if dir.join("lab.json").exists() {
         bail!(
@@ -229,14 +271,6 @@ pub fn up(root: &Path) -> Result<()> {
     let hostapd = program("hostapd", "hostapd")?;
     let kamailio = program("kamailio", "kamailio")?;
     program("nft", "nftables")?;
-    let built = Command::new("cargo")
-        .args(["build", "-p", "phone-agent"])
-        .current_dir(root)
-        .status()?;
-    if !built.success() {
-        bail!("building phone-agent failed");
-    }
-    let agent = root.join("target/debug/phone-agent");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("state"))?;
     let mut lab = json!({ "netns": [PHONE_NS, NETWORK_NS], "pids": {}, "http": HTTP });
@@ -438,6 +472,17 @@ pub fn up(root: &Path) -> Result<()> {
         json!({ "pid": ocserv_pid, "comm": "ocserv-main", "group": true }),
     )?;
 
+    // The agent's first attempts meet servers, not refusals (a VPN connect to a squid that did
+    // not listen yet cost a retry).
+    wait_listening(&[
+        ("udp", "10.250.0.1:5060"),
+        ("tcp", "10.250.0.1:5060"),
+        ("udp", ":67"),
+        ("udp", ":69"),
+        ("tcp", SQUID),
+        ("tcp", ":443"),
+    ])?;
+
     // The agent on the example configuration.
     let started = Instant::now();
     let agent_pid = spawn_in(
@@ -483,7 +528,7 @@ pub fn up(root: &Path) -> Result<()> {
     let deadline = started + Duration::from_secs(60);
     let mut last = None;
     while Instant::now() < deadline {
-        last = status_json(&agent);
+        last = status_json(agent);
         if last.as_ref().is_some_and(green) {
             break;
         }
@@ -492,13 +537,13 @@ pub fn up(root: &Path) -> Result<()> {
     let mut all_green = last.as_ref().is_some_and(green);
     let mut via = None;
     while all_green && via.is_none() {
-        via = through_squid(root, &agent);
+        via = through_squid(root, agent);
         if via.is_none() && Instant::now() >= deadline {
             all_green = false;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    print_status(&agent)?;
+    print_status(agent)?;
     if let Some(via) = via {
         println!("HTTP through the proxy: GET http://10.250.0.2:8480/api/status answered 401 via {via}");
     }
@@ -515,6 +560,38 @@ pub fn up(root: &Path) -> Result<()> {
         dir.display()
     );
     Ok(())
+}
+
+/// Waits (at most 20 s) until the network namespace has a socket listening on each
+/// `(protocol, local address suffix)`, as `ss` lists them.
+fn wait_listening(wanted: &[(&str, &str)]) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = Command::new("ip")
+            .args(["netns", "exec", NETWORK_NS, "ss", "-Hlntu"])
+            .output()
+            .context("running ss (iproute2)")?;
+        let listing = String::from_utf8_lossy(&out.stdout);
+        let missing: Vec<String> = wanted
+            .iter()
+            .filter(|(protocol, local)| {
+                !listing.lines().any(|l| {
+                    l.starts_with(protocol) && l.split_whitespace().nth(4).is_some_and(|a| a.ends_with(local))
+                })
+            })
+            .map(|(protocol, local)| format!("{protocol} {local}"))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "nothing listens on {} in {NETWORK_NS} after 20 s (logs in target/lab)",
+                missing.join(", ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn print_status(agent: &Path) -> Result<()> {
@@ -538,9 +615,15 @@ pub fn status(root: &Path) -> Result<()> {
     print_status(&root.join("target/debug/phone-agent"))
 }
 
-/// Is `pid` still the program `comm` that the lab started?
+/// Is `pid` still the program `comm` that the lab started, and running? An exited process
+/// that is xtask's own child (`lab check` starts and stops in one process) stays a zombie
+/// until xtask exits: that one has stopped.
 pub(crate) fn ours(pid: i32, comm: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| comm.starts_with(c.trim()))
+    let running = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    });
+    running && std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| comm.starts_with(c.trim()))
 }
 
 pub(crate) fn stop(pid: i32, comm: &str, group: bool, first: nix::sys::signal::Signal) {
@@ -564,11 +647,18 @@ pub(crate) fn stop(pid: i32, comm: &str, group: bool, first: nix::sys::signal::S
     }
 }
 
-/// CI: `up` (which fails unless everything turns green within its bound), then `down` either
-/// way; the lab's result.
+/// `up` (which fails unless everything turns green within its bound), then `down` either way;
+/// the lab's result.
 pub fn check(root: &Path) -> Result<()> {
+    let agent = build(root)?;
+    check_with(root, &agent)
+}
+
+/// [`check`] with a phone-agent already built: `cargo xtask ci` passes the one its tests just
+/// built (`target/debug/phone-agent`), so the lab adds no build of its own.
+pub fn check_with(root: &Path, agent: &Path) -> Result<()> {
     let started = Instant::now();
-    let outcome = up(root);
+    let outcome = start(root, agent);
     if outcome.is_err() {
         for log in [
             "agent.log",

@@ -541,9 +541,12 @@ pub fn render_text(s: &Status) -> String {
     );
     let _ = writeln!(
         out,
-        "Network: {} {}{}",
+        "Network: {}{}{}",
         none(&s.network.iface),
-        s.network.addresses.join(" "),
+        s.network
+            .addresses
+            .iter()
+            .fold(String::new(), |line, a| line + " " + a),
         s.network
             .dhcp
             .as_ref()
@@ -683,7 +686,10 @@ pub fn render_text(s: &Status) -> String {
         "Config: {} diagnostic(s), {errors} error(s){}",
         s.config.diagnostics.len(),
         match &s.config.last_reload {
-            Some(r) if r.accepted => format!("; last reload accepted ({})", r.changed.join(", ")),
+            Some(r) if r.accepted && r.changed.is_empty() => {
+                "; last reload accepted, nothing changed".to_owned()
+            }
+            Some(r) if r.accepted => format!("; last reload accepted, restarted: {}", r.changed.join(", ")),
             Some(_) => "; last reload REFUSED, running configuration kept".to_owned(),
             None => String::new(),
         }
@@ -750,6 +756,47 @@ mod tests {
         );
         assert!(
             text.contains("Firewall: Failed, 0 open port rule(s) (nft refused)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn text_leaves_out_what_is_empty() {
+        let mut s = sample();
+        s.network.iface = Some("eth0".into());
+        s.network.dhcp = Some(DhcpLease {
+            address: "192.0.2.10".into(),
+            prefix_len: Some(24),
+            server: "192.0.2.1".into(),
+            ..DhcpLease::default()
+        });
+        s.config.last_reload = Some(Reload {
+            at_unix: 1,
+            accepted: true,
+            changed: Vec::new(),
+        });
+        let text = render_text(&s);
+        assert!(
+            text.contains("Network: eth0, DHCP lease 192.0.2.10/24 from 192.0.2.1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("; last reload accepted, nothing changed\n"),
+            "{text}"
+        );
+        s.network.addresses = vec!["192.0.2.10/24".into(), "2001:db8::10/64".into()];
+        s.config.last_reload = Some(Reload {
+            at_unix: 2,
+            accepted: true,
+            changed: vec!["line 2".into(), "VPN".into()],
+        });
+        let text = render_text(&s);
+        assert!(
+            text.contains("Network: eth0 192.0.2.10/24 2001:db8::10/64, DHCP lease"),
+            "{text}"
+        );
+        assert!(
+            text.contains("; last reload accepted, restarted: line 2, VPN\n"),
             "{text}"
         );
     }

@@ -20,17 +20,20 @@
 //! touch the host's nftables: its failure shows in the status while the lines run on.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
+use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod page_common;
+mod run_common;
 mod sip_common;
 
+use run_common::{AGENT, Daemon};
 use sip_common::{Kamailio, KamailioConfig, Mediasec, free_port, poll};
 
 fn workdir(name: &str) -> PathBuf {
@@ -49,99 +52,43 @@ fn kamailio(dir: &Path, port: u16) -> Kamailio {
     )
 }
 
-const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
-
-/// The agent, SIGKILLed when dropped if still running.
-struct Agent {
-    child: Child,
-    http: String,
-    dir: PathBuf,
+/// `phone-agent -vv run` on loopback (a free port for the API), up when it returns.
+fn start(dir: &Path, cfg: &Path, expires: u32) -> Daemon {
+    let http = format!("127.0.0.1:{}", free_port());
+    let mut args: Vec<OsString> = ["-vv", "run", "--config"].map(OsString::from).to_vec();
+    args.push(cfg.into());
+    args.extend(
+        [
+            "--nft",
+            "/nonexistent/nft",
+            "--backoff-max",
+            "1",
+            "--register-expires",
+            &expires.to_string(),
+            "--state-dir",
+        ]
+        .map(OsString::from),
+    );
+    args.push(dir.into());
+    let agent = Daemon::start(None, &http, &dir.join("agent.log"), args);
+    agent.wait_for(Duration::from_secs(10), "the agent's API", |_| true);
+    agent
 }
 
-impl Agent {
-    fn start(dir: &Path, cfg: &Path, expires: u32) -> Agent {
-        let http = format!("127.0.0.1:{}", free_port());
-        let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-        let child = Command::new(AGENT)
-            .args(["-vv", "run", "--config"])
-            .arg(cfg)
-            .args(["--http", &http, "--nft", "/nonexistent/nft", "--backoff-max", "1"])
-            .args(["--register-expires", &expires.to_string(), "--state-dir"])
-            .arg(dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let agent = Agent {
-            child,
-            http,
-            dir: dir.to_owned(),
-        };
-        let up = poll(Duration::from_secs(10), || agent.try_status());
-        assert!(up.is_some(), "the agent's API did not come up:\n{}", agent.log());
-        agent
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("agent.log")).unwrap_or_default()
-    }
-
-    /// One HTTP/1.1 request; (status code, body).
-    fn request(&self, method: &str, path: &str) -> Option<(u16, String)> {
-        let mut s = TcpStream::connect(&self.http).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-            self.http
-        )
-        .ok()?;
-        let mut response = String::new();
-        s.read_to_string(&mut response).ok()?;
-        let (head, body) = response.split_once("\r\n\r\n")?;
-        let code = head.split(' ').nth(1)?.parse().ok()?;
-        Some((code, body.to_owned()))
-    }
-
-    fn try_status(&self) -> Option<Value> {
-        let (code, body) = self.request("GET", "/api/status")?;
-        (code == 200).then(|| serde_json::from_str(&body).ok())?
-    }
-
-    fn status(&self) -> Value {
-        self.try_status()
-            .unwrap_or_else(|| panic!("no status:\n{}", self.log()))
-    }
-
-    /// Polls the status until `pred` holds (at most `limit`); the last status otherwise.
-    fn wait_for(&self, limit: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        poll(limit, || self.try_status().filter(|s| pred(s))).unwrap_or_else(|| {
-            panic!(
-                "timed out waiting for {what}; status:\n{:#}\nagent log:\n{}",
-                self.try_status().unwrap_or_default(),
-                self.log()
-            )
-        })
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{name}");
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// One HTTP/1.1 request to the agent's API; (status code, body).
+fn request(http: &str, method: &str, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(http).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {http}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let code = head.split(' ').nth(1)?.parse().ok()?;
+    Some((code, body.to_owned()))
 }
 
 fn line(status: &Value, n: u64) -> &Value {
@@ -181,7 +128,7 @@ fn reload_changes_one_line_refuses_errors_and_sigterm_unregisters() {
         "",
     );
     // 3600 s: no refresh during the test, so every REGISTER seen is one the test caused.
-    let agent = Agent::start(&dir, &cfg, 3600);
+    let mut agent = start(&dir, &cfg, 3600);
 
     let both = |s: &Value| line(s, 1)["state"] == "Registered" && line(s, 2)["state"] == "Registered";
     let s = agent.wait_for(Duration::from_secs(15), "both lines registered", both);
@@ -246,17 +193,17 @@ fn reload_changes_one_line_refuses_errors_and_sigterm_unregisters() {
     );
 
     // A file with an error: refused whole (422), the running configuration kept.
-    let generation = agent.status()["agent"]["generation"].clone();
+    let generation = agent.status().unwrap()["agent"]["generation"].clone();
     write_cfg(
         &cfg,
         registrar,
         &[(p1, "SCTP", "secret"), (p2, "UDP", "other")],
         "",
     );
-    let (code, body) = agent.request("POST", "/api/reload").unwrap();
+    let (code, body) = request(agent.http(), "POST", "/api/reload").unwrap();
     println!("bad file: POST /api/reload -> {code} {body}");
     assert_eq!(code, 422, "{body}");
-    let s = agent.status();
+    let s = agent.status().unwrap();
     assert_eq!(s["config"]["last_reload"]["accepted"], false);
     assert_eq!(s["agent"]["generation"], generation);
     let diagnostics = s["config"]["diagnostics"].to_string();
@@ -270,11 +217,9 @@ fn reload_changes_one_line_refuses_errors_and_sigterm_unregisters() {
     // SIGTERM: both lines remove their binding, then exit 0.
     let (n1, n2) = (k.registers_from(p1).len(), k.registers_from(p2).len());
     let stopped_at = Instant::now();
-    agent.signal("TERM");
-    let mut agent = agent;
-    let code = poll(Duration::from_secs(10), || agent.child.try_wait().unwrap());
+    let code = agent.terminate();
     println!("SIGTERM: exit {code:?} after {:?}", stopped_at.elapsed());
-    assert_eq!(code.and_then(|c| c.code()), Some(0), "{}", agent.log());
+    assert_eq!(code, Some(0), "{}", agent.log());
     assert_eq!(
         k.registers_from(p1).get(n1).map(String::as_str),
         Some("0"),
@@ -296,11 +241,11 @@ fn killed_registrar_shows_the_error_and_the_line_recovers() {
     let mut k = kamailio(&dir, registrar);
     let cfg = dir.join("cfg.xml");
     write_cfg(&cfg, registrar, &[(free_port(), "TCP", "secret")], "");
-    let agent = Agent::start(&dir, &cfg, 60);
+    let agent = start(&dir, &cfg, 60);
     agent.wait_for(Duration::from_secs(15), "line 1 registered", |s| {
         line(s, 1)["state"] == "Registered"
     });
-    let url = format!("http://{}/", agent.http);
+    let url = format!("http://{}/", agent.http());
     let dom = page_common::dump_dom(&url, None, &dir);
     assert_eq!(
         page_common::text_of(&dom, "line-1-state").as_deref(),
@@ -320,7 +265,7 @@ fn killed_registrar_shows_the_error_and_the_line_recovers() {
 
     // The event stream is open before the fault: the change arrives on it.
     let events = {
-        let mut stream = TcpStream::connect(&agent.http).unwrap();
+        let mut stream = TcpStream::connect(agent.http()).unwrap();
         write!(stream, "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
         stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
         std::thread::spawn(move || {
@@ -382,23 +327,25 @@ fn admin_password_guards_a_non_loopback_api() {
     assert_eq!(refused.status.code(), Some(2), "{err}");
     assert!(err.contains("--admin-password"), "{err}");
 
-    let log = std::fs::File::create(dir.join("agent.log")).unwrap();
-    let child = Command::new(AGENT)
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .args(["--http", &format!("0.0.0.0:{port}"), "--admin-password", "s3cret"])
-        .args(["--nft", "/nonexistent/nft", "--state-dir"])
-        .arg(&dir)
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .unwrap();
     // Killed on drop, even when an assertion fails.
-    let _agent = Agent {
-        child,
-        http: format!("127.0.0.1:{port}"),
-        dir: dir.clone(),
-    };
+    let _agent = Daemon::start(
+        None,
+        &format!("0.0.0.0:{port}"),
+        &dir.join("agent.log"),
+        [OsString::from("run"), "--config".into(), cfg.clone().into()]
+            .into_iter()
+            .chain(
+                [
+                    "--admin-password",
+                    "s3cret",
+                    "--nft",
+                    "/nonexistent/nft",
+                    "--state-dir",
+                ]
+                .map(OsString::from),
+            )
+            .chain([dir.clone().into()]),
+    );
     let get = |auth: Option<&str>| -> Option<u16> {
         let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;

@@ -11,19 +11,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests: a panic is the failure report
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod dot1x_common;
 mod page_common;
+mod run_common;
 use dot1x_common::{
-    Killed, Netns, Pki, Scratch, VethPair, ca, cable, hostapd_wired, ip, mac_in, pc_supplicant, require,
-    wait_sta,
+    Netns, Pki, Scratch, VethPair, ca, cable, hostapd_wired, ip, mac_in, pc_supplicant, require, wait_sta,
 };
 
-use serde_json::Value;
-
-const AGENT: &str = env!("CARGO_BIN_EXE_phone-agent");
+use run_common::Daemon;
 
 /// The two namespaces (names start with `agent` and the test's pid, plus `suffix`).
 fn netns(suffix: &str) -> VethPair {
@@ -36,70 +33,52 @@ fn netns(suffix: &str) -> VethPair {
     )
 }
 
-fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+const HTTP: &str = "127.0.0.1:8480";
+
+/// `phone-agent -v run` in namespace `ns` on `cfg` with 802.1X on `iface` and `extra`
+/// arguments, its output in `agent.log`.
+fn daemon(ns: &str, dir: &Scratch, cfg: &Path, iface: &str, extra: &[&str]) -> Daemon {
+    let s = |p: &Path| p.display().to_string();
+    let mut args: Vec<String> = ["-v", "run", "--config", &s(cfg), "--iface", iface]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(
+        [
+            "--eapol-start-period",
+            "1",
+            "--nft",
+            "/nonexistent/nft",
+            "--backoff-max",
+            "1",
+            "--state-dir",
+            &s(&dir.0),
+        ]
+        .map(str::to_owned),
+    );
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    Daemon::start(Some(ns), HTTP, &dir.path("agent.log"), args)
 }
 
-/// `phone-agent status --json` inside the namespace.
-fn status(ns: &str, http: &str) -> Option<Value> {
-    let out = Command::new("ip")
-        .args(["netns", "exec", ns, AGENT, "status", "--json", "--http", http])
-        .output()
-        .ok()?;
-    serde_json::from_slice(&out.stdout).ok()
-}
-
-/// `phone-agent -v run` in namespace `ns` with the test PKI and `extra` arguments, its output
-/// in `log`.
-fn daemon(ns: &str, dir: &Scratch, pki: &Pki, iface: &str, http: &str, extra: &[&str]) -> Killed {
-    let log = std::fs::File::create(dir.path("agent.log")).unwrap();
+/// [`daemon`] with EAP-TLS from the test PKI.
+fn tls_daemon(ns: &str, dir: &Scratch, pki: &Pki, iface: &str, extra: &[&str]) -> Daemon {
     let cfg = dir.write(
         "cfg.xml",
         "<flat-profile><Enable_802.1X_Authentication>Yes</Enable_802.1X_Authentication></flat-profile>",
     );
     let s = |p: &Path| p.display().to_string();
-    Killed(
-        Command::new("ip")
-            .args(["netns", "exec", ns, AGENT, "-v", "run", "--config", &s(&cfg)])
-            .args(["--iface", iface, "--ca-file", &s(&pki.ca)])
-            .args([
-                "--client-cert",
-                &s(&pki.client_cert),
-                "--client-key",
-                &s(&pki.client_key),
-            ])
-            .args([
-                "--identity",
-                "phone@example.org",
-                "--http",
-                http,
-                "--eapol-start-period",
-                "1",
-            ])
-            .args([
-                "--nft",
-                "/nonexistent/nft",
-                "--backoff-max",
-                "1",
-                "--state-dir",
-                &s(&dir.0),
-            ])
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
+    let mut args = vec![
+        "--ca-file".to_owned(),
+        s(&pki.ca),
+        "--client-cert".to_owned(),
+        s(&pki.client_cert),
+        "--client-key".to_owned(),
+        s(&pki.client_key),
+        "--identity".to_owned(),
+        "phone@example.org".to_owned(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    daemon(ns, dir, &cfg, iface, &args)
 }
 
 #[test]
@@ -110,16 +89,13 @@ fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
     let users = dir.write("eap_users", "* TLS\n");
     let net = netns("");
     let (supp, auth) = (net.supp_ns.0.as_str(), net.auth_ns.0.as_str());
-    let http = "127.0.0.1:8480";
-    let mut daemon = daemon(supp, &dir, &pki, &net.supp_if, http, &[]);
-    let agent_log = || std::fs::read_to_string(dir.path("agent.log")).unwrap_or_default();
-    let url = format!("http://{http}/");
+    let mut daemon = tls_daemon(supp, &dir, &pki, &net.supp_if, &[]);
+    let url = format!("http://{HTTP}/");
 
     // No authenticator yet: EAPOL-Starts unanswered.
-    let before = poll(Duration::from_secs(10), || {
-        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] != "Disabled")
-    })
-    .unwrap_or_else(|| panic!("no status:\n{}", agent_log()));
+    let before = daemon.wait_for(Duration::from_secs(10), "802.1X started", |s| {
+        s["dot1x"]["transaction_state"] != "Disabled"
+    });
     let state = before["dot1x"]["transaction_state"]
         .as_str()
         .unwrap_or("")
@@ -132,10 +108,17 @@ fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
 
     // The authenticator comes up.
     let hostapd = hostapd_wired(&dir, auth, &net.auth_if, &pki.hostapd_eap_server(&users));
-    let after = poll(Duration::from_secs(30), || {
-        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] == "Authenticated")
-    })
-    .unwrap_or_else(|| panic!("not authenticated:\n{}\nhostapd:\n{}", agent_log(), hostapd.log()));
+    let after = daemon
+        .poll_status(Duration::from_secs(30), |s| {
+            s["dot1x"]["transaction_state"] == "Authenticated"
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "not authenticated:\n{}\nhostapd:\n{}",
+                daemon.log(),
+                hostapd.log()
+            )
+        });
     assert_eq!(after["dot1x"]["protocol"], "EAP-TLS");
     let dom = page_common::dump_dom(&url, Some(supp), &dir.0);
     println!(
@@ -159,27 +142,12 @@ fn dot1x_state_follows_the_authenticator_and_sigterm_logs_off() {
     println!("screenshot 390x844 (802.1X Authenticated): {}", png.display());
 
     // SIGTERM: EAPOL-Logoff, exit 0.
-    let pid = daemon.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let code = poll(Duration::from_secs(10), || daemon.0.try_wait().unwrap());
-    assert_eq!(code.and_then(|c| c.code()), Some(0), "{}", agent_log());
-    let logoff = poll(Duration::from_secs(3), || {
-        hostapd
-            .log()
-            .contains("received EAPOL-Logoff from STA")
-            .then_some(())
+    assert_eq!(daemon.terminate(), Some(0), "{}", daemon.log());
+    let logoff = (0..60).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        hostapd.log().contains("received EAPOL-Logoff from STA")
     });
-    assert!(
-        logoff.is_some(),
-        "hostapd saw no EAPOL-Logoff:\n{}",
-        hostapd.log()
-    );
+    assert!(logoff, "hostapd saw no EAPOL-Logoff:\n{}", hostapd.log());
     println!("SIGTERM: exit 0, hostapd: received EAPOL-Logoff from STA");
 }
 
@@ -217,13 +185,12 @@ fn pc_port_passes_the_pc_through_and_logs_it_off_in_the_daemon() {
     ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "address", PC]);
     ip(&["-n", &pc_ns.0, "link", "set", &pc_nic, "up"]);
     let phone_mac = mac_in(supp, &net.supp_if);
-    let http = "127.0.0.1:8480";
-    let _daemon = daemon(supp, &dir, &pki, &net.supp_if, http, &["--pc-port", &pc_port]);
+    let daemon = tls_daemon(supp, &dir, &pki, &net.supp_if, &["--pc-port", &pc_port]);
     let (_pc, wpa_log) = pc_supplicant(&dir, &pc_ns.0, &pc_nic, &pki);
     let diagnostics = || {
         format!(
             "agent:\n{}\nhostapd:\n{}\nwpa_supplicant:\n{}",
-            std::fs::read_to_string(dir.path("agent.log")).unwrap_or_default(),
+            daemon.log(),
             hostapd.log(),
             std::fs::read_to_string(&wpa_log).unwrap_or_default()
         )
@@ -237,15 +204,14 @@ fn pc_port_passes_the_pc_through_and_logs_it_off_in_the_daemon() {
     );
     let (authorized, sta) = wait_sta(&ctrl, &net.auth_if, &phone_mac, 20, true);
     assert!(authorized, "phone not authorized: {sta}\n{}", diagnostics());
-    let up = poll(Duration::from_secs(10), || {
-        status(supp, http).filter(|s| {
+    let up = daemon
+        .poll_status(Duration::from_secs(10), |s| {
             s["pc_port"]["pcs"]
                 .as_array()
                 .is_some_and(|p| p.iter().any(|m| m == PC))
                 && s["dot1x"]["transaction_state"] == "Authenticated"
         })
-    })
-    .unwrap_or_else(|| panic!("status without the PC:\n{}", diagnostics()));
+        .unwrap_or_else(|| panic!("status without the PC:\n{}", diagnostics()));
     let p = &up["pc_port"];
     assert_eq!(p["state"], "Forwarding", "{p}");
     assert_eq!(p["iface"], pc_port.as_str());
@@ -263,10 +229,9 @@ fn pc_port_passes_the_pc_through_and_logs_it_off_in_the_daemon() {
         "{}",
         diagnostics()
     );
-    let down = poll(Duration::from_secs(5), || {
-        status(supp, http).filter(|s| s["pc_port"]["proxy_logoffs"] == 1)
-    })
-    .unwrap_or_else(|| panic!("no proxy Logoff in the status:\n{}", diagnostics()));
+    let down = daemon
+        .poll_status(Duration::from_secs(5), |s| s["pc_port"]["proxy_logoffs"] == 1)
+        .unwrap_or_else(|| panic!("no proxy Logoff in the status:\n{}", diagnostics()));
     assert_eq!(down["pc_port"]["last_proxy_logoff"], PC);
     assert_eq!(down["pc_port"]["link_up"], false);
     assert_eq!(down["dot1x"]["transaction_state"], "Authenticated");
@@ -320,33 +285,14 @@ fn the_daemon_runs_eap_fast_from_the_settings_and_keeps_its_pac() {
          <Agent_802.1X_Password>secret</Agent_802.1X_Password>\
          <Agent_EAP_FAST_Provisioning>2</Agent_EAP_FAST_Provisioning></flat-profile>",
     );
-    let http = "127.0.0.1:8480";
-    let log = std::fs::File::create(dir.path("agent.log")).unwrap();
-    let s = |p: &Path| p.display().to_string();
-    let mut daemon = Killed(
-        Command::new("ip")
-            .args(["netns", "exec", supp, AGENT, "-v", "run", "--config", &s(&cfg)])
-            .args(["--iface", &net.supp_if, "--ca-file", &s(&dir.path("ca.pem"))])
-            .args([
-                "--http",
-                http,
-                "--eapol-start-period",
-                "1",
-                "--nft",
-                "/nonexistent/nft",
-            ])
-            .args(["--backoff-max", "1", "--state-dir", &s(&dir.0)])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let ca_file = dir.path("ca.pem").display().to_string();
+    let mut first = daemon(supp, &dir, &cfg, &net.supp_if, &["--ca-file", &ca_file]);
     let agent_log = || std::fs::read_to_string(dir.path("agent.log")).unwrap_or_default();
-    let after = poll(Duration::from_secs(30), || {
-        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] == "Authenticated")
-    })
-    .unwrap_or_else(|| panic!("not authenticated:\n{}\nhostapd:\n{}", agent_log(), hostapd.log()));
+    let after = first
+        .poll_status(Duration::from_secs(30), |s| {
+            s["dot1x"]["transaction_state"] == "Authenticated"
+        })
+        .unwrap_or_else(|| panic!("not authenticated:\n{}\nhostapd:\n{}", agent_log(), hostapd.log()));
     assert_eq!(after["dot1x"]["protocol"], "EAP-FAST", "{after:#}");
     let pac = dir.path("eap-fast.pac");
     use std::os::unix::fs::PermissionsExt;
@@ -368,16 +314,7 @@ fn the_daemon_runs_eap_fast_from_the_settings_and_keeps_its_pac() {
         pac.display(),
         mode & 0o777
     );
-    let pid = daemon.0.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let code = poll(Duration::from_secs(10), || daemon.0.try_wait().unwrap());
-    assert_eq!(code.and_then(|c| c.code()), Some(0), "{}", agent_log());
+    assert_eq!(first.terminate(), Some(0), "{}", agent_log());
 
     // Anonymous provisioning (Agent_EAP_FAST_Provisioning 1, no PAC, no CA): the PAC arrives,
     // hostapd ends that conversation with EAP-Failure (RFC 5422), the supervisor starts 802.1X
@@ -390,37 +327,19 @@ fn the_daemon_runs_eap_fast_from_the_settings_and_keeps_its_pac() {
          <Agent_802.1X_Password>secret</Agent_802.1X_Password>\
          <Agent_EAP_FAST_Provisioning>1</Agent_EAP_FAST_Provisioning></flat-profile>",
     );
-    let log = std::fs::File::create(dir.path("agent.log")).unwrap();
-    let _daemon = Killed(
-        Command::new("ip")
-            .args(["netns", "exec", supp, AGENT, "-v", "run", "--config", &s(&cfg)])
-            .args(["--iface", &net.supp_if])
-            .args([
-                "--http",
-                http,
-                "--eapol-start-period",
-                "1",
-                "--nft",
-                "/nonexistent/nft",
-            ])
-            .args(["--backoff-max", "1", "--state-dir", &s(&dir.0)])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    );
+    let second = daemon(supp, &dir, &cfg, &net.supp_if, &[]);
     let t = Instant::now();
-    let again = poll(Duration::from_secs(40), || {
-        status(supp, http).filter(|s| s["dot1x"]["transaction_state"] == "Authenticated")
-    })
-    .unwrap_or_else(|| {
-        panic!(
-            "not authenticated after anonymous provisioning:\n{}\nhostapd:\n{}",
-            agent_log(),
-            hostapd.log()
-        )
-    });
+    let again = second
+        .poll_status(Duration::from_secs(40), |s| {
+            s["dot1x"]["transaction_state"] == "Authenticated"
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "not authenticated after anonymous provisioning:\n{}\nhostapd:\n{}",
+                agent_log(),
+                hostapd.log()
+            )
+        });
     assert_eq!(again["dot1x"]["protocol"], "EAP-FAST");
     assert!(pac.exists(), "the anonymously provisioned PAC is kept");
     assert!(

@@ -17,13 +17,16 @@
 
 mod page_common;
 mod provision_common;
+mod run_common;
 
+use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use provision_common::{Dnsmasq, NetnsPair, agent, temp_dir};
+use provision_common::{Dnsmasq, NetnsPair, temp_dir};
+use run_common::Daemon;
 use serde_json::Value;
 
 const HTTP: &str = "127.0.0.1:8480";
@@ -33,90 +36,29 @@ const SECRET: &str = "s3cr3t-from-the-profile";
 const FAST_SCHEDULE: &str = "<flat-profile>\n<Resync_Random_Delay>0</Resync_Random_Delay>\n\
      <Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay>\n</flat-profile>\n";
 
-struct Daemon {
-    child: Child,
-    ns: String,
-    log: PathBuf,
+/// `phone-agent -vvv run --dhcp` in the client namespace; `extra` adds to (or, with `--nft`,
+/// sets) its options.
+fn start(pair: &NetnsPair, cfg: &Path, state: &Path, log: PathBuf, extra: &[&str]) -> Daemon {
+    let mut args: Vec<OsString> = ["-vvv", "run", "--config"].map(OsString::from).to_vec();
+    args.push(cfg.into());
+    args.extend(
+        [
+            "--iface",
+            &pair.client_if,
+            "--dhcp",
+            "--backoff-max",
+            "1",
+            "--state-dir",
+        ]
+        .map(OsString::from),
+    );
+    args.push(state.into());
+    args.extend(extra.iter().map(OsString::from));
+    Daemon::start(Some(&pair.client_ns), HTTP, &log, args)
 }
 
-impl Daemon {
-    fn start(pair: &NetnsPair, cfg: &Path, state: &Path, log: PathBuf) -> Daemon {
-        Daemon::start_with(pair, cfg, state, log, &[])
-    }
-
-    fn start_with(pair: &NetnsPair, cfg: &Path, state: &Path, log: PathBuf, extra: &[&str]) -> Daemon {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &pair.client_ns, agent()])
-            .args(["-vvv", "run", "--config"])
-            .arg(cfg)
-            .args(["--iface", &pair.client_if, "--dhcp", "--http", HTTP])
-            .args(["--nft", "/nonexistent/nft", "--backoff-max", "1", "--state-dir"])
-            .arg(state)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Daemon {
-            child,
-            ns: pair.client_ns.clone(),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn status(&self) -> Option<Value> {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns, agent()])
-            .args(["status", "--json", "--http", HTTP])
-            .output()
-            .ok()?;
-        serde_json::from_slice(&out.stdout).ok()
-    }
-
-    fn wait_for(&self, limit: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.status().filter(|s| pred(s)) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; status:\n{:#}\nagent log:\n{}",
-                self.status().unwrap_or_default(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// SIGTERM, then the exit code (bounded).
-    fn terminate(&mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(c) = self.child.try_wait().unwrap() {
-                return c.code();
-            }
-            assert!(Instant::now() < deadline, "no exit:\n{}", self.log());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// Without a firewall (`--nft` names no program, so it is never applied).
+const NO_FIREWALL: [&str; 2] = ["--nft", "/nonexistent/nft"];
 
 #[test]
 fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
@@ -149,7 +91,7 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
     let state = dir.join("state");
 
     let started = Instant::now();
-    let mut agent = Daemon::start(&pair, &cfg, &state, dir.join("agent.log"));
+    let mut agent = start(&pair, &cfg, &state, dir.join("agent.log"), &NO_FIREWALL);
     // The hand-off: the host configures the leased address (the daemon does not apply it);
     // provisioning's retries reach the server once it is there.
     let s = agent.wait_for(Duration::from_secs(30), "a lease", |s| {
@@ -250,7 +192,7 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
     )
     .unwrap();
     // The host keeps the address it configured; dnsmasq hands out the same one again.
-    let agent = Daemon::start(&pair, &cfg, &state, dir.join("agent2.log"));
+    let agent = start(&pair, &cfg, &state, dir.join("agent2.log"), &NO_FIREWALL);
     let s = agent.wait_for(Duration::from_secs(30), "the profile refused", |s| {
         s["provisioning"]["result"] == "Refused"
     });
@@ -264,6 +206,16 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
         diagnostics.contains("SIP_Transport_1_") && diagnostics.contains("\"severity\":\"error\""),
         "{diagnostics}"
     );
+    // The refused profile is kept aside; profile.xml is still the last accepted one.
+    let refused = state.join("profile.refused.xml");
+    assert_eq!(
+        s["provisioning"]["profile"],
+        refused.display().to_string().as_str()
+    );
+    assert!(std::fs::read_to_string(&refused).unwrap().contains("SCTP"));
+    let kept = std::fs::read_to_string(&profile).unwrap();
+    assert!(kept.contains(SECRET) && !kept.contains("SCTP"), "{kept}");
+    assert!(!state.join("profile.fetched.xml").exists());
 }
 
 /// `--dhcp-apply`: the daemon configures the lease itself (rtnetlink), provisioning then
@@ -293,12 +245,12 @@ fn dhcp_apply_configures_the_lease_and_removes_it_on_sigterm() {
     let cfg = dir.join("cfg.xml");
     std::fs::write(&cfg, FAST_SCHEDULE).unwrap();
     let started = Instant::now();
-    let mut agent = Daemon::start_with(
+    let mut agent = start(
         &pair,
         &cfg,
         &dir.join("state"),
         dir.join("agent.log"),
-        &["--dhcp-apply"],
+        &["--dhcp-apply", "--nft", "/nonexistent/nft"],
     );
     let s = agent.wait_for(Duration::from_secs(30), "the profile applied", |s| {
         s["provisioning"]["result"] == "Applied"
@@ -367,12 +319,12 @@ fn resync_schedule_periodic_reload_and_error_retry() {
     let cfg = dir.join("cfg.xml");
     std::fs::write(&cfg, profile("")).unwrap();
     let started = Instant::now();
-    let agent = Daemon::start_with(
+    let agent = start(
         &pair,
         &cfg,
         &dir.join("state"),
         dir.join("agent.log"),
-        &["--dhcp-apply"],
+        &["--dhcp-apply", "--nft", "/nonexistent/nft"],
     );
     let sends = |log: &str| {
         log.lines()
@@ -442,4 +394,89 @@ fn resync_schedule_periodic_reload_and_error_retry() {
     for l in log.lines().filter(|l| l.contains("tftp")) {
         println!("dnsmasq: {l}");
     }
+}
+
+/// The phone's own firewall (real nftables in the client namespace, applied before the resync
+/// starts) lets the resync's TFTP transfer in: dnsmasq sends the DATA from a new port (RFC 1350
+/// §4), which conntrack does not take for return traffic of the request to port 69; the
+/// transfer works because the agent's client port is one of the TFTP client ports 53240-53245
+/// the firewall opens. (From an ephemeral port the firewall answered port unreachable and
+/// `cargo xtask lab check` failed whenever the firewall came up before the first resync.)
+#[test]
+fn tftp_resync_gets_through_the_phones_own_firewall() {
+    let pair = NetnsPair::new("f");
+    let tftp_root = temp_dir("tftp-fw");
+    std::fs::set_permissions(&tftp_root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        tftp_root.join("7832.xml"),
+        "<flat-profile><Firewall>Enabled</Firewall><Proxy_Mode>Manual</Proxy_Mode>\
+         <Proxy_Host>proxy.example.com</Proxy_Host><Resync_Random_Delay>0</Resync_Random_Delay>\
+         <Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay></flat-profile>\n",
+    )
+    .unwrap();
+    let server = pair.server_addr();
+    let dnsmasq = Dnsmasq::start_with(
+        &pair,
+        &[&format!("66,\"{server}\"")],
+        &[],
+        &[
+            "--port=0",
+            "--enable-tftp",
+            &format!("--tftp-root={}", tftp_root.display()),
+        ],
+    );
+    let dir = temp_dir("run-fw");
+    let cfg = dir.join("cfg.xml");
+    std::fs::write(
+        &cfg,
+        "<flat-profile><Firewall>Enabled</Firewall><Resync_Random_Delay>0</Resync_Random_Delay>\
+         <Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay></flat-profile>\n",
+    )
+    .unwrap();
+    // The firewall first, so that no transfer can finish before it is there.
+    let applied = provision_common::agent_in(
+        &pair.client_ns,
+        &["firewall", "apply", "--config", &cfg.display().to_string()],
+    );
+    assert!(applied.status.success(), "{applied:?}");
+    let started = Instant::now();
+    let mut agent = start(
+        &pair,
+        &cfg,
+        &dir.join("state"),
+        dir.join("agent.log"),
+        &["--dhcp-apply"],
+    );
+    let s = agent.wait_for(Duration::from_secs(30), "the profile applied", |s| {
+        s["provisioning"]["result"] == "Applied" && s["firewall"]["state"] == "Applied"
+    });
+    println!(
+        "behind the firewall: lease, resync, reload in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(s["proxy"]["mode"], "Manual", "{s:#}");
+    assert!(
+        dnsmasq
+            .log()
+            .contains(&format!("sent {}", tftp_root.join("7832.xml").display())),
+        "{}",
+        dnsmasq.log()
+    );
+    let ruleset = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &pair.client_ns,
+            "nft",
+            "list",
+            "table",
+            "inet",
+            "phone_fw",
+        ])
+        .output()
+        .unwrap();
+    let ruleset = String::from_utf8_lossy(&ruleset.stdout);
+    assert!(ruleset.contains("udp dport 53240-53245 accept"), "{ruleset}");
+    assert!(ruleset.contains("meta l4proto udp reject"), "{ruleset}");
+    assert_eq!(agent.terminate(), Some(0), "{}", agent.log());
 }

@@ -7,13 +7,14 @@
 //! `phone-agent status --json` there.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)] // tests: a panic is the failure report
 
+mod run_common;
 mod vpn_common;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use run_common::Daemon;
 use vpn_common::{Lab, SERVER};
 
 const HTTP: &str = "127.0.0.1:8480";
@@ -32,83 +33,19 @@ fn cfg(lab: &Lab, password: &str) -> PathBuf {
     p
 }
 
-struct Daemon {
-    child: Child,
-    ns: String,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(lab: &Lab, cfg: &Path) -> Daemon {
-        let log = lab.path("agent.log");
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &lab.client_ns])
-            .arg(&lab.agent_bin)
-            .args(["-vv", "run", "--config"])
-            .arg(cfg)
-            .args(["--http", HTTP, "--nft", "/nonexistent/nft", "--backoff-max", "1"])
-            .arg("--ca-file")
-            .arg(&lab.pki.ca)
-            .args(["--vpn-device", &format!("{}t", lab.tag), "--state-dir"])
-            .arg(lab.path("state"))
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .unwrap();
-        Daemon {
-            child,
-            ns: lab.client_ns.clone(),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn status(&self) -> Option<Value> {
-        let out = Command::new("ip")
-            .args(["netns", "exec", &self.ns])
-            .arg(env!("CARGO_BIN_EXE_phone-agent"))
-            .args(["status", "--json", "--http", HTTP])
-            .output()
-            .ok()?;
-        serde_json::from_slice(&out.stdout).ok()
-    }
-
-    fn wait_for(&self, limit: Duration, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(s) = self.status().filter(|s| pred(s)) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; status:\n{:#}\nagent log:\n{}",
-                self.status().unwrap_or_default(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{name}");
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `phone-agent -vv run` in the client namespace, trusting the lab's CA for the VPN server.
+fn start(lab: &Lab, cfg: &Path) -> Daemon {
+    let mut args: Vec<OsString> = ["-vv", "run", "--config"].map(OsString::from).to_vec();
+    args.push(cfg.into());
+    args.extend(["--nft", "/nonexistent/nft", "--backoff-max", "1", "--ca-file"].map(OsString::from));
+    args.push(lab.pki.ca.clone().into());
+    args.extend([
+        "--vpn-device".into(),
+        format!("{}t", lab.tag).into(),
+        "--state-dir".into(),
+    ]);
+    args.push(lab.path("state").into());
+    Daemon::start(Some(&lab.client_ns), HTTP, &lab.path("agent.log"), args)
 }
 
 #[test]
@@ -118,7 +55,7 @@ fn the_daemon_keeps_the_vpn_up_reloads_it_and_logs_out_on_sigterm() {
     let echo = lab.echo_server();
     let path = cfg(&lab, "secret1");
     let started = Instant::now();
-    let mut agent = Daemon::start(&lab, &path);
+    let mut agent = start(&lab, &path);
     let s = agent.wait_for(Duration::from_secs(20), "the VPN connected", |s| {
         s["vpn"]["state"] == "Connected"
     });
@@ -166,18 +103,7 @@ fn the_daemon_keeps_the_vpn_up_reloads_it_and_logs_out_on_sigterm() {
 
     // SIGTERM: the VPN logs out (ocserv has no user any more), exit 0.
     let stopping = Instant::now();
-    agent.signal("TERM");
-    let code = loop {
-        if let Some(c) = agent.child.try_wait().unwrap() {
-            break c.code();
-        }
-        assert!(
-            stopping.elapsed() < Duration::from_secs(10),
-            "no exit:\n{}",
-            agent.log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let code = agent.terminate();
     println!("SIGTERM: exit {code:?} after {:?}", stopping.elapsed());
     assert_eq!(code, Some(0), "{}", agent.log());
     assert!(

@@ -1,6 +1,11 @@
 //! TFTP reads (Cisco's `PAC_URL` and `Profile_Rule` accept `tftp://`): [`tftp_proto::ReadTransfer`]
 //! pumped by the generic [`Driver`] over a UDP socket, with an overall deadline (the driver's
 //! stop) on top of its retransmissions. Used by the PAC download and the provisioning resync.
+//!
+//! The transfer's socket is bound to one of the phone's TFTP client ports, 53240-53245 (SPEC
+//! §8), which the phone's firewall opens: the server sends its DATA from a new port (RFC 1350
+//! §4), which conntrack does not count as return traffic of the request to port 69, so from an
+//! ephemeral port the firewall answers it with port unreachable and the transfer fails.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::ops::ControlFlow;
@@ -59,17 +64,12 @@ pub fn read(
     limits: Limits,
     timeout: Duration,
 ) -> Result<Vec<u8>, TftpFailure> {
-    let local: SocketAddr = if server.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        ([0u16; 8], 0).into()
-    };
     let transfer = ReadTransfer::new(server, filename, limits, Instant::now());
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| TftpFailure::Failed(anyhow!("no tokio runtime: {e}")))?;
     tokio::task::block_in_place(|| {
         runtime.block_on(async {
-            let socket = tokio::net::UdpSocket::bind(local)
+            let socket = bind_client_port(server.is_ipv4())
                 .await
                 .map_err(|e| TftpFailure::Failed(anyhow!("binding a UDP socket: {e}")))?;
             let mut driver = Driver::new(transfer, UdpLink { socket, received: 0 });
@@ -93,6 +93,33 @@ pub fn read(
             }
         })
     })
+}
+
+/// The phone's TFTP client ports (SPEC §8: the firewall opens them unless `NO_CISCO_TFTP`).
+pub const CLIENT_PORTS: std::ops::RangeInclusive<u16> = 53240..=53245;
+
+/// A UDP socket on the first free port of [`CLIENT_PORTS`]; an ephemeral port (with a warning:
+/// the phone's firewall drops DATA sent to it) when all six are taken.
+async fn bind_client_port(ipv4: bool) -> std::io::Result<tokio::net::UdpSocket> {
+    let any: std::net::IpAddr = if ipv4 {
+        std::net::Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        std::net::Ipv6Addr::UNSPECIFIED.into()
+    };
+    for port in CLIENT_PORTS {
+        match tokio::net::UdpSocket::bind((any, port)).await {
+            Ok(socket) => return Ok(socket),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {}
+            Err(e) => return Err(e),
+        }
+    }
+    tracing::warn!(
+        "the TFTP client ports {}-{} are all in use: this transfer uses an ephemeral port, whose DATA the \
+         phone's firewall (when Enabled) drops",
+        CLIENT_PORTS.start(),
+        CLIENT_PORTS.end()
+    );
+    tokio::net::UdpSocket::bind((any, 0)).await
 }
 
 /// ICMP port unreachable, as the socket reported it.

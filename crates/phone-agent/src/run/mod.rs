@@ -24,7 +24,7 @@ mod vpn;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -554,7 +554,8 @@ impl Daemon {
         }
     }
 
-    /// Starts every subsystem of `plans` in order (waiting for 802.1X's first outcome).
+    /// Starts every subsystem of `plans` in order, waiting (bounded) for the first outcome of
+    /// 802.1X, of the DHCP lease and of the firewall.
     async fn start_all(&mut self, plans: BTreeMap<Subsystem, Plan>) {
         for (what, plan) in plans {
             let running = self.spawn(what, plan);
@@ -564,6 +565,15 @@ impl Daemon {
                 let _ = tokio::time::timeout(
                     Duration::from_secs(30),
                     rx.wait_for(|s| s.dot1x.transaction_state != TransactionState::Authenticating),
+                )
+                .await;
+            } else if what == Subsystem::Firewall {
+                // The later subsystems open connections. One opened before the table is in is
+                // unknown to conntrack, and the firewall then drops its return traffic (a SIP
+                // line's TCP REGISTER went unanswered until Timer F, 32 s).
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    rx.wait_for(|s| s.firewall.state != FirewallState::Pending),
                 )
                 .await;
             } else if what == Subsystem::Network && self.args.dhcp {
@@ -581,12 +591,30 @@ impl Daemon {
     /// file whole; otherwise only the subsystems whose plan changed restart.
     async fn reload(&mut self) -> status::Reload {
         let path = self.active.clone();
-        self.reload_from(path).await
+        self.reload_from(path, None).await
+    }
+
+    /// A profile provisioning fetched (`STATE_DIR/profile.fetched.xml`): reloaded from.
+    /// Accepted, it is renamed to `STATE_DIR/profile.xml`, the file the daemon then runs;
+    /// refused, to `STATE_DIR/profile.refused.xml` (for a look), so a refused profile never
+    /// replaces the last accepted one.
+    async fn reload_from_fetched(&mut self, fetched: PathBuf) -> status::Reload {
+        let dir = fetched.parent().map(Path::to_owned).unwrap_or_default();
+        let outcome = self
+            .reload_from(fetched.clone(), Some(dir.join(state::PROFILE)))
+            .await;
+        if !outcome.accepted {
+            let refused = dir.join(state::REFUSED_PROFILE);
+            if let Err(e) = std::fs::rename(&fetched, &refused) {
+                tracing::warn!("keeping the refused profile as {}: {e}", refused.display());
+            }
+        }
+        outcome
     }
 
     /// Reloads from `path` (the running file, or a fetched profile, which becomes the running
-    /// file once accepted).
-    async fn reload_from(&mut self, path: PathBuf) -> status::Reload {
+    /// file once accepted: renamed to `accepted_as` first when given).
+    async fn reload_from(&mut self, path: PathBuf, accepted_as: Option<PathBuf>) -> status::Reload {
         let mut reload = status::Reload {
             at_unix: status::unix_now(),
             accepted: false,
@@ -619,6 +647,16 @@ impl Daemon {
                 s.config.last_reload = Some(reload.clone());
             });
             return reload;
+        };
+        let path = match accepted_as {
+            Some(to) => match std::fs::rename(&path, &to) {
+                Ok(()) => to,
+                Err(e) => {
+                    tracing::warn!("renaming {} to {}: {e}", path.display(), to.display());
+                    path
+                }
+            },
+            None => path,
         };
         if path != self.active {
             tracing::info!("now running {}", path.display());
@@ -762,7 +800,7 @@ pub async fn run(args: RunArgs) -> Result<ExitCode> {
             }
             Some(fetched) = profiles_rx.recv() => {
                 tracing::info!("provisioning fetched {}: reloading from it", fetched.path.display());
-                let outcome = daemon.reload_from(fetched.path).await;
+                let outcome = daemon.reload_from_fetched(fetched.path).await;
                 let _ = fetched.reply.send(outcome);
             }
             Some(reply) = reload_rx.recv() => {

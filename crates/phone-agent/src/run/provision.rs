@@ -5,10 +5,11 @@
 //! after a success (or the next `Resync_At__HHmm_`, UTC), `Resync_Error_Retry_Delay` after a
 //! failure, and at once whenever DHCP binds a lease that names another source. The next one is
 //! in the status (`provisioning.next_resync_unix`, `next_reason`). `Provision_Enable` No: none.
-//! The fetched profile is written atomically to `STATE_DIR/profile.xml` and handed to the
-//! daemon, which reloads from it through the same path as SIGHUP: a profile with errors is
-//! refused whole (the running configuration kept, its diagnostics in the status); an accepted
-//! one becomes the configuration the daemon runs (SIGHUP then re-reads it). The outcome goes
+//! The fetched profile is written atomically to `STATE_DIR/profile.fetched.xml` and handed to
+//! the daemon, which reloads from it through the same path as SIGHUP: a profile with errors is
+//! refused whole (the running configuration kept, its diagnostics in the status, the file
+//! renamed to `profile.refused.xml`); an accepted one becomes `STATE_DIR/profile.xml`, the
+//! configuration the daemon runs (SIGHUP then re-reads it). The outcome goes
 //! into the status and `STATE_DIR/resync.json`. A failed fetch is retried by the schedule
 //! (`Resync_Error_Retry_Delay`), not by the supervisor; nothing to fetch (no rule names a
 //! server, DHCP gave none) counts as done.
@@ -142,7 +143,7 @@ pub struct ProvisionOptions {
 
 /// A fetched profile for the daemon to reload from; the answer is the reload's outcome.
 pub struct FetchedProfile {
-    /// `STATE_DIR/profile.xml`.
+    /// `STATE_DIR/profile.fetched.xml`; the daemon renames it (see `state`).
     pub path: PathBuf,
     /// The reload's outcome.
     pub reply: oneshot::Sender<status::Reload>,
@@ -318,16 +319,18 @@ async fn resync_once(
     let mut running = None;
     let (result, detail, failure) = match (&outcome.profile, outcome.ok) {
         (Some(body), true) => {
-            let path = super::state::write(&options.state_dir, super::state::PROFILE, body)?;
+            let fetched = super::state::write(&options.state_dir, super::state::FETCHED_PROFILE, body)?;
             let (reply, answer) = oneshot::channel();
             profiles
-                .send(FetchedProfile {
-                    path: path.clone(),
-                    reply,
-                })
+                .send(FetchedProfile { path: fetched, reply })
                 .await
                 .map_err(|_| anyhow::anyhow!("the daemon is stopping"))?;
             let reload = answer.await.unwrap_or_default();
+            let path = options.state_dir.join(if reload.accepted {
+                super::state::PROFILE
+            } else {
+                super::state::REFUSED_PROFILE
+            });
             status.update(|s| s.provisioning.profile = Some(path.display().to_string()));
             if reload.accepted {
                 running = Some(path.clone());

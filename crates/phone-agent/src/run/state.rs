@@ -14,8 +14,13 @@ use anyhow::{Context, Result};
 pub const DHCP_LEASE: &str = "dhcp-lease.json";
 /// The last resync's outcome (JSON).
 pub const RESYNC: &str = "resync.json";
-/// The last profile fetched, which the daemon runs once accepted.
+/// The last profile fetched and accepted: the file the daemon runs.
 pub const PROFILE: &str = "profile.xml";
+/// A profile just fetched, while the daemon checks it (renamed to [`PROFILE`] or
+/// [`REFUSED_PROFILE`]).
+pub const FETCHED_PROFILE: &str = "profile.fetched.xml";
+/// The last profile fetched and refused (its errors are in the status).
+pub const REFUSED_PROFILE: &str = "profile.refused.xml";
 /// The EAP-FAST PAC file (wpa_supplicant's text form).
 pub const PAC: &str = "eap-fast.pac";
 
