@@ -156,70 +156,27 @@ fn status_in_ns(ns: &str, http: &'static str) -> Option<serde_json::Value> {
 /// One start of the agent with 802.1X and 16 lines: (spawn → Authenticated, spawn → all
 /// Registered).
 fn dot1x_run(root: &Path, agent: &Path, dir: &Path) -> Result<(Duration, Duration)> {
-    use crate::lab::{at, certificates, hostapd_conf, ip, program, spawn_in, stop};
+    use crate::lab::{
+        VethLink, at, certificates, eap_tls_options, spawn_hostapd, spawn_in, spawn_kamailio, stop,
+    };
     const PH: &str = "agentbenchph";
     const NW: &str = "agentbenchnw";
+    const LINK: VethLink<'static> = VethLink {
+        phone: (PH, "abench-p", "10.252.0.2/24"),
+        network: (NW, "abench-n", "10.252.0.1/24"),
+    };
     struct Namespaces;
     impl Drop for Namespaces {
         fn drop(&mut self) {
-            for ns in [PH, NW] {
-                let _ = Command::new("ip").args(["netns", "del", ns]).output();
-            }
+            LINK.delete();
         }
     }
-    let hostapd = program("hostapd", "hostapd")?;
-    let kamailio = program("kamailio", "kamailio")?;
-    for ns in [PH, NW] {
-        let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        ip(&["netns", "add", ns])?;
-        ip(&["-n", ns, "link", "set", "lo", "up"])?;
-    }
     let _namespaces = Namespaces;
-    ip(&[
-        "link", "add", "abench-p", "type", "veth", "peer", "name", "abench-n",
-    ])?;
-    ip(&["link", "set", "abench-p", "netns", PH])?;
-    ip(&["link", "set", "abench-n", "netns", NW])?;
-    for (ns, dev, addr) in [
-        (PH, "abench-p", "10.252.0.2/24"),
-        (NW, "abench-n", "10.252.0.1/24"),
-    ] {
-        ip(&["-n", ns, "addr", "add", addr, "dev", dev])?;
-        ip(&["-n", ns, "link", "set", dev, "up"])?;
-    }
+    LINK.create()?;
     certificates(dir)?;
     let d = |f: &str| dir.join(f).display().to_string();
-    std::fs::write(
-        dir.join("kamailio.cfg"),
-        crate::lab::kamailio_cfg(root, "10.252.0.1:5060", &dir.join("kamailio.ctl"))?,
-    )?;
-    let k = spawn_in(
-        NW,
-        &[
-            &kamailio.display().to_string(),
-            "-f",
-            &d("kamailio.cfg"),
-            "-DD",
-            "-E",
-            "-m",
-            "64",
-            "-M",
-            "8",
-            "-Y",
-            &d(""),
-            "-P",
-            &d("kamailio.pid"),
-            "-w",
-            &d(""),
-        ],
-        &dir.join("kamailio.log"),
-    )?;
-    std::fs::write(dir.join("hostapd.conf"), hostapd_conf(dir, "abench-n"))?;
-    let h = spawn_in(
-        NW,
-        &[&hostapd.display().to_string(), &d("hostapd.conf")],
-        &dir.join("hostapd.log"),
-    )?;
+    let k = spawn_kamailio(root, NW, dir, "10.252.0.1:5060")?;
+    let h = spawn_hostapd(NW, dir, "abench-n", &[])?;
     // Both ready before the clock starts: Kamailio's ctl socket, hostapd's interface enabled.
     let deadline = Instant::now() + Duration::from_secs(15);
     while !(dir.join("kamailio.ctl").exists()
@@ -234,30 +191,26 @@ fn dot1x_run(root: &Path, agent: &Path, dir: &Path) -> Result<(Duration, Duratio
     }
     write_dot1x_cfg(&dir.join("cfg.xml"))?;
     let spawned = Instant::now();
+    let mut args = vec![
+        agent.display().to_string(),
+        "run".into(),
+        "--config".into(),
+        d("cfg.xml"),
+    ];
+    args.extend(eap_tls_options(dir, "abench-p", "phone@bench.example"));
+    for a in [
+        "--http",
+        "127.0.0.1:8480",
+        "--nft",
+        "/nonexistent/nft",
+        "--state-dir",
+        &d("state"),
+    ] {
+        args.push(a.to_owned());
+    }
     let a = spawn_in(
         PH,
-        &[
-            &agent.display().to_string(),
-            "run",
-            "--config",
-            &d("cfg.xml"),
-            "--iface",
-            "abench-p",
-            "--ca-file",
-            &d("ca.pem"),
-            "--client-cert",
-            &d("phone.pem"),
-            "--client-key",
-            &d("phone.key"),
-            "--identity",
-            "phone@bench.example",
-            "--http",
-            "127.0.0.1:8480",
-            "--nft",
-            "/nonexistent/nft",
-            "--state-dir",
-            &d("state"),
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         &dir.join("agent.log"),
     )?;
     let mut authenticated = None;

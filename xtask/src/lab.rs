@@ -163,6 +163,111 @@ pub(crate) fn hostapd_conf(dir: &Path, iface: &str) -> String {
     )
 }
 
+/// Two network namespaces, loopback up in each, joined by a veth pair whose ends get their
+/// addresses (`IP/len`) and are up.
+pub(crate) struct VethLink<'a> {
+    /// The phone's namespace, its end and address.
+    pub phone: (&'a str, &'a str, &'a str),
+    /// The network's namespace, its end and address.
+    pub network: (&'a str, &'a str, &'a str),
+}
+
+impl VethLink<'_> {
+    /// Makes the namespaces and the link (whatever is left of an earlier run's is deleted).
+    pub(crate) fn create(&self) -> Result<()> {
+        let (phone, network) = (self.phone, self.network);
+        for ns in [phone.0, network.0] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+            ip(&["netns", "add", ns])?;
+            ip(&["-n", ns, "link", "set", "lo", "up"])?;
+        }
+        ip(&["link", "add", phone.1, "type", "veth", "peer", "name", network.1])?;
+        for (ns, dev, addr) in [phone, network] {
+            ip(&["link", "set", dev, "netns", ns])?;
+            ip(&["-n", ns, "addr", "add", addr, "dev", dev])?;
+            ip(&["-n", ns, "link", "set", dev, "up"])?;
+        }
+        Ok(())
+    }
+
+    /// Deletes both namespaces (and the link with them).
+    pub(crate) fn delete(&self) {
+        for ns in [self.phone.0, self.network.0] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}
+
+/// The lab's phone and network namespaces and the link between them.
+const PHONE_LINK: VethLink<'static> = VethLink {
+    phone: (PHONE_NS, "alab-p", "10.250.0.2/24"),
+    network: (NETWORK_NS, "alab-n", "10.250.0.1/24"),
+};
+
+/// Kamailio with [`kamailio_cfg`] on `listen` in namespace `ns`, its files in `dir`
+/// (`kamailio.cfg`, `.log`, `.pid`, `.ctl`); its PID (its workers are in its process group).
+pub(crate) fn spawn_kamailio(root: &Path, ns: &str, dir: &Path, listen: &str) -> Result<u32> {
+    let kamailio = program("kamailio", "kamailio")?;
+    let d = |f: &str| dir.join(f).display().to_string();
+    std::fs::write(
+        dir.join("kamailio.cfg"),
+        kamailio_cfg(root, listen, &dir.join("kamailio.ctl"))?,
+    )?;
+    spawn_in(
+        ns,
+        &[
+            &kamailio.display().to_string(),
+            "-f",
+            &d("kamailio.cfg"),
+            "-DD",
+            "-E",
+            "-m",
+            "64",
+            "-M",
+            "8",
+            "-Y",
+            &d(""),
+            "-P",
+            &d("kamailio.pid"),
+            "-w",
+            &d(""),
+        ],
+        &dir.join("kamailio.log"),
+    )
+}
+
+/// hostapd with [`hostapd_conf`] (wired, EAP-TLS) on `iface` in namespace `ns`, its files in
+/// `dir`, `options` before the configuration file (`-d`: debug log); its PID.
+pub(crate) fn spawn_hostapd(ns: &str, dir: &Path, iface: &str, options: &[&str]) -> Result<u32> {
+    let hostapd = program("hostapd", "hostapd")?.display().to_string();
+    std::fs::write(dir.join("hostapd.conf"), hostapd_conf(dir, iface))?;
+    let conf = dir.join("hostapd.conf").display().to_string();
+    let args: Vec<&str> = [hostapd.as_str()]
+        .into_iter()
+        .chain(options.iter().copied())
+        .chain([conf.as_str()])
+        .collect();
+    spawn_in(ns, &args, &dir.join("hostapd.log"))
+}
+
+/// `phone-agent run`'s options for 802.1X (EAP-TLS) on `iface` as `identity`, with the
+/// certificates [`certificates`] wrote in `dir`.
+pub(crate) fn eap_tls_options(dir: &Path, iface: &str, identity: &str) -> Vec<String> {
+    let d = |f: &str| dir.join(f).display().to_string();
+    vec![
+        "--iface".into(),
+        iface.into(),
+        "--ca-file".into(),
+        d("ca.pem"),
+        "--client-cert".into(),
+        d("phone.pem"),
+        "--client-key".into(),
+        d("phone.key"),
+        "--identity".into(),
+        identity.into(),
+    ]
+}
+
 /// Starts `args` in namespace `ns`, its own process group, output to `log`; its PID (`ip
 /// netns exec` execs the program, so it is the program's).
 pub(crate) fn spawn_in(ns: &str, args: &[&str], log: &Path) -> Result<u32> {
@@ -268,63 +373,26 @@ fn start(root: &Path, agent: &Path) -> Result<()> {
             dir.join("lab.json").display()
         );
     }
-    let hostapd = program("hostapd", "hostapd")?;
-    let kamailio = program("kamailio", "kamailio")?;
+    program("hostapd", "hostapd")?;
+    program("kamailio", "kamailio")?;
     program("nft", "nftables")?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("state"))?;
     let mut lab = json!({ "netns": [PHONE_NS, NETWORK_NS], "pids": {}, "http": HTTP });
     save(&dir, &lab)?;
     // From here on, `lab down` cleans up whatever was made.
-    for ns in [PHONE_NS, NETWORK_NS] {
-        ip(&["netns", "add", ns])?;
-        ip(&["-n", ns, "link", "set", "lo", "up"])?;
-    }
-    ip(&["link", "add", "alab-p", "type", "veth", "peer", "name", "alab-n"])?;
-    ip(&["link", "set", "alab-p", "netns", PHONE_NS])?;
-    ip(&["link", "set", "alab-n", "netns", NETWORK_NS])?;
+    PHONE_LINK.create()?;
     ip(&["link", "add", "alab-h", "type", "veth", "peer", "name", "alab-i"])?;
     ip(&["link", "set", "alab-i", "netns", PHONE_NS])?;
-    for (ns, dev, addr) in [
-        (Some(PHONE_NS), "alab-p", "10.250.0.2/24"),
-        (Some(NETWORK_NS), "alab-n", "10.250.0.1/24"),
-        (Some(PHONE_NS), "alab-i", "10.251.0.2/30"),
-        (None, "alab-h", "10.251.0.1/30"),
-    ] {
-        let mut pre: Vec<&str> = Vec::new();
-        if let Some(ns) = ns {
-            pre = vec!["-n", ns];
-        }
-        ip(&[&pre[..], &["addr", "add", addr, "dev", dev]].concat())?;
-        ip(&[&pre[..], &["link", "set", dev, "up"]].concat())?;
-    }
+    ip(&["-n", PHONE_NS, "addr", "add", "10.251.0.2/30", "dev", "alab-i"])?;
+    ip(&["-n", PHONE_NS, "link", "set", "alab-i", "up"])?;
+    ip(&["addr", "add", "10.251.0.1/30", "dev", "alab-h"])?;
+    ip(&["link", "set", "alab-h", "up"])?;
     certificates(&dir)?;
     let d = |f: &str| dir.join(f).display().to_string();
 
     // Kamailio: the registrar of the SIP tests (alice/secret, client-initiated mediasec).
-    let kcfg = kamailio_cfg(root, "10.250.0.1:5060", &dir.join("kamailio.ctl"))?;
-    std::fs::write(dir.join("kamailio.cfg"), kcfg)?;
-    let kamailio_pid = spawn_in(
-        NETWORK_NS,
-        &[
-            &kamailio.display().to_string(),
-            "-f",
-            &d("kamailio.cfg"),
-            "-DD",
-            "-E",
-            "-m",
-            "32",
-            "-M",
-            "8",
-            "-Y",
-            &d(""),
-            "-P",
-            &d("kamailio.pid"),
-            "-w",
-            &d(""),
-        ],
-        &dir.join("kamailio.log"),
-    )?;
+    let kamailio_pid = spawn_kamailio(root, NETWORK_NS, &dir, "10.250.0.1:5060")?;
     record(
         &dir,
         &mut lab,
@@ -333,12 +401,7 @@ fn start(root: &Path, agent: &Path) -> Result<()> {
     )?;
 
     // hostapd: the wired authenticator with its integrated EAP server (EAP-TLS).
-    std::fs::write(dir.join("hostapd.conf"), hostapd_conf(&dir, "alab-n"))?;
-    let hostapd_pid = spawn_in(
-        NETWORK_NS,
-        &[&hostapd.display().to_string(), "-d", &d("hostapd.conf")],
-        &dir.join("hostapd.log"),
-    )?;
+    let hostapd_pid = spawn_hostapd(NETWORK_NS, &dir, "alab-n", &["-d"])?;
     record(
         &dir,
         &mut lab,
@@ -485,37 +548,33 @@ fn start(root: &Path, agent: &Path) -> Result<()> {
 
     // The agent on the example configuration.
     let started = Instant::now();
+    let mut args = vec![
+        agent.display().to_string(),
+        "-v".into(),
+        "run".into(),
+        "--config".into(),
+        root.join("examples/cfg/lab.xml").display().to_string(),
+    ];
+    args.extend(eap_tls_options(&dir, "alab-p", "phone@lab.example"));
+    for a in [
+        "--dhcp",
+        "--dhcp-apply",
+        "--eapol-start-period",
+        "1",
+        "--backoff-max",
+        "5",
+        "--http",
+        "0.0.0.0:8480",
+        "--admin-password",
+        PASSWORD,
+        "--state-dir",
+        &d("state"),
+    ] {
+        args.push(a.to_owned());
+    }
     let agent_pid = spawn_in(
         PHONE_NS,
-        &[
-            &agent.display().to_string(),
-            "-v",
-            "run",
-            "--config",
-            &root.join("examples/cfg/lab.xml").display().to_string(),
-            "--iface",
-            "alab-p",
-            "--dhcp",
-            "--dhcp-apply",
-            "--ca-file",
-            &d("ca.pem"),
-            "--client-cert",
-            &d("phone.pem"),
-            "--client-key",
-            &d("phone.key"),
-            "--identity",
-            "phone@lab.example",
-            "--eapol-start-period",
-            "1",
-            "--backoff-max",
-            "5",
-            "--http",
-            "0.0.0.0:8480",
-            "--admin-password",
-            PASSWORD,
-            "--state-dir",
-            &d("state"),
-        ],
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
         &dir.join("agent.log"),
     )?;
     record(

@@ -57,6 +57,21 @@ fn start(pair: &NetnsPair, cfg: &Path, state: &Path, log: PathBuf, extra: &[&str
     Daemon::start(Some(&pair.client_ns), HTTP, &log, args)
 }
 
+/// dnsmasq in the server namespace: DHCP with option 66 naming its own TFTP server, which
+/// serves `tftp_root`.
+fn dhcp_and_tftp(pair: &NetnsPair, tftp_root: &Path) -> Dnsmasq {
+    Dnsmasq::start_with(
+        pair,
+        &[&format!("66,\"{}\"", pair.server_addr())],
+        &[],
+        &[
+            "--port=0",
+            "--enable-tftp",
+            &format!("--tftp-root={}", tftp_root.display()),
+        ],
+    )
+}
+
 /// Without a firewall (`--nft` names no program, so it is never applied).
 const NO_FIREWALL: [&str; 2] = ["--nft", "/nonexistent/nft"];
 
@@ -75,16 +90,7 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
     )
     .unwrap();
     let server = pair.server_addr();
-    let dnsmasq = Dnsmasq::start_with(
-        &pair,
-        &[&format!("66,\"{server}\"")],
-        &[],
-        &[
-            "--port=0",
-            "--enable-tftp",
-            &format!("--tftp-root={}", tftp_root.display()),
-        ],
-    );
+    let dnsmasq = dhcp_and_tftp(&pair, &tftp_root);
     let dir = temp_dir("run");
     let cfg = dir.join("cfg.xml");
     std::fs::write(&cfg, FAST_SCHEDULE).unwrap();
@@ -230,17 +236,7 @@ fn dhcp_apply_configures_the_lease_and_removes_it_on_sigterm() {
         "<flat-profile><Proxy_Mode>Manual</Proxy_Mode><Proxy_Host>proxy.example.com</Proxy_Host></flat-profile>\n",
     )
     .unwrap();
-    let server = pair.server_addr();
-    let dnsmasq = Dnsmasq::start_with(
-        &pair,
-        &[&format!("66,\"{server}\"")],
-        &[],
-        &[
-            "--port=0",
-            "--enable-tftp",
-            &format!("--tftp-root={}", tftp_root.display()),
-        ],
-    );
+    let dnsmasq = dhcp_and_tftp(&pair, &tftp_root);
     let dir = temp_dir("run-apply");
     let cfg = dir.join("cfg.xml");
     std::fs::write(&cfg, FAST_SCHEDULE).unwrap();
@@ -304,17 +300,7 @@ fn resync_schedule_periodic_reload_and_error_retry() {
     let profile = |extra: &str| format!("<flat-profile>\n{schedule}{extra}</flat-profile>\n");
     let file = tftp_root.join("7832.xml");
     std::fs::write(&file, profile("")).unwrap();
-    let server = pair.server_addr();
-    let dnsmasq = Dnsmasq::start_with(
-        &pair,
-        &[&format!("66,\"{server}\"")],
-        &[],
-        &[
-            "--port=0",
-            "--enable-tftp",
-            &format!("--tftp-root={}", tftp_root.display()),
-        ],
-    );
+    let dnsmasq = dhcp_and_tftp(&pair, &tftp_root);
     let dir = temp_dir("run-sched");
     let cfg = dir.join("cfg.xml");
     std::fs::write(&cfg, profile("")).unwrap();
@@ -414,17 +400,7 @@ fn tftp_resync_gets_through_the_phones_own_firewall() {
          <Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay></flat-profile>\n",
     )
     .unwrap();
-    let server = pair.server_addr();
-    let dnsmasq = Dnsmasq::start_with(
-        &pair,
-        &[&format!("66,\"{server}\"")],
-        &[],
-        &[
-            "--port=0",
-            "--enable-tftp",
-            &format!("--tftp-root={}", tftp_root.display()),
-        ],
-    );
+    let dnsmasq = dhcp_and_tftp(&pair, &tftp_root);
     let dir = temp_dir("run-fw");
     let cfg = dir.join("cfg.xml");
     std::fs::write(
