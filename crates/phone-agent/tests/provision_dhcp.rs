@@ -1,6 +1,7 @@
 //! `phone-agent dhcp` against a real dnsmasq on a veth pair between two network namespaces:
-//! the option-order matrix (options offered → source chosen), WPAD's 252, and a renewal seen
-//! in dnsmasq's log. Needs root (namespaces) and dnsmasq (Debian `dnsmasq-base`).
+//! the option-order matrix (options offered → source chosen), WPAD's 252, and DHCPv4 and
+//! DHCPv6 renewals seen in dnsmasq's log. Needs root (namespaces) and dnsmasq (Debian
+//! `dnsmasq-base`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,6 +10,8 @@
 )]
 
 mod provision_common;
+
+use std::time::{Duration, Instant};
 
 use provision_common::{Dnsmasq, NetnsPair, agent_in};
 use serde_json::Value;
@@ -146,11 +149,9 @@ fn renews_at_t1_seen_in_dnsmasq_log() {
     let rest = provision_common::wait_output(child, stdout);
     assert!(rest.contains("\"event\":\"renewed\""), "no renewal: {rest}");
     // The RELEASE is the agent's last datagram: wait (bounded) until dnsmasq has logged it.
-    provision_common::wait_for(
-        "dnsmasq logging the RELEASE",
-        std::time::Duration::from_secs(5),
-        || dnsmasq.log().contains("DHCPRELEASE("),
-    );
+    provision_common::wait_for("dnsmasq logging the RELEASE", Duration::from_secs(5), || {
+        dnsmasq.log().contains("DHCPRELEASE(")
+    });
     let log = dnsmasq.log();
     let address = l["address"].as_str().unwrap();
     let acks = log
@@ -286,6 +287,133 @@ fn dhcpv6_option_order_matrix_against_dnsmasq() {
         }
     }
     eprintln!("DHCPv6 option-order matrix (dnsmasq):\n  {}", report.join("\n  "));
+}
+
+/// The expiry (seconds since the epoch) of `address`'s line in dnsmasq's lease file.
+fn lease_file_expiry(dnsmasq: &Dnsmasq, address: &str) -> Option<u64> {
+    let leases = std::fs::read_to_string(dnsmasq.dir().join("leases")).ok()?;
+    let line = leases
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(address))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// The lines dnsmasq (`--log-dhcp`) logged for the first RENEW it answered with a REPLY for
+/// `address`: every line of that transaction (`<xid> DHCPRENEW(…)`, `<xid> DHCPREPLY(…)
+/// <address> …`, the options it sent).
+fn renew_transaction(log: &str, address: &str) -> Option<Vec<String>> {
+    for renew in log.lines().filter(|l| l.contains(" DHCPRENEW(")) {
+        let xid = renew.split(" DHCPRENEW(").next()?.rsplit(' ').next()?;
+        let tag = format!(" {xid} ");
+        let lines: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains(&tag))
+            .map(str::to_owned)
+            .collect();
+        let reply = format!(" {xid} DHCPREPLY(");
+        if lines
+            .iter()
+            .any(|l| l.contains(&reply) && l.contains(&format!(" {address} ")))
+        {
+            return Some(lines);
+        }
+    }
+    None
+}
+
+#[test]
+fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
+    // dnsmasq's shortest DHCPv6 lease is 2 minutes (a shorter `--dhcp-range`/`--dhcp-host`
+    // time, or shorter lifetimes asked by the client, are raised to 120 s) and it puts T1 =
+    // half of it in the IA_NA itself, where no `dhcp-option` reaches: this test waits the real
+    // T1 of 60 s (and is started first by .config/nextest.toml, so it overlaps the others).
+    let pair = NetnsPair::new("w");
+    pair.enable_v6();
+    let p6 = pair.prefix6();
+    let range = format!("--dhcp-range={p6}10,{p6}50,64,2m");
+    let dnsmasq = Dnsmasq::start_with(&pair, &[], &[], &["--port=0", &range]);
+    // Held 90 s: past T1 with room for one RENEW retransmission (10 s), short of T2 (105 s).
+    // The test stops the agent once the renewal is seen.
+    let mut child = provision_common::agent_spawn_in(
+        &pair.client_ns,
+        &[
+            "dhcp",
+            "--ipv6",
+            "--iface",
+            &pair.client_if,
+            "--no-apply",
+            "--json",
+            "--timeout",
+            "15",
+            "--hold",
+            "90",
+        ],
+    );
+    let mut stdout = provision_common::stdout_lines(&mut child);
+    let agent = provision_common::KillOnDrop(child);
+    let first = provision_common::read_line(&mut stdout);
+    let bound_at = Instant::now();
+    let bound: Value = serde_json::from_str(&first)
+        .unwrap_or_else(|e| panic!("no lease ({e}): {first:?}\n{}", dnsmasq.log()));
+    assert_eq!(bound["event"], "bound", "{bound}");
+    let address = bound["address"].as_str().unwrap().to_owned();
+    assert!(address.starts_with(&p6), "{bound}");
+    let (t1, t2) = (bound["t1"].as_u64().unwrap(), bound["t2"].as_u64().unwrap());
+    assert_eq!(bound["valid"].as_u64(), Some(120), "{bound}");
+    assert!(0 < t1 && t1 < t2 && t2 < 120, "{bound}");
+    provision_common::wait_for(
+        "dnsmasq's lease file naming the address",
+        Duration::from_secs(5),
+        || lease_file_expiry(&dnsmasq, &address).is_some(),
+    );
+    let expiry_bound = lease_file_expiry(&dnsmasq, &address).unwrap();
+
+    // The RENEW goes out at T1 after the REQUEST; dnsmasq must answer it before T2.
+    let mut transaction = None;
+    provision_common::wait_for(
+        "dnsmasq logging a DHCPRENEW and its DHCPREPLY",
+        Duration::from_secs(t2),
+        || {
+            transaction = renew_transaction(&dnsmasq.log(), &address);
+            transaction.is_some()
+        },
+    );
+    let transaction = transaction.unwrap();
+    let reply = transaction.iter().find(|l| l.contains(" DHCPREPLY(")).unwrap();
+    for refusal in ["lease not found", "address invalid", "no binding", "deprecated"] {
+        assert!(!reply.contains(refusal), "{transaction:#?}");
+    }
+
+    // The client took the REPLY: a "renewed" event for the same address, at T1.
+    let line = provision_common::read_line(&mut stdout);
+    let renewed_after = bound_at.elapsed();
+    let renewed: Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("no renewal from the agent ({e}): {line:?}"));
+    assert_eq!(renewed["event"], "renewed", "{renewed}");
+    assert_eq!(renewed["address"].as_str(), Some(address.as_str()), "{renewed}");
+    assert_eq!(renewed["valid"].as_u64(), Some(120), "{renewed}");
+    assert!(renewed["t1"].as_u64().is_some_and(|t| t > 0), "{renewed}");
+    assert!(
+        renewed_after >= Duration::from_secs(t1 - 1) && renewed_after < Duration::from_secs(t2),
+        "renewed {renewed_after:?} after binding; T1 {t1} s, T2 {t2} s"
+    );
+    // dnsmasq moved the lease's end by the time between the two exchanges.
+    provision_common::wait_for(
+        "dnsmasq's lease file updated by the renewal",
+        Duration::from_secs(5),
+        || lease_file_expiry(&dnsmasq, &address).is_some_and(|e| e > expiry_bound),
+    );
+    let expiry_renewed = lease_file_expiry(&dnsmasq, &address).unwrap();
+    assert!(
+        expiry_renewed >= expiry_bound + t1 - 2,
+        "lease end moved only from {expiry_bound} to {expiry_renewed}"
+    );
+    drop(agent);
+    eprintln!(
+        "DHCPv6 renewal: bound {address} (T1 {t1} s, T2 {t2} s, valid 120 s); renewed after \
+         {renewed_after:.1?}; dnsmasq lease end {expiry_bound} -> {expiry_renewed}\n  {}",
+        transaction.join("\n  ")
+    );
 }
 
 #[test]

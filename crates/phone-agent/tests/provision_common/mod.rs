@@ -318,6 +318,16 @@ pub fn agent_spawn_in(ns: &str, args: &[&str]) -> Child {
         .unwrap()
 }
 
+/// A spawned child killed by its PID on drop (a failed assertion must not leave it running).
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A child's stdout, line by line.
 pub fn stdout_lines(child: &mut Child) -> BufReader<ChildStdout> {
     BufReader::new(child.stdout.take().unwrap())
