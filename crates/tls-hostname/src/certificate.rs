@@ -124,13 +124,18 @@ impl CertificateNames {
     /// validation parses them.
     pub fn from_der(der: &[u8]) -> Result<Self, CertificateError> {
         let fields = NameFields::find(der).map_err(|detail| CertificateError::Der { detail })?;
-        let version = match fields.version {
+        // INTEGER 0, 1 or 2 in its one DER form without rasn, as in `first_dns_name`; any
+        // other encoding goes to rasn, for its value or its error.
+        let version = match fields.version.map(|v| (v, known_version(v))) {
             None => CertificateVersion::V1,
-            Some(v) => version_of(
-                rasn::der::decode::<Version>(v).map_err(|e| CertificateError::Der {
-                    detail: format!("tbsCertificate.version: {e}"),
-                })?,
-            )?,
+            Some((_, Some(known))) => known,
+            Some((v, None)) => {
+                version_of(
+                    rasn::der::decode::<Version>(v).map_err(|e| CertificateError::Der {
+                        detail: format!("tbsCertificate.version: {e}"),
+                    })?,
+                )?
+            }
         };
         let mut names = Self::new(version);
         names.read_subject(fields.subject)?;
@@ -184,21 +189,6 @@ impl CertificateNames {
                 "empty GeneralNames (RFC 5280 requires at least one entry)".into()
             ));
         }
-        // Room for every entry of each kind up front (framing only; errors are reported by
-        // the loop below).
-        let (mut dns, mut ip, mut rfc822) = (0, 0, 0);
-        let mut count = entries;
-        while let Some(Ok((identifier, _))) = (!count.is_empty()).then(|| count.any("GeneralName")) {
-            match identifier {
-                id::DNS_NAME => dns += 1,
-                id::IP_ADDRESS => ip += 1,
-                id::RFC822_NAME => rfc822 += 1,
-                _ => {}
-            }
-        }
-        self.dns_names.reserve_exact(dns);
-        self.ip_addresses.reserve_exact(ip);
-        self.rfc822_names.reserve_exact(rfc822);
         while !entries.is_empty() {
             let (identifier, entry) = entries.any("GeneralName").map_err(bad)?;
             match identifier {
@@ -396,11 +386,11 @@ pub(crate) fn first_dns_name(
 ) -> Option<(CertificateVersion, &str)> {
     let fields = NameFields::find(der).ok()?;
     let version = match fields.version {
-        // INTEGER 0, 1 or 2 in its one DER form: what rasn decodes to V1, V2, V3.
-        None | Some([0x02, 0x01, 0]) => CertificateVersion::V1,
-        Some([0x02, 0x01, 1]) => CertificateVersion::V2,
-        Some([0x02, 0x01, 2]) => CertificateVersion::V3,
-        Some(v) => version_of(rasn::der::decode::<Version>(v).ok()?).ok()?,
+        None => CertificateVersion::V1,
+        Some(v) => match known_version(v) {
+            Some(known) => known,
+            None => version_of(rasn::der::decode::<Version>(v).ok()?).ok()?,
+        },
     };
     let (1, _, san) = fields.subject_alt_name? else {
         return None;
@@ -431,16 +421,9 @@ pub(crate) fn first_dns_name(
     }
     let found = found?;
     // The subject last: it is read only when there is a match to confirm.
-    walk_subject(fields.subject, |index, value| match value {
-        // UTF8String: what rasn's decoder checks is UTF-8 and SIZE (1..MAX).
-        [0x0C, ..]
-            if Reader::new(value)
-                .any("")
-                .is_ok_and(|(_, v)| !v.contents.is_empty() && std::str::from_utf8(v.contents).is_ok()) =>
-        {
-            Ok(())
-        }
-        _ => directory_string_der(value)
+    walk_subject(fields.subject, |index, value| match utf8_string(value) {
+        Some(_) => Ok(()),
+        None => directory_string_der(value)
             .map(drop)
             .map_err(|detail| CertificateError::MalformedCommonName { index, detail }),
     })
@@ -594,6 +577,32 @@ pub(crate) fn extensions(cert: &Certificate) -> &[Extension] {
     }
 }
 
+/// tbsCertificate.version's INTEGER 0, 1 or 2 in its one DER form: what rasn decodes to V1,
+/// V2, V3. `None` for any other encoding (rasn then decides).
+fn known_version(v: &[u8]) -> Option<CertificateVersion> {
+    match v {
+        [0x02, 0x01, 0] => Some(CertificateVersion::V1),
+        [0x02, 0x01, 1] => Some(CertificateVersion::V2),
+        [0x02, 0x01, 2] => Some(CertificateVersion::V3),
+        _ => None,
+    }
+}
+
+/// The text of a UTF8String attribute value (one DER value, tag 0x0C) when it is what rasn's
+/// DirectoryString decoder accepts as such: well framed, UTF-8 and SIZE (1..MAX). `None`
+/// for anything else (rasn then decides).
+fn utf8_string(value: &[u8]) -> Option<&str> {
+    if value.first() != Some(&0x0C) {
+        return None;
+    }
+    let mut reader = Reader::new(value);
+    let (_, v) = reader.any("").ok()?;
+    if !reader.is_empty() || v.contents.is_empty() {
+        return None;
+    }
+    std::str::from_utf8(v.contents).ok()
+}
+
 pub(crate) fn version_of(v: Version) -> Result<CertificateVersion, CertificateError> {
     match v {
         Version::V1 => Ok(CertificateVersion::V1),
@@ -625,6 +634,9 @@ pub(crate) fn directory_string(value: &Any) -> Result<String, String> {
 /// UTF8String and PrintableString, are decoded as those rasn types directly (saving rasn's
 /// CHOICE dispatch); the same values, since the CHOICE decodes them the same way.
 fn directory_string_der(value: &[u8]) -> Result<String, String> {
+    if let Some(text) = utf8_string(value) {
+        return Ok(text.to_owned());
+    }
     use rasn::de::Decoder as _;
     let mut decoder = rasn::der::de::Decoder::new(value, rasn::der::de::DecoderOptions::der());
     match value.first() {

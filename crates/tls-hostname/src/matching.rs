@@ -70,17 +70,29 @@ impl PresentedDns<'_> {
     }
 }
 
-/// A necessary condition for `parse_presented(presented, _)` to succeed and match
-/// `reference`: the name equals the reference, or it is `*.` followed by the reference's
-/// parent (ASCII case-insensitive). Cheap: no validation, no Public Suffix List.
-pub(crate) fn could_match(presented: &str, reference: &DnsReference) -> bool {
-    let reference = reference.as_str();
-    if presented.eq_ignore_ascii_case(reference) {
-        return true;
+/// A necessary condition for `parse_presented(presented, _)` to succeed and match the
+/// reference: the name equals the reference, or it is `*.` followed by the reference's
+/// parent (ASCII case-insensitive). Cheap: no validation, no Public Suffix List. The
+/// reference is split once, for any number of presented names.
+pub(crate) struct CouldMatch<'a> {
+    reference: &'a str,
+    /// The reference without its first label, which a `*.` wildcard may stand for.
+    parent: Option<&'a str>,
+}
+
+impl<'a> CouldMatch<'a> {
+    pub(crate) fn new(reference: &'a DnsReference) -> Self {
+        let reference = reference.as_str();
+        let parent = reference.split_once('.').map(|(_, parent)| parent);
+        CouldMatch { reference, parent }
     }
-    match (presented.strip_prefix("*."), reference.split_once('.')) {
-        (Some(parent), Some((_first, rest))) => parent.eq_ignore_ascii_case(rest),
-        _ => false,
+
+    pub(crate) fn test(&self, presented: &str) -> bool {
+        presented.eq_ignore_ascii_case(self.reference)
+            || presented
+                .strip_prefix("*.")
+                .zip(self.parent)
+                .is_some_and(|(p, parent)| p.eq_ignore_ascii_case(parent))
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::certificate::{CertificateError, CertificateNames, CertificateVersion};
-use crate::matching::{DnsRules, could_match, parse_presented};
+use crate::matching::{CouldMatch, DnsRules, parse_presented};
 use crate::reference::ReferenceName;
 
 /// A server-identity policy. Each variant's documentation is its decision table.
@@ -122,8 +122,9 @@ impl Profile {
             // The common case first: a dNSName that matches. Only names that could match
             // are validated; when none does, the full pass below also says why each name
             // was ignored. The first match is the same either way.
+            let could_match = CouldMatch::new(dns);
             for presented in names.dns_names() {
-                if could_match(presented, dns)
+                if could_match.test(presented)
                     && parse_presented(presented, rules).is_ok_and(|p| p.matches(dns))
                 {
                     return Ok(NameMatch::new(PresentedName::DnsSan(presented.clone())));
@@ -244,15 +245,9 @@ impl Profile {
         dns: &crate::reference::DnsReference,
     ) -> Option<(CertificateVersion, NameMatch)> {
         let rules = self.dns_rules();
-        // `could_match` with the reference split once.
-        let parent = dns.as_str().split_once('.').map(|(_, parent)| parent);
+        let could_match = CouldMatch::new(dns);
         let accept = |presented: &str| {
-            (presented.eq_ignore_ascii_case(dns.as_str())
-                || presented
-                    .strip_prefix("*.")
-                    .zip(parent)
-                    .is_some_and(|(p, parent)| p.eq_ignore_ascii_case(parent)))
-                && parse_presented(presented, rules).is_ok_and(|p| p.matches(dns))
+            could_match.test(presented) && parse_presented(presented, rules).is_ok_and(|p| p.matches(dns))
         };
         let (version, found) = crate::certificate::first_dns_name(der, accept)?;
         Some((version, NameMatch::new(PresentedName::DnsSan(found.to_owned()))))
