@@ -1,7 +1,7 @@
 //! `phone-agent dhcp` against a real dnsmasq on a veth pair between two network namespaces:
-//! the option-order matrix (options offered → source chosen), WPAD's 252, and DHCPv4 and
-//! DHCPv6 renewals seen in dnsmasq's log. Needs root (namespaces) and dnsmasq (Debian
-//! `dnsmasq-base`).
+//! the option-order matrix (options offered → source chosen), WPAD's 252, DHCPv4 and DHCPv6
+//! renewals seen in dnsmasq's log, and a DHCPv6 lease got back by REQUEST from a dnsmasq that
+//! lost it. Needs root (namespaces) and dnsmasq (Debian `dnsmasq-base`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,6 +11,8 @@
 
 mod provision_common;
 
+use std::io::BufReader;
+use std::process::ChildStdout;
 use std::time::{Duration, Instant};
 
 use provision_common::{Dnsmasq, NetnsPair, agent_in};
@@ -321,19 +323,41 @@ fn renew_transaction(log: &str, address: &str) -> Option<Vec<String>> {
     None
 }
 
-#[test]
-fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
-    // dnsmasq's shortest DHCPv6 lease is 2 minutes (a shorter `--dhcp-range`/`--dhcp-host`
-    // time, or shorter lifetimes asked by the client, are raised to 120 s) and it puts T1 =
-    // half of it in the IA_NA itself, where no `dhcp-option` reaches: this test waits the real
-    // T1 of 60 s (and is started first by .config/nextest.toml, so it overlaps the others).
-    let pair = NetnsPair::new("w");
-    pair.enable_v6();
+/// The lines dnsmasq logged when a RENEW for `address` found no lease (its REPLY says
+/// NoBinding: `DHCPREPLY(…) <address> … lease not found`) and the client then got the address
+/// back with a REQUEST: that REPLY line, then every line of the REQUEST's transaction.
+fn reacquired(log: &str, address: &str) -> Option<Vec<String>> {
+    let lines: Vec<&str> = log.lines().collect();
+    let lost = lines.iter().position(|l| {
+        l.contains(" DHCPREPLY(") && l.contains(&format!(" {address} ")) && l.contains("lease not found")
+    })?;
+    for request in lines.get(lost..)?.iter().filter(|l| l.contains(" DHCPREQUEST(")) {
+        let xid = request.split(" DHCPREQUEST(").next()?.rsplit(' ').next()?;
+        let tag = format!(" {xid} ");
+        let reply = format!(" {xid} DHCPREPLY(");
+        let tx: Vec<&str> = lines.iter().copied().filter(|l| l.contains(&tag)).collect();
+        if tx
+            .iter()
+            .any(|l| l.contains(&reply) && l.contains(&format!(" {address} ")) && !l.contains("not found"))
+        {
+            let mut out = vec![lines.get(lost)?.to_string()];
+            out.extend(tx.iter().map(|l| l.to_string()));
+            return Some(out);
+        }
+    }
+    None
+}
+
+/// `--dhcp-range` for a pair's v6 prefix with dnsmasq's shortest lease (2 minutes).
+fn range6(pair: &NetnsPair) -> String {
     let p6 = pair.prefix6();
-    let range = format!("--dhcp-range={p6}10,{p6}50,64,2m");
-    let dnsmasq = Dnsmasq::start_with(&pair, &[], &[], &["--port=0", &range]);
-    // Held 90 s: past T1 with room for one RENEW retransmission (10 s), short of T2 (105 s).
-    // The test stops the agent once the renewal is seen.
+    format!("--dhcp-range={p6}10,{p6}50,64,2m")
+}
+
+/// `phone-agent dhcp --ipv6 --no-apply --json --hold 90` in the pair's client namespace: its
+/// stdout, and the agent (killed on drop). Held 90 s: past T1 (60 s) with room for one RENEW
+/// retransmission (10 s), short of T2 (105 s); the test stops it once it has seen enough.
+fn hold6(pair: &NetnsPair) -> (BufReader<ChildStdout>, provision_common::KillOnDrop) {
     let mut child = provision_common::agent_spawn_in(
         &pair.client_ns,
         &[
@@ -349,8 +373,44 @@ fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
             "90",
         ],
     );
-    let mut stdout = provision_common::stdout_lines(&mut child);
-    let agent = provision_common::KillOnDrop(child);
+    let stdout = provision_common::stdout_lines(&mut child);
+    (stdout, provision_common::KillOnDrop(child))
+}
+
+/// The next JSON line of the agent's stdout, which must be `event`.
+fn event(stdout: &mut BufReader<ChildStdout>, event: &str, log: &str) -> Value {
+    let line = provision_common::read_line(stdout);
+    let v: Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("no {event} event ({e}): {line:?}\n{log}"));
+    assert_eq!(v["event"], event, "{v}");
+    v
+}
+
+#[test]
+fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
+    // dnsmasq's shortest DHCPv6 lease is 2 minutes (a shorter `--dhcp-range`/`--dhcp-host`
+    // time, or shorter lifetimes asked by the client, are raised to 120 s) and it puts T1 =
+    // half of it in the IA_NA itself, where no `dhcp-option` reaches: this test waits the real
+    // T1 of 60 s (and is started first by .config/nextest.toml, so it overlaps the others).
+    // Beside it, in a second pair of namespaces, the same wait shows the RENEW answered
+    // NoBinding by a dnsmasq restarted without its leases, and the REQUEST that gets it back.
+    let pair = NetnsPair::new("w");
+    pair.enable_v6();
+    let p6 = pair.prefix6();
+    let range = range6(&pair);
+    let dnsmasq = Dnsmasq::start_with(&pair, &[], &[], &["--port=0", &range]);
+    let lost = NetnsPair::new("l");
+    lost.enable_v6();
+    // The same server DUID (DUID-EN) across the restart, so dnsmasq takes our RENEW.
+    let lost_args = [
+        "--port=0".to_owned(),
+        range6(&lost),
+        "--dhcp-duid=9,0a0b0c0d".to_owned(),
+    ];
+    let lost_args: Vec<&str> = lost_args.iter().map(String::as_str).collect();
+    let mut lost_dnsmasq = Dnsmasq::start_with(&lost, &[], &[], &lost_args);
+    let (mut stdout, agent) = hold6(&pair);
+    let (mut lost_stdout, lost_agent) = hold6(&lost);
     let first = provision_common::read_line(&mut stdout);
     let bound_at = Instant::now();
     let bound: Value = serde_json::from_str(&first)
@@ -367,12 +427,18 @@ fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
         || lease_file_expiry(&dnsmasq, &address).is_some(),
     );
     let expiry_bound = lease_file_expiry(&dnsmasq, &address).unwrap();
+    let lost_bound = event(&mut lost_stdout, "bound", &lost_dnsmasq.log());
+    let lost_address = lost_bound["address"].as_str().unwrap().to_owned();
+    // dnsmasq restarts with an empty lease database (a fresh directory).
+    drop(lost_dnsmasq);
+    lost_dnsmasq = Dnsmasq::start_with(&lost, &[], &[], &lost_args);
 
-    // The RENEW goes out at T1 after the REQUEST; dnsmasq must answer it before T2.
+    // The RENEW goes out at T1 after the REQUEST; dnsmasq must answer it before T2. (Both
+    // waits end at T2: a client that went on RENEWing after NoBinding would REBIND there.)
     let mut transaction = None;
     provision_common::wait_for(
         "dnsmasq logging a DHCPRENEW and its DHCPREPLY",
-        Duration::from_secs(t2),
+        Duration::from_secs(t2).saturating_sub(bound_at.elapsed()),
         || {
             transaction = renew_transaction(&dnsmasq.log(), &address);
             transaction.is_some()
@@ -409,6 +475,26 @@ fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
         "lease end moved only from {expiry_bound} to {expiry_renewed}"
     );
     drop(agent);
+
+    // The restarted dnsmasq answered the RENEW "lease not found" (NoBinding in the IA); the
+    // client then REQUESTed the address back and reports it renewed.
+    let mut back = None;
+    provision_common::wait_for(
+        "the restarted dnsmasq answering NoBinding, then the REQUEST",
+        Duration::from_secs(t2).saturating_sub(bound_at.elapsed()),
+        || {
+            back = reacquired(&lost_dnsmasq.log(), &lost_address);
+            back.is_some()
+        },
+    );
+    let back = back.unwrap();
+    let again = event(&mut lost_stdout, "renewed", &lost_dnsmasq.log());
+    assert_eq!(again["address"].as_str(), Some(lost_address.as_str()), "{again}");
+    drop(lost_agent);
+    eprintln!(
+        "DHCPv6 RENEW to a dnsmasq restarted without its leases: {lost_address} back by REQUEST\n  {}",
+        back.join("\n  ")
+    );
     eprintln!(
         "DHCPv6 renewal: bound {address} (T1 {t1} s, T2 {t2} s, valid 120 s); renewed after \
          {renewed_after:.1?}; dnsmasq lease end {expiry_bound} -> {expiry_renewed}\n  {}",

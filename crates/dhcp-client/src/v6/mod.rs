@@ -1,5 +1,6 @@
 //! A sans-IO DHCPv6 client (RFC 8415): SOLICIT / ADVERTISE / REQUEST / REPLY for one IA_NA,
-//! RENEW at T1, REBIND at T2, expiry at the valid lifetime, RELEASE; and the provisioning
+//! RENEW at T1, REBIND at T2 (a REQUEST when the server answers NoBinding), expiry at the
+//! valid lifetime, RELEASE; and the provisioning
 //! source in `DHCPv6_Option_To_Use` order (17, 160, 159 by default).
 //!
 //! The shape is the DHCPv4 [`Client`](crate::Client)'s: `handle_datagram(now, bytes)`,
@@ -76,6 +77,9 @@ use message::{DecodeError6, Received6, code, kind};
 
 use crate::{Random, RandomError};
 
+/// Status Code NoBinding (RFC 8415 §21.13).
+const NO_BINDING: u16 = 3;
+
 /// The server/relay port (RFC 8415 §7.2).
 pub const SERVER_PORT6: u16 = 547;
 /// The client port.
@@ -131,7 +135,9 @@ pub enum Event6 {
     Bound(Lease6),
     /// RENEW or REBIND got a REPLY: lifetimes extended (addresses may have changed).
     Renewed(Lease6),
-    /// The valid lifetime ran out without a REPLY: remove the addresses; the client restarts.
+    /// The lease is gone: its valid lifetime ran out without a REPLY, or the server no longer
+    /// has our binding and did not give it back to a REQUEST. Remove the addresses; the client
+    /// restarts (SOLICIT).
     Expired,
     /// A datagram was not for us or was malformed or refused, and was dropped.
     Discarded(Discarded6),
@@ -266,9 +272,11 @@ impl<R: Random> Client6<R> {
         self.lease.as_ref()
     }
 
-    /// INIT → SOLICIT.
+    /// INIT → SOLICIT. A lease still held is given up ([`Event6::Expired`]).
     pub fn start(&mut self, now: Instant) {
-        self.lease = None;
+        if self.lease.take().is_some() {
+            self.out.push_back(Output6::Event(Event6::Expired));
+        }
         self.best = None;
         self.first_rt_over = false;
         if self.new_exchange(now) {
@@ -320,8 +328,7 @@ impl<R: Random> Client6<R> {
         if let Some(expiry) = self.lease.as_ref().and_then(Lease6::expires_at)
             && now >= expiry
         {
-            self.lease = None;
-            self.out.push_back(Output6::Event(Event6::Expired));
+            // `start` reports the lease gone.
             self.start(now);
             return;
         }
@@ -433,17 +440,28 @@ impl<R: Random> Client6<R> {
         let lease = match Lease6::from_reply(msg, self.config.iaid, self.sent_at) {
             Ok(l) => l,
             Err(e) => {
+                let no_binding = matches!(e, LeaseError6::Status { code: NO_BINDING, .. });
                 let refused = matches!(e, LeaseError6::Status { .. } | LeaseError6::NoAddress);
                 self.discard(Discarded6::Refused(e));
-                // A REQUEST refused: start over (another server may have addresses). A refused
-                // RENEW/REBIND keeps trying until T2 / expiry, as RFC 8415 §18.2.10.1 allows.
-                if refused && self.state == State6::Requesting {
-                    self.start(now);
+                match self.state {
+                    // RFC 8415 §18.2.10.1: NoBinding to a RENEW/REBIND (the server lost our
+                    // IA, e.g. restarted without its lease database): REQUEST it back from
+                    // that server, keeping the lease until it expires; no more RENEWs.
+                    State6::Renewing | State6::Rebinding if no_binding => {
+                        if let Some(server) = msg.option(code::SERVER_ID) {
+                            self.reacquire(now, server.value.clone());
+                        }
+                    }
+                    // A REQUEST refused: start over (another server may have addresses). A
+                    // RENEW/REBIND refused otherwise keeps trying until T2 / expiry.
+                    State6::Requesting if refused => self.start(now),
+                    _ => {}
                 }
                 return;
             }
         };
-        let renewed = matches!(self.state, State6::Renewing | State6::Rebinding);
+        // A REPLY while a lease is held (RENEW, REBIND, or the REQUEST reacquiring it).
+        let renewed = self.lease.is_some();
         self.state = State6::Bound;
         self.best = None;
         self.deadline = lease.times.renew_at();
@@ -454,6 +472,23 @@ impl<R: Random> Client6<R> {
             Event6::Bound(lease)
         }));
         self.update_timeout();
+    }
+
+    /// REQUEST for the held lease's addresses from `server_id`.
+    fn reacquire(&mut self, now: Instant, server_id: Vec<u8>) {
+        let addresses = self
+            .lease
+            .as_ref()
+            .map(|l| l.addresses.iter().map(|a| a.address).collect())
+            .unwrap_or_default();
+        self.request(
+            now,
+            Advertised {
+                preference: 0,
+                server_id,
+                addresses,
+            },
+        );
     }
 
     fn message(
@@ -565,10 +600,10 @@ impl<R: Random> Client6<R> {
         } else {
             jitter(base)
         };
-        // MRD: RENEW until T2, REBIND until the lease expires.
+        // MRD: RENEW until T2, REBIND (and a REQUEST reacquiring a lease) until it expires.
         let boundary = match self.state {
             State6::Renewing => self.t2_at(),
-            State6::Rebinding => self.lease.as_ref().and_then(Lease6::expires_at),
+            State6::Rebinding | State6::Requesting => self.lease.as_ref().and_then(Lease6::expires_at),
             _ => None,
         };
         let next = now + self.rt;

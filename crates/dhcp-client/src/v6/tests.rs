@@ -316,3 +316,156 @@ fn release_names_the_server_and_the_address() {
     assert_eq!(timeout, Some(None));
     assert_eq!(c.state(), State6::Init);
 }
+
+/// SOLICIT/ADVERTISE (preference 255)/REQUEST/REPLY from `s`: the client bound at `t0`.
+fn bound(s: &Server, t0: Instant) -> Client6<impl Random + use<>> {
+    let mut c = Client6::new(Config6::new(MAC), seeded(), t0);
+    c.start(t0);
+    let solicit = drain(&mut c).0.remove(0);
+    let mut advertising = Server::new(s.id[4]);
+    advertising.preference = Some(255);
+    c.handle_datagram(t0, &advertising.answer(&solicit, MessageType::Advertise));
+    let request = drain(&mut c).0.remove(0);
+    c.handle_datagram(t0, &s.answer(&request, MessageType::Reply));
+    let (_, events, _) = drain(&mut c);
+    assert!(matches!(events[0], Event6::Bound(_)), "{events:?}");
+    c
+}
+
+fn ia_addresses(m: &Message) -> Vec<Ipv6Addr> {
+    m.opts()
+        .iter()
+        .filter_map(|o| match o {
+            DhcpOption::IANA(ia) => Some(ia.opts.iter().filter_map(|o| match o {
+                DhcpOption::IAAddr(a) => Some(a.addr),
+                _ => None,
+            })),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn no_binding_to_a_renew_requests_the_lease_back() {
+    // RFC 8415 §18.2.10.1: a server that lost our binding (restarted without its lease
+    // database) answers the RENEW with NoBinding in the IA; the client REQUESTs the IA back from
+    // it instead of renewing on until T2, and keeps the address meanwhile.
+    let t0 = Instant::now();
+    let mut s = Server::new(7);
+    let mut c = bound(&s, t0);
+    let address: Ipv6Addr = "fd00::7".parse().unwrap();
+    let t1 = t0 + Duration::from_secs(100);
+    c.handle_timeout(t1);
+    let renew = drain(&mut c).0.remove(0);
+    assert_eq!(renew.msg_type(), MessageType::Renew);
+    assert_eq!(ia_addresses(&renew), [address]);
+    s.status = Some(3); // NoBinding
+    c.handle_datagram(t1, &s.answer(&renew, MessageType::Reply));
+    let (sent, events, _) = drain(&mut c);
+    assert!(
+        matches!(
+            events[0],
+            Event6::Discarded(Discarded6::Refused(LeaseError6::Status { code: 3, .. }))
+        ),
+        "{events:?}"
+    );
+    let request = &sent[0];
+    assert_eq!(request.msg_type(), MessageType::Request);
+    assert_ne!(request.xid(), renew.xid(), "a new exchange");
+    assert!(
+        request
+            .opts()
+            .iter()
+            .any(|o| *o == DhcpOption::ServerId(s.id.clone()))
+    );
+    assert!(request.opts().iter().any(|o| *o == DhcpOption::ElapsedTime(0)));
+    assert_eq!(ia_addresses(request), [address]);
+    assert_eq!(c.state(), State6::Requesting);
+    assert_eq!(c.lease().unwrap().address(), Some(address), "address kept");
+    // The server gives it back: Renewed, bound again with fresh times.
+    s.status = None;
+    let t = t1 + Duration::from_millis(5);
+    c.handle_datagram(t, &s.answer(request, MessageType::Reply));
+    let (_, events, timeout) = drain(&mut c);
+    let Event6::Renewed(lease) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(lease.address(), Some(address));
+    assert_eq!(c.state(), State6::Bound);
+    assert_eq!(timeout, Some(Some(t1 + Duration::from_secs(100))));
+
+    // NoBinding to a REBIND: the REQUEST goes to the server that answered.
+    let mut c = bound(&Server::new(7), t0);
+    let t2 = t0 + Duration::from_secs(160);
+    let (mut now, mut deadline, mut rebind) = (t0, Some(t1), None);
+    while rebind.is_none() {
+        now = deadline.unwrap();
+        c.handle_timeout(now);
+        let (sent, _, timeout) = drain(&mut c);
+        if let Some(t) = timeout {
+            deadline = t;
+        }
+        rebind = sent.into_iter().find(|m| m.msg_type() == MessageType::Rebind);
+    }
+    assert_eq!(now, t2);
+    let rebind = rebind.unwrap();
+    let mut other = Server::new(8);
+    other.status = Some(3);
+    c.handle_datagram(t2, &other.answer(&rebind, MessageType::Reply));
+    let request = drain(&mut c).0.remove(0);
+    assert_eq!(request.msg_type(), MessageType::Request);
+    assert!(
+        request
+            .opts()
+            .iter()
+            .any(|o| *o == DhcpOption::ServerId(other.id.clone()))
+    );
+    assert_eq!(ia_addresses(&request), [address]);
+
+    // That server refuses the REQUEST too: the lease is gone (Expired), SOLICIT again.
+    other.status = Some(2);
+    c.handle_datagram(t2, &other.answer(&request, MessageType::Reply));
+    let (sent, events, _) = drain(&mut c);
+    assert!(events.contains(&Event6::Expired), "{events:?}");
+    assert!(c.lease().is_none());
+    assert_eq!(sent[0].msg_type(), MessageType::Solicit);
+}
+
+#[test]
+fn a_reacquiring_request_unanswered_ends_at_the_lease_expiry() {
+    let t0 = Instant::now();
+    let mut s = Server::new(9);
+    s.valid = 200; // T1 100, T2 160: the REQUEST's ten tries (~3 min) would outlast it
+    let mut c = bound(&s, t0);
+    let t1 = t0 + Duration::from_secs(100);
+    c.handle_timeout(t1);
+    let renew = drain(&mut c).0.remove(0);
+    s.status = Some(3);
+    c.handle_datagram(t1, &s.answer(&renew, MessageType::Reply));
+    let (_, _, timeout) = drain(&mut c);
+    let mut now = timeout.flatten().unwrap();
+    // No answer to the REQUEST: retransmitted, never past the valid lifetime, at whose end the
+    // lease is reported gone.
+    let expiry = t0 + Duration::from_secs(200);
+    let mut requests = 1;
+    for _ in 0..100 {
+        c.handle_timeout(now);
+        let (sent, events, timeout) = drain(&mut c);
+        requests += sent
+            .iter()
+            .filter(|m| m.msg_type() == MessageType::Request)
+            .count();
+        if events.contains(&Event6::Expired) {
+            assert_eq!(now, expiry);
+            assert_eq!(sent.last().unwrap().msg_type(), MessageType::Solicit);
+            break;
+        }
+        if let Some(t) = timeout.flatten() {
+            now = t;
+        }
+        assert!(now <= expiry, "{now:?} past {expiry:?}");
+    }
+    assert!(c.lease().is_none());
+    assert!(requests >= 3, "REQUEST retransmitted: {requests}");
+}

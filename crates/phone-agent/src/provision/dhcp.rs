@@ -290,7 +290,9 @@ async fn acquire_v6(
         match event {
             Event6::Bound(l) | Event6::Renewed(l) => ControlFlow::Break(Step::Lease(l)),
             Event6::Expired => {
-                tracing::warn!("the DHCPv6 lease expired");
+                tracing::warn!(
+                    "the DHCPv6 lease is gone (expired, or lost by the server and not given back)"
+                );
                 ControlFlow::Break(Step::Gone)
             }
             Event6::Discarded(why) => {
