@@ -390,25 +390,39 @@ fn resync_schedule_periodic_reload_and_error_retry() {
 /// `cargo xtask lab check` failed whenever the firewall came up before the first resync.)
 #[test]
 fn tftp_resync_gets_through_the_phones_own_firewall() {
-    let pair = NetnsPair::new("f");
-    let tftp_root = temp_dir("tftp-fw");
+    resync_behind_the_firewall("f", "");
+}
+
+/// The same with `Firewall_Config` NO_CISCO_TFTP, which closes the TFTP client ports: the read
+/// from port 69 still works (SPEC §8), through conntrack's TFTP helper in the firewall's table,
+/// which makes the server's DATA from its new port `related`.
+#[test]
+fn tftp_from_port_69_gets_through_with_no_cisco_tftp() {
+    resync_behind_the_firewall("n", "NO_CISCO_TFTP");
+}
+
+/// A resync over TFTP from dnsmasq with the firewall (Enabled, `firewall_config`) applied
+/// before the daemon starts.
+fn resync_behind_the_firewall(kind: &str, firewall_config: &str) {
+    let pair = NetnsPair::new(kind);
+    let settings = format!(
+        "<Firewall>Enabled</Firewall><Firewall_Config>{firewall_config}</Firewall_Config>\
+         <Resync_Random_Delay>0</Resync_Random_Delay><Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay>"
+    );
+    let tftp_root = temp_dir(&format!("tftp-fw{kind}"));
     std::fs::set_permissions(&tftp_root, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::write(
         tftp_root.join("7832.xml"),
-        "<flat-profile><Firewall>Enabled</Firewall><Proxy_Mode>Manual</Proxy_Mode>\
-         <Proxy_Host>proxy.example.com</Proxy_Host><Resync_Random_Delay>0</Resync_Random_Delay>\
-         <Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay></flat-profile>\n",
+        format!(
+            "<flat-profile>{settings}<Proxy_Mode>Manual</Proxy_Mode><Proxy_Host>proxy.example.com</Proxy_Host>\
+             </flat-profile>\n"
+        ),
     )
     .unwrap();
     let dnsmasq = dhcp_and_tftp(&pair, &tftp_root);
-    let dir = temp_dir("run-fw");
+    let dir = temp_dir(&format!("run-fw{kind}"));
     let cfg = dir.join("cfg.xml");
-    std::fs::write(
-        &cfg,
-        "<flat-profile><Firewall>Enabled</Firewall><Resync_Random_Delay>0</Resync_Random_Delay>\
-         <Resync_Error_Retry_Delay>1</Resync_Error_Retry_Delay></flat-profile>\n",
-    )
-    .unwrap();
+    std::fs::write(&cfg, format!("<flat-profile>{settings}</flat-profile>\n")).unwrap();
     // The firewall first, so that no transfer can finish before it is there.
     let applied = provision_common::agent_in(
         &pair.client_ns,
@@ -452,7 +466,15 @@ fn tftp_resync_gets_through_the_phones_own_firewall() {
         .output()
         .unwrap();
     let ruleset = String::from_utf8_lossy(&ruleset.stdout);
-    assert!(ruleset.contains("udp dport 53240-53245 accept"), "{ruleset}");
+    assert_eq!(
+        ruleset.contains("udp dport 53240-53245 accept"),
+        firewall_config.is_empty(),
+        "{ruleset}"
+    );
+    assert!(
+        ruleset.contains("udp dport 69 ct helper set \"tftp\""),
+        "{ruleset}"
+    );
     assert!(ruleset.contains("meta l4proto udp reject"), "{ruleset}");
     assert_eq!(agent.terminate(), Some(0), "{}", agent.log());
 }

@@ -33,9 +33,11 @@
 //! ```
 //!
 //! Applying the script needs `nft` (Debian `nftables`) and CAP_NET_ADMIN; `phone-agent firewall
-//! apply` does that. What is not here: the output and forward chains (the phone allows all
-//! outbound traffic and forwards nothing), conntrack helpers (TFTP data from a server port
-//! other than 69 comes in through the open 53240-53245 range instead, as on the phone).
+//! apply` does that. The table also holds conntrack's TFTP helper, assigned in an output chain
+//! that lets every packet out, to reads from a server's port 69: their DATA, from the server's
+//! new port, is `related` and gets in even with `NO_CISCO_TFTP`. TFTP from a server port other
+//! than 69 comes in through the open client ports 53240-53245, as on the phone. What is not
+//! here: filtering outbound traffic, and a forward chain (the phone forwards nothing).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

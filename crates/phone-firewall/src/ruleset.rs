@@ -419,7 +419,7 @@ impl Ruleset {
             return None;
         }
         let mut s = format!(
-            "table inet {TABLE} {{\n\tchain input {{\n\t\ttype filter hook input priority filter; policy drop;\n"
+            "table inet {TABLE} {{\n{TFTP_HELPER}\n\tchain input {{\n\t\ttype filter hook input priority filter; policy drop;\n"
         );
         for r in &self.rules {
             let _ = writeln!(s, "\t\t{r}");
@@ -498,6 +498,15 @@ impl Ruleset {
         }
     }
 }
+
+/// conntrack's TFTP helper for the phone's reads from a server's port 69: the DATA comes from
+/// a new server port (RFC 1350 §4), and the helper makes it `related` to the request, so it gets
+/// in even when `NO_CISCO_TFTP` closes the TFTP client ports 53240-53245 (SPEC §8: "port 69
+/// works"). The output chain only assigns the helper; it lets every packet out.
+const TFTP_HELPER: &str = "\tct helper tftp {\n\t\ttype \"tftp\" protocol udp\n\t\tl3proto inet\n\t}\n\n\
+     \tchain output {\n\t\ttype filter hook output priority filter; policy accept;\n\
+     \t\tudp dport 69 ct helper set \"tftp\" comment \"TFTP to port 69: the server's data from its new port is related (conntrack's TFTP helper)\"\n\
+     \t}\n";
 
 const TR069_COMMENT: &str = "Enable_TR-069 Yes: TR-069 connection-request port (chosen in 8000-9999)";
 
@@ -840,6 +849,26 @@ mod tests {
                 .iter()
                 .any(|s| rule.comment().starts_with(s)),
                 "{rule}"
+            );
+        }
+    }
+
+    #[test]
+    fn tftp_to_port_69_gets_conntracks_helper_with_or_without_the_client_ports() {
+        for config in ["", "<Firewall_Config>NO_CISCO_TFTP</Firewall_Config>"] {
+            let listing = ruleset(config, None).listing().unwrap();
+            assert!(
+                listing.contains("\tct helper tftp {\n\t\ttype \"tftp\" protocol udp\n"),
+                "{listing}"
+            );
+            assert!(
+                listing.contains("\t\tudp dport 69 ct helper set \"tftp\" comment"),
+                "{listing}"
+            );
+            assert_eq!(
+                listing.contains("udp dport 53240-53245 accept"),
+                config.is_empty(),
+                "{listing}"
             );
         }
     }
