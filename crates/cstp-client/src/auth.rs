@@ -125,7 +125,7 @@ pub fn parse_auth_page(body: &[u8], limits: &Limits) -> Result<AuthPage, AuthXml
     let text = std::str::from_utf8(body).map_err(|e| AuthXmlError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    if let Some(at) = crate::xml_depth::too_deep(body, limits.max_xml_depth) {
+    if let Some(at) = xml_depth::too_deep(body, limits.max_xml_depth) {
         let line = 1 + body
             .get(..at)
             .unwrap_or_default()

@@ -57,7 +57,6 @@ mod client;
 pub mod frame;
 pub mod http;
 pub mod tunnel;
-mod xml_depth;
 
 pub use client::{Client, Error, Event, Output, TlsAction, TlsClosed};
 pub use phone_secret::SecretString;

@@ -96,7 +96,7 @@ pub fn parse(input: &[u8]) -> Result<Parsed, ParseError> {
         }
     };
     let index = LineIndex::new(text);
-    if let Some(at) = crate::depth::too_deep(text.as_bytes(), crate::depth::MAX_DEPTH) {
+    if let Some(at) = xml_depth::too_deep(text.as_bytes(), crate::depth::MAX_DEPTH) {
         return Err(fatal(
             Kind::Xml,
             Some(index.location(at)),
