@@ -102,6 +102,19 @@ pub struct Network {
     pub dhcp: Option<DhcpLease>,
 }
 
+impl Network {
+    /// Sets the DHCPv4 lease (`None`: none bound) and, with it, `addresses`: the leased
+    /// `IP/prefix` (`/32` without option 1), or none. Under `run --dhcp` the lease is the
+    /// interface's address the phone uses, as the schema's example shows.
+    pub fn set_dhcp(&mut self, lease: Option<DhcpLease>) {
+        self.addresses = lease
+            .iter()
+            .map(|l| format!("{}/{}", l.address, l.prefix_len.unwrap_or(32)))
+            .collect();
+        self.dhcp = lease;
+    }
+}
+
 /// A DHCPv4 lease as the daemon holds it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DhcpLease {

@@ -125,6 +125,9 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
     assert_eq!(lease["server"], server.as_str());
     assert_eq!(lease["provisioning_option"], 66);
     assert_eq!(lease["applied"], false);
+    // The network's addresses are the leased one (the status schema's example).
+    let leased = format!("{}/{}", lease["address"].as_str().unwrap(), lease["prefix_len"]);
+    assert_eq!(s["network"]["addresses"], serde_json::json!([leased]), "{s:#}");
     assert_eq!(
         s["provisioning"]["source"],
         format!("DHCP option 66: TFTP server {server}").as_str()
@@ -147,6 +150,11 @@ fn dhcp_lease_resync_and_reload_from_the_fetched_profile() {
     assert_eq!(
         page_common::text_of(&dom, "prov-result").as_deref(),
         Some("Applied"),
+        "{dom}"
+    );
+    assert_eq!(
+        page_common::text_of(&dom, "network-addresses").as_deref(),
+        Some(leased.as_str()),
         "{dom}"
     );
     assert_eq!(

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use phone_provisioning::{RequestUrl, ResponseHead, Scheme};
+use phone_provisioning::{RequestUrl, ResponseHead};
 use proxy_pac::{Credentials, ProxyConfig, ProxyEntry, ProxyScheme, ProxyServer};
 use serde_json::Value as Json;
 
@@ -63,7 +63,9 @@ impl ProxySetup {
     /// The ways to try for `url` (whose host is `host`), in order: DIRECT for TFTP and when the
     /// proxy is Off; the manual proxy; or the PAC's answer.
     pub fn ways(&self, url: &RequestUrl, host: &str) -> Result<Vec<ProxyEntry>, String> {
-        if url.scheme == Scheme::Tftp || matches!(self.config.mode, proxy_pac::ProxyMode::Off) {
+        if !crate::proxy::client::http_proxy_carries(url.scheme.as_str())
+            || matches!(self.config.mode, proxy_pac::ProxyMode::Off)
+        {
             return Ok(vec![ProxyEntry::Direct]);
         }
         let authority = if host.contains(':') {

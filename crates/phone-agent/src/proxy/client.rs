@@ -31,14 +31,21 @@ pub struct Attempt {
 /// A response and how it was reached.
 #[derive(Debug)]
 pub struct Fetched {
-    /// HTTP status of the origin's (or the proxy's) answer.
-    pub status: u16,
+    /// HTTP status of the origin's (or the proxy's) answer; `None` for a TFTP transfer, which
+    /// has none.
+    pub status: Option<u16>,
     /// The entry that answered.
     pub via: ProxyEntry,
     /// The body.
     pub body: Vec<u8>,
     /// Entries tried before, with their errors.
     pub attempts: Vec<Attempt>,
+}
+
+/// Whether an HTTP proxy carries URLs of `scheme`: `http` and `https` only. Everything else
+/// (`tftp://`) goes direct, in `fetch`, the PAC download and the provisioning resync alike.
+pub fn http_proxy_carries(scheme: &str) -> bool {
+    matches!(scheme, "http" | "https")
 }
 
 /// Largest response body `fetch` reads.
@@ -245,6 +252,9 @@ impl HttpClient {
     /// or what the PAC file answers (downloaded and evaluated now; Auto mode).
     pub fn proxy_list(&self, config: &ProxyConfig, url: &str) -> Result<ProxyList> {
         let parsed = url::Url::parse(url).with_context(|| format!("invalid URL `{url}`"))?;
+        if !http_proxy_carries(parsed.scheme()) {
+            return Ok(ProxyList::direct());
+        }
         Ok(match config.route(&parsed) {
             Route::Fixed(list) => list,
             Route::Pac => {
@@ -262,9 +272,19 @@ impl HttpClient {
 
     /// GET `url` the way `config` says, falling back along the list past entries that cannot
     /// be reached (not past refusals: a 407, a refused tunnel or a bad certificate is an
-    /// answer, as in Chromium).
+    /// answer, as in Chromium). A `tftp://` URL is read over TFTP, always DIRECT.
     pub fn fetch(&self, config: &ProxyConfig, url: &str) -> Result<Fetched> {
         let list = self.proxy_list(config, url)?;
+        let parsed = url::Url::parse(url).with_context(|| format!("invalid URL `{url}`"))?;
+        if parsed.scheme() == "tftp" {
+            let body = tftp::download(&parsed, MAX_BODY, FETCH_TIMEOUT)?;
+            return Ok(Fetched {
+                status: None,
+                via: ProxyEntry::Direct,
+                body,
+                attempts: Vec::new(),
+            });
+        }
         let bad = BadProxies::default();
         let mut attempts = Vec::new();
         for via in bad.order(&list, Instant::now()) {
@@ -286,7 +306,7 @@ impl HttpClient {
                         );
                     }
                     return Ok(Fetched {
-                        status: r.status,
+                        status: Some(r.status),
                         via,
                         body: r.body,
                         attempts,

@@ -84,12 +84,12 @@ pub struct ProxyForArgs {
 pub enum ProxyCommand {
     /// Which proxies a URL goes through: from a cfg.xml, or from a PAC file like pactester.
     ProxyFor(ProxyForArgs),
-    /// GET a URL through the configured proxy, falling back along the PAC list.
+    /// GET a URL through the configured proxy, falling back along the PAC list (tftp://: TFTP, direct).
     Fetch {
         /// The cfg.xml with the proxy settings.
         #[arg(long)]
         config: PathBuf,
-        /// Print JSON (status, route, attempts) instead of the body.
+        /// Print JSON (status, route, attempts; status null for TFTP) instead of the body.
         #[arg(long)]
         json: bool,
         /// How to reach the origin (its CA, loopback proxies).
@@ -305,7 +305,14 @@ fn fetch_command(config: &Path, json: bool, client: &ClientArgs, url: &str) -> R
         for a in &fetched.attempts {
             eprintln!("phone-agent fetch: {} failed: {}", a.via, a.error);
         }
-        eprintln!("phone-agent fetch: HTTP {} via {}", fetched.status, fetched.via);
+        match fetched.status {
+            Some(status) => eprintln!("phone-agent fetch: HTTP {status} via {}", fetched.via),
+            None => eprintln!(
+                "phone-agent fetch: TFTP, {} bytes via {}",
+                fetched.body.len(),
+                fetched.via
+            ),
+        }
         use std::io::Write;
         std::io::stdout().write_all(&fetched.body)?;
     }

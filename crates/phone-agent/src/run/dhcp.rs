@@ -135,7 +135,7 @@ pub async fn run(
                     };
                     let apply_now = plan.apply && !shown.applied;
                     status.update(|s| {
-                        s.network.dhcp = Some(shown);
+                        s.network.set_dhcp(Some(shown));
                         s.network.last_error = None;
                     });
                     last = Some(lease.clone());
@@ -182,7 +182,7 @@ pub async fn run(
                     );
                     tracing::warn!("{why}");
                     status.update(|s| {
-                        s.network.dhcp = None;
+                        s.network.set_dhcp(None);
                         s.network.last_error = Some(why);
                     });
                 }
@@ -197,7 +197,7 @@ pub async fn run(
                         });
                     }
                     status.update(|s| {
-                        s.network.dhcp = None;
+                        s.network.set_dhcp(None);
                         s.network.last_error = Some("the DHCP lease expired without a renewal".into());
                     });
                 }
@@ -217,6 +217,6 @@ pub async fn run(
     if let Some(old) = last.filter(|_| plan.apply) {
         crate::provision::apply::remove_v4(&plan.iface, &old).await?;
     }
-    status.update(|s| s.network.dhcp = None);
+    status.update(|s| s.network.set_dhcp(None));
     Ok(())
 }
