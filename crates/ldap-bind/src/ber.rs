@@ -102,41 +102,7 @@ pub fn start_tls_request(id: i32) -> Vec<u8> {
 /// needed, an error when the bytes cannot start an LDAPMessage or it would be larger than
 /// [`MAX_MESSAGE_LEN`].
 pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, Error> {
-    let Some(&tag) = buf.first() else {
-        return Ok(None);
-    };
-    if tag != SEQUENCE {
-        return Err(Error::Ber {
-            offset: 0,
-            what: "an LDAPMessage starts with a SEQUENCE (0x30)",
-        });
-    }
-    let Some(&first) = buf.get(1) else {
-        return Ok(None);
-    };
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return Err(Error::Ber {
-                offset: 1,
-                what: "LDAP allows only definite lengths of at most 4 bytes",
-            });
-        }
-        let Some(bytes) = buf.get(2..2 + n) else {
-            return Ok(None);
-        };
-        (
-            bytes.iter().fold(0usize, |a, b| (a << 8) | usize::from(*b)),
-            2 + n,
-        )
-    };
-    let total = header + len;
-    if total > MAX_MESSAGE_LEN {
-        return Err(Error::TooLong { len: total });
-    }
-    Ok((buf.len() >= total).then_some(total))
+    message_len(buf, MAX_MESSAGE_LEN)
 }
 
 /// The deepest nesting of constructed elements [`check_depth`] lets through for a client

@@ -421,12 +421,11 @@ fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
     let (t1, t2) = (bound["t1"].as_u64().unwrap(), bound["t2"].as_u64().unwrap());
     assert_eq!(bound["valid"].as_u64(), Some(120), "{bound}");
     assert!(0 < t1 && t1 < t2 && t2 < 120, "{bound}");
-    provision_common::wait_for(
+    let expiry_bound = provision_common::wait_for_some(
         "dnsmasq's lease file naming the address",
         Duration::from_secs(5),
-        || lease_file_expiry(&dnsmasq, &address).is_some(),
+        || lease_file_expiry(&dnsmasq, &address),
     );
-    let expiry_bound = lease_file_expiry(&dnsmasq, &address).unwrap();
     let lost_bound = event(&mut lost_stdout, "bound", &lost_dnsmasq.log());
     let lost_address = lost_bound["address"].as_str().unwrap().to_owned();
     // dnsmasq restarts with an empty lease database (a fresh directory).
@@ -435,16 +434,11 @@ fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
 
     // The RENEW goes out at T1 after the REQUEST; dnsmasq must answer it before T2. (Both
     // waits end at T2: a client that went on RENEWing after NoBinding would REBIND there.)
-    let mut transaction = None;
-    provision_common::wait_for(
+    let transaction = provision_common::wait_for_some(
         "dnsmasq logging a DHCPRENEW and its DHCPREPLY",
         Duration::from_secs(t2).saturating_sub(bound_at.elapsed()),
-        || {
-            transaction = renew_transaction(&dnsmasq.log(), &address);
-            transaction.is_some()
-        },
+        || renew_transaction(&dnsmasq.log(), &address),
     );
-    let transaction = transaction.unwrap();
     let reply = transaction.iter().find(|l| l.contains(" DHCPREPLY(")).unwrap();
     for refusal in ["lease not found", "address invalid", "no binding", "deprecated"] {
         assert!(!reply.contains(refusal), "{transaction:#?}");
@@ -464,12 +458,11 @@ fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
         "renewed {renewed_after:?} after binding; T1 {t1} s, T2 {t2} s"
     );
     // dnsmasq moved the lease's end by the time between the two exchanges.
-    provision_common::wait_for(
+    let expiry_renewed = provision_common::wait_for_some(
         "dnsmasq's lease file updated by the renewal",
         Duration::from_secs(5),
-        || lease_file_expiry(&dnsmasq, &address).is_some_and(|e| e > expiry_bound),
+        || lease_file_expiry(&dnsmasq, &address).filter(|&e| e > expiry_bound),
     );
-    let expiry_renewed = lease_file_expiry(&dnsmasq, &address).unwrap();
     assert!(
         expiry_renewed >= expiry_bound + t1 - 2,
         "lease end moved only from {expiry_bound} to {expiry_renewed}"
@@ -478,16 +471,11 @@ fn dhcpv6_renews_at_t1_seen_in_dnsmasq_log() {
 
     // The restarted dnsmasq answered the RENEW "lease not found" (NoBinding in the IA); the
     // client then REQUESTed the address back and reports it renewed.
-    let mut back = None;
-    provision_common::wait_for(
+    let back = provision_common::wait_for_some(
         "the restarted dnsmasq answering NoBinding, then the REQUEST",
         Duration::from_secs(t2).saturating_sub(bound_at.elapsed()),
-        || {
-            back = reacquired(&lost_dnsmasq.log(), &lost_address);
-            back.is_some()
-        },
+        || reacquired(&lost_dnsmasq.log(), &lost_address),
     );
-    let back = back.unwrap();
     let again = event(&mut lost_stdout, "renewed", &lost_dnsmasq.log());
     assert_eq!(again["address"].as_str(), Some(lost_address.as_str()), "{again}");
     drop(lost_agent);

@@ -291,6 +291,32 @@ impl Run {
     fn code(&self) -> i32 {
         self.out.status.code().unwrap_or(-1)
     }
+
+    /// Asserts the exit code and that stdout holds `needle`; adds the matrix row `label exit
+    /// N | line`, the line being the first of stdout that `shown` picks.
+    fn check(
+        self,
+        matrix: &mut Vec<String>,
+        label: &str,
+        want: i32,
+        needle: &str,
+        shown: impl Fn(&&str) -> bool,
+    ) -> Run {
+        let text = self.stdout();
+        matrix.push(format!(
+            "{label:<58} exit {} | {}",
+            self.code(),
+            text.lines().find(shown).unwrap_or("").trim()
+        ));
+        assert_eq!(
+            self.code(),
+            want,
+            "{label}: {text}\n{}",
+            String::from_utf8_lossy(&self.out.stderr)
+        );
+        assert!(text.contains(needle), "{label}: expected `{needle}` in:\n{text}");
+        self
+    }
 }
 
 struct Bench {
@@ -427,21 +453,9 @@ fn https_matrix_failover_tftp_and_syslog() {
     let mut matrix = Vec::new();
     let mut case =
         |label: &str, rule: String, domains: &str, client: Option<&str>, want: i32, needle: &str| {
-            let r = bench.provision(&rule, domains, client);
-            let text = r.stdout();
-            matrix.push(format!(
-                "{label:<58} exit {} | {}",
-                r.code(),
-                text.lines().next().unwrap_or("").trim()
-            ));
-            assert_eq!(
-                r.code(),
-                want,
-                "{label}: {text}\n{}",
-                String::from_utf8_lossy(&r.out.stderr)
-            );
-            assert!(text.contains(needle), "{label}: expected `{needle}` in:\n{text}");
-            r
+            bench
+                .provision(&rule, domains, client)
+                .check(&mut matrix, label, want, needle, |_| true)
         };
     let host = port("host");
     // Client certificate × server certificate forms.
@@ -870,28 +884,16 @@ fn provisioning_through_squid() {
     };
     let mut matrix = Vec::new();
     let mut case = |label: &str, rule: String, domains: &str, cfg: &str, want: i32, needle: &str| {
-        let r = bench.provision_with(
-            &rule,
-            domains,
-            Some("client"),
-            Trust::CaFlag,
-            cfg,
-            &["--proxy-loopback"],
-        );
-        let text = r.stdout();
-        matrix.push(format!(
-            "{label:<46} exit {} | {}",
-            r.code(),
-            text.lines().next().unwrap_or("").trim()
-        ));
-        assert_eq!(
-            r.code(),
-            want,
-            "{label}: {text}\n{}",
-            String::from_utf8_lossy(&r.out.stderr)
-        );
-        assert!(text.contains(needle), "{label}: expected `{needle}` in:\n{text}");
-        r
+        bench
+            .provision_with(
+                &rule,
+                domains,
+                Some("client"),
+                Trust::CaFlag,
+                cfg,
+                &["--proxy-loopback"],
+            )
+            .check(&mut matrix, label, want, needle, |_| true)
     };
     let https_rule = format!("https://prov.example.com:{host}/p.xml");
     // Manual proxy, https: CONNECT to the resolved address, TLS checked against the origin.
@@ -1088,19 +1090,11 @@ fn digest_for_401_from_lighttpd_and_407_from_squid() {
     };
     let mut matrix = Vec::new();
     let mut case = |label: &str, rule: String, cfg: &str, want: i32, needle: &str| {
-        let r = bench.provision_with(&rule, "", None, Trust::CaFlag, cfg, &["--proxy-loopback"]);
-        let text = r.stdout();
-        matrix.push(format!(
-            "{label:<40} exit {} | {}",
-            r.code(),
-            text.lines()
-                .find(|l| l.contains("401") || l.contains("407"))
-                .unwrap_or("")
-                .trim()
-        ));
-        assert_eq!(r.code(), want, "{label}: {text}");
-        assert!(text.contains(needle), "{label}: expected `{needle}` in:\n{text}");
-        r
+        bench
+            .provision_with(&rule, "", None, Trust::CaFlag, cfg, &["--proxy-loopback"])
+            .check(&mut matrix, label, want, needle, |l| {
+                l.contains("401") || l.contains("407")
+            })
     };
     case(
         "401 Digest MD5",

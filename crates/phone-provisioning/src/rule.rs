@@ -175,6 +175,24 @@ pub struct RequestUrl {
 }
 
 impl RequestUrl {
+    /// The absolute URL with `host` (the rule's, or the DHCP server standing in for a rule
+    /// without one) and the port always written: `scheme://host:port/path`, an IPv6 literal
+    /// in brackets. This is the request-target of a request through an HTTP proxy and the URL
+    /// a PAC script is asked about.
+    ///
+    /// ```
+    /// use phone_provisioning::RequestUrl;
+    /// let url = RequestUrl::parse("http:///cfg/$MA.xml").unwrap();
+    /// assert_eq!(url.absolute_with_host("fd00::9"), "http://[fd00::9]:80/cfg/$MA.xml");
+    /// ```
+    pub fn absolute_with_host(&self, host: &str) -> String {
+        if host.contains(':') {
+            format!("{}://[{host}]:{}{}", self.scheme, self.port, self.path)
+        } else {
+            format!("{}://{host}:{}{}", self.scheme, self.port, self.path)
+        }
+    }
+
     /// Parses `[scheme://][host[:port]]/path`.
     pub fn parse(url: &str) -> Result<RequestUrl, RuleError> {
         let bad = |why: &str| RuleError::BadUrl {

@@ -126,6 +126,20 @@ impl Delays {
         Ok(Delays { steps })
     }
 
+    /// From steps already read (e.g. phone-config's typed `DelayList`): each `(n, r)` is `n`
+    /// seconds plus a random 0..=`r`, the last repeating; no steps is `0` (disabled). Steps
+    /// longer than [`MAX_DELAY_SECS`] are cut to it.
+    pub fn from_steps(steps: impl IntoIterator<Item = (u64, u64)>) -> Delays {
+        let mut steps: Vec<(u64, u64)> = steps
+            .into_iter()
+            .map(|(n, r)| (n.min(MAX_DELAY_SECS), r.min(MAX_DELAY_SECS)))
+            .collect();
+        if steps.is_empty() {
+            steps.push((0, 0));
+        }
+        Delays { steps }
+    }
+
     /// The step for the `attempt`-th use (0-based), the last repeating; `None` when it is 0
     /// (disabled).
     fn step(&self, attempt: usize) -> Option<(u64, u64)> {

@@ -896,12 +896,7 @@ fn fetch_via_proxy(
     let via = format!(" via HTTP proxy {}", server.authority());
     let method = if cx.op.upload.is_some() { "PUT" } else { "GET" };
     if url.scheme == Scheme::Http {
-        let authority = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        };
-        let absolute = format!("http://{authority}:{}{}", url.port, url.path);
+        let absolute = url.absolute_with_host(host);
         macros.set_request(url.scheme.as_str(), host, host, url.port, &url.path);
         cx.syslog
             .send(Severity::Notice, cx.op.request_msg, cx.op.msg_id, macros);

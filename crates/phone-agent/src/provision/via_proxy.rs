@@ -68,12 +68,7 @@ impl ProxySetup {
         {
             return Ok(vec![ProxyEntry::Direct]);
         }
-        let authority = if host.contains(':') {
-            format!("[{host}]:{}", url.port)
-        } else {
-            format!("{host}:{}", url.port)
-        };
-        let text = format!("{}://{authority}{}", url.scheme, url.path);
+        let text = url.absolute_with_host(host);
         let list = self
             .client
             .proxy_list(&self.config, &text)

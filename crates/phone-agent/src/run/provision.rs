@@ -17,12 +17,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use phone_config::Settings;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use phone_provisioning::{Daily, ResyncReason, ResyncSchedule, ResyncTimer, ScheduleOutput};
+use phone_provisioning::{Daily, Delays, ResyncReason, ResyncSchedule, ResyncTimer, ScheduleOutput};
 
 use super::dhcp::LeaseInfo;
 use crate::provision::resync::{ProvisionArgs, SyslogFormatArg};
@@ -40,15 +41,12 @@ pub struct ProvisionPlan {
     pub wait_for_lease: bool,
 }
 
-/// The schedule settings (texts already validated by phone-config).
+/// The schedule settings, from phone-config's typed values (no text parsed again).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Schedule {
     enable: bool,
     on_reset: bool,
-    random_delay: String,
-    periodic: String,
-    error_retry: String,
-    daily: Option<(u32, u64)>,
+    timer: ResyncSchedule,
 }
 
 impl Schedule {
@@ -61,28 +59,22 @@ impl Schedule {
     }
 
     fn from_settings(p: &phone_config::Provisioning) -> Schedule {
+        let delays = |list: &phone_config::DelayList| {
+            Delays::from_steps(list.steps().iter().map(|&(n, r)| (u64::from(n), u64::from(r))))
+        };
         Schedule {
             enable: p.provision_enable.get().0,
             on_reset: p.resync_on_reset.get().0,
-            random_delay: p.resync_random_delay.get().0.to_string(),
-            periodic: p.resync_periodic.get().to_string(),
-            error_retry: p.resync_error_retry_delay.get().to_string(),
-            daily: p
-                .resync_at_hhmm
-                .get()
-                .map(|t| (t.seconds_of_day(), u64::from(p.resync_at_random_delay.get().0))),
-        }
-    }
-
-    fn timer_schedule(&self) -> Result<ResyncSchedule> {
-        Ok(
-            ResyncSchedule::parse(&self.periodic, &self.error_retry, &self.random_delay)?.with_daily(
-                self.daily.map(|(second_of_day, random)| Daily {
-                    second_of_day,
-                    random,
+            timer: ResyncSchedule {
+                periodic: delays(p.resync_periodic.get()),
+                error_retry: delays(p.resync_error_retry_delay.get()),
+                random_delay: Duration::from_secs(p.resync_random_delay.get().seconds()),
+                daily: p.resync_at_hhmm.get().map(|t| Daily {
+                    second_of_day: t.seconds_of_day(),
+                    random: u64::from(p.resync_at_random_delay.get().0),
                 }),
-            ),
-        )
+            },
+        }
     }
 }
 
@@ -178,7 +170,7 @@ pub async fn run(
             .fill(b)
             .map_err(|_| "the system's random source failed".to_owned())
     };
-    let mut timer = ResyncTimer::new(schedule.timer_schedule()?, random);
+    let mut timer = ResyncTimer::new(schedule.timer.clone(), random);
     let mut source = leases.borrow_and_update().as_ref().and_then(|l| l.source.clone());
     let mut started = false;
     let mut deadline: Option<tokio::time::Instant> = None;
@@ -224,9 +216,9 @@ pub async fn run(
             if let Some(path) = running {
                 config = path;
             }
-            match Schedule::read(&config).and_then(|s| Ok((s.timer_schedule()?, s))) {
-                Ok((timer_schedule, s)) => {
-                    timer.update(timer_schedule);
+            match Schedule::read(&config) {
+                Ok(s) => {
+                    timer.update(s.timer.clone());
                     schedule = s;
                 }
                 Err(e) => tracing::warn!("resync schedule unchanged: {e:#}"),

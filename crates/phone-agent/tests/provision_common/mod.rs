@@ -199,10 +199,15 @@ pub fn find_program(name: &str, package: &str) -> PathBuf {
 
 /// Polls `ready` every 20 ms for at most `limit`.
 pub fn wait_for(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    wait_for_some(what, limit, || ready().then_some(()));
+}
+
+/// Polls `found` every 20 ms for at most `limit`; its first `Some`.
+pub fn wait_for_some<T>(what: &str, limit: Duration, mut found: impl FnMut() -> Option<T>) -> T {
     let end = Instant::now() + limit;
     while Instant::now() < end {
-        if ready() {
-            return;
+        if let Some(t) = found() {
+            return t;
         }
         std::thread::sleep(Duration::from_millis(20));
     }

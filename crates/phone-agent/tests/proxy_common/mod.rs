@@ -427,30 +427,27 @@ impl Squid {
             d = dir.display(),
             ports = ports.join(" ")
         );
-        if let (Some((user, password)), true) = (auth, digest) {
-            // digest_file_auth reads `user:password` lines (plain text).
-            let passwd = dir.join("digest-passwd");
-            std::fs::write(&passwd, format!("{user}:{password}\n")).unwrap();
+        if let Some((user, password)) = auth {
+            let (scheme, helper, passwd) = if digest {
+                // digest_file_auth reads `user:password` lines (plain text).
+                let passwd = dir.join("digest-passwd");
+                std::fs::write(&passwd, format!("{user}:{password}\n")).unwrap();
+                ("digest", "digest_file_auth", passwd)
+            } else {
+                let passwd = dir.join("passwd");
+                let status = Command::new(find_program("htpasswd", "apache2-utils"))
+                    .args(["-bc"])
+                    .arg(&passwd)
+                    .args([user, password])
+                    .stderr(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "htpasswd failed");
+                ("basic", "basic_ncsa_auth", passwd)
+            };
             conf.push_str(&format!(
-                "auth_param digest program /usr/lib/squid/digest_file_auth {}\n\
-                 auth_param digest realm paclab\n\
-                 acl authed proxy_auth REQUIRED\n\
-                 http_access allow localhost authed\n",
-                passwd.display()
-            ));
-        } else if let Some((user, password)) = auth {
-            let passwd = dir.join("passwd");
-            let status = Command::new(find_program("htpasswd", "apache2-utils"))
-                .args(["-bc"])
-                .arg(&passwd)
-                .args([user, password])
-                .stderr(Stdio::null())
-                .status()
-                .unwrap();
-            assert!(status.success(), "htpasswd failed");
-            conf.push_str(&format!(
-                "auth_param basic program /usr/lib/squid/basic_ncsa_auth {}\n\
-                 auth_param basic realm paclab\n\
+                "auth_param {scheme} program /usr/lib/squid/{helper} {}\n\
+                 auth_param {scheme} realm paclab\n\
                  acl authed proxy_auth REQUIRED\n\
                  http_access allow localhost authed\n",
                 passwd.display()
