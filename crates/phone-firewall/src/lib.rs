@@ -53,6 +53,10 @@ pub use ruleset::{
 /// The name of our table (family `inet`, so IPv4 and IPv6 share the rules).
 pub const TABLE: &str = "phone_fw";
 
+/// The phone's TFTP client ports (SPEC §8), which the table opens unless `NO_CISCO_TFTP`: a
+/// TFTP client on the phone binds one of them, so the server's DATA from its new port gets in.
+pub const TFTP_CLIENT_PORTS: std::ops::RangeInclusive<u16> = 53240..=53245;
+
 /// Settings the firewall cannot be built from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -320,8 +320,15 @@ impl Ruleset {
         if !o.no_cisco_tftp {
             b.open(
                 Protocol::Udp,
-                vec![range(53240, 53245)?],
-                "Firewall_Config without NO_CISCO_TFTP: TFTP client ports 53240-53245".to_owned(),
+                vec![range(
+                    *crate::TFTP_CLIENT_PORTS.start(),
+                    *crate::TFTP_CLIENT_PORTS.end(),
+                )?],
+                format!(
+                    "Firewall_Config without NO_CISCO_TFTP: TFTP client ports {}-{}",
+                    crate::TFTP_CLIENT_PORTS.start(),
+                    crate::TFTP_CLIENT_PORTS.end()
+                ),
             );
         }
         if let Some(port) = inputs.tr069 {

@@ -95,10 +95,7 @@ pub fn read(
     })
 }
 
-/// The phone's TFTP client ports (SPEC §8: the firewall opens them unless `NO_CISCO_TFTP`).
-pub const CLIENT_PORTS: std::ops::RangeInclusive<u16> = 53240..=53245;
-
-/// A UDP socket on the first free port of [`CLIENT_PORTS`]; an ephemeral port (with a warning:
+/// A UDP socket on the first free port of [`phone_firewall::TFTP_CLIENT_PORTS`]; an ephemeral port (with a warning:
 /// the phone's firewall drops DATA sent to it) when all six are taken.
 async fn bind_client_port(ipv4: bool) -> std::io::Result<tokio::net::UdpSocket> {
     let any: std::net::IpAddr = if ipv4 {
@@ -106,7 +103,7 @@ async fn bind_client_port(ipv4: bool) -> std::io::Result<tokio::net::UdpSocket> 
     } else {
         std::net::Ipv6Addr::UNSPECIFIED.into()
     };
-    for port in CLIENT_PORTS {
+    for port in phone_firewall::TFTP_CLIENT_PORTS {
         match tokio::net::UdpSocket::bind((any, port)).await {
             Ok(socket) => return Ok(socket),
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {}
@@ -116,8 +113,8 @@ async fn bind_client_port(ipv4: bool) -> std::io::Result<tokio::net::UdpSocket> 
     tracing::warn!(
         "the TFTP client ports {}-{} are all in use: this transfer uses an ephemeral port, whose DATA the \
          phone's firewall (when Enabled) drops",
-        CLIENT_PORTS.start(),
-        CLIENT_PORTS.end()
+        phone_firewall::TFTP_CLIENT_PORTS.start(),
+        phone_firewall::TFTP_CLIENT_PORTS.end()
     );
     tokio::net::UdpSocket::bind((any, 0)).await
 }
