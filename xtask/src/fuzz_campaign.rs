@@ -15,8 +15,10 @@
 //! - Inputs up to 64 KiB (`-max_len`), so deep nesting and long lines are reachable (libFuzzer's
 //!   default is 4096 bytes).
 //! - After the run, `cargo fuzz cmin` minimizes the corpus (libFuzzer's set-cover merge).
-//! - With `--export-seeds`, the minimized corpus is merged into `fuzz/seeds/TARGET` (only the
-//!   files that add coverage are copied); a seed directory over 1 MB is reported.
+//! - With `--export-seeds` (or alone: `cargo xtask fuzz --export-seeds [TARGET...]`), the
+//!   committed seeds are rebuilt from themselves and the campaign corpus: hand-written seeds
+//!   kept, the rest libFuzzer's set-cover merge, within 1 MiB per target ([`export_seeds`]);
+//!   the fuzz smoke fails on a seed directory over that budget.
 //! - The table (target, executions, seconds, coverage edges, features, corpus files, crashes)
 //!   goes to stdout and is appended to `$FUZZ_CAMPAIGN_DIR/campaigns.md`.
 //!
@@ -32,8 +34,8 @@ use anyhow::{Context, Result, bail};
 
 /// Longest input libFuzzer generates in a campaign.
 const MAX_LEN: u32 = 65_536;
-/// Committed seed corpora stay below this.
-const SEED_BUDGET: u64 = 1 << 20;
+/// Committed seed corpora stay within this (bytes per target); the fuzz smoke checks it.
+pub const SEED_BUDGET: u64 = 1 << 20;
 
 /// How a campaign runs each target.
 struct Settings {
@@ -119,7 +121,10 @@ pub fn campaign(root: &Path, all_targets: &[String], args: &[&str]) -> Result<()
         if row.crashes.is_empty() {
             minimize(root, &dir.join(target), target, &settings)?;
             if export {
-                export_seeds(root, &dir.join(target), target, &settings)?;
+                report_export(
+                    target,
+                    &export_seeds(root, &dir.join(target), target, &settings.sanitizer)?,
+                );
             }
         }
         rows.push(Row {
@@ -251,10 +256,46 @@ fn count_files(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.filter(|e| e.is_ok()).count())
 }
 
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir).map_or(0, |d| {
-        d.filter_map(|e| e.ok()?.metadata().ok()).map(|m| m.len()).sum()
-    })
+/// `cargo xtask fuzz --export-seeds [TARGET...]`: [`export_seeds`] from the campaign corpus for
+/// each named target (every target when none is named), without fuzzing.
+pub fn export(root: &Path, all_targets: &[String], named: &[&str]) -> Result<()> {
+    for t in named {
+        if !all_targets.iter().any(|a| a == t) {
+            bail!("no fuzz target {t:?}; targets: {}", all_targets.join(", "));
+        }
+    }
+    let dir = campaign_dir();
+    let targets: Vec<&str> = if named.is_empty() {
+        all_targets.iter().map(String::as_str).collect()
+    } else {
+        named.to_vec()
+    };
+    for target in targets {
+        let corpus = dir.join(target);
+        if !corpus.is_dir() {
+            bail!(
+                "no campaign corpus for {target} at {} (set FUZZ_CAMPAIGN_DIR, or run a campaign first)",
+                corpus.display()
+            );
+        }
+        report_export(target, &export_seeds(root, &corpus, target, "none")?);
+    }
+    Ok(())
+}
+
+fn report_export(target: &str, e: &SeedExport) {
+    eprintln!(
+        "{target}: fuzz/seeds/{target}: {} hand-written + {} merged seeds (was {}), {} bytes{}",
+        e.hand_written,
+        e.after,
+        e.before,
+        e.bytes,
+        if e.left_out > 0 {
+            format!(", {} larger inputs left out for the 1 MiB budget", e.left_out)
+        } else {
+            String::new()
+        }
+    );
 }
 
 /// `cargo fuzz cmin`: the smallest subset of the corpus with the same coverage.
@@ -282,18 +323,37 @@ fn minimize(root: &Path, corpus: &Path, target: &str, settings: &Settings) -> Re
     Ok(())
 }
 
-/// Merges the campaign corpus into the committed seeds: libFuzzer copies only the inputs that
-/// add coverage to what the seeds already reach.
-fn export_seeds(root: &Path, corpus: &Path, target: &str, settings: &Settings) -> Result<()> {
+/// Rebuilds the committed seeds `fuzz/seeds/TARGET` from themselves and the campaign corpus,
+/// within [`SEED_BUDGET`]:
+///
+/// - Hand-written seeds (any name that is not libFuzzer's 40-hex SHA-1, e.g. `nested-30000.xml`)
+///   are kept as they are: they are the shapes a reviewer asked for.
+/// - The SHA-1-named ones are replaced by libFuzzer's set-cover merge (`-merge=1`) of the old
+///   seeds and the campaign corpus into an empty directory: the smallest inputs that reach every
+///   coverage feature, smaller inputs first.
+/// - When that is over the budget, the largest merged inputs are left out until it fits.
+pub fn export_seeds(root: &Path, corpus: &Path, target: &str, sanitizer: &str) -> Result<SeedExport> {
     let seeds = root.join("fuzz/seeds").join(target);
     std::fs::create_dir_all(&seeds)?;
+    let merged = corpus.with_file_name(format!("{target}.export"));
+    if merged.exists() {
+        std::fs::remove_dir_all(&merged).with_context(|| format!("clearing {}", merged.display()))?;
+    }
+    std::fs::create_dir_all(&merged)?;
+    let settings = Settings {
+        secs: 0,
+        runs: None,
+        sanitizer: sanitizer.to_owned(),
+    };
     let mut cmd = settings.cargo_fuzz("run", target);
-    cmd.arg(&seeds)
+    cmd.arg(&merged)
+        .arg(&seeds)
         .arg(corpus)
         .arg("--")
         .arg("-merge=1")
         .arg(format!("-max_len={MAX_LEN}"))
         .arg("-rss_limit_mb=2048")
+        .arg("-timeout=20")
         .current_dir(root)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -302,14 +362,114 @@ fn export_seeds(root: &Path, corpus: &Path, target: &str, settings: &Settings) -
         .with_context(|| format!("merging seeds for {target}"))?;
     if !status.success() {
         bail!(
-            "merging the campaign corpus into {} failed: {status}",
+            "merging {} and {} for {target} failed: {status}",
+            seeds.display(),
+            corpus.display()
+        );
+    }
+
+    let (named, old_hashed) = seed_files(&seeds)?;
+    let named_bytes: u64 = named.iter().map(|(_, len)| len).sum();
+    if named_bytes > SEED_BUDGET {
+        bail!(
+            "{}: the hand-written seeds alone are {named_bytes} bytes, over the {SEED_BUDGET}-byte budget",
             seeds.display()
         );
     }
-    let bytes = dir_bytes(&seeds);
+    let named_contents: Vec<Vec<u8>> = named
+        .iter()
+        .map(|(p, _)| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .collect::<Result<_>>()?;
+    // Smallest first, so the budget keeps as many inputs as it can.
+    let mut picked = list_files(&merged)?;
+    picked.sort_by_key(|(p, len)| (*len, p.clone()));
+    let mut kept = Vec::new();
+    let mut left_out = 0;
+    let mut bytes = named_bytes;
+    for (path, len) in picked {
+        let content = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        if named_contents.contains(&content) {
+            continue;
+        }
+        if bytes + len > SEED_BUDGET {
+            left_out += 1;
+            continue;
+        }
+        bytes += len;
+        kept.push(path);
+    }
+    for (path, _) in &old_hashed {
+        std::fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    for path in &kept {
+        let name = path.file_name().context("a merged input without a name")?;
+        std::fs::copy(path, seeds.join(name))
+            .with_context(|| format!("copying {} into {}", path.display(), seeds.display()))?;
+    }
+    std::fs::remove_dir_all(&merged).with_context(|| format!("removing {}", merged.display()))?;
+    Ok(SeedExport {
+        hand_written: named.len(),
+        before: old_hashed.len(),
+        after: kept.len(),
+        left_out,
+        bytes,
+    })
+}
+
+/// What [`export_seeds`] did to one target's seeds.
+pub struct SeedExport {
+    /// Hand-written seeds, kept as they were.
+    pub hand_written: usize,
+    /// Merged (SHA-1-named) seeds before.
+    pub before: usize,
+    /// Merged seeds after.
+    pub after: usize,
+    /// Merged inputs left out to stay within the budget.
+    pub left_out: usize,
+    /// Bytes of the seed directory after.
+    pub bytes: u64,
+}
+
+/// `(hand-written, SHA-1-named)` files of a seed directory, with their sizes.
+type SeedFiles = (Vec<(PathBuf, u64)>, Vec<(PathBuf, u64)>);
+
+fn seed_files(dir: &Path) -> Result<SeedFiles> {
+    Ok(list_files(dir)?.into_iter().partition(|(p, _)| {
+        !p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(is_libfuzzer_name)
+    }))
+}
+
+/// libFuzzer names the inputs it writes by their SHA-1: 40 lowercase hex digits.
+fn is_libfuzzer_name(name: &str) -> bool {
+    name.len() == 40 && name.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn list_files(dir: &Path) -> Result<Vec<(PathBuf, u64)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_file() {
+            out.push((entry.path(), meta.len()));
+        }
+    }
+    Ok(out)
+}
+
+/// Fails when a committed seed directory is over [`SEED_BUDGET`] (the fuzz smoke's check).
+pub fn check_seed_budget(root: &Path, target: &str) -> Result<()> {
+    let dir = root.join("fuzz/seeds").join(target);
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let bytes: u64 = list_files(&dir)?.iter().map(|(_, len)| len).sum();
     if bytes > SEED_BUDGET {
-        eprintln!(
-            "{target}: fuzz/seeds/{target} is {bytes} bytes, over the 1 MB budget: drop its largest files"
+        bail!(
+            "{} is {bytes} bytes, over the {SEED_BUDGET}-byte seed budget: \
+             `cargo xtask fuzz --export-seeds {target}` rebuilds it within the budget",
+            dir.display()
         );
     }
     Ok(())

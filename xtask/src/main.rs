@@ -35,7 +35,10 @@ cargo xtask <command>
                    first; sanitizer none unless told) with a persistent corpus in
                    $FUZZ_CAMPAIGN_DIR (/var/tmp/phone-security-fuzz), inputs up to 64 KiB,
                    cmin afterwards; table of executions, time, coverage, crashes (also appended
-                   to campaigns.md there); --export-seeds merges new coverage into fuzz/seeds
+                   to campaigns.md there); --export-seeds rebuilds fuzz/seeds from it
+  fuzz --export-seeds [TARGET...]
+                   rebuild fuzz/seeds/TARGET from itself and the campaign corpus: hand-written
+                   seeds kept, the rest libFuzzer's set-cover merge, within 1 MiB per target
   features         the per-crate feature matrix (default, none, each feature alone), clippy'd
   firmware [--no-default-features [--features LIST]]
                    phone-agent's firmware image (the documented firmware build): release-firmware
@@ -95,6 +98,7 @@ fn main() -> Result<()> {
         ["bench", "vpn"] => bench_vpn::bench(&root()),
         ["fuzz", "--smoke"] => fuzz_smoke(smoke_seconds()?),
         ["fuzz", "--campaign", rest @ ..] => fuzz_campaign::campaign(&root(), &fuzz_targets()?, rest),
+        ["fuzz", "--export-seeds", rest @ ..] => fuzz_campaign::export(&root(), &fuzz_targets()?, rest),
         ["features"] => features::features(&root()),
         ["lab", "up"] => lab::up(&root()),
         ["lab", "down"] => lab::down(&root()),
@@ -349,6 +353,7 @@ fn fuzz_targets() -> Result<Vec<String>> {
 fn fuzz_smoke(secs: u64) -> Result<()> {
     let mut report = Vec::new();
     for target in fuzz_targets()? {
+        fuzz_campaign::check_seed_budget(&root(), &target)?;
         let started = Instant::now();
         let execs = fuzz(&target, secs)?;
         report.push((target, execs, started.elapsed()));
