@@ -351,9 +351,12 @@ fn fuzz_targets() -> Result<Vec<String>> {
 }
 
 fn fuzz_smoke(secs: u64) -> Result<()> {
+    let targets = fuzz_targets()?;
+    for target in &targets {
+        fuzz_campaign::check_seed_budget(&root(), target)?;
+    }
     let mut report = Vec::new();
-    for target in fuzz_targets()? {
-        fuzz_campaign::check_seed_budget(&root(), &target)?;
+    for target in targets {
         let started = Instant::now();
         let execs = fuzz(&target, secs)?;
         report.push((target, execs, started.elapsed()));
