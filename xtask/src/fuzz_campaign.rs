@@ -17,7 +17,7 @@
 //! - After the run, `cargo fuzz cmin` minimizes the corpus (libFuzzer's set-cover merge).
 //! - With `--export-seeds` (or alone: `cargo xtask fuzz --export-seeds [TARGET...]`), the
 //!   committed seeds are rebuilt from themselves and the campaign corpus: hand-written seeds
-//!   kept, the rest libFuzzer's set-cover merge, within 1 MiB per target ([`export_seeds`]);
+//!   kept, the rest libFuzzer's set-cover merge, within 1 MB per target ([`export_seeds`]);
 //!   the fuzz smoke fails on a seed directory over that budget.
 //! - The table (target, executions, seconds, coverage edges, features, corpus files, crashes)
 //!   goes to stdout and is appended to `$FUZZ_CAMPAIGN_DIR/campaigns.md`.
@@ -35,7 +35,7 @@ use anyhow::{Context, Result, bail};
 /// Longest input libFuzzer generates in a campaign.
 const MAX_LEN: u32 = 65_536;
 /// Committed seed corpora stay within this (bytes per target); the fuzz smoke checks it.
-pub const SEED_BUDGET: u64 = 1 << 20;
+pub const SEED_BUDGET: u64 = 1_000_000;
 
 /// How a campaign runs each target.
 struct Settings {
@@ -291,7 +291,7 @@ fn report_export(target: &str, e: &SeedExport) {
         e.before,
         e.bytes,
         if e.left_out > 0 {
-            format!(", {} larger inputs left out for the 1 MiB budget", e.left_out)
+            format!(", {} larger inputs left out for the 1 MB budget", e.left_out)
         } else {
             String::new()
         }

@@ -38,7 +38,7 @@ cargo xtask <command>
                    to campaigns.md there); --export-seeds rebuilds fuzz/seeds from it
   fuzz --export-seeds [TARGET...]
                    rebuild fuzz/seeds/TARGET from itself and the campaign corpus: hand-written
-                   seeds kept, the rest libFuzzer's set-cover merge, within 1 MiB per target
+                   seeds kept, the rest libFuzzer's set-cover merge, within 1 MB per target
   features         the per-crate feature matrix (default, none, each feature alone), clippy'd
   firmware [--no-default-features [--features LIST]]
                    phone-agent's firmware image (the documented firmware build): release-firmware
