@@ -47,10 +47,15 @@ struct Settings {
 impl Settings {
     /// `cargo +nightly fuzz SUBCOMMAND -s SANITIZER TARGET`.
     fn cargo_fuzz(&self, subcommand: &str, target: &str) -> Command {
-        let mut cmd = Command::new("cargo");
-        cmd.args(["+nightly", "fuzz", subcommand, "-s", &self.sanitizer, target]);
-        cmd
+        cargo_fuzz(&self.sanitizer, subcommand, target)
     }
+}
+
+/// `cargo +nightly fuzz SUBCOMMAND -s SANITIZER TARGET`.
+fn cargo_fuzz(sanitizer: &str, subcommand: &str, target: &str) -> Command {
+    let mut cmd = Command::new("cargo");
+    cmd.args(["+nightly", "fuzz", subcommand, "-s", sanitizer, target]);
+    cmd
 }
 
 /// One target's run.
@@ -340,12 +345,7 @@ pub fn export_seeds(root: &Path, corpus: &Path, target: &str, sanitizer: &str) -
         std::fs::remove_dir_all(&merged).with_context(|| format!("clearing {}", merged.display()))?;
     }
     std::fs::create_dir_all(&merged)?;
-    let settings = Settings {
-        secs: 0,
-        runs: None,
-        sanitizer: sanitizer.to_owned(),
-    };
-    let mut cmd = settings.cargo_fuzz("run", target);
+    let mut cmd = cargo_fuzz(sanitizer, "run", target);
     cmd.arg(&merged)
         .arg(&seeds)
         .arg(corpus)
